@@ -1,0 +1,46 @@
+# Saraban: two commands for a new user — `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+ARGS ?=
+
+.PHONY: demo test lint typecheck pytest bench soak browser clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/saraban demo $(ARGS)
+
+# Debian's chromium drives the browser tests; installed once when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium.sh
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+pytest: $(TEST_STAMP)
+	$(BIN)/pytest $(ARGS)
+
+test: $(TEST_STAMP) browser lint typecheck pytest
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m scripts.bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-run

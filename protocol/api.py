@@ -1,0 +1,72 @@
+"""The hub's HTTP API: paths, limits and message shapes shared by hub and node.
+
+All paths are under ``/api/v1``. Every request except ``enroll`` and ``health`` is signed
+by the node's office key (:mod:`protocol.auth`). Bodies are JSON (``application/json``)
+except blob chunks (``application/octet-stream``). Every error is JSON::
+
+    {"error": "<code>", "reason": "<one line of English for the operator>"}
+
+with a 4xx status for the caller's mistake (400 bad_json / bad_request / bad_cursor,
+401 bad_request_signature / stale_request / replayed_nonce, 403 bad_token / forbidden /
+revoked, 404 not_found / unknown_office, 409 offset_mismatch, 413 too_large,
+415 wrong_content_type, 422 blob_hash_mismatch, 429 rate_limited with Retry-After) and
+5xx only for the hub's own failure.
+
+Endpoints (request → response):
+
+``POST /enroll`` (unsigned; the one-time token authenticates)
+    ``{"token", "office", "sign_keyid", "sign_public", "seal_public", "software"}``
+    → ``{"office", "hub_keys": [{"keyid", "public"}], "directory": <envelope>}``
+``GET /health`` → ``{"ok": true, "version", "directory_version"}``
+``GET /directory`` → ``{"directory": <envelope>}``
+``POST /push`` ``{"envelopes": [<envelope>, ...]}`` (at most :data:`MAX_PUSH_BATCH`)
+    → ``{"results": [{"env_id", "seq", "status", "reason", "detail"}], "ack": <envelope>}``
+    status is ``accepted`` / ``duplicate`` / ``rejected``; results are in request order.
+``POST /pull`` ``{"cursor": str | null, "limit": int}``
+    → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>}``
+    Mailbox entries after the opaque cursor: letters addressed to the office, receipts and
+    withdrawals about letters it sent or received, and hub-signed ``lease`` and
+    ``directory`` envelopes. A cursor the hub does not recognise is 400 ``bad_cursor``: the
+    node then pulls again from null (everything it applies is idempotent by env_id).
+``HEAD /blobs/<sha256>`` → 200 when complete (header ``X-Saraban-Blob-Size``), 404 with
+    header ``X-Saraban-Blob-Received: <bytes held so far>`` otherwise.
+``PUT /blobs/<sha256>?offset=<n>&size=<total>`` body: the chunk (≤ :data:`MAX_CHUNK`)
+    → ``{"received": n, "complete": bool}``; 409 ``offset_mismatch`` (with
+    ``received``) when offset differs from what the hub holds; 422 when the completed
+    bytes do not hash to the name (the partial upload is discarded).
+``GET /blobs/<sha256>`` (optional ``Range: bytes=<start>-``) → 200 / 206 bytes; only for
+    the sender and the recipients of a letter that lists the blob.
+``POST /heartbeat`` ``{"outbox", "last_sync_ok", "last_error", "clock", "software",
+    "provisional_pending"}`` → ``{"hub_time"}``
+``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {"<register id>": max}}``
+``GET /feed?after=<seq>&limit=<n>`` → ``{"envelopes": [...own feed...], "more": bool}``
+``POST /lease`` ``{"register": "<register id>", "count": n}`` → ``{"lease": <envelope>}``
+    (the same grant is also put in the office's mailbox, so a lost answer loses nothing)
+``GET /registers/digests`` → ``{"registers": {"<register id>": {"count", "digest"}}}``
+
+This module holds no I/O; it only names things both sides must agree on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+API_PREFIX = "/api/v1"
+MAX_PUSH_BATCH = 500
+MAX_PULL_BATCH = 500
+MAX_CHUNK = 1024 * 1024
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+BLOB_SIZE_HEADER = "X-Saraban-Blob-Size"
+BLOB_RECEIVED_HEADER = "X-Saraban-Blob-Received"
+CHECKPOINT_TTL_SECONDS = 15 * 60
+
+
+def register_digest(envelope_ids: Iterable[str]) -> str:
+    """Anti-entropy digest of one register: SHA-256 over its sorted register env_ids.
+
+    Hub and node each compute it from the ``register`` envelopes they hold for that
+    register; equal digests mean both hold exactly the same entries.
+    """
+    joined = "\n".join(sorted(envelope_ids))
+    return hashlib.sha256(joined.encode("ascii")).hexdigest()

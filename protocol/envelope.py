@@ -1,0 +1,165 @@
+"""DSSE-shaped signed envelopes.
+
+::
+
+    envelope = {"payloadType": "application/vnd.saraban.<kind>+json; v=1",
+                "payload": base64(body),
+                "signatures": [{"keyid": "<office>#<n>", "sig": base64(Ed25519(PAE(type, body)))}]}
+    PAE      = "DSSEv1" SP len(type) SP type SP len(body) SP body
+    env_id   = hex(SHA-256(body))
+
+The signature is verified over the exact bytes received, then the body is parsed and
+checked to be canonical; nothing is ever re-serialised to verify.
+
+This module does not decide who may sign what (see :mod:`protocol.messages`) nor whether
+an envelope continues its feed (see :mod:`protocol.feed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .canonical import JSONObject, canonical_bytes, parse_canonical
+from .errors import BadMessage, BadSignature, MalformedEnvelope, UnknownKey
+from .keys import Signer, b64decode, b64encode, verify_signature
+
+_TYPE_RE = re.compile(r"^application/vnd\.saraban\.([a-z_]{1,32})\+json; v=([0-9]{1,3})$")
+MAX_SIGNATURES = 4
+
+KeyResolver = Callable[[str], Ed25519PublicKey | None]
+
+
+def payload_type(kind: str, version: int = 1) -> str:
+    """The DSSE payload type of a message kind."""
+    return f"application/vnd.saraban.{kind}+json; v={version}"
+
+
+def kind_of(ptype: str) -> str:
+    """The message kind named by a payload type; raise :class:`MalformedEnvelope` if foreign."""
+    m = _TYPE_RE.match(ptype)
+    if not m:
+        raise MalformedEnvelope(f"unknown payload type {ptype[:80]!r}")
+    return m.group(1)
+
+
+def pae(ptype: str, body: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding of ``(type, body)``."""
+    t = ptype.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+def env_id_of(body: bytes) -> str:
+    """Content id of an envelope: hex SHA-256 of its body bytes."""
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One signature in an envelope."""
+
+    keyid: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A signed envelope as it travels; ``body`` is the exact signed bytes."""
+
+    payload_type: str
+    body: bytes
+    signatures: tuple[Signature, ...]
+
+    @property
+    def env_id(self) -> str:
+        """hex SHA-256 of the body."""
+        return env_id_of(self.body)
+
+    @property
+    def kind(self) -> str:
+        """The message kind (``letter``, ``receipt``, ``directory`` ...)."""
+        return kind_of(self.payload_type)
+
+    def to_wire(self) -> JSONObject:
+        """The JSON object sent over HTTP and stored."""
+        return {
+            "payloadType": self.payload_type,
+            "payload": b64encode(self.body),
+            "signatures": [{"keyid": s.keyid, "sig": b64encode(s.sig)} for s in self.signatures],
+        }
+
+    def to_bytes(self) -> bytes:
+        """Canonical bytes of :meth:`to_wire`, for storage."""
+        return canonical_bytes(self.to_wire())
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> Envelope:
+        """Check the DSSE shape of a decoded JSON value; the body is not verified here."""
+        if not isinstance(obj, Mapping):
+            raise MalformedEnvelope("an envelope must be a JSON object")
+        ptype, payload, sigs = obj.get("payloadType"), obj.get("payload"), obj.get("signatures")
+        if not isinstance(ptype, str) or not isinstance(payload, str):
+            raise MalformedEnvelope("payloadType and payload must be strings")
+        kind_of(ptype)
+        if not isinstance(sigs, list) or not 1 <= len(sigs) <= MAX_SIGNATURES:
+            raise MalformedEnvelope(f"an envelope needs 1 to {MAX_SIGNATURES} signatures")
+        signatures = []
+        for s in sigs:
+            if not isinstance(s, Mapping):
+                raise MalformedEnvelope("a signature must be an object")
+            keyid, sig = s.get("keyid"), s.get("sig")
+            if not isinstance(keyid, str) or not isinstance(sig, str) or len(keyid) > 64:
+                raise MalformedEnvelope("a signature needs string keyid and sig")
+            try:
+                signatures.append(Signature(keyid, b64decode(sig)))
+            except BadMessage as e:
+                raise MalformedEnvelope("signature is not base64") from e
+        try:
+            body = b64decode(payload)
+        except BadMessage as e:
+            raise MalformedEnvelope("payload is not base64") from e
+        return cls(ptype, body, tuple(signatures))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        """Decode stored or received envelope JSON bytes."""
+        try:
+            obj = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise MalformedEnvelope("envelope is not JSON") from e
+        return cls.from_wire(obj)
+
+
+def sign_envelope(kind: str, body: Mapping[str, Any], signer: Signer) -> Envelope:
+    """Canonicalise ``body`` and sign it as an envelope of ``kind``."""
+    ptype = payload_type(kind)
+    data = canonical_bytes(dict(body))
+    return Envelope(ptype, data, (Signature(signer.keyid, signer.sign(pae(ptype, data))),))
+
+
+def verify_envelope(env: Envelope, resolve_key: KeyResolver) -> tuple[str, JSONObject]:
+    """Verify the first signature whose key is known, then parse the body.
+
+    Returns ``(keyid, body)``. Every signature must verify or be from an unknown key, and at
+    least one must verify: a single bad signature rejects the envelope, so a tampered copy
+    cannot ride along with a good one.
+    """
+    message = pae(env.payload_type, env.body)
+    verified: str | None = None
+    for s in env.signatures:
+        key = resolve_key(s.keyid)
+        if key is None:
+            continue
+        if not verify_signature(key, s.sig, message):
+            raise BadSignature(f"signature by {s.keyid} does not verify")
+        verified = verified or s.keyid
+    if verified is None:
+        names = ", ".join(s.keyid for s in env.signatures)
+        raise UnknownKey(f"no signature by a known key (signed by {names})")
+    return verified, parse_canonical(env.body)

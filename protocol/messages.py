@@ -1,0 +1,534 @@
+"""Typed message bodies carried in envelopes.
+
+Office-signed kinds belong to the origin office's feed and share the fields ``v``,
+``origin``, ``seq``, ``prev`` and ``created_at``:
+
+* ``letter``: an official letter sent to offices;
+* ``receipt``: a recipient's answer to a letter (delivered, registered with its receipt
+  number, returned with a reason, invalid);
+* ``register``: an entry in one of the office's own registers (number issued, number
+  voided, paper letter registered, status changed, provisional number);
+* ``withdraw``: the sender cancels a letter not yet received.
+
+Hub-signed kinds (no feed): ``directory``, ``ack``, ``checkpoint``, ``lease``.
+
+``from_dict`` keeps fields it does not know in ``extra`` and ``to_dict`` writes them back,
+so an older peer passes a newer message through unchanged. ``created_at`` is advisory:
+nothing orders or deduplicates by wall clock.
+
+This module does not sign or verify (see :mod:`protocol.envelope`) and does not decide
+whether an envelope continues its feed (see :mod:`protocol.feed`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from .canonical import JSONObject
+from .errors import BadMessage
+from .thai import normalize_thai
+
+MAX_TEXT = 20_000
+MAX_LIST = 5_000
+SHA256_HEX_LEN = 64
+
+T = TypeVar("T", bound="Message")
+
+
+def _is_sha256(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == SHA256_HEX_LEN
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _check(value: Any, expected: str, name: str) -> Any:
+    """Validate one field against a tiny type language; raise BadMessage on mismatch."""
+    optional = expected.endswith("?")
+    base = expected.rstrip("?")
+    if value is None:
+        if optional:
+            return None
+        raise BadMessage(f"field {name!r} is required")
+    ok: bool
+    if base == "str":
+        ok = isinstance(value, str) and len(value) <= MAX_TEXT
+    elif base == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    elif base == "bool":
+        ok = isinstance(value, bool)
+    elif base == "sha256":
+        ok = _is_sha256(value)
+    elif base == "strlist":
+        ok = (
+            isinstance(value, list)
+            and len(value) <= MAX_LIST
+            and all(isinstance(v, str) and len(v) <= MAX_TEXT for v in value)
+        )
+    elif base == "sha256list":
+        ok = isinstance(value, list) and len(value) <= MAX_LIST and all(map(_is_sha256, value))
+    elif base == "dict":
+        ok = isinstance(value, dict)
+    elif base == "dictlist":
+        ok = (
+            isinstance(value, list)
+            and len(value) <= MAX_LIST
+            and all(isinstance(v, dict) for v in value)
+        )
+    else:  # pragma: no cover - programming error in a field table
+        raise AssertionError(expected)
+    if not ok:
+        raise BadMessage(f"field {name!r} must be {base}")
+    return value
+
+
+@dataclass
+class Message:
+    """Base of every message body: field table driven, unknown fields kept."""
+
+    KIND: ClassVar[str] = ""
+    FIELDS: ClassVar[dict[str, str]] = {}
+    TEXT_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+        """Build from a parsed body, validating known fields and keeping unknown ones."""
+        if not isinstance(data, Mapping):
+            raise BadMessage("message body must be an object")
+        kwargs: dict[str, Any] = {}
+        for name, expected in cls.FIELDS.items():
+            kwargs[name] = _check(data.get(name), expected, name)
+        extra = {k: v for k, v in data.items() if k not in cls.FIELDS}
+        msg = cls(**kwargs, extra=extra)
+        msg.validate()
+        return msg
+
+    def to_dict(self) -> JSONObject:
+        """The body as a JSON object (unknown fields included), ready to canonicalise."""
+        out: JSONObject = dict(self.extra)
+        for name in self.FIELDS:
+            out[name] = getattr(self, name)
+        return out
+
+    def normalized(self: T) -> T:
+        """A copy with Thai text fields normalised, as must happen before signing."""
+        changes = {}
+        for name in self.TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                changes[name] = normalize_thai(value)
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        """Cross-field checks; subclasses raise :class:`BadMessage`."""
+
+
+FEED_FIELDS = {"v": "int", "origin": "str", "seq": "int", "prev": "sha256?", "created_at": "str"}
+
+
+@dataclass
+class FeedMessage(Message):
+    """Fields common to every office-signed message in a feed."""
+
+    v: int = 1
+    origin: str = ""
+    seq: int = 0
+    prev: str | None = None
+    created_at: str = ""
+
+    def validate(self) -> None:
+        if self.seq < 1:
+            raise BadMessage("seq starts at 1")
+        if (self.seq == 1) != (self.prev is None):
+            raise BadMessage("prev is null exactly when seq is 1")
+        if not self.origin:
+            raise BadMessage("origin is required")
+
+
+LETTER_TYPES = ("ภายนอก", "ภายใน", "ประทับตรา", "สั่งการ", "ประชาสัมพันธ์", "เจ้าหน้าที่ทำขึ้น")
+SPEED_CLASSES = ("", "ด่วน", "ด่วนมาก", "ด่วนที่สุด")
+SECRECY_CLASSES = ("", "ลับ", "ลับมาก", "ลับที่สุด")
+MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class Attachment:
+    """An attachment named by content: the signature covers the hash."""
+
+    sha256: str
+    size: int
+    media_type: str
+    name: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Attachment:
+        """Validate one attachment entry."""
+        if not isinstance(data, Mapping):
+            raise BadMessage("attachment must be an object")
+        sha = _check(data.get("sha256"), "sha256", "attachment.sha256")
+        size = _check(data.get("size"), "int", "attachment.size")
+        if size > MAX_ATTACHMENT_BYTES:
+            raise BadMessage("attachment too large")
+        media = _check(data.get("media_type"), "str", "attachment.media_type")
+        name = _check(data.get("name"), "str", "attachment.name")
+        return cls(sha, size, media, normalize_thai(name))
+
+    def to_dict(self) -> JSONObject:
+        """JSON form."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Letter(FeedMessage):
+    """An official letter (หนังสือราชการ) from ``origin`` to ``recipients``.
+
+    ``recipients`` is the explicit list of office ids the sender resolved (distribution
+    lists expanded from the directory at compose time); ``lists`` records the list names the
+    clerk chose, for display. ``number`` is the display form (``ชม 0017.3/1234``) or null
+    for a letter that carries no number.
+    """
+
+    KIND: ClassVar[str] = "letter"
+    FIELDS: ClassVar[dict[str, str]] = {
+        **FEED_FIELDS,
+        "letter_type": "str",
+        "subject": "str",
+        "number": "str?",
+        "register": "str?",
+        "letter_date": "str",
+        "speed": "str",
+        "secrecy": "str",
+        "sender": "str",
+        "salutation": "str",
+        "body": "str",
+        "references": "strlist",
+        "enclosures": "strlist",
+        "deadline": "str?",
+        "recipients": "strlist",
+        "lists": "strlist",
+        "attachments": "dictlist",
+        "supersedes": "sha256?",
+    }
+    TEXT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "subject",
+        "number",
+        "sender",
+        "salutation",
+        "body",
+    )
+
+    letter_type: str = "ภายนอก"
+    subject: str = ""
+    number: str | None = None
+    register: str | None = None
+    letter_date: str = ""
+    speed: str = ""
+    secrecy: str = ""
+    sender: str = ""
+    salutation: str = ""
+    body: str = ""
+    references: list[str] = field(default_factory=list)
+    enclosures: list[str] = field(default_factory=list)
+    deadline: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    lists: list[str] = field(default_factory=list)
+    attachments: list[JSONObject] = field(default_factory=list)
+    supersedes: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.subject.strip():
+            raise BadMessage("a letter needs a subject")
+        if not self.recipients:
+            raise BadMessage("a letter needs at least one recipient")
+        if len(set(self.recipients)) != len(self.recipients):
+            raise BadMessage("a recipient is listed twice")
+        if self.origin in self.recipients:
+            raise BadMessage("an office does not send a letter to itself")
+        if self.speed not in SPEED_CLASSES:
+            raise BadMessage(f"unknown speed class {self.speed!r}")
+        if self.secrecy not in SECRECY_CLASSES:
+            raise BadMessage(f"unknown secrecy class {self.secrecy!r}")
+        if self.secrecy == "ลับที่สุด":
+            raise BadMessage("ลับที่สุด letters are never sent electronically")
+        for a in self.attachments:
+            Attachment.from_dict(a)
+
+    def attachment_list(self) -> list[Attachment]:
+        """The attachments, typed."""
+        return [Attachment.from_dict(a) for a in self.attachments]
+
+
+RECEIPT_STATUSES = ("delivered", "registered", "returned", "invalid")
+
+
+@dataclass
+class Receipt(FeedMessage):
+    """A recipient's answer to a letter, naming the exact bytes it received.
+
+    ``status``: ``delivered`` (stored at the recipient: the legal time of receipt),
+    ``registered`` (ลงรับ, with ``receipt_number`` and ``registered_at``), ``returned``
+    (ส่งคืน, with ``reason``), ``invalid`` (the letter failed checks at the recipient).
+    """
+
+    KIND: ClassVar[str] = "receipt"
+    FIELDS: ClassVar[dict[str, str]] = {
+        **FEED_FIELDS,
+        "letter": "sha256",
+        "letter_origin": "str",
+        "status": "str",
+        "at": "str",
+        "receipt_number": "str?",
+        "reason": "str?",
+        "attachments": "sha256list",
+    }
+    TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("reason", "receipt_number")
+
+    letter: str = ""
+    letter_origin: str = ""
+    status: str = "delivered"
+    at: str = ""
+    receipt_number: str | None = None
+    reason: str | None = None
+    attachments: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.status not in RECEIPT_STATUSES:
+            raise BadMessage(f"unknown receipt status {self.status!r}")
+        if self.status == "registered" and not self.receipt_number:
+            raise BadMessage("a registered receipt carries the receipt number")
+        if self.status in ("returned", "invalid") and not (self.reason or "").strip():
+            raise BadMessage("a returned or invalid receipt carries a reason")
+
+
+REGISTER_ACTIONS = ("issued", "voided", "paper_registered", "status_changed", "reserved")
+
+
+@dataclass
+class RegisterEntry(FeedMessage):
+    """An entry in one of the origin's registers, for the hub's numbering ledger.
+
+    ``register`` is a register id (``ชม 0017|ส่ง|2569``). ``provisional`` marks a number
+    issued offline after a shared register's lease ran out; its ``provisional_id`` is how
+    the hub's finalisation finds it again.
+    """
+
+    KIND: ClassVar[str] = "register"
+    FIELDS: ClassVar[dict[str, str]] = {
+        **FEED_FIELDS,
+        "register": "str",
+        "action": "str",
+        "number": "int?",
+        "display": "str?",
+        "letter": "sha256?",
+        "reason": "str?",
+        "status": "str?",
+        "subject": "str?",
+        "provisional": "bool",
+        "provisional_id": "str?",
+    }
+    TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("display", "reason", "status", "subject")
+
+    register: str = ""
+    action: str = "issued"
+    number: int | None = None
+    display: str | None = None
+    letter: str | None = None
+    reason: str | None = None
+    status: str | None = None
+    subject: str | None = None
+    provisional: bool = False
+    provisional_id: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if self.action not in REGISTER_ACTIONS:
+            raise BadMessage(f"unknown register action {self.action!r}")
+        if self.action in ("issued", "voided", "reserved", "paper_registered"):
+            if self.provisional:
+                if not self.provisional_id:
+                    raise BadMessage("a provisional number needs a provisional_id")
+            elif self.number is None or self.number < 1:
+                raise BadMessage("a register entry needs a number from 1")
+        if self.action == "voided" and not (self.reason or "").strip():
+            raise BadMessage("a voided number needs a reason")
+
+
+@dataclass
+class Withdraw(FeedMessage):
+    """The sender cancels a letter that recipients have not yet registered."""
+
+    KIND: ClassVar[str] = "withdraw"
+    FIELDS: ClassVar[dict[str, str]] = {
+        **FEED_FIELDS,
+        "letter": "sha256",
+        "reason": "str",
+        "recipients": "strlist",
+    }
+    TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
+
+    letter: str = ""
+    reason: str = ""
+    recipients: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.reason.strip():
+            raise BadMessage("a withdrawal needs a reason")
+
+
+@dataclass
+class Directory(Message):
+    """The hub-signed, versioned directory of offices, their keys and distribution lists.
+
+    ``offices`` entries: ``{"id", "name", "group", "status", "keys": [{"keyid", "public",
+    "status"}], "seal_public"}`` with status ``enrolled`` / ``pending`` / ``revoked``.
+    ``lists``: ``{name: {"title", "members": [office id, ...]}}``. ``shared_registers``:
+    ``[{"owner", "series", "basis", "members": [office id, ...]}]``, the registers numbered
+    by the hub through leases. ``hub_keys`` lists the hub
+    signing keys the next directory may be signed with (key rotation).
+    """
+
+    KIND: ClassVar[str] = "directory"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "version": "int",
+        "issued_at": "str",
+        "hub_keys": "dictlist",
+        "offices": "dictlist",
+        "lists": "dict",
+        "shared_registers": "dictlist",
+    }
+
+    v: int = 1
+    version: int = 0
+    issued_at: str = ""
+    hub_keys: list[JSONObject] = field(default_factory=list)
+    offices: list[JSONObject] = field(default_factory=list)
+    lists: JSONObject = field(default_factory=dict)
+    shared_registers: list[JSONObject] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if self.version < 1:
+            raise BadMessage("directory version starts at 1")
+        for o in self.offices:
+            if not isinstance(o.get("id"), str) or not isinstance(o.get("keys", []), list):
+                raise BadMessage("directory office entries need an id and keys")
+
+
+@dataclass
+class Ack(Message):
+    """The hub's signed statement of the last accepted envelope of an office's feed."""
+
+    KIND: ClassVar[str] = "ack"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "last_seq": "int",
+        "head": "sha256?",
+        "at": "str",
+    }
+
+    v: int = 1
+    office: str = ""
+    last_seq: int = 0
+    head: str | None = None
+    at: str = ""
+
+
+@dataclass
+class Checkpoint(Message):
+    """Signed with every pull: hub time, expiry and the office's last accepted seq."""
+
+    KIND: ClassVar[str] = "checkpoint"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "hub_time": "str",
+        "expires_at": "str",
+        "last_seq": "int",
+        "cursor": "str",
+        "directory_version": "int",
+    }
+
+    v: int = 1
+    office: str = ""
+    hub_time: str = ""
+    expires_at: str = ""
+    last_seq: int = 0
+    cursor: str = ""
+    directory_version: int = 0
+
+
+LEASE_ACTIONS = ("grant", "finalise")
+
+
+@dataclass
+class Lease(Message):
+    """Hub-signed numbering decision for a shared register.
+
+    ``grant``: the numbers ``start`` .. ``end`` of ``register`` are the office's to issue
+    offline. ``finalise``: the provisional number ``provisional_id`` becomes ``number``.
+    """
+
+    KIND: ClassVar[str] = "lease"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "register": "str",
+        "action": "str",
+        "start": "int?",
+        "end": "int?",
+        "provisional_id": "str?",
+        "number": "int?",
+        "at": "str",
+    }
+
+    v: int = 1
+    office: str = ""
+    register: str = ""
+    action: str = "grant"
+    start: int | None = None
+    end: int | None = None
+    provisional_id: str | None = None
+    number: int | None = None
+    at: str = ""
+
+    def validate(self) -> None:
+        if self.action not in LEASE_ACTIONS:
+            raise BadMessage(f"unknown lease action {self.action!r}")
+        if self.action == "grant" and not (
+            self.start is not None and self.end is not None and 1 <= self.start <= self.end
+        ):
+            raise BadMessage("a grant needs 1 <= start <= end")
+        if self.action == "finalise" and not (self.provisional_id and self.number):
+            raise BadMessage("a finalisation needs provisional_id and number")
+
+
+FEED_KINDS: dict[str, type[FeedMessage]] = {
+    cls.KIND: cls for cls in (Letter, Receipt, RegisterEntry, Withdraw)
+}
+HUB_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in (Directory, Ack, Checkpoint, Lease)}
+
+
+def parse_feed_message(kind: str, body: Mapping[str, Any]) -> FeedMessage:
+    """Typed office-signed message of ``kind``; raise BadMessage for a hub or unknown kind."""
+    cls = FEED_KINDS.get(kind)
+    if cls is None:
+        raise BadMessage(f"{kind!r} is not an office message kind")
+    return cls.from_dict(body)
+
+
+def parse_hub_message(kind: str, body: Mapping[str, Any]) -> Message:
+    """Typed hub-signed message of ``kind``; raise BadMessage for an office or unknown kind."""
+    cls = HUB_KINDS.get(kind)
+    if cls is None:
+        raise BadMessage(f"{kind!r} is not a hub message kind")
+    return cls.from_dict(body)
