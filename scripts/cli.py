@@ -1,0 +1,318 @@
+"""The `saraban` command: a thin layer that parses arguments, calls hub/node and prints.
+
+Every failure ends in one line on stderr and a non-zero exit; data commands take --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import mimetypes
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from protocol.errors import SarabanError
+from scripts.nodeapi import NodeAPIError, NodeInProcess
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CLIError(Exception):
+    """A failure to report in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not a usage dump: clerks read this in a terminal or a log.
+        self.exit(EXIT_USAGE, f"saraban: {message} (see 'saraban --help')\n")
+
+
+def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text(data))
+
+
+def _instance(args: argparse.Namespace, kind: str) -> Path:
+    default = os.environ.get(f"SARABAN_{kind.upper()}_INSTANCE", f"instance/{kind}")
+    return Path(args.instance or default)
+
+
+# ---- hub -------------------------------------------------------------------------------
+
+
+def hub_init(args: argparse.Namespace) -> None:
+    from hub.admin import init_hub
+
+    info = init_hub(_instance(args, "hub"))
+    _emit(info, args.json, lambda d: f"hub initialised in {_instance(args, 'hub')}")
+
+
+def hub_serve(args: argparse.Namespace) -> None:
+    from scripts.serving import serve_hub
+
+    serve_hub(_instance(args, "hub"), args.host, args.port, threads=args.threads)
+
+
+def hub_enroll(args: argparse.Namespace) -> None:
+    from hub.admin import issue_enrollment_token
+
+    token = issue_enrollment_token(_instance(args, "hub"), args.office, args.ttl_hours)
+    _emit(
+        {"office": args.office, "token": token, "expires_in_hours": args.ttl_hours},
+        args.json,
+        lambda d: d["token"],
+    )
+
+
+def hub_report(args: argparse.Namespace) -> None:
+    from hub.admin import numbering_report
+
+    rows = numbering_report(_instance(args, "hub"))
+    _emit(rows, args.json, format_numbering_report)
+
+
+def format_numbering_report(rows: list[dict[str, Any]]) -> str:
+    """The numbering report as a plain table."""
+    head = f"{'ทะเบียน':<28} {'ออกเลข':>6} {'ยกเลิก':>6} {'ช่องว่าง':>8} {'ซ้ำ':>4} {'รอเลขจริง':>9}"
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} {len(r['gaps']):>8} "
+            f"{r['duplicates']:>4} {r['provisional_pending']:>9}"
+        )
+    if len(lines) == 1:
+        lines.append("(ยังไม่มีการออกเลข)")
+    return "\n".join(lines)
+
+
+def hub_share(args: argparse.Namespace) -> None:
+    from hub.admin import add_shared_register
+
+    add_shared_register(_instance(args, "hub"), args.owner, args.series, args.members, args.basis)
+    _emit({"ok": True}, args.json, lambda d: f"shared register {args.owner}|{args.series} set")
+
+
+# ---- node ------------------------------------------------------------------------------
+
+
+def node_init(args: argparse.Namespace) -> None:
+    from node.admin import init_node
+
+    info = init_node(_instance(args, "node"), args.hub, args.office, args.token)
+    _emit(info, args.json, lambda d: f"node {args.office} enrolled at {args.hub}")
+
+
+def node_serve(args: argparse.Namespace) -> None:
+    from scripts.serving import serve_node
+
+    serve_node(_instance(args, "node"), args.host, args.port, threads=args.threads)
+
+
+def _node(args: argparse.Namespace) -> NodeInProcess:
+    return NodeInProcess(_instance(args, "node"))
+
+
+def node_sync(args: argparse.Namespace) -> None:
+    result = _node(args).call("POST", "/api/sync", {})
+    _emit(result, args.json, lambda d: json.dumps(d, ensure_ascii=False))
+    if not result.get("ok", False):
+        raise CLIError(f"sync failed: {result.get('error') or 'hub unreachable'}")
+
+
+def node_status(args: argparse.Namespace) -> None:
+    data = _node(args).call("GET", "/api/status")
+    _emit(data, args.json, lambda d: json.dumps(d, ensure_ascii=False, indent=2))
+
+
+def node_restore(args: argparse.Namespace) -> None:
+    from node.restore import restore_from_hub
+
+    info = restore_from_hub(_instance(args, "node"))
+    _emit(info, args.json, lambda d: f"restored: {json.dumps(d, ensure_ascii=False)}")
+
+
+# ---- letters ---------------------------------------------------------------------------
+
+
+def _attachment(path: str) -> dict[str, str]:
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"attachment not found: {path}")
+    media = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+    return {
+        "name": p.name,
+        "media_type": media,
+        "content_base64": base64.b64encode(p.read_bytes()).decode("ascii"),
+    }
+
+
+def letter_send(args: argparse.Namespace) -> None:
+    body = {
+        "subject": args.subject,
+        "recipients": args.to or [],
+        "lists": args.list or [],
+        "letter_type": args.type,
+        "speed": args.speed,
+        "secrecy": args.secrecy,
+        "series": args.series,
+        "body": args.body or "",
+        "salutation": args.salutation or "",
+        "attachments": [_attachment(a) for a in args.attach or []],
+    }
+    data = _node(args).call("POST", "/api/letters", body)
+    _emit(data, args.json, lambda d: f"{d.get('number') or '-'}  {d.get('state')}  id={d['id']}")
+
+
+def _letter_rows(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(ไม่มีหนังสือ)"
+    return "\n".join(
+        f"{r['id']:>5}  {r.get('number') or '-':<22} {r.get('speed') or '':<10} "
+        f"{r.get('state', ''):<12} {r.get('subject', '')}"
+        for r in rows
+    )
+
+
+def letter_inbox(args: argparse.Namespace) -> None:
+    data = _node(args).call("GET", f"/api/letters?box={args.box}")
+    rows = data["letters"] if isinstance(data, dict) else data
+    _emit(rows, args.json, _letter_rows)
+
+
+def letter_register(args: argparse.Namespace) -> None:
+    data = _node(args).call("POST", f"/api/letters/{args.id}/register", {})
+    _emit(data, args.json, lambda d: f"ลงรับแล้ว เลขรับ {d['receipt_number']}")
+
+
+def letter_return(args: argparse.Namespace) -> None:
+    data = _node(args).call("POST", f"/api/letters/{args.id}/return", {"reason": args.reason})
+    _emit(data, args.json, lambda d: "ส่งคืนแล้ว")
+
+
+def letter_track(args: argparse.Namespace) -> None:
+    data = _node(args).call("GET", f"/api/letters/{args.id}")
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"{d.get('number') or '-'}  {d.get('subject')}"]
+        for r in d.get("tracking", []):
+            lines.append(
+                f"  {r['office']:<10} {r['state']:<12} {r.get('receipt_number') or '':<8} "
+                f"{r.get('at') or ''} {r.get('reason') or ''}"
+            )
+        return "\n".join(lines)
+
+    _emit(data, args.json, text)
+
+
+# ---- demo ------------------------------------------------------------------------------
+
+
+def demo(args: argparse.Namespace) -> int:
+    from scripts.demo import run_demo
+
+    return run_demo(once=args.once, as_json=args.json, workdir=Path(args.workdir))
+
+
+# ---- parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    p = _Parser(prog="saraban", description="Saraban e-correspondence federation")
+    sub = p.add_subparsers(dest="group", required=True, parser_class=_Parser)
+
+    def cmd(parent: Any, name: str, fn: Callable[..., Any], help_: str, kind: str) -> Any:
+        c = parent.add_parser(name, help=help_)
+        c.set_defaults(fn=fn)
+        c.add_argument("--instance", help=f"{kind} instance folder (default instance/{kind})")
+        c.add_argument("--json", action="store_true", help="print JSON")
+        return c
+
+    hub = sub.add_parser("hub", help="the ministry hub").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    cmd(hub, "init", hub_init, "create the hub instance, keys and directory", "hub")
+    c = cmd(hub, "serve", hub_serve, "serve the hub API (waitress)", "hub")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8700)
+    c.add_argument("--threads", type=int, default=8)
+    c = cmd(hub, "enroll", hub_enroll, "issue a one-time enrollment token", "hub")
+    c.add_argument("office", help="office id, e.g. 'ชม 0017'")
+    c.add_argument("--ttl-hours", type=int, default=72)
+    c = cmd(hub, "report", hub_report, "reports: numbering", "hub")
+    c.add_argument("report", choices=["numbering"])
+    c = cmd(hub, "share", hub_share, "make a register shared (leased by the hub)", "hub")
+    c.add_argument("owner")
+    c.add_argument("series")
+    c.add_argument("--members", nargs="+", required=True)
+    c.add_argument("--basis", choices=["calendar", "fiscal"], default="calendar")
+
+    node = sub.add_parser("node", help="an office node").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    c = cmd(node, "init", node_init, "generate keys and enroll at the hub", "node")
+    c.add_argument("--hub", required=True, help="hub URL")
+    c.add_argument("--office", required=True)
+    c.add_argument("--token", required=True)
+    c = cmd(node, "serve", node_serve, "serve the node (waitress) with its scheduler", "node")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8800)
+    c.add_argument("--threads", type=int, default=4)
+    cmd(node, "sync", node_sync, "push and pull now", "node")
+    cmd(node, "status", node_status, "outbox, last sync, counts", "node")
+    cmd(node, "restore", node_restore, "rebuild this node from its feed at the hub", "node")
+
+    letter = sub.add_parser("letter", help="letters at a node").add_subparsers(
+        dest="cmd", required=True, parser_class=_Parser
+    )
+    c = cmd(letter, "send", letter_send, "compose, number and send a letter", "node")
+    c.add_argument("--subject", required=True)
+    c.add_argument("--to", nargs="*", help="office ids")
+    c.add_argument("--list", nargs="*", help="distribution list names")
+    c.add_argument("--type", default="ภายนอก")
+    c.add_argument("--speed", default="", choices=["", "ด่วน", "ด่วนมาก", "ด่วนที่สุด"])
+    c.add_argument("--secrecy", default="", choices=["", "ลับ", "ลับมาก"])
+    c.add_argument("--series", default="ส่ง", help="register series: ส่ง, ว, คำสั่ง, ประกาศ")
+    c.add_argument("--body")
+    c.add_argument("--salutation")
+    c.add_argument("--attach", nargs="*")
+    c = cmd(letter, "inbox", letter_inbox, "letters received (or --box sent/all)", "node")
+    c.add_argument("--box", default="inbox", choices=["inbox", "sent", "all"])
+    c = cmd(letter, "register", letter_register, "register (ลงรับ) a received letter", "node")
+    c.add_argument("id", type=int)
+    c = cmd(letter, "return", letter_return, "return (ส่งคืน) a letter with a reason", "node")
+    c.add_argument("id", type=int)
+    c.add_argument("--reason", required=True)
+    c = cmd(letter, "track", letter_track, "every recipient's state of a sent letter", "node")
+    c.add_argument("id", type=int)
+
+    d = sub.add_parser("demo", help="a hub and 19 nodes playing a working day")
+    d.set_defaults(fn=demo)
+    d.add_argument("--once", action="store_true", help="play the day, report and exit")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.add_argument("--workdir", default="demo-run", help="where instances are created")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `saraban` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.fn(args)
+    except KeyboardInterrupt:
+        return 130
+    except (CLIError, NodeAPIError, SarabanError, OSError, ValueError) as e:
+        print(f"saraban: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Talk to an office node's local JSON API, over HTTP or in-process.
+
+The CLI runs the node's own Flask app in-process on the node's instance folder (so
+`saraban letter ...` works whether or not the node is serving); the demo talks to node
+processes over real HTTP. Both go through the same API routes and the same error shape.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+class NodeAPIError(Exception):
+    """The node refused a request; ``reason`` is its one-line explanation."""
+
+    def __init__(self, status: int, code: str, reason: str) -> None:
+        super().__init__(f"{reason} ({code}, HTTP {status})")
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+def read_token(instance: Path) -> str:
+    """The node's local API token, written at init with mode 0600."""
+    path = instance / "api_token"
+    if not path.exists():
+        raise NodeAPIError(0, "not_initialised", f"{instance} is not an initialised node")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _raise_for(status: int, data: Any) -> None:
+    if status >= 400:
+        if isinstance(data, dict):
+            raise NodeAPIError(status, str(data.get("error")), str(data.get("reason")))
+        raise NodeAPIError(status, "http_error", f"HTTP {status}")
+
+
+class NodeHTTP:
+    """A node served by `saraban node serve`, reached at ``url``."""
+
+    def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call; raise :class:`NodeAPIError` on a 4xx/5xx answer."""
+        try:
+            resp = self.session.request(method, self.url + path, json=body, timeout=self.timeout)
+        except requests.RequestException as e:
+            raise NodeAPIError(0, "unreachable", f"node at {self.url} is not answering") from e
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        _raise_for(resp.status_code, data)
+        return data
+
+
+class NodeInProcess:
+    """The node app run in this process on its instance folder."""
+
+    def __init__(self, instance: Path) -> None:
+        from node.app import create_app
+
+        token = read_token(instance)
+        self.app = create_app(
+            instance_path=str(instance.resolve()), test_config={"SCHEDULER": False}
+        )
+        self.client = self.app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call; raise :class:`NodeAPIError` on a 4xx/5xx answer."""
+        resp = self.client.open(
+            path,
+            method=method,
+            data=None if body is None else json.dumps(body),
+            content_type="application/json" if body is not None else None,
+            headers=self.headers,
+        )
+        data = resp.get_json(silent=True)
+        _raise_for(resp.status_code, data)
+        return data

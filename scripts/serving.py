@@ -1,0 +1,39 @@
+"""Serving the hub and node apps with waitress, the way `saraban ... serve` does."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from waitress import serve
+
+
+def _quiet_waitress() -> None:
+    # waitress warns on every queue backlog; the hub answers overload itself with 429.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def serve_hub(instance: Path, host: str, port: int, threads: int = 8) -> None:
+    """Serve the hub API until interrupted."""
+    from hub.app import create_app
+
+    app = create_app(instance_path=str(instance.resolve()))
+    _quiet_waitress()
+    print(f"hub serving on http://{host}:{port}/", flush=True)
+    serve(app, host=host, port=port, threads=threads, ident="saraban-hub")
+
+
+def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
+    """Serve a node (API, status page) with its sync scheduler until interrupted."""
+    from node.admin import start_scheduler
+    from node.app import create_app
+
+    app = create_app(instance_path=str(instance.resolve()))
+    scheduler = start_scheduler(app)
+    _quiet_waitress()
+    print(f"node serving on http://{host}:{port}/", flush=True)
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="saraban-node")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
