@@ -157,7 +157,7 @@ def check_federation(hub: Path, nodes: dict[str, Path]) -> dict[str, Any]:
 
     # 4. no number twice in a register and year
     issued: Counter[tuple[str, int]] = Counter()
-    for office, entries in feeds.items():
+    for entries in feeds.values():
         for env, body in entries:
             if env.kind == "register" and body["action"] in NUMBERED_ACTIONS and body.get("number"):
                 issued[(body["register"], body["number"])] += 1
