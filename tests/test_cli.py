@@ -1,0 +1,69 @@
+"""The `saraban` command as a user meets it: one line and a non-zero exit on any mistake."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def saraban(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_failure(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("saraban")
+    assert needle in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        pytest.param((), "required", id="no-command"),
+        pytest.param(("hub", "frobnicate"), "invalid choice", id="unknown-subcommand"),
+        pytest.param(("letter", "register", "abc"), "invalid int", id="letter-id-not-a-number"),
+        pytest.param(("letter", "send"), "--subject", id="send-without-subject"),
+    ],
+)
+def test_usage_mistakes_end_in_one_line(args: tuple[str, ...], needle: str) -> None:
+    assert_one_line_failure(saraban(*args), needle)
+
+
+def test_letter_command_on_a_folder_that_is_not_a_node(tmp_path: Path) -> None:
+    proc = saraban("letter", "inbox", "--instance", str(tmp_path / "nowhere"))
+    assert_one_line_failure(proc, "not an initialised node")
+
+
+def test_hub_enroll_issues_a_token_once_and_refuses_unknown_office(tmp_path: Path) -> None:
+    hub = tmp_path / "hub"
+    assert saraban("hub", "init", "--instance", str(hub)).returncode == 0
+    ok = saraban("hub", "enroll", "ชม 0017", "--instance", str(hub), "--json")
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["office"] == "ชม 0017" and len(data["token"]) >= 20
+    assert data["token"] not in (hub / "hub.sqlite").read_bytes().decode("latin-1")
+    bad = saraban("hub", "enroll", "ZZ 9999", "--instance", str(hub))
+    assert_one_line_failure(bad, "ZZ 9999")
+
+
+def test_numbering_report_of_a_new_hub_is_empty(tmp_path: Path) -> None:
+    hub = tmp_path / "hub"
+    assert saraban("hub", "init", "--instance", str(hub)).returncode == 0
+    proc = saraban("hub", "report", "numbering", "--instance", str(hub), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []

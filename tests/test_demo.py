@@ -1,0 +1,46 @@
+"""The main job: `saraban demo --once --json` plays the working day on real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_demo_day_delivers_every_letter_and_every_receipt(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.cli",
+            "demo",
+            "--once",
+            "--json",
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=420,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    report = json.loads(proc.stdout)
+    assert len(report["offices"]) == 19
+    assert report["letters_sent"] >= 10
+    # the circular alone reaches the 18 centres
+    assert report["deliveries_expected"] >= 18
+    assert report["deliveries_done"] == report["deliveries_expected"]
+    assert report["receipts_returned"] == 1
+    assert (
+        report["receipts_registered"] + report["receipts_returned"] == report["receipts_expected"]
+    )
+    assert report["numbering_problems"] == []
+    assert report["invariant_violations"] == []
+    offline = report["offices"]["นว 0017"]
+    assert offline["sent"] >= 4 and offline["pending"] == 0
+    shared = [r for r in report["numbering"] if r["register"].startswith("มท 0200|ว|")]
+    assert shared and shared[0]["provisional_pending"] == 0 and shared[0]["gaps"] == []
