@@ -25,8 +25,9 @@ Endpoints (request → response):
 ``POST /pull`` ``{"cursor": str | null, "limit": int}``
     → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>}``
     Mailbox entries after the opaque cursor: letters addressed to the office, receipts and
-    withdrawals about letters it sent or received, and hub-signed ``lease`` and
-    ``directory`` envelopes. A cursor the hub does not recognise is 400 ``bad_cursor``: the
+    withdrawals about letters it sent or received, and hub-signed ``lease`` envelopes.
+    The checkpoint carries ``directory_version``; a node holding an older directory GETs
+    ``/directory`` (ADR 0003). A cursor the hub does not recognise is 400 ``bad_cursor``: the
     node then pulls again from null (everything it applies is idempotent by env_id).
 ``HEAD /blobs/<sha256>`` → 200 when complete (header ``X-Saraban-Blob-Size``), 404 with
     header ``X-Saraban-Blob-Received: <bytes held so far>`` otherwise.

@@ -118,7 +118,7 @@ class Message:
 
     def normalized(self: T) -> T:
         """A copy with Thai text fields normalised, as must happen before signing."""
-        changes = {}
+        changes: dict[str, Any] = {}
         for name in self.TEXT_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str):

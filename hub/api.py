@@ -1,0 +1,375 @@
+"""The sync API of :mod:`protocol.api`, under ``/api/v1``.
+
+Each view reads and checks its request, calls one function of the hub's concept modules
+(:mod:`hub.enrollment`, :mod:`hub.ingest`, :mod:`hub.numbering`, :mod:`hub.blobs`) and
+answers JSON. Every request but ``enroll`` and ``health`` is signed by an office key and
+checked by :func:`hub.auth.authenticate` before anything else reads its body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+
+from protocol.api import (
+    API_PREFIX,
+    BLOB_RECEIVED_HEADER,
+    BLOB_SIZE_HEADER,
+    CHECKPOINT_TTL_SECONDS,
+    MAX_PULL_BATCH,
+    MAX_PUSH_BATCH,
+)
+from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
+from protocol.envelope import Envelope
+from protocol.messages import Checkpoint
+
+from . import __version__
+from .app import clock, get_blobs, get_keyring, get_store
+from .auth import Caller, authenticate
+from .clock import iso_utc, parse_clock
+from .directory import current_directory
+from .enrollment import enroll
+from .errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, WrongContentType
+from .ingest import ingest_push
+from .numbering import grant_lease, register_digests
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+F = TypeVar("F", bound=Callable[..., Any])
+SIGNATURE_HEADERS = (H_KEYID, H_TIMESTAMP, H_NONCE, H_SIGNATURE)
+_CURSOR_RE = re.compile(r"^m([0-9]{1,15})$")
+
+
+def _signed_path() -> str:
+    query = request.query_string.decode("latin-1")
+    path = request.script_root + request.path
+    return f"{path}?{query}" if query else path
+
+
+def signed(view: F) -> F:
+    """Authenticate the request's office signature first; the caller is ``g.caller``."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.caller = authenticate(
+            get_store(),
+            {h: request.headers.get(h, "") for h in SIGNATURE_HEADERS},
+            request.method,
+            _signed_path(),
+            request.get_data(cache=True),
+            clock(),
+            float(current_app.config["CLOCK_WINDOW_SECONDS"]),
+        )
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def caller() -> Caller:
+    """The office that signed this request."""
+    who: Caller = g.caller
+    return who
+
+
+def require_json() -> None:
+    """A JSON body must say so (415 otherwise)."""
+    if request.mimetype != "application/json":
+        raise WrongContentType("send the body as application/json")
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object (400 bad_json / bad_request otherwise)."""
+    require_json()
+    try:
+        value = json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadJSON(f"body is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise BadRequest("body must be a JSON object")
+    return value
+
+
+def _int_arg(value: Any, name: str, default: int, low: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        if not value.isdigit() or len(value) > 15:
+            raise BadRequest(f"{name} must be a whole number")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise BadRequest(f"{name} must be a whole number from {low}")
+    return value
+
+
+def _envelope_json(data: bytes) -> Any:
+    return json.loads(data)
+
+
+# -- unsigned ---------------------------------------------------------------------------
+
+
+@bp.post("/enroll")
+def enroll_office() -> Response:
+    """Redeem an enrollment token."""
+    body = json_body()
+    store = get_store()
+    return jsonify(enroll(store, get_keyring(), body, clock()))
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Liveness and the directory version."""
+    head = current_directory(get_store())
+    return jsonify(
+        {"ok": True, "version": __version__, "directory_version": head[0] if head else 0}
+    )
+
+
+# -- signed -------------------------------------------------------------------------------
+
+
+@bp.get("/directory")
+@signed
+def directory() -> Response:
+    """The newest signed directory."""
+    head = current_directory(get_store())
+    if head is None:
+        raise NotFound("the hub has no directory yet")
+    return jsonify({"directory": _envelope_json(head[1])})
+
+
+@bp.post("/push")
+def push() -> Response:
+    """Ingest the next envelopes of the caller's feed."""
+    require_json()
+    return _push()
+
+
+@signed
+def _push() -> Response:
+    body = json_body()
+    envelopes = body.get("envelopes")
+    if not isinstance(envelopes, list) or not envelopes:
+        raise BadRequest("envelopes must be a non-empty list")
+    if len(envelopes) > MAX_PUSH_BATCH:
+        raise BadRequest(f"at most {MAX_PUSH_BATCH} envelopes per push")
+    outcome = ingest_push(get_store(), get_keyring(), caller().office, envelopes, clock())
+    assert outcome.ack is not None
+    return jsonify({"results": outcome.results, "ack": outcome.ack.to_wire()})
+
+
+def _cursor_position(cursor: Any, office: str) -> int:
+    if cursor is None:
+        return 0
+    match = _CURSOR_RE.match(cursor) if isinstance(cursor, str) else None
+    if match is None:
+        raise BadCursor("this cursor was not issued by the hub; pull again from null")
+    position = int(match.group(1))
+    if position > get_store().mailbox_last(office):
+        raise BadCursor("this cursor is beyond the mailbox; pull again from null")
+    return position
+
+
+@bp.post("/pull")
+def pull() -> Response:
+    """Mailbox envelopes after the caller's cursor, with a signed checkpoint."""
+    require_json()
+    return _pull()
+
+
+@signed
+def _pull() -> Response:
+    body = json_body()
+    office = caller().office
+    now = clock()
+    limit_max = min(int(current_app.config["PULL_LIMIT_MAX"]), MAX_PULL_BATCH)
+    limit = min(_int_arg(body.get("limit"), "limit", limit_max, low=1), limit_max)
+    store = get_store()
+    after = _cursor_position(body.get("cursor"), office)
+    rows = store.mailbox_after(office, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    position = rows[-1][0] if rows else after
+    cursor = f"m{position}"
+    with store.write():
+        store.set_pulled_upto(office, after)
+        store.record_contact(office, "pull", now)
+        store.add_sync_session(office, "pull", now, len(rows))
+    head = store.feed_head(office)
+    directory = current_directory(store)
+    checkpoint = Checkpoint(
+        office=office,
+        hub_time=iso_utc(now),
+        expires_at=iso_utc(now + CHECKPOINT_TTL_SECONDS),
+        last_seq=0 if head is None else head[0],
+        cursor=cursor,
+        directory_version=0 if directory is None else directory[0],
+    )
+    signed_checkpoint = get_keyring().sign(Checkpoint.KIND, checkpoint.to_dict())
+    return jsonify(
+        {
+            "envelopes": [_envelope_json(data) for _, data in rows],
+            "cursor": cursor,
+            "more": more,
+            "checkpoint": signed_checkpoint.to_wire(),
+        }
+    )
+
+
+def _optional(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) and kind is not bool:
+        raise BadRequest(f"{name} has the wrong type")
+    if not isinstance(value, kind):
+        raise BadRequest(f"{name} has the wrong type")
+    return value
+
+
+@bp.post("/heartbeat")
+def heartbeat() -> Response:
+    """A node's report on itself."""
+    require_json()
+    return _heartbeat()
+
+
+@signed
+def _heartbeat() -> Response:
+    body = json_body()
+    now = clock()
+    outbox = _optional(body, "outbox", int)
+    pending = _optional(body, "provisional_pending", int)
+    ok = _optional(body, "last_sync_ok", bool)
+    error = _optional(body, "last_error", str)
+    software = _optional(body, "software", str)
+    node_clock = parse_clock(body.get("clock")) if body.get("clock") is not None else None
+    if body.get("clock") is not None and node_clock is None:
+        raise BadRequest("clock must be Unix seconds or an ISO 8601 time")
+    store = get_store()
+    with store.write():
+        store.record_heartbeat(
+            caller().office,
+            now,
+            outbox,
+            None if node_clock is None else node_clock - now,
+            None if software is None else software[:200],
+            pending,
+            ok,
+            None if error is None else error[:500],
+        )
+    return jsonify({"hub_time": iso_utc(now)})
+
+
+@bp.get("/highwater")
+@signed
+def highwater() -> Response:
+    """The caller's feed head and the highest number it recorded in each register."""
+    store = get_store()
+    office = caller().office
+    head = store.feed_head(office)
+    return jsonify(
+        {
+            "feed": {"seq": 0, "head": None} if head is None else {"seq": head[0], "head": head[1]},
+            "registers": store.office_register_maxima(office),
+        }
+    )
+
+
+@bp.get("/feed")
+@signed
+def own_feed() -> Response:
+    """The caller's own feed after a seq (for restoring a node)."""
+    after = _int_arg(request.args.get("after"), "after", 0)
+    limit_max = min(int(current_app.config["PULL_LIMIT_MAX"]), MAX_PULL_BATCH)
+    limit = min(_int_arg(request.args.get("limit"), "limit", limit_max, low=1), limit_max)
+    rows = get_store().feed_after(caller().office, after, limit + 1)
+    return jsonify(
+        {
+            "envelopes": [_envelope_json(r.envelope) for r in rows[:limit]],
+            "more": len(rows) > limit,
+        }
+    )
+
+
+@bp.post("/lease")
+def lease() -> Response:
+    """Lease the next block of a shared register to the caller."""
+    require_json()
+    return _lease()
+
+
+@signed
+def _lease() -> Response:
+    body = json_body()
+    register = body.get("register")
+    if not isinstance(register, str):
+        raise BadRequest("register must be a register id like 'มท 0200|ว|2569'")
+    env: Envelope = grant_lease(
+        get_store(),
+        get_keyring(),
+        caller().office,
+        register,
+        body.get("count"),  # type: ignore[arg-type]
+        int(current_app.config["LEASE_MAX"]),
+        clock(),
+    )
+    return jsonify({"lease": env.to_wire()})
+
+
+@bp.get("/registers/digests")
+@signed
+def digests() -> Response:
+    """Anti-entropy digests of the caller's registers."""
+    return jsonify({"registers": register_digests(get_store(), caller().office)})
+
+
+# -- blobs --------------------------------------------------------------------------------
+
+
+@bp.route("/blobs/<sha256>", methods=["HEAD"])
+@signed
+def blob_head(sha256: str) -> Response:
+    """What the hub holds of a blob."""
+    get_blobs().path(sha256)  # 400 for a malformed name
+    state = get_blobs().state(sha256)
+    if state.complete:
+        return Response(status=200, headers={BLOB_SIZE_HEADER: str(state.size)})
+    return Response(status=404, headers={BLOB_RECEIVED_HEADER: str(state.size)})
+
+
+@bp.put("/blobs/<sha256>")
+def blob_put(sha256: str) -> Response:
+    """Append one chunk of a blob."""
+    if request.mimetype != "application/octet-stream":
+        raise WrongContentType("send blob chunks as application/octet-stream")
+    return _blob_put(sha256)
+
+
+@signed
+def _blob_put(sha256: str) -> Response:
+    offset = _int_arg(request.args.get("offset"), "offset", -1)
+    size = _int_arg(request.args.get("size"), "size", -1)
+    if offset < 0 or size < 0:
+        raise BadRequest("offset and size are required")
+    state = get_blobs().put_chunk(sha256, offset, size, request.get_data(cache=True))
+    return jsonify({"received": state.size, "complete": state.complete})
+
+
+@bp.get("/blobs/<sha256>")
+@signed
+def blob_get(sha256: str) -> Response:
+    """The bytes of a blob, for the sender and recipients of a letter listing it."""
+    blobs = get_blobs()
+    blobs.path(sha256)
+    if not get_store().may_read_blob(caller().office, sha256):
+        raise Forbidden("only the sender and recipients of a letter listing it may read a blob")
+    path = blobs.open_path(sha256)
+    return send_file(
+        path, mimetype="application/octet-stream", conditional=True, etag=False, max_age=0
+    )

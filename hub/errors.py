@@ -1,0 +1,116 @@
+"""Errors of the hub, each carrying the HTTP status and the code of the API contract.
+
+:mod:`hub.app` renders every one of them (and every protocol error that reaches a view) as
+``{"error": code, "reason": ...}`` JSON in one handler. This module renders nothing.
+"""
+
+from __future__ import annotations
+
+from protocol import errors as perr
+
+
+class HubError(perr.SarabanError):
+    """Base of the hub's errors: an HTTP ``status``, a contract ``code`` and a reason.
+
+    It derives from the protocol's base so that a caller (the CLI) catches one family.
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, reason: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers: dict[str, str] = {}
+        self.extra: dict[str, object] = {}
+
+
+class BadRequest(HubError):
+    """The request is well-formed HTTP but its content is not what the contract says."""
+
+
+class BadJSON(HubError):
+    """The body is not valid JSON."""
+
+    code = "bad_json"
+
+
+class BadCursor(HubError):
+    """A pull cursor the hub did not issue to this office: pull again from null."""
+
+    code = "bad_cursor"
+
+
+class Unauthorized(HubError):
+    """The request signature is missing, wrong, stale or replayed."""
+
+    status = 401
+    code = "bad_request_signature"
+
+
+class Forbidden(HubError):
+    """Authenticated, but not allowed to do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(HubError):
+    """No such thing."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(HubError):
+    """The request disagrees with the hub's state (e.g. a blob offset)."""
+
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(HubError):
+    """Body or chunk above the limit."""
+
+    status = 413
+    code = "too_large"
+
+
+class WrongContentType(HubError):
+    """A body of the wrong media type."""
+
+    status = 415
+    code = "wrong_content_type"
+
+
+class Unprocessable(HubError):
+    """The bytes arrived but are not what they claim to be (e.g. a blob's hash)."""
+
+    status = 422
+    code = "unprocessable"
+
+
+class StoreError(HubError):
+    """The hub's own database failed; the caller is not at fault."""
+
+    status = 500
+    code = "internal"
+
+
+class AdminError(HubError):
+    """An operator command cannot be carried out (unknown office, already revoked...)."""
+
+
+def from_protocol(error: perr.SarabanError) -> HubError:
+    """The HTTP rendering of a protocol error raised while checking a request."""
+    if isinstance(error, perr.StaleRequest):
+        return Unauthorized(str(error), code="stale_request")
+    if isinstance(error, perr.BadRequestSignature):
+        return Unauthorized(str(error))
+    if isinstance(error, perr.RemoteDataError):
+        return BadRequest(str(error), code=error.code)
+    return HubError(str(error), code="internal", status=500)
