@@ -6,6 +6,9 @@ import base64
 import json
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol.canonical import canonical_bytes, parse_canonical
 from protocol.envelope import Envelope, Signature, pae, sign_envelope, verify_envelope
@@ -64,7 +67,7 @@ NON_CANONICAL = [
     pytest.param(b'{"a": 2}', id="whitespace"),
     pytest.param(b'{"a":"\\u0e01"}', id="escaped-thai"),
     pytest.param(b'{"a":1,"a":1}', id="duplicate-key"),
-    pytest.param(b'[1,2]', id="not-an-object"),
+    pytest.param(b"[1,2]", id="not-an-object"),
     pytest.param(b'{"a":1.50}', id="number-form"),
     pytest.param(b"\xff\xfe", id="not-utf8"),
     pytest.param(b'{"a":', id="truncated"),
@@ -274,3 +277,36 @@ def test_private_key_file_is_owner_only(tmp_path) -> None:
 def test_remote_data_errors_share_one_family() -> None:
     for cls in (BadSignature, NotCanonical, MalformedEnvelope, UnknownKey, BadMessage):
         assert issubclass(cls, RemoteDataError)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+@settings(max_examples=400, deadline=None)
+def test_fast_canonical_path_agrees_with_rfc8785(value: object) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception:
+        with pytest.raises(NotCanonical):
+            canonical_bytes(value)
+        return
+    assert canonical_bytes(value) == expected
+
+
+@pytest.mark.parametrize(
+    "key",
+    [pytest.param("\U0001f600", id="astral-key"), pytest.param("\ue000", id="private-use-key")],
+)
+def test_keys_outside_the_fast_subset_sort_as_rfc8785_says(key: str) -> None:
+    value = {key: 1, "\uff61": 2}
+    assert canonical_bytes(value) == rfc8785.dumps(value)
