@@ -1,0 +1,135 @@
+"""The node's Flask application factory, its error handler and the Thai status page.
+
+``create_app(test_config=None, instance_path=None)`` follows Flask's tutorial: settings
+from defaults, the instance folder's ``config.json``, the environment and ``test_config``
+(:mod:`node.config`). ``app.config["CLOCK"]`` is the one source of time (Unix seconds).
+The scheduler is started separately (:func:`node.admin.start_scheduler`).
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from protocol.errors import SarabanError
+
+from .api import bp as api_bp
+from .context import API_TOKEN_FILE, NodeContext
+from .errors import NodeError, from_protocol
+from .sync import node_status
+
+_HTTP_TH = {
+    404: "ไม่พบหน้าที่ต้องการ",
+    405: "วิธีการเรียกใช้ไม่ถูกต้อง",
+    413: "ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด",
+}
+
+
+def _read_token(instance: Path) -> str:
+    path = instance / API_TOKEN_FILE
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | Path | None = None
+) -> Flask:
+    """Build the node app for the instance folder ``instance_path``."""
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    instance = Path(app.instance_path)
+    ctx = NodeContext.load(instance, test_config)
+    app.config.update(ctx.settings)
+    app.config.setdefault("CLOCK", time.time)
+    app.config.setdefault("API_TOKEN", _read_token(instance))
+    app.config["MAX_CONTENT_LENGTH"] = int(ctx.settings["MAX_UPLOAD_BYTES"])
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ctx.clock = lambda: float(app.config["CLOCK"]())
+    app.extensions["saraban_node"] = ctx
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+
+    @app.teardown_appcontext
+    def close_store(_exc: BaseException | None) -> None:
+        store = g.pop("store", None)
+        if store is not None:
+            store.close()
+
+    app.add_url_rule("/", "status_page", status_page)
+    return app
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every error as ``{"error", "reason", "message_th"}``, never a traceback."""
+
+    @app.errorhandler(NodeError)
+    def node_error(e: NodeError) -> tuple[Response, int]:
+        return jsonify(e.to_json()), e.status
+
+    @app.errorhandler(SarabanError)
+    def protocol_error(e: SarabanError) -> tuple[Response, int]:
+        err = from_protocol(e)
+        return jsonify(err.to_json()), err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> tuple[Response, int]:
+        status = e.code or 500
+        return jsonify(
+            {
+                "error": (e.name or "http_error").lower().replace(" ", "_"),
+                "reason": e.description or e.name,
+                "message_th": _HTTP_TH.get(status, "คำขอไม่ถูกต้อง"),
+            }
+        ), status
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> tuple[Response, int]:
+        current_app.logger.exception("unexpected error")
+        return jsonify(
+            {
+                "error": "internal_error",
+                "reason": type(e).__name__,
+                "message_th": "เกิดข้อผิดพลาดภายในระบบ",
+            }
+        ), 500
+
+
+def status_page() -> Response:
+    """A plain Thai status page for whoever opens the node in a browser."""
+    ctx: NodeContext = current_app.extensions["saraban_node"]
+    try:
+        s = node_status(ctx)
+    except NodeError as e:
+        return Response(
+            f"<p>{html.escape(e.message_th)}</p>", 503, content_type="text/html; charset=utf-8"
+        )
+    counts = s["counts"]
+    online = "เชื่อมต่อศูนย์กลางได้" if s["online"] else "ออฟไลน์ (ทำงานต่อได้ รอส่งข้อมูล)"
+    rows = [
+        ("หน่วยงาน", s["office"]),
+        ("สถานะ", online),
+        ("ซิงค์สำเร็จล่าสุด", s["last_sync_ok_iso"] or "ยังไม่เคย"),
+        ("ข้อผิดพลาดล่าสุด", s["last_error"] or "-"),
+        ("หนังสือรอส่ง (outbox)", s["outbox"]),
+        ("เลขชั่วคราวรอยืนยัน", s["provisional_pending"]),
+        ("หนังสือส่ง", counts["sent"]),
+        ("หนังสือรับ", counts["received"]),
+        ("ลงรับแล้ว", counts["registered"]),
+        ("รอลงรับ", counts["pending"]),
+    ]
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    page = (
+        '<!doctype html><html lang="th"><head><meta charset="utf-8">'
+        "<title>ระบบสารบรรณอิเล็กทรอนิกส์ - สถานะ</title></head><body>"
+        f"<h1>ระบบสารบรรณอิเล็กทรอนิกส์</h1><table>{body}</table></body></html>"
+    )
+    return Response(page, content_type="text/html; charset=utf-8")

@@ -1,0 +1,144 @@
+"""The node's settings: one table of names, defaults and help lines.
+
+Values are loaded in this order, each overriding the one before: the defaults below, the
+instance folder's ``config.json``, environment variables ``SARABAN_NODE_<NAME>``, and a
+``test_config`` mapping. :data:`SETTINGS` is what the README lists.
+
+This module reads files and the environment; it does not open the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol.api import MAX_CHUNK
+
+from .errors import BadInput
+
+ENV_PREFIX = "SARABAN_NODE_"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default and the line of help the README shows."""
+
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HUB_URL", "", "Base URL of the hub, e.g. https://saraban.moi.go.th (set at init)."),
+    Setting("OFFICE", "", "This office's id (its letter code, e.g. 'ชม 0017'; set at init)."),
+    Setting("DATABASE", "", "SQLite file; empty means <instance>/node.sqlite."),
+    Setting("SYNC_INTERVAL_MINUTES", 5, "Minutes between scheduled syncs while the node runs."),
+    Setting("NIGHTLY_AT", "02:30", "Bangkok time (HH:MM) of the nightly catch-up and backup."),
+    Setting("PUSH_BATCH", 200, "Envelopes per push request."),
+    Setting("PULL_BATCH", 500, "Envelopes asked for per pull request."),
+    Setting("BACKOFF_BASE_SECONDS", 2.0, "First retry delay after a failed sync."),
+    Setting("BACKOFF_CAP_SECONDS", 600.0, "Longest retry delay after repeated failures."),
+    Setting("HTTP_TIMEOUT_SECONDS", 20.0, "Timeout of one request to the hub."),
+    Setting("LEASE_SIZE", 10, "Numbers asked for per lease of a shared register."),
+    Setting("BACKUP_KEEP", 7, "Nightly database backups kept in <instance>/backups/."),
+    Setting("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, "Largest request the local API accepts."),
+    Setting("CHUNK_BYTES", MAX_CHUNK, "Attachment bytes per upload request to the hub."),
+    Setting("SCHEDULER", True, "Run the sync and nightly jobs inside the node process."),
+    Setting(
+        "YEAR_BASIS",
+        {},
+        'Year basis per series, e.g. {"ส่ง": "fiscal"}; unlisted series use \'calendar\'.',
+    ),
+    Setting(
+        "UNIT_CODES",
+        {},
+        'Display code per series when it differs from the office id, e.g. {"ส่ง": "ชม 0017.3"}.',
+    ),
+    Setting(
+        "ISSUER",
+        "",
+        "Issuer named in order/announcement numbers, e.g. 'จังหวัดเชียงใหม่'.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    """Convert an environment string (or a JSON value) to the setting's type."""
+    default = setting.default
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise BadInput(f"{setting.name} must be on or off, not {value!r}", code="bad_config")
+    try:
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, dict):
+            parsed = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(parsed, dict):
+                raise ValueError("expected a JSON object")
+            return parsed
+    except ValueError as e:
+        raise BadInput(f"{setting.name}: {e}", code="bad_config") from e
+    return str(value) if value is not None else ""
+
+
+def load_settings(
+    instance: Path,
+    test_config: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every setting's value for the node in ``instance``, following the override order."""
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    path = instance / CONFIG_FILE
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BadInput(f"{path} is not valid JSON: {e}", code="bad_config") from e
+        for name, value in stored.items():
+            if name in _BY_NAME:
+                values[name] = _coerce(_BY_NAME[name], value)
+    env = os.environ if environ is None else environ
+    for setting in SETTINGS:
+        raw = env.get(ENV_PREFIX + setting.name)
+        if raw is not None:
+            values[setting.name] = _coerce(setting, raw)
+    for name, value in (test_config or {}).items():
+        values[name] = _coerce(_BY_NAME[name], value) if name in _BY_NAME else value
+    if not values["DATABASE"]:
+        values["DATABASE"] = str(instance / "node.sqlite")
+    return values
+
+
+def write_instance_config(instance: Path, updates: Mapping[str, Any]) -> None:
+    """Merge ``updates`` into ``<instance>/config.json``."""
+    path = instance / CONFIG_FILE
+    current: dict[str, Any] = {}
+    if path.exists():
+        current = json.loads(path.read_text(encoding="utf-8"))
+    current.update(updates)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(current, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def settings_table() -> list[dict[str, str]]:
+    """The settings as rows (name, default, help) for the README and the CLI."""
+    return [
+        {"name": s.name, "default": json.dumps(s.default, ensure_ascii=False), "help": s.help}
+        for s in SETTINGS
+    ]

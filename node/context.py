@@ -1,0 +1,88 @@
+"""Everything one node action needs: instance folder, settings, clock, key and database.
+
+A :class:`NodeContext` is built once per app (or per CLI run) and hands out a fresh
+:class:`~node.store.Store` per thread or request, the office's signer and a hub client.
+Time comes only from ``clock`` (Unix seconds), so tests inject it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from protocol.keys import Signer, load_signer
+
+from .config import load_settings
+from .errors import NotInitialised
+from .hubclient import HubClient
+from .store import SIDECAR_NAME, Store
+
+SIGN_KEY_FILE = "keys/sign.key"
+SEAL_KEY_FILE = "keys/seal.key"
+API_TOKEN_FILE = "api_token"  # noqa: S105 - a file name, not a secret
+SOFTWARE = "saraban-node/0.1"
+
+
+@dataclass
+class NodeContext:
+    """One office node: its instance folder, settings and injected clock."""
+
+    instance: Path
+    settings: dict[str, Any]
+    clock: Callable[[], float] = time.time
+    _signer: Signer | None = field(default=None, repr=False)
+    startup_checked: bool = False
+
+    @classmethod
+    def load(
+        cls,
+        instance: str | Path,
+        test_config: dict[str, Any] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> NodeContext:
+        """Read the settings of the node in ``instance``."""
+        path = Path(instance)
+        settings = load_settings(path, test_config)
+        return cls(path, settings, clock or settings.get("CLOCK") or time.time)
+
+    def now(self) -> float:
+        """The current time, from the injected clock."""
+        return float(self.clock())
+
+    @property
+    def office(self) -> str:
+        """This office's id."""
+        office = str(self.settings.get("OFFICE") or "")
+        if not office:
+            raise NotInitialised("OFFICE is not configured; run init first")
+        return office
+
+    @property
+    def signer(self) -> Signer:
+        """The office's signing key."""
+        if self._signer is None:
+            path = self.instance / SIGN_KEY_FILE
+            if not path.exists():
+                raise NotInitialised(f"{path} is missing; run init first")
+            self._signer = load_signer(path)
+        return self._signer
+
+    def open_store(self) -> Store:
+        """A new connection to the node database (close it, or use it as a context)."""
+        return Store(self.settings["DATABASE"], sidecar=self.instance / SIDECAR_NAME)
+
+    def blob_dir(self) -> Path:
+        """Where attachment bytes live, by SHA-256."""
+        return self.instance / "blobs"
+
+    def hub_client(self) -> HubClient:
+        """A client for the hub named by ``HUB_URL``."""
+        url = str(self.settings.get("HUB_URL") or "")
+        if not url:
+            raise NotInitialised("HUB_URL is not configured; run init first")
+        return HubClient(
+            url, self.signer, self.now, timeout=float(self.settings["HTTP_TIMEOUT_SECONDS"])
+        )
