@@ -20,6 +20,7 @@ runs as its own process. The day:
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sys
@@ -213,8 +214,6 @@ class Day:
         self.say(f"08.15 น. เครือข่ายของ{self.names[OFFLINE]}ขัดข้อง (ทำงานแบบออฟไลน์)")
 
         pdf = minimal_pdf(["Ministry of Interior - e-Saraban pilot", "Circular: urgent"])
-        import base64
-
         circular = self.send(
             CENTRAL,
             subject="ขอให้รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
@@ -239,6 +238,7 @@ class Day:
         registered = sum(self.register_all(o) for o in online if o != MISADDRESSING[1])
         self.say(f"09.00 น. จังหวัดที่ออนไลน์ลงรับหนังสือเวียนแล้ว {registered} แห่ง")
 
+        self.offline_morning()
         for office in ANSWERING:
             sent = self.send(
                 office,
@@ -250,7 +250,7 @@ class Day:
                 body="จังหวัดพร้อมใช้ระบบสารบรรณอิเล็กทรอนิกส์แล้ว",
                 references=[circular["number"]],
             )
-            self.say(f"10.00 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
+            self.say(f"10.45 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
 
         paper = self.nodes[PAPER].call(
             "POST",
@@ -262,7 +262,7 @@ class Day:
                 "letter_date": time.strftime("%Y-%m-%d"),
             },
         )
-        self.say(f"10.30 น. {self.names[PAPER]} ลงรับหนังสือกระดาษ เลขรับ {paper['receipt_number']}")
+        self.say(f"11.00 น. {self.names[PAPER]} ลงรับหนังสือกระดาษ เลขรับ {paper['receipt_number']}")
 
         wrong = self.send(
             MISADDRESSING[0],
@@ -280,13 +280,15 @@ class Day:
                     f"/api/letters/{letter['id']}/return",
                     {"reason": "ส่งผิดหน่วยงาน เรื่องนี้เป็นของจังหวัดสตูล"},
                 )
-        self.say(f"11.00 น. {self.names[MISADDRESSING[1]]} ส่งคืนหนังสือที่ส่งผิดหน่วยงาน")
+        self.say(f"11.30 น. {self.names[MISADDRESSING[1]]} ส่งคืนหนังสือที่ส่งผิดหน่วยงาน")
 
-        self.offline_morning()
         self.link.restore()
         self.say(f"12.00 น. เครือข่ายของ{self.names[OFFLINE]}กลับมาใช้งานได้")
         self.sync([OFFLINE])
         self.register_all(OFFLINE)
+        for letter in self.nodes[OFFLINE].call("GET", "/api/letters?box=sent")["letters"]:
+            if letter.get("number_notice"):
+                self.say(f"12.05 น. {self.names[OFFLINE]}: {letter['number_notice']}")
         rounds = self.sync_until_quiet()
         for office in self.nodes:
             self.register_all(

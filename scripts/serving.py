@@ -13,11 +13,16 @@ def _quiet_waitress() -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def serve_hub(instance: Path, host: str, port: int, threads: int = 8) -> None:
-    """Serve the hub API until interrupted."""
+def serve_hub(
+    instance: Path, host: str | None, port: int | None, threads: int | None = None
+) -> None:
+    """Serve the hub API until interrupted; unset options come from the hub's settings."""
     from hub.app import create_app
 
     app = create_app(instance_path=str(instance.resolve()))
+    host = host or str(app.config["HOST"])
+    port = port or int(app.config["PORT"])
+    threads = threads or int(app.config["THREADS"])
     _quiet_waitress()
     print(f"hub serving on http://{host}:{port}/", flush=True)
     serve(app, host=host, port=port, threads=threads, ident="saraban-hub")

@@ -67,7 +67,9 @@ def test_signed_request_verifies(office: Signer) -> None:
     headers = sign_request(office, "POST", "/api/v1/push", b"{}", now=1_000_000)
     claims = parse_request_headers(headers)
     assert claims.office == "ชม 0017"
-    verify_request(claims, "POST", "/api/v1/push", b"{}", office.private_key.public_key(), 1_000_010)
+    verify_request(
+        claims, "POST", "/api/v1/push", b"{}", office.private_key.public_key(), 1_000_010
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,44 @@
+"""Every setting and every CLI command is documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import settings_table as hub_settings
+from node.config import settings_table as node_settings
+from scripts.cli import build_parser
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "table"),
+    [
+        pytest.param("SARABAN_HUB_", hub_settings, id="hub"),
+        pytest.param("SARABAN_NODE_", node_settings, id="node"),
+    ],
+)
+def test_every_setting_is_in_the_readme(prefix: str, table) -> None:
+    missing = [name for name, _, _ in table() if f"`{prefix}{name}`" not in README]
+    assert missing == []
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    parser = build_parser()
+    groups = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    missing = []
+    for group, sub in groups.items():
+        actions = [a for a in sub._actions if hasattr(a, "choices") and isinstance(a.choices, dict)]
+        names = list(actions[0].choices) if actions else [""]
+        for name in names:
+            command = f"saraban {group} {name}".strip()
+            if command not in README:
+                missing.append(command)
+    assert missing == []
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    first_block = README.split("```")[1]
+    assert first_block.strip().splitlines() == ["make demo", "make test"]
