@@ -8,20 +8,23 @@ ARGS ?=
 
 .PHONY: demo test lint typecheck pytest bench soak browser clean
 
+# Install steps print to stderr so `make demo ARGS='--once --json'` prints only JSON.
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "creating $(VENV)" >&2
+	@$(PY) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install -q --upgrade pip >&2
 
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e .
-	touch $@
+	@echo "installing saraban into $(VENV)" >&2
+	@$(BIN)/pip install -q -e . >&2
+	@touch $@
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+	@$(BIN)/pip install -q -e '.[test]' >&2
+	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/saraban demo $(ARGS)
+	@$(BIN)/saraban demo $(ARGS)
 
 # Debian's chromium drives the browser tests; installed once when missing.
 browser:
