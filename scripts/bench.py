@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from protocol.auth import sign_request
 from protocol.envelope import sign_envelope, verify_envelope
 from protocol.keys import Signer
 from protocol.messages import Letter
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Benchmarks print figures, not one line per request."""
 
 
 def _rate(n: int, fn: Any) -> float:
@@ -100,7 +105,7 @@ def bench_ingest(total: int, batch: int) -> dict[str, float]:
         inst = Path(tmp) / "hub"
         init_hub(inst)
         app = create_app(instance_path=str(inst))
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_port}/api/v1"
         try:

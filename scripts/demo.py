@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -411,6 +412,13 @@ def run_demo(once: bool, as_json: bool, workdir: Path) -> int:
         if not as_json:
             print(text, flush=True)
 
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and a service manager's SIGTERM both end the demo through the same cleanup,
+    # even when the demo was started with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     day = Day(workdir.resolve(), say)
     try:
         day.start()
