@@ -11,11 +11,13 @@ import json
 import mimetypes
 import os
 import sys
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from protocol.errors import SarabanError
+from protocol.thai import format_thai_datetime
 from scripts.nodeapi import NodeAPIError, NodeInProcess
 
 EXIT_USAGE = 2
@@ -180,6 +182,16 @@ def _letter_rows(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def thai_time(iso: str | None) -> str:
+    """An ISO timestamp as clerks read it: Buddhist-era date and 24-hour time, Bangkok."""
+    if not iso:
+        return ""
+    try:
+        return format_thai_datetime(datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
+
+
 def letter_inbox(args: argparse.Namespace) -> None:
     data = _node(args).call("GET", f"/api/letters?box={args.box}")
     rows = data["letters"] if isinstance(data, dict) else data
@@ -204,7 +216,7 @@ def letter_track(args: argparse.Namespace) -> None:
         for r in d.get("tracking", []):
             lines.append(
                 f"  {r['office']:<10} {r['state']:<12} {r.get('receipt_number') or '':<8} "
-                f"{r.get('at') or ''} {r.get('reason') or ''}"
+                f"{thai_time(r.get('at'))} {r.get('reason') or ''}"
             )
         return "\n".join(lines)
 
