@@ -11,8 +11,8 @@ import json
 import mimetypes
 import os
 import sys
-from datetime import datetime
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
