@@ -25,7 +25,7 @@ from . import audit, feed, registers
 from .blobs import has_blob, record_attachment
 from .context import NodeContext
 from .errors import BadInput, Conflict, NotFound
-from .letters import update_recipient
+from .letters import letter_row, update_recipient
 from .replay import apply_own_receipts
 from .store import Store
 
@@ -71,32 +71,7 @@ def apply_incoming_letter(
     existing = store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,))
     if existing is None:
         letter_id = store.insert(
-            "letters",
-            {
-                "direction": "in",
-                "env_id": env_id,
-                "origin": letter.origin,
-                "number": letter.number,
-                "number_key": search_key(letter.number or ""),
-                "register": letter.register,
-                "subject": letter.subject,
-                "letter_type": letter.letter_type,
-                "speed": letter.speed,
-                "secrecy": letter.secrecy,
-                "letter_date": letter.letter_date,
-                "body": letter.body,
-                "salutation": letter.salutation,
-                "sender": letter.sender,
-                "refs": json.dumps(letter.references, ensure_ascii=False),
-                "enclosures": json.dumps(letter.enclosures, ensure_ascii=False),
-                "lists": json.dumps(letter.lists, ensure_ascii=False),
-                "recipients": json.dumps(letter.recipients, ensure_ascii=False),
-                "attachments": json.dumps(letter.attachments, ensure_ascii=False),
-                "deadline": letter.deadline,
-                "state": "delivered",
-                "received_at": now,
-                "created_at": now,
-            },
+            "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
         )
         for att in letter.attachment_list():
             record_attachment(

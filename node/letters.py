@@ -82,6 +82,39 @@ class NewAttachment:
         return cls(str(name), str(media), content)
 
 
+def letter_row(
+    letter: Letter, env_id: str, *, direction: str, state: str, now: float
+) -> dict[str, Any]:
+    """The ``letters`` row of a signed letter, sent (``out``) or received (``in``)."""
+    row: dict[str, Any] = {
+        "direction": direction,
+        "env_id": env_id,
+        "origin": letter.origin,
+        "number": letter.number,
+        "number_key": search_key(letter.number or ""),
+        "register": letter.register,
+        "subject": letter.subject,
+        "letter_type": letter.letter_type,
+        "speed": letter.speed,
+        "secrecy": letter.secrecy,
+        "letter_date": letter.letter_date,
+        "body": letter.body,
+        "salutation": letter.salutation,
+        "sender": letter.sender,
+        "refs": json.dumps(letter.references, ensure_ascii=False),
+        "enclosures": json.dumps(letter.enclosures, ensure_ascii=False),
+        "lists": json.dumps(letter.lists, ensure_ascii=False),
+        "recipients": json.dumps(letter.recipients, ensure_ascii=False),
+        "attachments": json.dumps(letter.attachments, ensure_ascii=False),
+        "deadline": letter.deadline,
+        "state": state,
+        "created_at": now,
+    }
+    if direction == "in":
+        row["received_at"] = now
+    return row
+
+
 def _bad(reason: str, code: str, message_th: str) -> BadInput:
     return BadInput(reason, code=code, message_th=message_th)
 
@@ -296,31 +329,7 @@ def create_out_letter_from_feed(store: Store, env_id: str, letter: Letter, now: 
     if existing:
         return int(existing)
     letter_id = store.insert(
-        "letters",
-        {
-            "direction": "out",
-            "env_id": env_id,
-            "origin": letter.origin,
-            "number": letter.number,
-            "number_key": search_key(letter.number or ""),
-            "register": letter.register,
-            "subject": letter.subject,
-            "letter_type": letter.letter_type,
-            "speed": letter.speed,
-            "secrecy": letter.secrecy,
-            "letter_date": letter.letter_date,
-            "body": letter.body,
-            "salutation": letter.salutation,
-            "sender": letter.sender,
-            "refs": json.dumps(letter.references, ensure_ascii=False),
-            "enclosures": json.dumps(letter.enclosures, ensure_ascii=False),
-            "lists": json.dumps(letter.lists, ensure_ascii=False),
-            "recipients": json.dumps(letter.recipients, ensure_ascii=False),
-            "attachments": json.dumps(letter.attachments, ensure_ascii=False),
-            "deadline": letter.deadline,
-            "state": "sent",
-            "created_at": now,
-        },
+        "letters", letter_row(letter, env_id, direction="out", state="sent", now=now)
     )
     for office in letter.recipients:
         store.insert(
