@@ -20,11 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from protocol.errors import BadMessage
+from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
 from protocol.messages import (
-    LETTER_TYPES,
     MAX_ATTACHMENT_BYTES,
-    SECRECY_CLASSES,
-    SPEED_CLASSES,
     Attachment,
     Letter,
     Withdraw,

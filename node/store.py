@@ -25,62 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from .errors import NodeError
+from .schema import SCHEMA, add_missing_columns
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS directory (
-    id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER, env_id TEXT,
-    envelope BLOB, hub_keys TEXT, updated_at REAL);
-CREATE TABLE IF NOT EXISTS feed (
-    seq INTEGER PRIMARY KEY, env_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-    ref TEXT, status TEXT, envelope BLOB NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending', reason TEXT, created_at REAL, acked_at REAL);
-CREATE INDEX IF NOT EXISTS feed_state ON feed (state, seq);
-CREATE INDEX IF NOT EXISTS feed_ref ON feed (ref, kind);
-CREATE TABLE IF NOT EXISTS mailbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, env_id TEXT NOT NULL UNIQUE, origin TEXT,
-    kind TEXT, envelope BLOB NOT NULL, received_at REAL, outcome TEXT);
-CREATE TABLE IF NOT EXISTS letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, direction TEXT NOT NULL, env_id TEXT UNIQUE,
-    origin TEXT, number TEXT, number_key TEXT, register TEXT, register_number INTEGER,
-    provisional_id TEXT, number_notice TEXT,
-    subject TEXT, letter_type TEXT, speed TEXT, secrecy TEXT, letter_date TEXT,
-    body TEXT, salutation TEXT, sender TEXT, refs TEXT, enclosures TEXT, lists TEXT,
-    recipients TEXT, attachments TEXT, deadline TEXT, state TEXT,
-    paper INTEGER NOT NULL DEFAULT 0, created_at REAL, received_at REAL,
-    registered_at REAL, receipt_number TEXT, receipt_register TEXT, reason TEXT);
-CREATE INDEX IF NOT EXISTS letters_box ON letters (direction, id);
-CREATE TABLE IF NOT EXISTS recipients (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, letter INTEGER NOT NULL, office TEXT NOT NULL,
-    state TEXT NOT NULL, receipt_number TEXT, at TEXT, reason TEXT, updated_at REAL,
-    UNIQUE (letter, office));
-CREATE TABLE IF NOT EXISTS registers (
-    id TEXT PRIMARY KEY, owner TEXT, series TEXT, year INTEGER, basis TEXT,
-    shared INTEGER NOT NULL DEFAULT 0, display_code TEXT);
-CREATE TABLE IF NOT EXISTS register_entries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, register TEXT NOT NULL, number INTEGER,
-    display TEXT, action TEXT NOT NULL, letter INTEGER, letter_env TEXT, reason TEXT,
-    provisional_id TEXT UNIQUE, final_number INTEGER, env_id TEXT, at REAL,
-    UNIQUE (register, number));
-CREATE TABLE IF NOT EXISTS leases (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, env_id TEXT UNIQUE, register TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, next INTEGER NOT NULL,
-    granted_at REAL, closed INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS attachments (
-    sha256 TEXT PRIMARY KEY, size INTEGER, media_type TEXT, name TEXT,
-    present INTEGER NOT NULL DEFAULT 0, uploaded INTEGER NOT NULL DEFAULT 0,
-    direction TEXT);
-CREATE TABLE IF NOT EXISTS sync_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1), cursor TEXT, failures INTEGER DEFAULT 0,
-    next_attempt REAL DEFAULT 0, last_ok REAL, last_attempt REAL, last_error TEXT,
-    directory_wanted INTEGER DEFAULT 0, hub_ahead TEXT, last_result TEXT);
-CREATE TABLE IF NOT EXISTS sync_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, event TEXT, detail TEXT);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, actor TEXT, action TEXT,
-    subject TEXT, detail TEXT, prev_hash TEXT, hash TEXT);
-INSERT OR IGNORE INTO sync_state (id) VALUES (1);
-"""
 
 SIDECAR_NAME = "highwater.json"
 
@@ -117,6 +63,7 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            add_missing_columns(conn)
         except sqlite3.OperationalError as e:
             conn.close()
             raise StoreBusy(f"cannot open {self.path.name}: {e}") from e

@@ -29,6 +29,13 @@ from typing import Any, ClassVar, TypeVar
 
 from .canonical import JSONObject
 from .errors import BadMessage
+from .lettertypes import (
+    SECRECY_CLASSES,
+    SPEED_CLASSES,
+    TOP_SECRET,
+    check_deadline,
+    check_type,
+)
 from .thai import normalize_thai
 
 MAX_TEXT = 20_000
@@ -151,9 +158,6 @@ class FeedMessage(Message):
             raise BadMessage("origin is required")
 
 
-LETTER_TYPES = ("ภายนอก", "ภายใน", "ประทับตรา", "สั่งการ", "ประชาสัมพันธ์", "เจ้าหน้าที่ทำขึ้น")
-SPEED_CLASSES = ("", "ด่วน", "ด่วนมาก", "ด่วนที่สุด")
-SECRECY_CLASSES = ("", "ลับ", "ลับมาก", "ลับที่สุด")
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
 
 
@@ -198,6 +202,7 @@ class Letter(FeedMessage):
     FIELDS: ClassVar[dict[str, str]] = {
         **FEED_FIELDS,
         "letter_type": "str",
+        "sub_type": "str?",
         "subject": "str",
         "number": "str?",
         "register": "str?",
@@ -224,6 +229,7 @@ class Letter(FeedMessage):
     )
 
     letter_type: str = "ภายนอก"
+    sub_type: str | None = None
     subject: str = ""
     number: str | None = None
     register: str | None = None
@@ -251,11 +257,13 @@ class Letter(FeedMessage):
             raise BadMessage("a recipient is listed twice")
         if self.origin in self.recipients:
             raise BadMessage("an office does not send a letter to itself")
+        check_type(self.letter_type, self.sub_type)
         if self.speed not in SPEED_CLASSES:
             raise BadMessage(f"unknown speed class {self.speed!r}")
+        check_deadline(self.speed, self.deadline)
         if self.secrecy not in SECRECY_CLASSES:
             raise BadMessage(f"unknown secrecy class {self.secrecy!r}")
-        if self.secrecy == "ลับที่สุด":
+        if self.secrecy == TOP_SECRET:
             raise BadMessage("ลับที่สุด letters are never sent electronically")
         for a in self.attachments:
             Attachment.from_dict(a)
