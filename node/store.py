@@ -27,7 +27,6 @@ import sqlite_utils
 from .errors import NodeError
 from .schema import SCHEMA, add_missing_columns
 
-
 SIDECAR_NAME = "highwater.json"
 
 

@@ -52,7 +52,7 @@ DEADLINE_SPEED = "ด่วนภายใน"
 SECRECY_CLASSES: tuple[str, ...] = ("", "ลับ", "ลับมาก", "ลับที่สุด")
 """ชั้นความลับ; ``""`` is none. ลับที่สุด is never sent electronically."""
 
-TOP_SECRET = "ลับที่สุด"
+TOP_SECRET = "ลับที่สุด"  # noqa: S105 - a secrecy class, not a password
 
 _SERIES_BY_SUB_TYPE = {"คำสั่ง": Series.ORDER, "ประกาศ": Series.ANNOUNCEMENT}
 UNNUMBERED_SUB_TYPES: frozenset[str] = frozenset({"ระเบียบ", "ข้อบังคับ", "แถลงการณ์", "ข่าว"})
