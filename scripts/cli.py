@@ -7,43 +7,29 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib
 import json
 import mimetypes
-import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from protocol.errors import SarabanError
-from protocol.thai import format_thai_datetime
-from scripts.nodeapi import NodeAPIError, NodeInProcess
+from scripts.clikit import (
+    EXIT_FAILED,
+    CLIError,
+    Groups,
+    Parser,
+    emit,
+    instance_dir,
+    thai_time,
+)
+from scripts.clikit import node_api as _node
+from scripts.nodeapi import NodeAPIError
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-
-
-class CLIError(Exception):
-    """A failure to report in one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line, not a usage dump: clerks read this in a terminal or a log.
-        self.exit(EXIT_USAGE, f"saraban: {message} (see 'saraban --help')\n")
-
-
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(text(data))
-
-
-def _instance(args: argparse.Namespace, kind: str) -> Path:
-    default = os.environ.get(f"SARABAN_{kind.upper()}_INSTANCE", f"instance/{kind}")
-    return Path(args.instance or default)
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules adding command groups through ``add_commands(groups, cmd)``."""
 
 
 # ---- hub -------------------------------------------------------------------------------
@@ -52,21 +38,21 @@ def _instance(args: argparse.Namespace, kind: str) -> Path:
 def hub_init(args: argparse.Namespace) -> None:
     from hub.admin import init_hub
 
-    info = init_hub(_instance(args, "hub"))
-    _emit(info, args.json, lambda d: f"hub initialised in {_instance(args, 'hub')}")
+    info = init_hub(instance_dir(args, "hub"))
+    emit(info, args.json, lambda d: f"hub initialised in {instance_dir(args, 'hub')}")
 
 
 def hub_serve(args: argparse.Namespace) -> None:
     from scripts.serving import serve_hub
 
-    serve_hub(_instance(args, "hub"), args.host, args.port, threads=args.threads)
+    serve_hub(instance_dir(args, "hub"), args.host, args.port, threads=args.threads)
 
 
 def hub_enroll(args: argparse.Namespace) -> None:
     from hub.admin import issue_enrollment_token
 
-    token = issue_enrollment_token(_instance(args, "hub"), args.office, args.ttl_hours)
-    _emit(
+    token = issue_enrollment_token(instance_dir(args, "hub"), args.office, args.ttl_hours)
+    emit(
         {"office": args.office, "token": token, "expires_in_hours": args.ttl_hours},
         args.json,
         lambda d: d["token"],
@@ -76,8 +62,8 @@ def hub_enroll(args: argparse.Namespace) -> None:
 def hub_report(args: argparse.Namespace) -> None:
     from hub.admin import numbering_report
 
-    rows = numbering_report(_instance(args, "hub"))
-    _emit(rows, args.json, format_numbering_report)
+    rows = numbering_report(instance_dir(args, "hub"))
+    emit(rows, args.json, format_numbering_report)
 
 
 def format_numbering_report(rows: list[dict[str, Any]]) -> str:
@@ -97,8 +83,10 @@ def format_numbering_report(rows: list[dict[str, Any]]) -> str:
 def hub_share(args: argparse.Namespace) -> None:
     from hub.admin import add_shared_register
 
-    add_shared_register(_instance(args, "hub"), args.owner, args.series, args.members, args.basis)
-    _emit({"ok": True}, args.json, lambda d: f"shared register {args.owner}|{args.series} set")
+    add_shared_register(
+        instance_dir(args, "hub"), args.owner, args.series, args.members, args.basis
+    )
+    emit({"ok": True}, args.json, lambda d: f"shared register {args.owner}|{args.series} set")
 
 
 # ---- node ------------------------------------------------------------------------------
@@ -107,37 +95,33 @@ def hub_share(args: argparse.Namespace) -> None:
 def node_init(args: argparse.Namespace) -> None:
     from node.admin import init_node
 
-    info = init_node(_instance(args, "node"), args.hub, args.office, args.token)
-    _emit(info, args.json, lambda d: f"node {args.office} enrolled at {args.hub}")
+    info = init_node(instance_dir(args, "node"), args.hub, args.office, args.token)
+    emit(info, args.json, lambda d: f"node {args.office} enrolled at {args.hub}")
 
 
 def node_serve(args: argparse.Namespace) -> None:
     from scripts.serving import serve_node
 
-    serve_node(_instance(args, "node"), args.host, args.port, threads=args.threads)
-
-
-def _node(args: argparse.Namespace) -> NodeInProcess:
-    return NodeInProcess(_instance(args, "node"))
+    serve_node(instance_dir(args, "node"), args.host, args.port, threads=args.threads)
 
 
 def node_sync(args: argparse.Namespace) -> None:
     result = _node(args).call("POST", "/api/sync", {})
-    _emit(result, args.json, lambda d: json.dumps(d, ensure_ascii=False))
+    emit(result, args.json, lambda d: json.dumps(d, ensure_ascii=False))
     if not result.get("ok", False):
         raise CLIError(f"sync failed: {result.get('error') or 'hub unreachable'}")
 
 
 def node_status(args: argparse.Namespace) -> None:
     data = _node(args).call("GET", "/api/status")
-    _emit(data, args.json, lambda d: json.dumps(d, ensure_ascii=False, indent=2))
+    emit(data, args.json, lambda d: json.dumps(d, ensure_ascii=False, indent=2))
 
 
 def node_restore(args: argparse.Namespace) -> None:
     from node.restore import restore_from_hub
 
-    info = restore_from_hub(_instance(args, "node"))
-    _emit(info, args.json, lambda d: f"restored: {json.dumps(d, ensure_ascii=False)}")
+    info = restore_from_hub(instance_dir(args, "node"))
+    emit(info, args.json, lambda d: f"restored: {json.dumps(d, ensure_ascii=False)}")
 
 
 # ---- letters ---------------------------------------------------------------------------
@@ -169,7 +153,7 @@ def letter_send(args: argparse.Namespace) -> None:
         "attachments": [_attachment(a) for a in args.attach or []],
     }
     data = _node(args).call("POST", "/api/letters", body)
-    _emit(data, args.json, lambda d: f"{d.get('number') or '-'}  {d.get('state')}  id={d['id']}")
+    emit(data, args.json, lambda d: f"{d.get('number') or '-'}  {d.get('state')}  id={d['id']}")
 
 
 def _letter_rows(rows: list[dict[str, Any]]) -> str:
@@ -182,30 +166,20 @@ def _letter_rows(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def thai_time(iso: str | None) -> str:
-    """An ISO timestamp as clerks read it: Buddhist-era date and 24-hour time, Bangkok."""
-    if not iso:
-        return ""
-    try:
-        return format_thai_datetime(datetime.fromisoformat(iso))
-    except ValueError:
-        return iso
-
-
 def letter_inbox(args: argparse.Namespace) -> None:
     data = _node(args).call("GET", f"/api/letters?box={args.box}")
     rows = data["letters"] if isinstance(data, dict) else data
-    _emit(rows, args.json, _letter_rows)
+    emit(rows, args.json, _letter_rows)
 
 
 def letter_register(args: argparse.Namespace) -> None:
     data = _node(args).call("POST", f"/api/letters/{args.id}/register", {})
-    _emit(data, args.json, lambda d: f"ลงรับแล้ว เลขรับ {d['receipt_number']}")
+    emit(data, args.json, lambda d: f"ลงรับแล้ว เลขรับ {d['receipt_number']}")
 
 
 def letter_return(args: argparse.Namespace) -> None:
     data = _node(args).call("POST", f"/api/letters/{args.id}/return", {"reason": args.reason})
-    _emit(data, args.json, lambda d: "ส่งคืนแล้ว")
+    emit(data, args.json, lambda d: "ส่งคืนแล้ว")
 
 
 def letter_track(args: argparse.Namespace) -> None:
@@ -220,7 +194,7 @@ def letter_track(args: argparse.Namespace) -> None:
             )
         return "\n".join(lines)
 
-    _emit(data, args.json, text)
+    emit(data, args.json, text)
 
 
 # ---- demo ------------------------------------------------------------------------------
@@ -237,8 +211,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    p = _Parser(prog="saraban", description="Saraban e-correspondence federation")
-    sub = p.add_subparsers(dest="group", required=True, parser_class=_Parser)
+    p = Parser(prog="saraban", description="Saraban e-correspondence federation")
+    sub = p.add_subparsers(dest="group", required=True, parser_class=Parser)
 
     def cmd(parent: Any, name: str, fn: Callable[..., Any], help_: str, kind: str) -> Any:
         c = parent.add_parser(name, help=help_)
@@ -248,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         return c
 
     hub = sub.add_parser("hub", help="the ministry hub").add_subparsers(
-        dest="cmd", required=True, parser_class=_Parser
+        dest="cmd", required=True, parser_class=Parser
     )
     cmd(hub, "init", hub_init, "create the hub instance, keys and directory", "hub")
     c = cmd(hub, "serve", hub_serve, "serve the hub API (waitress)", "hub")
@@ -267,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--basis", choices=["calendar", "fiscal"], default="calendar")
 
     node = sub.add_parser("node", help="an office node").add_subparsers(
-        dest="cmd", required=True, parser_class=_Parser
+        dest="cmd", required=True, parser_class=Parser
     )
     c = cmd(node, "init", node_init, "generate keys and enroll at the hub", "node")
     c.add_argument("--hub", required=True, help="hub URL")
@@ -282,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd(node, "restore", node_restore, "rebuild this node from its feed at the hub", "node")
 
     letter = sub.add_parser("letter", help="letters at a node").add_subparsers(
-        dest="cmd", required=True, parser_class=_Parser
+        dest="cmd", required=True, parser_class=Parser
     )
     c = cmd(letter, "send", letter_send, "compose, number and send a letter", "node")
     c.add_argument("--subject", required=True)
@@ -304,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--reason", required=True)
     c = cmd(letter, "track", letter_track, "every recipient's state of a sent letter", "node")
     c.add_argument("id", type=int)
+
+    groups: Groups = {"_root": sub, "hub": hub, "node": node, "letter": letter}
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(groups, cmd)
 
     d = sub.add_parser("demo", help="a hub and 19 nodes playing a working day")
     d.set_defaults(fn=demo)

@@ -61,6 +61,20 @@ class NodeHTTP:
         _raise_for(resp.status_code, data)
         return data
 
+    def download(self, path: str) -> bytes:
+        """GET a file (PDF, xlsx); raise :class:`NodeAPIError` on a 4xx/5xx answer."""
+        try:
+            resp = self.session.get(self.url + path, timeout=self.timeout)
+        except requests.RequestException as e:
+            raise NodeAPIError(0, "unreachable", f"node at {self.url} is not answering") from e
+        if resp.status_code >= 400:
+            try:
+                data = resp.json()
+            except ValueError:
+                data = None
+            _raise_for(resp.status_code, data)
+        return resp.content
+
 
 class NodeInProcess:
     """The node app run in this process on its instance folder."""
@@ -87,3 +101,10 @@ class NodeInProcess:
         data = resp.get_json(silent=True)
         _raise_for(resp.status_code, data)
         return data
+
+    def download(self, path: str) -> bytes:
+        """GET a file (PDF, xlsx); raise :class:`NodeAPIError` on a 4xx/5xx answer."""
+        resp = self.client.get(path, headers=self.headers)
+        if resp.status_code >= 400:
+            _raise_for(resp.status_code, resp.get_json(silent=True))
+        return resp.get_data()
