@@ -9,103 +9,23 @@ stores nothing.
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
-
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from . import inbox, letters, registers
-from .context import NodeContext
-from .errors import BadInput, Unauthorised
-from .store import Store
-from .sync import node_status, startup_check, sync_once
+from .apikit import (
+    actor,
+    body,
+    ctx,
+    int_field,
+    protected_blueprint,
+    store,
+    strings_field,
+    text_field,
+)
+from .errors import BadInput
+from .sync import node_status, sync_once
 
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def ctx() -> NodeContext:
-    """The node this app serves."""
-    node: NodeContext = current_app.extensions["saraban_node"]
-    return node
-
-
-def store() -> Store:
-    """This request's database connection."""
-    if "store" not in g:
-        g.store = ctx().open_store()
-    s: Store = g.store
-    return s
-
-
-def actor() -> str:
-    """Who is acting, as the caller names them (the clerk UI sets it after login)."""
-    return (request.headers.get("X-Saraban-User") or "clerk")[:100]
-
-
-def body() -> dict[str, Any]:
-    """The JSON object sent, or :class:`BadInput`."""
-    data = request.get_json(silent=True)
-    if data is None and not request.data:
-        return {}
-    if not isinstance(data, dict):
-        raise BadInput(
-            "the request body must be a JSON object",
-            code="bad_json",
-            message_th="รูปแบบข้อมูลไม่ถูกต้อง (ต้องเป็น JSON)",
-        )
-    return data
-
-
-def _text(data: dict[str, Any], name: str, default: str = "") -> str:
-    value = data.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise BadInput(
-            f"{name} must be text", code="bad_field", message_th=f"ช่อง {name} ต้องเป็นข้อความ"
-        )
-    return value
-
-
-def _strings(data: dict[str, Any], name: str) -> list[str]:
-    value = data.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadInput(
-            f"{name} must be a list of text",
-            code="bad_field",
-            message_th=f"ช่อง {name} ต้องเป็นรายการข้อความ",
-        )
-    return value
-
-
-def _int(data: dict[str, Any], name: str) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(
-            f"{name} must be a whole number", code="bad_field", message_th=f"ช่อง {name} ต้องเป็นตัวเลข"
-        )
-    return value
-
-
-@bp.before_request
-def require_token() -> None:
-    """Refuse any call without the right bearer token."""
-    if request.endpoint == "api.health":
-        return
-    expected = current_app.config.get("API_TOKEN") or ""
-    header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header.startswith("Bearer ") else ""
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorised("missing or wrong bearer token")
-
-
-@bp.before_request
-def check_hub_highwater_once() -> None:
-    """Before the first action that issues anything, make sure the hub is not ahead."""
-    if request.method == "POST" and request.endpoint != "api.sync_now":
-        startup_check(ctx())
+bp = protected_blueprint("api", __name__)
 
 
 @bp.get("/health")
@@ -130,21 +50,21 @@ def send() -> tuple[Response, int]:
     result = letters.send_letter(
         ctx(),
         store(),
-        subject=_text(data, "subject"),
-        recipients=_strings(data, "recipients"),
-        lists=_strings(data, "lists"),
-        letter_type=_text(data, "letter_type", "ภายนอก") or "ภายนอก",
-        speed=_text(data, "speed"),
-        secrecy=_text(data, "secrecy"),
-        body=_text(data, "body"),
-        salutation=_text(data, "salutation"),
-        sender=_text(data, "sender"),
-        references=_strings(data, "references"),
-        enclosures=_strings(data, "enclosures"),
-        deadline=_text(data, "deadline") or None,
-        series=_text(data, "series") or None,
+        subject=text_field(data, "subject"),
+        recipients=strings_field(data, "recipients"),
+        lists=strings_field(data, "lists"),
+        letter_type=text_field(data, "letter_type", "ภายนอก") or "ภายนอก",
+        speed=text_field(data, "speed"),
+        secrecy=text_field(data, "secrecy"),
+        body=text_field(data, "body"),
+        salutation=text_field(data, "salutation"),
+        sender=text_field(data, "sender"),
+        references=strings_field(data, "references"),
+        enclosures=strings_field(data, "enclosures"),
+        deadline=text_field(data, "deadline") or None,
+        series=text_field(data, "series") or None,
         attachments=[letters.NewAttachment.from_json(a) for a in attachments],
-        reserved_number=_int(data, "reserved_number"),
+        reserved_number=int_field(data, "reserved_number"),
         actor=actor(),
     )
     return jsonify(result), 201
@@ -172,14 +92,16 @@ def register(letter_id: int) -> Response:
 @bp.post("/letters/<int:letter_id>/return")
 def return_letter(letter_id: int) -> Response:
     """ส่งคืน with a reason."""
-    return jsonify(inbox.return_letter(ctx(), store(), letter_id, _text(body(), "reason"), actor()))
+    return jsonify(
+        inbox.return_letter(ctx(), store(), letter_id, text_field(body(), "reason"), actor())
+    )
 
 
 @bp.post("/letters/<int:letter_id>/withdraw")
 def withdraw(letter_id: int) -> Response:
     """ถอนหนังสือ."""
     return jsonify(
-        letters.withdraw_letter(ctx(), store(), letter_id, _text(body(), "reason"), actor())
+        letters.withdraw_letter(ctx(), store(), letter_id, text_field(body(), "reason"), actor())
     )
 
 
@@ -190,13 +112,13 @@ def paper_letter() -> tuple[Response, int]:
     result = inbox.register_paper_letter(
         ctx(),
         store(),
-        subject=_text(data, "subject"),
-        origin=_text(data, "origin") or _text(data, "sender"),
-        number=_text(data, "number"),
-        letter_date=_text(data, "letter_date"),
-        addressee=_text(data, "addressee"),
-        secrecy=_text(data, "secrecy"),
-        speed=_text(data, "speed"),
+        subject=text_field(data, "subject"),
+        origin=text_field(data, "origin") or text_field(data, "sender"),
+        number=text_field(data, "number"),
+        letter_date=text_field(data, "letter_date"),
+        addressee=text_field(data, "addressee"),
+        secrecy=text_field(data, "secrecy"),
+        speed=text_field(data, "speed"),
         clerk=actor(),
     )
     return jsonify(result), 201
@@ -205,7 +127,7 @@ def paper_letter() -> tuple[Response, int]:
 @bp.post("/registers/<series>/reserve")
 def reserve(series: str) -> tuple[Response, int]:
     """จองเลข."""
-    issued = registers.reserve(ctx(), store(), series, _text(body(), "reason"), actor())
+    issued = registers.reserve(ctx(), store(), series, text_field(body(), "reason"), actor())
     return jsonify(
         {
             "register": issued.register,
@@ -220,17 +142,19 @@ def reserve(series: str) -> tuple[Response, int]:
 def void(series: str) -> Response:
     """ยกเลิกเลข (``{"number", "reason", "register"?}``)."""
     data = body()
-    number = _int(data, "number")
+    number = int_field(data, "number")
     if number is None:
         raise BadInput("number is required", code="number_required", message_th="กรุณาระบุเลข")
-    reg_id = _text(data, "register")
+    reg_id = text_field(data, "register")
     if not reg_id:
         s = store()
         with s.transaction():
             reg_id = registers.ensure_register(
                 ctx(), s, registers.parse_series(series), ctx().now()
             )["id"]
-    return jsonify(registers.void(ctx(), store(), reg_id, number, _text(data, "reason"), actor()))
+    return jsonify(
+        registers.void(ctx(), store(), reg_id, number, text_field(data, "reason"), actor())
+    )
 
 
 @bp.get("/registers")

@@ -9,6 +9,7 @@ The scheduler is started separately (:func:`node.admin.start_scheduler`).
 from __future__ import annotations
 
 import html
+import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from .api import bp as api_bp
 from .context import API_TOKEN_FILE, NodeContext
 from .errors import NodeError, from_protocol
 from .sync import node_status
+
+API_MODULES: tuple[str, ...] = ()
+"""Further ``/api`` blueprints (each module's ``bp``, made by apikit.protected_blueprint)."""
 
 _HTTP_TH = {
     404: "ไม่พบหน้าที่ต้องการ",
@@ -54,6 +58,8 @@ def create_app(
     ctx.clock = lambda: float(app.config["CLOCK"]())
     app.extensions["saraban_node"] = ctx
     app.register_blueprint(api_bp)
+    for module in API_MODULES:
+        app.register_blueprint(importlib.import_module(module).bp)
     register_error_handlers(app)
 
     @app.teardown_appcontext
