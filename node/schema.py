@@ -82,6 +82,7 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "letters": (
         # correspondence: kind, owning unit, paper dispatch and the receiving workflow
         ("sub_type", "TEXT"),
+        ("letter_day", "TEXT"),  # ISO date of letter_date (Gregorian), for ranges and sorting
         ("unit", "TEXT"),
         ("parties", "TEXT"),
         ("dispatch_method", "TEXT"),
@@ -113,6 +114,7 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 
 INDEXES = """
 CREATE INDEX IF NOT EXISTS letters_stage ON letters (direction, stage);
+CREATE INDEX IF NOT EXISTS letters_day ON letters (letter_day);
 """
 
 
