@@ -9,7 +9,7 @@ stores nothing.
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify
 
 from . import inbox, letters, registers
 from .apikit import (
@@ -19,7 +19,6 @@ from .apikit import (
     int_field,
     protected_blueprint,
     store,
-    strings_field,
     text_field,
 )
 from .errors import BadInput
@@ -38,48 +37,6 @@ def health() -> Response:
 def status() -> Response:
     """Online/offline, last sync, outbox backlog, counts."""
     return jsonify(node_status(ctx()))
-
-
-@bp.post("/letters")
-def send() -> tuple[Response, int]:
-    """Compose, number and queue a letter."""
-    data = body()
-    attachments = data.get("attachments") or []
-    if not isinstance(attachments, list):
-        raise BadInput("attachments must be a list", code="bad_attachment")
-    result = letters.send_letter(
-        ctx(),
-        store(),
-        subject=text_field(data, "subject"),
-        recipients=strings_field(data, "recipients"),
-        lists=strings_field(data, "lists"),
-        letter_type=text_field(data, "letter_type", "ภายนอก") or "ภายนอก",
-        speed=text_field(data, "speed"),
-        secrecy=text_field(data, "secrecy"),
-        body=text_field(data, "body"),
-        salutation=text_field(data, "salutation"),
-        sender=text_field(data, "sender"),
-        references=strings_field(data, "references"),
-        enclosures=strings_field(data, "enclosures"),
-        deadline=text_field(data, "deadline") or None,
-        series=text_field(data, "series") or None,
-        attachments=[letters.NewAttachment.from_json(a) for a in attachments],
-        reserved_number=int_field(data, "reserved_number"),
-        actor=actor(),
-    )
-    return jsonify(result), 201
-
-
-@bp.get("/letters")
-def list_letters() -> Response:
-    """``?box=inbox|sent|all``."""
-    return jsonify({"letters": letters.list_letters(store(), request.args.get("box", "all"))})
-
-
-@bp.get("/letters/<int:letter_id>")
-def get_letter(letter_id: int) -> Response:
-    """One letter with tracking and history."""
-    return jsonify(letters.get_letter(store(), letter_id))
 
 
 @bp.post("/letters/<int:letter_id>/register")
@@ -103,25 +60,6 @@ def withdraw(letter_id: int) -> Response:
     return jsonify(
         letters.withdraw_letter(ctx(), store(), letter_id, text_field(body(), "reason"), actor())
     )
-
-
-@bp.post("/paper-letters")
-def paper_letter() -> tuple[Response, int]:
-    """ลงรับหนังสือกระดาษ."""
-    data = body()
-    result = inbox.register_paper_letter(
-        ctx(),
-        store(),
-        subject=text_field(data, "subject"),
-        origin=text_field(data, "origin") or text_field(data, "sender"),
-        number=text_field(data, "number"),
-        letter_date=text_field(data, "letter_date"),
-        addressee=text_field(data, "addressee"),
-        secrecy=text_field(data, "secrecy"),
-        speed=text_field(data, "speed"),
-        clerk=actor(),
-    )
-    return jsonify(result), 201
 
 
 @bp.post("/registers/<series>/reserve")

@@ -23,8 +23,9 @@ from .api import bp as api_bp
 from .context import API_TOKEN_FILE, NodeContext
 from .errors import NodeError, from_protocol
 from .sync import node_status
+from .units import seed_units
 
-API_MODULES: tuple[str, ...] = ()
+API_MODULES: tuple[str, ...] = ("node.api_letters",)
 """Further ``/api`` blueprints (each module's ``bp``, made by apikit.protected_blueprint)."""
 
 _HTTP_TH = {
@@ -57,6 +58,9 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     ctx.clock = lambda: float(app.config["CLOCK"]())
     app.extensions["saraban_node"] = ctx
+    if ctx.settings.get("OFFICE"):
+        with ctx.open_store() as store:
+            seed_units(ctx, store)
     app.register_blueprint(api_bp)
     for module in API_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)

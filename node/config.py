@@ -64,6 +64,19 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Issuer named in order/announcement numbers, e.g. 'จังหวัดเชียงใหม่'.",
     ),
+    Setting(
+        "DISPATCH_METHODS",
+        [
+            "ไปรษณีย์ลงทะเบียน",
+            "ไปรษณีย์ลงทะเบียนตอบรับ",
+            "ไปรษณีย์ด่วนพิเศษ (EMS)",
+            "ไปรษณีย์ธรรมดา",
+            "เจ้าหน้าที่นำส่ง",
+            "โทรสาร",
+            "ไปรษณีย์อิเล็กทรอนิกส์",
+        ],
+        "How paper letters may be dispatched (the clerk picks one when sending).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -90,6 +103,11 @@ def _coerce(setting: Setting, value: Any) -> Any:
             parsed = json.loads(value) if isinstance(value, str) else value
             if not isinstance(parsed, dict):
                 raise ValueError("expected a JSON object")
+            return parsed
+        if isinstance(default, list):
+            parsed = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+                raise ValueError("expected a JSON list of text")
             return parsed
     except ValueError as e:
         raise BadInput(f"{setting.name}: {e}", code="bad_config") from e

@@ -14,18 +14,21 @@ The caller (:mod:`node.sync`) has verified every envelope before these functions
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from protocol.errors import BadMessage, SarabanError
+from protocol.lettertypes import SECRECY_CLASSES, SPEED_CLASSES, check_type
 from protocol.messages import Letter, Receipt, Withdraw
 from protocol.numbers import Series, search_key
-from protocol.thai import format_thai_datetime, normalize_thai
+from protocol.thai import format_thai_date, format_thai_datetime, normalize_thai, parse_thai_date
 
 from . import audit, feed, registers
 from .blobs import has_blob, record_attachment
 from .context import NodeContext
 from .errors import BadInput, Conflict, NotFound
-from .letters import letter_row, update_recipient
+from .letters import NewAttachment, letter_row, save_attachments, update_recipient
 from .replay import apply_own_receipts
 from .store import Store
 
@@ -179,7 +182,8 @@ def register_receipt(
         issued = registers.allocate(ctx, store, Series.RECEIPT, now)
         at = feed.iso(now)
         store.execute(
-            "UPDATE letters SET state = 'registered', registered_at = ?, receipt_number = ?, "
+            "UPDATE letters SET state = 'registered', stage = 'registered', registered_at = ?, "
+            "receipt_number = ?, "
             "receipt_register = ? WHERE id = ?",
             (now, issued.display, issued.register, letter_id),
         )
@@ -266,9 +270,17 @@ def register_paper_letter(
     addressee: str = "",
     secrecy: str = "",
     speed: str = "",
+    letter_type: str = "ภายนอก",
+    sub_type: str | None = None,
+    attachments: Iterable[NewAttachment] = (),
     clerk: str = "clerk",
 ) -> dict[str, Any]:
-    """ลงรับหนังสือกระดาษ: enter a letter that came on paper in the รับ register."""
+    """ลงรับหนังสือกระดาษ: enter a letter that came on paper, with its scan, in a register.
+
+    Ordinary letters take the next number of the รับ register; classified ones (ลับ, ลับมาก,
+    ลับที่สุด) the next of the office's control register of classified letters (ลับ), and
+    their subject never leaves the office.
+    """
     subject = normalize_thai(subject or "").strip()
     origin = normalize_thai(origin or "").strip()
     if not subject or not origin:
@@ -277,6 +289,33 @@ def register_paper_letter(
             code="paper_fields_required",
             message_th="หนังสือกระดาษต้องระบุเรื่องและหน่วยงานผู้ส่ง",
         )
+    for value, allowed, what, what_th in (
+        (speed, SPEED_CLASSES, "speed", "ชั้นความเร็ว"),
+        (secrecy, SECRECY_CLASSES, "secrecy", "ชั้นความลับ"),
+    ):
+        if value not in allowed:
+            raise BadInput(
+                f"unknown {what} {value!r}", code=f"bad_{what}", message_th=f"{what_th}ไม่ถูกต้อง"
+            )
+    try:
+        check_type(letter_type, sub_type or None)
+    except BadMessage as e:
+        raise BadInput(str(e), code="bad_letter_type", message_th="ชนิดหนังสือไม่ถูกต้อง") from e
+    day = None
+    letter_date = normalize_thai(letter_date or "").strip()
+    if letter_date:
+        try:
+            parsed = parse_thai_date(letter_date)
+        except SarabanError as e:
+            raise BadInput(
+                f"cannot read the letter's date {letter_date!r}",
+                code="bad_date",
+                message_th="อ่านวันที่ของหนังสือไม่ได้ (ตัวอย่าง: 23 พฤศจิกายน 2569)",
+            ) from e
+        day, letter_date = parsed.isoformat(), format_thai_date(parsed)
+    number = normalize_thai(number or "").strip()
+    metas = save_attachments(ctx, attachments)
+    series = Series.CLASSIFIED if secrecy else Series.RECEIPT
     now = ctx.now()
     with store.transaction():
         letter_id = store.insert(
@@ -288,22 +327,29 @@ def register_paper_letter(
                 "number": number or None,
                 "number_key": search_key(number) if number else None,
                 "subject": subject,
+                "letter_type": letter_type,
+                "sub_type": sub_type or None,
                 "letter_date": letter_date,
+                "letter_day": day,
                 "secrecy": secrecy,
                 "speed": speed,
                 "recipients": json.dumps([addressee] if addressee else [], ensure_ascii=False),
+                "attachments": json.dumps([m.to_dict() for m in metas], ensure_ascii=False),
                 "state": "registered",
+                "stage": "registered",
                 "received_at": now,
                 "registered_at": now,
                 "created_at": now,
             },
         )
-        issued = registers.allocate(ctx, store, Series.RECEIPT, now, action="paper_registered")
+        for meta in metas:
+            record_attachment(store, meta, present=True, direction="in")
+        issued = registers.allocate(ctx, store, series, now, action="paper_registered")
         store.execute(
             "UPDATE letters SET receipt_number = ?, receipt_register = ? WHERE id = ?",
             (issued.display, issued.register, letter_id),
         )
-        # A ลับที่สุด paper letter keeps its subject off the wire; the register records it.
+        # A classified letter's subject stays off the wire; the office's register has it.
         shown = None if secrecy else subject
         registers.announce(
             ctx, store, issued, now, action="paper_registered", letter_id=letter_id, subject=shown

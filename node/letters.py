@@ -1,12 +1,12 @@
-"""Sending letters (ส่งหนังสือ), withdrawing them, and tracking every recipient.
+"""A letter's row, its recipients' tracking, withdrawal, and the letter lists.
 
-:func:`send_letter` checks everything first (nothing is stored for bad input), then in ONE
-transaction issues the number from the chosen register, stores the letter, its recipients
-(``queued``), the ``letter`` and ``register`` envelopes and the audit row. Distribution
-lists are expanded through the trusted directory at compose time; unknown offices and
-ลับที่สุด letters are refused.
+:func:`letter_row` is the ``letters`` row of a signed letter, sent or received. Recipients
+only move forward (queued → sent → delivered → registered / returned). Withdrawing (ถอน)
+a sent letter signs a ``withdraw`` envelope for every recipient that has not registered
+it. :func:`get_letter` returns one letter with its tracking and its whole history.
 
-Receiving is in :mod:`node.inbox`; moving envelopes to the hub in :mod:`node.sync`.
+Drafting, numbering and dispatch are in :mod:`node.outgoing`; receiving in
+:mod:`node.inbox`; moving envelopes to the hub in :mod:`node.sync`.
 """
 
 from __future__ import annotations
@@ -14,28 +14,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from protocol.errors import BadMessage
-from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
+from protocol.errors import SarabanError
 from protocol.messages import (
     MAX_ATTACHMENT_BYTES,
     Attachment,
     Letter,
     Withdraw,
 )
-from protocol.numbers import Series, search_key
-from protocol.thai import format_thai_date, normalize_thai
+from protocol.numbers import search_key
+from protocol.thai import normalize_thai, parse_thai_date
 
-from . import audit, feed, registers
+from . import audit, feed
+from .access import OPERATOR, Viewer
 from .blobs import record_attachment, save_blob
 from .context import NodeContext
-from .directory import require_trusted
 from .errors import BadInput, Conflict, NotFound
 from .store import Store
+from .workflow import STAGE_TITLES, history
 
 RECIPIENT_RANK = {
     "queued": 0,
@@ -80,6 +79,35 @@ class NewAttachment:
         return cls(str(name), str(media), content)
 
 
+def save_attachments(ctx: NodeContext, files: Iterable[NewAttachment]) -> list[Attachment]:
+    """Keep the bytes of new attachments by hash; refuse one over the size limit."""
+    files = list(files)
+    for f in files:
+        if len(f.content) > MAX_ATTACHMENT_BYTES:
+            raise BadInput(
+                f"attachment {f.name!r} is too large",
+                code="attachment_too_large",
+                message_th="ไฟล์แนบมีขนาดใหญ่เกินกำหนด",
+            )
+    return [
+        Attachment(
+            save_blob(ctx.blob_dir(), f.content),
+            len(f.content),
+            f.media_type,
+            normalize_thai(f.name),
+        )
+        for f in files
+    ]
+
+
+def letter_day(letter_date: str) -> str | None:
+    """The ISO date of a letter's Thai ``ลงวันที่`` text, or None if it cannot be read."""
+    try:
+        return parse_thai_date(letter_date).isoformat()
+    except (ValueError, SarabanError):
+        return None
+
+
 def letter_row(
     letter: Letter, env_id: str, *, direction: str, state: str, now: float
 ) -> dict[str, Any]:
@@ -93,9 +121,11 @@ def letter_row(
         "register": letter.register,
         "subject": letter.subject,
         "letter_type": letter.letter_type,
+        "sub_type": letter.sub_type,
         "speed": letter.speed,
         "secrecy": letter.secrecy,
         "letter_date": letter.letter_date,
+        "letter_day": letter_day(letter.letter_date),
         "body": letter.body,
         "salutation": letter.salutation,
         "sender": letter.sender,
@@ -111,214 +141,6 @@ def letter_row(
     if direction == "in":
         row["received_at"] = now
     return row
-
-
-def _bad(reason: str, code: str, message_th: str) -> BadInput:
-    return BadInput(reason, code=code, message_th=message_th)
-
-
-def _check_choice(value: str, allowed: Sequence[str], what: str, what_th: str) -> str:
-    if value not in allowed:
-        raise _bad(
-            f"unknown {what} {value!r}",
-            f"bad_{what.replace(' ', '_')}",
-            f"{what_th}ไม่ถูกต้อง: {value}",
-        )
-    return value
-
-
-def send_letter(
-    ctx: NodeContext,
-    store: Store,
-    *,
-    subject: str,
-    recipients: Iterable[str] = (),
-    lists: Iterable[str] = (),
-    letter_type: str = "ภายนอก",
-    speed: str = "",
-    secrecy: str = "",
-    body: str = "",
-    salutation: str = "",
-    sender: str = "",
-    references: Iterable[str] = (),
-    enclosures: Iterable[str] = (),
-    deadline: str | None = None,
-    series: str | None = None,
-    attachments: Iterable[NewAttachment] = (),
-    reserved_number: int | None = None,
-    actor: str = "clerk",
-) -> dict[str, Any]:
-    """Compose, number and queue a letter; return ``{id, number, env_id, state}``."""
-    subject = normalize_thai(subject or "").strip()
-    if not subject:
-        raise _bad("a letter needs a subject", "subject_required", "กรุณาระบุเรื่อง")
-    _check_choice(letter_type, LETTER_TYPES, "letter type", "ชนิดหนังสือ")
-    _check_choice(speed, SPEED_CLASSES, "speed", "ชั้นความเร็ว")
-    _check_choice(secrecy, SECRECY_CLASSES, "secrecy", "ชั้นความลับ")
-    if secrecy == "ลับที่สุด":
-        raise _bad(
-            "ลับที่สุด letters are never sent electronically",
-            "top_secret_not_electronic",
-            "หนังสือลับที่สุดห้ามส่งทางระบบอิเล็กทรอนิกส์ ให้ลงทะเบียนและส่งเป็นเอกสาร",
-        )
-    if secrecy:
-        raise _bad(
-            "sealed (classified) letters are not available on this node yet",
-            "sealing_not_available",
-            "ยังไม่รองรับการส่งหนังสือชั้นความลับทางระบบ",
-        )
-    series_value = series or (Series.CIRCULAR.value if lists else Series.OUTGOING.value)
-    series_enum = registers.parse_series(series_value)
-    if series_enum is Series.RECEIPT:
-        raise _bad(
-            "letters are not numbered from the receipt register",
-            "bad_series",
-            "ไม่สามารถออกเลขหนังสือส่งจากทะเบียนรับ",
-        )
-    trusted = require_trusted(store)
-    explicit = [str(r).strip() for r in recipients]
-    if ctx.office in explicit:
-        raise _bad(
-            "an office does not send a letter to itself",
-            "self_recipient",
-            "ไม่สามารถส่งหนังสือถึงหน่วยงานของตนเอง",
-        )
-    list_names = [str(n) for n in lists]
-    try:
-        expanded = [r for r in trusted.expand(explicit, list_names) if r != ctx.office]
-    except BadMessage as e:
-        raise _bad(str(e), "unknown_recipient", "ไม่พบหน่วยงานหรือบัญชีรายชื่อผู้รับในทะเบียนกลาง") from e
-    if not expanded:
-        raise _bad(
-            "a letter needs at least one recipient",
-            "recipients_required",
-            "กรุณาระบุหน่วยงานผู้รับอย่างน้อยหนึ่งแห่ง",
-        )
-    files = list(attachments)
-    for f in files:
-        if len(f.content) > MAX_ATTACHMENT_BYTES:
-            raise _bad(
-                f"attachment {f.name!r} is too large",
-                "attachment_too_large",
-                "ไฟล์แนบมีขนาดใหญ่เกินกำหนด",
-            )
-    now = ctx.now()
-    metas = [
-        Attachment(
-            save_blob(ctx.blob_dir(), f.content),
-            len(f.content),
-            f.media_type,
-            normalize_thai(f.name),
-        )
-        for f in files
-    ]
-    letter_date = format_thai_date(datetime.fromtimestamp(now, UTC))
-    with store.transaction():
-        if reserved_number is not None:
-            reg = registers.ensure_register(ctx, store, series_enum, now)
-            entry = registers.use_reserved(store, reg["id"], reserved_number)
-            store.execute(
-                "UPDATE register_entries SET action = 'issued' WHERE id = ?", (entry["id"],)
-            )
-            issued = registers.Issued(
-                reg["id"], reserved_number, entry["display"], None, entry["id"]
-            )
-        else:
-            issued = registers.allocate(ctx, store, series_enum, now)
-        letter_id = store.insert(
-            "letters",
-            {
-                "direction": "out",
-                "origin": ctx.office,
-                "state": "queued",
-                "created_at": now,
-                "subject": subject,
-            },
-        )
-        message = Letter(
-            letter_type=letter_type,
-            subject=subject,
-            number=issued.display,
-            register=issued.register,
-            letter_date=letter_date,
-            speed=speed,
-            secrecy=secrecy,
-            sender=sender,
-            salutation=salutation,
-            body=body,
-            references=list(references),
-            enclosures=list(enclosures),
-            deadline=deadline,
-            recipients=expanded,
-            lists=list_names,
-            attachments=[a.to_dict() for a in metas],
-        )
-        try:
-            signed, env = feed.append(store, ctx.signer, message, now)
-        except BadMessage as e:
-            raise _bad(str(e), "bad_letter", "ข้อมูลหนังสือไม่ถูกต้อง") from e
-        store.execute(
-            "UPDATE letters SET env_id = ?, number = ?, number_key = ?, register = ?, "
-            "register_number = ?, provisional_id = ?, subject = ?, letter_type = ?, speed = ?, "
-            "secrecy = ?, letter_date = ?, body = ?, salutation = ?, sender = ?, refs = ?, "
-            "enclosures = ?, lists = ?, recipients = ?, attachments = ?, deadline = ? "
-            "WHERE id = ?",
-            (
-                env.env_id,
-                signed.number,
-                search_key(signed.number or ""),
-                issued.register,
-                None if issued.provisional else issued.number,
-                issued.provisional_id,
-                signed.subject,
-                letter_type,
-                speed,
-                secrecy,
-                letter_date,
-                signed.body,
-                signed.salutation,
-                signed.sender,
-                json.dumps(signed.references, ensure_ascii=False),
-                json.dumps(signed.enclosures, ensure_ascii=False),
-                json.dumps(list_names, ensure_ascii=False),
-                json.dumps(expanded, ensure_ascii=False),
-                json.dumps(signed.attachments, ensure_ascii=False),
-                deadline,
-                letter_id,
-            ),
-        )
-        for office in expanded:
-            store.insert(
-                "recipients",
-                {"letter": letter_id, "office": office, "state": "queued", "updated_at": now},
-            )
-        for meta in metas:
-            record_attachment(store, meta, present=True, direction="out")
-        registers.announce(
-            ctx,
-            store,
-            issued,
-            now,
-            letter_env_id=env.env_id,
-            letter_id=letter_id,
-            subject=signed.subject,
-        )
-        audit.record(
-            store,
-            now,
-            actor,
-            "send_letter",
-            f"letter:{letter_id}",
-            {"number": signed.number, "env_id": env.env_id, "recipients": expanded},
-        )
-    return {
-        "id": letter_id,
-        "number": signed.number,
-        "env_id": env.env_id,
-        "state": "queued",
-        "provisional": issued.provisional,
-        "recipients": expanded,
-    }
 
 
 def create_out_letter_from_feed(store: Store, env_id: str, letter: Letter, now: float) -> int:
@@ -450,48 +272,51 @@ def tracking(store: Store, letter_id: int) -> list[dict[str, Any]]:
     )
 
 
-def get_letter(store: Store, letter_id: int) -> dict[str, Any]:
-    """One letter with its tracking and its audit history."""
+def get_letter(store: Store, letter_id: int, viewer: Viewer = OPERATOR) -> dict[str, Any]:
+    """One letter with its tracking and its whole history; hidden if ``viewer`` may not open it."""
     row = store.one("SELECT * FROM letters WHERE id = ?", (letter_id,))
-    if row is None:
+    if row is None or not viewer.may_open(row):
         raise NotFound(f"no letter {letter_id}", message_th="ไม่พบหนังสือ")
     out = _decode(row)
+    out["stage_th"] = STAGE_TITLES.get(row["stage"] or "", "")
     out["tracking"] = tracking(store, letter_id)
-    out["history"] = [
-        {
-            "at": h["at"],
-            "actor": h["actor"],
-            "action": h["action"],
-            "detail": json.loads(h["detail"] or "{}"),
-        }
-        for h in store.query(
-            "SELECT * FROM audit WHERE subject = ? ORDER BY id", (f"letter:{letter_id}",)
-        )
-    ]
+    out["history"] = history(store, letter_id)
     return out
 
 
 _LIST_COLUMNS = (
-    "id, direction, env_id, origin, number, subject, speed, secrecy, state, letter_date, "
-    "received_at, registered_at, receipt_number, number_notice, paper, created_at"
+    "id, direction, env_id, origin, number, subject, letter_type, sub_type, speed, secrecy, "
+    "state, stage, letter_date, received_at, registered_at, receipt_number, number_notice, "
+    "paper, assigned_to, created_at"
 )
+_BOXES = {
+    "inbox": "direction = 'in'",
+    "sent": "direction = 'out' AND state NOT IN ('draft', 'numbered')",
+    "drafts": "direction = 'out' AND state IN ('draft', 'numbered')",
+    "all": "1",
+}
 
 
-def list_letters(store: Store, box: str = "all", limit: int = 200) -> list[dict[str, Any]]:
-    """Letters of one box: ``inbox`` (received), ``sent`` or ``all``, newest first."""
-    where = {"inbox": "WHERE direction = 'in'", "sent": "WHERE direction = 'out'", "all": ""}
-    if box not in where:
+def list_letters(
+    store: Store, box: str = "all", limit: int = 200, viewer: Viewer = OPERATOR
+) -> list[dict[str, Any]]:
+    """Letters of one box (``inbox``, ``sent``, ``drafts`` or ``all``), newest first."""
+    if box not in _BOXES:
         raise BadInput(
-            f"unknown box {box!r} (inbox, sent or all)", code="bad_box", message_th="ไม่รู้จักกล่องหนังสือ"
+            f"unknown box {box!r} (inbox, sent, drafts or all)",
+            code="bad_box",
+            message_th="ไม่รู้จักกล่องหนังสือ",
         )
-    # The WHERE clause comes from the fixed table above, never from the caller.
-    sql = f"SELECT {_LIST_COLUMNS} FROM letters {where[box]} ORDER BY id DESC LIMIT ?"  # noqa: S608
-    rows = store.query(
-        sql,
-        (limit,),
+    visible, params = viewer.visible_sql()
+    # Both WHERE fragments come from this module, never from the caller.
+    sql = (
+        f"SELECT {_LIST_COLUMNS} FROM letters WHERE {_BOXES[box]} AND {visible} "  # noqa: S608
+        "ORDER BY id DESC LIMIT ?"
     )
+    rows = store.query(sql, (*params, limit))
     for r in rows:
         r["paper"] = bool(r["paper"])
+        r["stage_th"] = STAGE_TITLES.get(r["stage"] or "", "")
     return rows
 
 
@@ -502,7 +327,10 @@ def stats(store: Store) -> dict[str, int]:
         return int(store.scalar(sql) or 0)
 
     return {
-        "sent": count("SELECT COUNT(*) FROM letters WHERE direction = 'out'"),
+        "sent": count(
+            "SELECT COUNT(*) FROM letters WHERE direction = 'out' "
+            "AND state NOT IN ('draft', 'numbered')"
+        ),
         "received": count("SELECT COUNT(*) FROM letters WHERE direction = 'in'"),
         "registered": count(
             "SELECT COUNT(*) FROM letters WHERE direction = 'in' AND state = 'registered'"

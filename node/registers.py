@@ -97,12 +97,18 @@ def shared_pairs(trusted: TrustedDirectory | None) -> set[tuple[str, str]]:
 
 
 def display_number(
-    ctx: NodeContext, series: Series, code: str, number: int, year: int, provisional: bool
+    ctx: NodeContext,
+    series: Series,
+    code: str,
+    number: int,
+    year: int,
+    provisional: bool,
+    issuer: str = "",
 ) -> str:
     """How the number is written on the letter or the receipt stamp."""
-    if series is Series.RECEIPT:
+    if series is Series.RECEIPT or series is Series.CLASSIFIED:
         return f"(ชั่วคราว {number})" if provisional else str(number)
-    issuer = str(ctx.settings.get("ISSUER") or "")
+    issuer = issuer or str(ctx.settings.get("ISSUER") or "")
     if series in (Series.ORDER, Series.ANNOUNCEMENT) and issuer:
         return LetterNumber(
             instrument=Instrument(series.value),
@@ -116,8 +122,14 @@ def display_number(
     ).format()
 
 
-def ensure_register(ctx: NodeContext, store: Store, series: Series, now: float) -> dict[str, Any]:
-    """The register this office draws ``series`` numbers from at ``now``, created if new."""
+def ensure_register(
+    ctx: NodeContext, store: Store, series: Series, now: float, unit: str | None = None
+) -> dict[str, Any]:
+    """The register ``unit`` (default: the office) draws ``series`` numbers from at ``now``.
+
+    Created if new. A series the directory lists as shared is the shared register whatever
+    the unit; otherwise each unit keeps its own counter.
+    """
     trusted = load_trusted(store)
     shared = _shared_entry(trusted, ctx.office, series)
     if shared is not None:
@@ -125,9 +137,9 @@ def ensure_register(ctx: NodeContext, store: Store, series: Series, now: float) 
         basis = YearBasis(shared.get("basis") or YearBasis.CALENDAR.value)
         code = owner
     else:
-        owner = ctx.office
+        owner = unit or ctx.office
         basis = YearBasis((ctx.settings.get("YEAR_BASIS") or {}).get(series.value, "calendar"))
-        code = (ctx.settings.get("UNIT_CODES") or {}).get(series.value) or ctx.office
+        code = unit or (ctx.settings.get("UNIT_CODES") or {}).get(series.value) or ctx.office
     try:
         key = RegisterKey(owner, series, register_year(_when(now), basis))
     except (BadMessage, BadLetterNumber) as e:
@@ -206,11 +218,16 @@ def _take_leased(store: Store, reg_id: str) -> int | None:
 
 
 def allocate(
-    ctx: NodeContext, store: Store, series: Series, now: float, action: str = "issued"
+    ctx: NodeContext,
+    store: Store,
+    series: Series,
+    now: float,
+    action: str = "issued",
+    unit: str | None = None,
 ) -> Issued:
     """Take the next number of the series' current register (no envelope yet)."""
     check_not_behind(store)
-    reg = ensure_register(ctx, store, series, now)
+    reg = ensure_register(ctx, store, series, now, unit)
     provisional_id: str | None = None
     if reg["shared"]:
         leased = _take_leased(store, reg["id"])
@@ -226,8 +243,9 @@ def allocate(
             number = leased
     else:
         number = _next_owned(store, reg["id"])
+    issuer = store.scalar("SELECT issuer FROM units WHERE code = ?", (reg["owner"],)) or ""
     display = display_number(
-        ctx, series, reg["display_code"], number, reg["year"], provisional_id is not None
+        ctx, series, reg["display_code"], number, reg["year"], provisional_id is not None, issuer
     )
     entry_id = store.insert(
         "register_entries",

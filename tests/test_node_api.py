@@ -140,4 +140,4 @@ def test_letter_with_attachment_round_trips_through_the_api(node: Node) -> None:
     assert att["size"] == len(content) and att["name"] == "ไฟล์แนบ.pdf"
     path = node.instance / "blobs" / att["sha256"][:2] / att["sha256"]
     assert path.read_bytes() == content
-    assert [h["action"] for h in letter["history"]] == ["send_letter"]
+    assert [h["action"] for h in letter["history"]] == ["create_draft", "issue_number", "dispatch"]
