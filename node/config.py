@@ -154,9 +154,6 @@ def write_instance_config(instance: Path, updates: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def settings_table() -> list[dict[str, str]]:
-    """The settings as rows (name, default, help) for the README and the CLI."""
-    return [
-        {"name": s.name, "default": json.dumps(s.default, ensure_ascii=False), "help": s.help}
-        for s in SETTINGS
-    ]
+def settings_table() -> list[tuple[str, Any, str]]:
+    """Every setting as ``(name, default, help)``, for the README and ``--help``."""
+    return [(s.name, s.default, s.help) for s in SETTINGS]

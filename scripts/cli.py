@@ -6,10 +6,8 @@ Every failure ends in one line on stderr and a non-zero exit; data commands take
 from __future__ import annotations
 
 import argparse
-import base64
 import importlib
 import json
-import mimetypes
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,12 +21,11 @@ from scripts.clikit import (
     Parser,
     emit,
     instance_dir,
-    thai_time,
 )
 from scripts.clikit import node_api as _node
 from scripts.nodeapi import NodeAPIError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("scripts.cli_letters",)
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
 
@@ -124,79 +121,6 @@ def node_restore(args: argparse.Namespace) -> None:
     emit(info, args.json, lambda d: f"restored: {json.dumps(d, ensure_ascii=False)}")
 
 
-# ---- letters ---------------------------------------------------------------------------
-
-
-def _attachment(path: str) -> dict[str, str]:
-    p = Path(path)
-    if not p.is_file():
-        raise CLIError(f"attachment not found: {path}")
-    media = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
-    return {
-        "name": p.name,
-        "media_type": media,
-        "content_base64": base64.b64encode(p.read_bytes()).decode("ascii"),
-    }
-
-
-def letter_send(args: argparse.Namespace) -> None:
-    body = {
-        "subject": args.subject,
-        "recipients": args.to or [],
-        "lists": args.list or [],
-        "letter_type": args.type,
-        "speed": args.speed,
-        "secrecy": args.secrecy,
-        "series": args.series,
-        "body": args.body or "",
-        "salutation": args.salutation or "",
-        "attachments": [_attachment(a) for a in args.attach or []],
-    }
-    data = _node(args).call("POST", "/api/letters", body)
-    emit(data, args.json, lambda d: f"{d.get('number') or '-'}  {d.get('state')}  id={d['id']}")
-
-
-def _letter_rows(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(ไม่มีหนังสือ)"
-    return "\n".join(
-        f"{r['id']:>5}  {r.get('number') or '-':<22} {r.get('speed') or '':<10} "
-        f"{r.get('state', ''):<12} {r.get('subject', '')}"
-        for r in rows
-    )
-
-
-def letter_inbox(args: argparse.Namespace) -> None:
-    data = _node(args).call("GET", f"/api/letters?box={args.box}")
-    rows = data["letters"] if isinstance(data, dict) else data
-    emit(rows, args.json, _letter_rows)
-
-
-def letter_register(args: argparse.Namespace) -> None:
-    data = _node(args).call("POST", f"/api/letters/{args.id}/register", {})
-    emit(data, args.json, lambda d: f"ลงรับแล้ว เลขรับ {d['receipt_number']}")
-
-
-def letter_return(args: argparse.Namespace) -> None:
-    data = _node(args).call("POST", f"/api/letters/{args.id}/return", {"reason": args.reason})
-    emit(data, args.json, lambda d: "ส่งคืนแล้ว")
-
-
-def letter_track(args: argparse.Namespace) -> None:
-    data = _node(args).call("GET", f"/api/letters/{args.id}")
-
-    def text(d: dict[str, Any]) -> str:
-        lines = [f"{d.get('number') or '-'}  {d.get('subject')}"]
-        for r in d.get("tracking", []):
-            lines.append(
-                f"  {r['office']:<10} {r['state']:<12} {r.get('receipt_number') or '':<8} "
-                f"{thai_time(r.get('at'))} {r.get('reason') or ''}"
-            )
-        return "\n".join(lines)
-
-    emit(data, args.json, text)
-
-
 # ---- demo ------------------------------------------------------------------------------
 
 
@@ -258,26 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     letter = sub.add_parser("letter", help="letters at a node").add_subparsers(
         dest="cmd", required=True, parser_class=Parser
     )
-    c = cmd(letter, "send", letter_send, "compose, number and send a letter", "node")
-    c.add_argument("--subject", required=True)
-    c.add_argument("--to", nargs="*", help="office ids")
-    c.add_argument("--list", nargs="*", help="distribution list names")
-    c.add_argument("--type", default="ภายนอก")
-    c.add_argument("--speed", default="", choices=["", "ด่วน", "ด่วนมาก", "ด่วนที่สุด"])
-    c.add_argument("--secrecy", default="", choices=["", "ลับ", "ลับมาก"])
-    c.add_argument("--series", default="ส่ง", help="register series: ส่ง, ว, คำสั่ง, ประกาศ")
-    c.add_argument("--body")
-    c.add_argument("--salutation")
-    c.add_argument("--attach", nargs="*")
-    c = cmd(letter, "inbox", letter_inbox, "letters received (or --box sent/all)", "node")
-    c.add_argument("--box", default="inbox", choices=["inbox", "sent", "all"])
-    c = cmd(letter, "register", letter_register, "register (ลงรับ) a received letter", "node")
-    c.add_argument("id", type=int)
-    c = cmd(letter, "return", letter_return, "return (ส่งคืน) a letter with a reason", "node")
-    c.add_argument("id", type=int)
-    c.add_argument("--reason", required=True)
-    c = cmd(letter, "track", letter_track, "every recipient's state of a sent letter", "node")
-    c.add_argument("id", type=int)
 
     groups: Groups = {"_root": sub, "hub": hub, "node": node, "letter": letter}
     for module in COMMAND_MODULES:

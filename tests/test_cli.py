@@ -70,7 +70,7 @@ def test_numbering_report_of_a_new_hub_is_empty(tmp_path: Path) -> None:
 
 
 def test_tracking_times_are_shown_in_the_buddhist_era() -> None:
-    from scripts.cli import thai_time
+    from scripts.clikit import thai_time
 
     assert thai_time("2026-11-24T07:09:15Z") == "24 พฤศจิกายน 2569 เวลา 14.09 น."
     assert thai_time(None) == ""
