@@ -7,9 +7,11 @@ runs as its own process. The day:
    circular register;
 2. นครสวรรค์'s link goes down for the morning;
 3. สป.มท. sends a ด่วนที่สุด circular with a PDF attachment to the 18 centres;
-4. the centres that are online register it (ลงรับ); several answer with numbered letters;
-   เชียงใหม่ registers a paper letter; สงขลา sends a letter to ภูเก็ต by mistake and ภูเก็ต
-   returns it with a reason;
+4. สป.มท. issues an order (คำสั่ง) to the centres from the command line; the centres that
+   are online register what came (ลงรับ); several answer with numbered letters;
+   เชียงใหม่'s clerk registers a paper letter with its scan, the governor minutes it
+   (เกษียน) and it is assigned to a division, all with `saraban letter ...`; สงขลา sends a
+   letter to ภูเก็ต by mistake and ภูเก็ต returns it with a reason;
 5. นครสวรรค์, offline, keeps working: answers the circular, registers a paper letter and
    issues circulars to its neighbours until its lease runs out and it issues a
    provisional number;
@@ -24,6 +26,7 @@ import base64
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -88,6 +91,8 @@ class Day:
         self.names: dict[str, str] = {}
         self.link: Link | None = None
         self.hub_url = ""
+        self.order = ""
+        self.paper_letter_id = 0
 
     # ---- setting up -------------------------------------------------------------------
 
@@ -168,6 +173,20 @@ class Day:
 
     # ---- clerks' actions --------------------------------------------------------------
 
+    def cli(self, office: str, *argv: str) -> dict[str, Any]:
+        """Run `saraban <argv> --instance <office's node> --json` as a clerk would."""
+        instance = str(self._instance(office))
+        proc = subprocess.run(
+            [sys.executable, "-m", "scripts.cli", *argv, "--json", "--instance", instance],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"saraban {' '.join(argv[:2])}: {proc.stderr.strip()}")
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
+
     def sync(self, offices: list[str] | None = None) -> dict[str, dict[str, Any]]:
         targets = offices or list(self.nodes)
         with ThreadPoolExecutor(max_workers=6) as pool:
@@ -233,6 +252,7 @@ class Day:
             ],
         )
         self.say(f"08.30 น. สป.มท. ส่งหนังสือเวียนด่วนที่สุด ที่ {circular['number']} ถึง 18 จังหวัด")
+        self.order_from_the_ministry()
         self.sync([CENTRAL])
         online = [o for o in self.nodes if o not in (CENTRAL, OFFLINE)]
         self.sync(online)
@@ -253,17 +273,7 @@ class Day:
             )
             self.say(f"10.45 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
 
-        paper = self.nodes[PAPER].call(
-            "POST",
-            "/api/paper-letters",
-            {
-                "number": "ชม 5201/1234",
-                "sender": "สำนักงานประชาสัมพันธ์จังหวัดเชียงใหม่",
-                "subject": "ขอเชิญร่วมงานวันรัฐธรรมนูญ",
-                "letter_date": time.strftime("%Y-%m-%d"),
-            },
-        )
-        self.say(f"11.00 น. {self.names[PAPER]} ลงรับหนังสือกระดาษ เลขรับ {paper['receipt_number']}")
+        self.paper_letter_at_chiang_mai()
 
         wrong = self.send(
             MISADDRESSING[0],
@@ -297,6 +307,64 @@ class Day:
             )
         rounds += self.sync_until_quiet()
         self.say(f"16.30 น. ทุกสำนักงานซิงก์ครบ ({rounds} รอบ)")
+
+    def order_from_the_ministry(self) -> None:
+        """สป.มท. issues an order (คำสั่ง) to the pilot centres from the command line."""
+        order = self.cli(
+            CENTRAL,
+            "letter",
+            "send",
+            "--type",
+            "สั่งการ",
+            "--sub-type",
+            "คำสั่ง",
+            "--subject",
+            "แต่งตั้งคณะทำงานขับเคลื่อนระบบสารบรรณอิเล็กทรอนิกส์ระดับกลุ่มจังหวัด",
+            "--list",
+            "pilot-centres",
+            "--body",
+            "ให้ผู้ว่าราชการจังหวัดที่เป็นศูนย์ปฏิบัติการกลุ่มจังหวัดเป็นประธานคณะทำงาน",
+        )
+        self.order = order["number"]
+        self.say(f"08.40 น. สป.มท. ออกคำสั่ง {order['number']} ถึง 18 จังหวัด")
+
+    def paper_letter_at_chiang_mai(self) -> None:
+        """A paper letter with its scan: ลงรับ, the governor's minute, then a division."""
+        self.cli(PAPER, "unit", "save", "ชม 0017.3", "กลุ่มงานอำนวยการ")
+        scan = self.workdir / "scan-ชม-5201-1234.pdf"
+        scan.write_bytes(minimal_pdf(["Chiang Mai Provincial Public Relations Office"]))
+        paper = self.cli(
+            PAPER,
+            "letter",
+            "paper",
+            "--number",
+            "ชม 5201/1234",
+            "--from",
+            "สำนักงานประชาสัมพันธ์จังหวัดเชียงใหม่",
+            "--subject",
+            "ขอเชิญร่วมงานวันรัฐธรรมนูญ",
+            "--date",
+            time.strftime("%Y-%m-%d"),
+            "--scan",
+            str(scan),
+        )
+        self.say(f"11.00 น. {self.names[PAPER]} ลงรับหนังสือกระดาษ เลขรับ {paper['receipt_number']}")
+        letter_id = str(paper["id"])
+        self.cli(
+            PAPER,
+            "letter",
+            "minute",
+            letter_id,
+            "--text",
+            "ทราบ เห็นควรเข้าร่วมงาน",
+            "--instruction",
+            "มอบกลุ่มงานอำนวยการจัดผู้แทนเข้าร่วม",
+            "--by",
+            "ผู้ว่าราชการจังหวัดเชียงใหม่",
+        )
+        self.cli(PAPER, "letter", "assign", letter_id, "--to", "ชม 0017.3")
+        self.say(f"11.10 น. ผู้ว่าราชการจังหวัดเชียงใหม่เกษียนสั่งการ มอบ{'กลุ่มงานอำนวยการ'}")
+        self.paper_letter_id = int(letter_id)
 
     def offline_morning(self) -> None:
         node = OFFLINE
@@ -364,6 +432,13 @@ class Day:
             "numbering": numbering,
             "numbering_problems": problems,
             "invariant_violations": checks["violations"],
+            "order": self.order,
+            "paper_letter_steps": [
+                h["action"]
+                for h in self.nodes[PAPER].call(
+                    "GET", f"/api/letters/{self.paper_letter_id}/history"
+                )["history"]
+            ],
         }
 
 
@@ -402,6 +477,8 @@ def day_succeeded(report: dict[str, Any]) -> bool:
         == report["receipts_expected"]
         and not report["numbering_problems"]
         and not report["invariant_violations"]
+        and report["order"].startswith("คำสั่งสำนักงานปลัดกระทรวงมหาดไทย ที่ ")
+        and report["paper_letter_steps"] == ["register_paper_letter", "minute", "assign"]
     )
 
 
