@@ -77,6 +77,27 @@ SETTINGS: tuple[Setting, ...] = (
         ],
         "How paper letters may be dispatched (the clerk picks one when sending).",
     ),
+    Setting(
+        "RETENTION_DEFAULT",
+        "10",
+        "Years a kept letter is kept when no class is given ('never' = ห้ามทำลาย).",
+    ),
+    Setting(
+        "RETENTION_BY_TYPE",
+        {"ประทับตรา": "1"},
+        'Retention per letter type or sub-type (sub-type wins), e.g. {"คำสั่ง": "never"}.',
+    ),
+    Setting(
+        "RETENTION_EXTEND_YEARS",
+        5,
+        "Years the destruction committee adds, from the list's year, to a letter it keeps.",
+    ),
+    Setting("LOAN_DAYS", 7, "Days a borrowed kept letter is due back when no date is given."),
+    Setting(
+        "PRINT_FONT",
+        "",
+        "TTF file to print PDFs with; empty: Sarabun (fontpkg-sarabun), else Debian's Laksaman.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

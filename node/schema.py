@@ -76,6 +76,21 @@ CREATE TABLE IF NOT EXISTS units (
 -- search ------------------------------------------------------------------------------
 
 -- retention ---------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS loans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, letter INTEGER NOT NULL, borrower TEXT NOT NULL,
+    note TEXT, borrowed_at REAL NOT NULL, due_day TEXT NOT NULL, lent_by TEXT,
+    returned_at REAL, received_by TEXT);
+CREATE INDEX IF NOT EXISTS loans_letter ON loans (letter, returned_at);
+CREATE TABLE IF NOT EXISTS destruction_lists (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, year INTEGER NOT NULL, state TEXT NOT NULL,
+    created_at REAL, created_by TEXT, chair TEXT, members TEXT, archives_ref TEXT,
+    decided_day TEXT, extend_years INTEGER, approved_at REAL, approved_by TEXT,
+    destroyed_at REAL, destroyed_by TEXT);
+CREATE TABLE IF NOT EXISTS destruction_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, list INTEGER NOT NULL, letter INTEGER NOT NULL,
+    position INTEGER NOT NULL, decision TEXT NOT NULL DEFAULT 'destroy',
+    keep_until INTEGER, new_keep_until INTEGER, UNIQUE (list, letter));
+CREATE INDEX IF NOT EXISTS destruction_items_letter ON destruction_items (letter);
 """
 
 LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -103,6 +118,8 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("kept_at", "REAL"),
         ("keep_kind", "TEXT"),
         ("destroyed_at", "REAL"),
+        ("destruction_list", "INTEGER"),  # the destruction list that destroyed it
+        ("destruction_ref", "TEXT"),  # the National Archives' agreement of that list
     ),
     "recipients": (
         ("channel", "TEXT NOT NULL DEFAULT 'hub'"),

@@ -56,6 +56,11 @@ ACTION_TITLES: dict[str, str] = {
     "forward": "ส่งต่อ",
     "complete": "ดำเนินการแล้ว",
     "keep_letter": "จัดเก็บ",
+    "set_retention": "กำหนดอายุการเก็บ",
+    "borrow_letter": "ยืมหนังสือ",
+    "return_loan": "คืนหนังสือที่ยืม",
+    "propose_destruction": "เสนอขอทำลาย",
+    "extend_retention": "ขยายเวลาเก็บ",
     "destroy_letter": "ทำลาย",
 }
 """Audit actions of a letter's history, in Thai."""

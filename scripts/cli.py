@@ -25,7 +25,11 @@ from scripts.clikit import (
 from scripts.clikit import node_api as _node
 from scripts.nodeapi import NodeAPIError
 
-COMMAND_MODULES: tuple[str, ...] = ("scripts.cli_letters",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "scripts.cli_letters",
+    "scripts.cli_retention",
+    "scripts.cli_reports",
+)
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
 

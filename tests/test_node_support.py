@@ -28,7 +28,7 @@ from protocol.envelope import Envelope, sign_envelope
 from protocol.keys import Signer, save_signer
 from protocol.messages import Directory, FeedMessage
 
-START = 1_795_000_000.0  # 2026-11-18 14:46 Bangkok
+START = 1_795_000_000.0  # 2026-11-18 18:06 Bangkok
 CHIANG_MAI = "ชม 0017"
 CHIANG_RAI = "ชร 0017"
 KHON_KAEN = "ขก 0017"
