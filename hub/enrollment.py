@@ -41,7 +41,9 @@ def issue_token(store: HubStore, office: str, ttl_hours: float, now: float) -> s
         raise AdminError(f"unknown office {office!r}: add it first", code="unknown_office")
     if row["status"] == "revoked":
         raise AdminError(f"office {office!r} is revoked", code="revoked")
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    # Hex, not urlsafe base64: a token starting with "-" would read as an option when the
+    # operator types `saraban node init --token T`.
+    token = secrets.token_hex(TOKEN_BYTES)
     with store.write():
         store.add_token(token_hash(token), office, now, now + ttl_hours * 3600)
     return token

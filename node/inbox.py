@@ -21,8 +21,15 @@ from typing import Any
 from protocol.errors import BadMessage, SarabanError
 from protocol.lettertypes import SECRECY_CLASSES, SPEED_CLASSES, check_type
 from protocol.messages import Letter, Receipt, Withdraw
-from protocol.numbers import Series, search_key
-from protocol.thai import format_thai_date, format_thai_datetime, normalize_thai, parse_thai_date
+from protocol.numbers import Series, parse_letter_number, search_key
+from protocol.thai import (
+    fold_spaces,
+    format_thai_date,
+    format_thai_datetime,
+    normalize_thai,
+    parse_thai_date,
+    to_arabic_digits,
+)
 
 from . import audit, feed, registers
 from .blobs import has_blob, record_attachment
@@ -259,6 +266,20 @@ def return_letter(
     return {"id": letter_id, "state": "returned", "reason": reason}
 
 
+def canonical_number(typed: str) -> str:
+    """A letter number as typed on paper, stored in the canonical form with Arabic digits.
+
+    A number in neither known shape is kept as typed, its digits made Arabic.
+    """
+    typed = normalize_thai(typed or "").strip()
+    if not typed:
+        return ""
+    try:
+        return parse_letter_number(typed).format()
+    except SarabanError:
+        return fold_spaces(to_arabic_digits(typed))
+
+
 def register_paper_letter(
     ctx: NodeContext,
     store: Store,
@@ -313,7 +334,7 @@ def register_paper_letter(
                 message_th="อ่านวันที่ของหนังสือไม่ได้ (ตัวอย่าง: 23 พฤศจิกายน 2569)",
             ) from e
         day, letter_date = parsed.isoformat(), format_thai_date(parsed)
-    number = normalize_thai(number or "").strip()
+    number = canonical_number(number)
     metas = save_attachments(ctx, attachments)
     series = Series.CLASSIFIED if secrecy else Series.RECEIPT
     now = ctx.now()

@@ -266,7 +266,8 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 def tracking(store: Store, letter_id: int) -> list[dict[str, Any]]:
     """Every recipient's state, receipt number, time and reason."""
     return store.query(
-        "SELECT office, state, receipt_number, at, reason, updated_at FROM recipients "
+        "SELECT office, channel, method, state, receipt_number, at, reason, updated_at "
+        "FROM recipients "
         "WHERE letter = ? ORDER BY id",
         (letter_id,),
     )
@@ -278,7 +279,7 @@ def get_letter(store: Store, letter_id: int, viewer: Viewer = OPERATOR) -> dict[
     if row is None or not viewer.may_open(row):
         raise NotFound(f"no letter {letter_id}", message_th="ไม่พบหนังสือ")
     out = _decode(row)
-    out["stage_th"] = STAGE_TITLES.get(row["stage"] or "", "")
+    out["stage_th"] = STAGE_TITLES.get(row["stage"] or row["state"], "")
     out["tracking"] = tracking(store, letter_id)
     out["history"] = history(store, letter_id)
     return out
@@ -316,7 +317,7 @@ def list_letters(
     rows = store.query(sql, (*params, limit))
     for r in rows:
         r["paper"] = bool(r["paper"])
-        r["stage_th"] = STAGE_TITLES.get(r["stage"] or "", "")
+        r["stage_th"] = STAGE_TITLES.get(r["stage"] or r["state"], "")
     return rows
 
 

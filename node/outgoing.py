@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ from .directory import require_trusted
 from .errors import BadInput, Conflict, NotFound
 from .letters import NewAttachment, save_attachments
 from .store import Store
-from .units import get_unit
+from .units import require_unit
 
 DRAFT_STATES = ("draft", "numbered")
 ELECTRONIC = "hub"
@@ -130,7 +130,7 @@ class Draft:
             recipients=[r.strip() for r in self.recipients if r.strip()],
             lists=[n.strip() for n in self.lists if n.strip()],
             parties=texts(self.parties),
-            unit=(self.unit or "").strip() or None,
+            unit=normalize_thai(self.unit or "").strip() or None,
             series=(self.series or "").strip() or None,
         )
 
@@ -144,8 +144,11 @@ def _check_choice(value: str, allowed: Sequence[str], what: str, what_th: str) -
         )
 
 
-def check_draft(ctx: NodeContext, store: Store, d: Draft) -> None:
-    """Everything a draft must satisfy before it is stored; raise BadInput otherwise."""
+def check_draft(ctx: NodeContext, store: Store, d: Draft) -> Draft:
+    """Everything a draft must satisfy before it is stored; raise BadInput otherwise.
+
+    Returns the draft with its unit code in canonical form.
+    """
     if not d.subject:
         raise _bad("a letter needs a subject", "subject_required", "กรุณาระบุเรื่อง")
     _check_choice(d.letter_type, LETTER_TYPES, "letter type", "ชนิดหนังสือ")
@@ -174,7 +177,7 @@ def check_draft(ctx: NodeContext, store: Store, d: Draft) -> None:
             "(เช่น 2026-11-25T16:00+07:00)",
         ) from e
     if d.unit is not None:
-        get_unit(store, d.unit)
+        d = replace(d, unit=require_unit(ctx, store, d.unit)["code"])
     if d.series is not None:
         series = registers.parse_series(d.series)
         if series in (Series.RECEIPT, Series.CLASSIFIED):
@@ -191,6 +194,7 @@ def check_draft(ctx: NodeContext, store: Store, d: Draft) -> None:
         )
     if d.recipients or d.lists:
         _expand(ctx, store, d)
+    return d
 
 
 def _expand(ctx: NodeContext, store: Store, d: Draft) -> list[str]:
@@ -237,8 +241,7 @@ def create_draft(
     actor: str = "clerk",
 ) -> dict[str, Any]:
     """Keep a new draft (ร่างหนังสือ); return ``{id, state}``."""
-    d = draft.cleaned()
-    check_draft(ctx, store, d)
+    d = check_draft(ctx, store, draft.cleaned())
     metas = save_attachments(ctx, attachments)
     now = ctx.now()
     with store.transaction():
@@ -304,16 +307,17 @@ def update_draft(
     with store.transaction():
         row = _own_draft(store, letter_id)
         current = _draft_of(row)
-        merged = Draft.from_json({**current.__dict__, **changes}).cleaned()
-        fixed = ("letter_type", "sub_type", "unit", "series")
+        merged = check_draft(ctx, store, Draft.from_json({**current.__dict__, **changes}).cleaned())
+        # The number was issued for this kind, unit, series and secrecy (its register entry
+        # carried the subject unless classified), so those are fixed from then on.
+        fixed = ("letter_type", "sub_type", "unit", "series", "secrecy", "lists")
         if row["state"] == "numbered" and any(
             k in changes and getattr(merged, k) != getattr(current, k) for k in fixed
         ):
             raise Conflict(
-                "the kind, unit and register are fixed once the number is issued",
-                message_th="ออกเลขแล้ว ไม่สามารถเปลี่ยนชนิดหนังสือ หน่วยงาน หรือทะเบียนได้",
+                "the kind, unit, register, secrecy and lists are fixed once the number is issued",
+                message_th="ออกเลขแล้ว ไม่สามารถเปลี่ยนชนิดหนังสือ หน่วยงาน ทะเบียน ชั้นความลับ หรือบัญชีผู้รับได้",
             )
-        check_draft(ctx, store, merged)
         columns = _draft_columns(merged)
         if row["state"] == "numbered":
             columns.pop("register")
@@ -571,8 +575,7 @@ def send_letter(
     actor: str = "clerk",
 ) -> dict[str, Any]:
     """Compose, number and dispatch in one transaction (the one-step send)."""
-    d = draft.cleaned()
-    check_draft(ctx, store, d)
+    d = check_draft(ctx, store, draft.cleaned())
     if not (d.recipients or d.lists or d.parties):
         raise _bad(
             "a letter needs at least one recipient",

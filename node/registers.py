@@ -41,6 +41,7 @@ from .directory import load_trusted, shared_registers
 from .errors import BadInput, Conflict, NotFound
 from .highwater import check_not_behind
 from .store import Store
+from .units import issuer_of
 
 YEAR_END_VOID_REASON = "เลขที่ได้รับจัดสรรไม่ได้ใช้ สิ้นปี"
 
@@ -243,7 +244,14 @@ def allocate(
             number = leased
     else:
         number = _next_owned(store, reg["id"])
-    issuer = store.scalar("SELECT issuer FROM units WHERE code = ?", (reg["owner"],)) or ""
+    issuer = issuer_of(store, reg["owner"]) or str(ctx.settings.get("ISSUER") or "")
+    if series in (Series.ORDER, Series.ANNOUNCEMENT) and not issuer:
+        raise BadInput(
+            f"no issuer is set for {reg['owner']}'s {series.value} numbers",
+            code="issuer_required",
+            message_th=f"ยังไม่ได้กำหนดชื่อผู้ออก{series.value}ของหน่วยงาน {reg['owner']} "
+            "(กำหนดได้ด้วย saraban unit save --issuer)",
+        )
     display = display_number(
         ctx, series, reg["display_code"], number, reg["year"], provisional_id is not None, issuer
     )

@@ -73,13 +73,39 @@ def get_unit(store: Store, code: str) -> dict[str, Any]:
     return row
 
 
+def require_unit(ctx: NodeContext, store: Store, code: str) -> dict[str, Any]:
+    """The active unit ``code`` (typed in any form) names, for a letter; BadInput otherwise."""
+    unit = canonical_code(ctx, code)
+    row = store.one("SELECT * FROM units WHERE code = ? AND active = 1", (unit,))
+    if row is None:
+        raise BadInput(
+            f"{unit} is not an active unit of this office",
+            code="unknown_unit",
+            message_th=f"ไม่พบหน่วยงาน {unit} ในสังกัด (เพิ่มได้ด้วย saraban unit save)",
+        )
+    return row
+
+
+def issuer_of(store: Store, code: str) -> str:
+    """The issuer named in a unit's order numbers: its own, else its parent office's."""
+    row = store.one("SELECT issuer, parent FROM units WHERE code = ?", (code,))
+    if row is None:
+        return ""
+    if row["issuer"]:
+        return str(row["issuer"])
+    if row["parent"]:
+        return issuer_of(store, str(row["parent"]))
+    return ""
+
+
 def unit_name(store: Store, code: str) -> str:
     """The Thai name of a unit, or its code when unknown."""
     name = store.scalar("SELECT name FROM units WHERE code = ?", (code,))
     return str(name) if name else code
 
 
-def _clean_code(ctx: NodeContext, code: str) -> str:
+def canonical_code(ctx: NodeContext, code: str) -> str:
+    """A unit code of this office in its canonical form; :class:`BadInput` otherwise."""
     try:
         unit = parse_unit_code(normalize_thai(code or ""))
     except BadLetterNumber as e:
@@ -107,7 +133,7 @@ def save_unit(
     actor: str = "admin",
 ) -> dict[str, Any]:
     """Add a division (or rename one, or set it inactive); the office row can be renamed."""
-    unit = _clean_code(ctx, code)
+    unit = canonical_code(ctx, code)
     name = normalize_thai(name or "").strip()
     if not name:
         raise BadInput("a unit needs a name", code="name_required", message_th="กรุณาระบุชื่อหน่วยงาน")

@@ -128,7 +128,8 @@ def letter_minute(args: argparse.Namespace) -> None:
 def letter_assign(args: argparse.Namespace) -> None:
     body = {"to": args.to, "note": args.note or ""}
     data = node_api(args).call("POST", f"/api/letters/{args.id}/{args.cmd}", body)
-    emit(data, args.json, lambda d: f"มอบหมายให้ {d['to']} แล้ว")
+    verb = "ส่งต่อ" if args.cmd == "forward" else "มอบหมาย"
+    emit(data, args.json, lambda d: f"{verb}ให้ {d['to']} แล้ว")
 
 
 def letter_done(args: argparse.Namespace) -> None:

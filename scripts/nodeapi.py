@@ -15,13 +15,15 @@ import requests
 
 
 class NodeAPIError(Exception):
-    """The node refused a request; ``reason`` is its one-line explanation."""
+    """The node refused a request: its Thai message first, then the English reason and code."""
 
-    def __init__(self, status: int, code: str, reason: str) -> None:
-        super().__init__(f"{reason} ({code}, HTTP {status})")
+    def __init__(self, status: int, code: str, reason: str, message_th: str = "") -> None:
+        where = f"{reason}; {code}, HTTP {status}" if message_th else f"{code}, HTTP {status}"
+        super().__init__(f"{message_th or reason} ({where})")
         self.status = status
         self.code = code
         self.reason = reason
+        self.message_th = message_th
 
 
 def read_token(instance: Path) -> str:
@@ -35,7 +37,12 @@ def read_token(instance: Path) -> str:
 def _raise_for(status: int, data: Any) -> None:
     if status >= 400:
         if isinstance(data, dict):
-            raise NodeAPIError(status, str(data.get("error")), str(data.get("reason")))
+            raise NodeAPIError(
+                status,
+                str(data.get("error")),
+                str(data.get("reason")),
+                str(data.get("message_th") or ""),
+            )
         raise NodeAPIError(status, "http_error", f"HTTP {status}")
 
 
