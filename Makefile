@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench soak browser clean
+.PHONY: demo test lint typecheck pytest bench bench-search soak browser clean
 
 # Install steps print to stderr so `make demo ARGS='--once --json'` prints only JSON.
 $(BIN)/python:
@@ -44,6 +44,10 @@ test: $(TEST_STAMP) browser lint typecheck pytest
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m scripts.bench $(ARGS)
+
+# Builds bench-results/search-1000000.sqlite once (minutes, ~6 GB), then times the queries.
+bench-search: $(TEST_STAMP)
+	$(BIN)/python -m scripts.bench_search $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-run

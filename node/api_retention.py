@@ -26,7 +26,7 @@ from flask import Response, jsonify, request
 
 from protocol.thai import to_arabic_digits
 
-from . import retention
+from . import archives, destruction, destruction_lists, keeping, loans, retention
 from .apikit import (
     actor,
     body,
@@ -89,7 +89,7 @@ def keep(letter_id: int) -> Response:
     """จัดเก็บ with a retention class and the kind of keeping."""
     data = body()
     return jsonify(
-        retention.keep_letter(
+        keeping.keep_letter(
             ctx(),
             store(),
             letter_id,
@@ -113,7 +113,7 @@ def set_retention(letter_id: int) -> Response:
             message_th="กรุณาระบุอายุการเก็บ",
         )
     return jsonify(
-        retention.set_retention(
+        keeping.set_retention(
             ctx(),
             store(),
             letter_id,
@@ -129,7 +129,7 @@ def set_retention(letter_id: int) -> Response:
 def borrow(letter_id: int) -> tuple[Response, int]:
     """การยืม: who borrows a kept letter and when it is due back."""
     data = body()
-    loan = retention.borrow_letter(
+    loan = loans.borrow_letter(
         ctx(),
         store(),
         letter_id,
@@ -146,15 +146,15 @@ def borrow(letter_id: int) -> tuple[Response, int]:
 def return_loan(letter_id: int) -> Response:
     """The borrowed letter came back."""
     body()
-    return jsonify(retention.return_loan(ctx(), store(), letter_id, actor=actor(), viewer=viewer()))
+    return jsonify(loans.return_loan(ctx(), store(), letter_id, actor=actor(), viewer=viewer()))
 
 
 @bp.get("/retention/loans")
-def loans() -> Response:
+def list_loans() -> Response:
     """Letters out on loan (``?overdue=1``: only those past their due date)."""
     overdue = request.args.get("overdue") in ("1", "true")
     return jsonify(
-        {"loans": retention.list_loans(ctx(), store(), overdue_only=overdue, viewer=viewer())}
+        {"loans": loans.list_loans(ctx(), store(), overdue_only=overdue, viewer=viewer())}
     )
 
 
@@ -162,20 +162,22 @@ def loans() -> Response:
 def due() -> Response:
     """Kept letters whose time ran out before ``?year=``."""
     year = _year_arg()
-    return jsonify({"year": year, "letters": retention.due_letters(store(), year, viewer())})
+    return jsonify(
+        {"year": year, "letters": destruction_lists.due_letters(store(), year, viewer())}
+    )
 
 
 @bp.get("/retention/archives")
-def archives() -> Response:
+def list_archives() -> Response:
     """Kept letters reaching 20 years by ``?year=``, for the National Archives."""
     year = _year_arg()
-    return jsonify({"year": year, "letters": retention.archives_list(store(), year, viewer())})
+    return jsonify({"year": year, "letters": archives.archives_list(store(), year, viewer())})
 
 
 @bp.get("/retention/archives/print")
 def print_archives() -> Response:
     """The 20-year list as PDF or xlsx."""
-    doc = retention.archives_doc(
+    doc = archives.archives_doc(
         store(), _year_arg(), office=ctx().office, viewer=viewer(), now=ctx().now()
     )
     return document_response(doc, document_format())
@@ -185,7 +187,7 @@ def print_archives() -> Response:
 def propose() -> tuple[Response, int]:
     """บัญชีหนังสือขอทำลาย of ``{"year"}`` (default this year)."""
     year = int_field(body(), "year")
-    proposed = retention.propose_destruction(
+    proposed = destruction.propose_destruction(
         ctx(), store(), year if year is not None else retention.year_be_now(ctx()), actor()
     )
     return jsonify(proposed), 201
@@ -194,19 +196,19 @@ def propose() -> tuple[Response, int]:
 @bp.get("/retention/lists")
 def lists() -> Response:
     """Every destruction list, newest first."""
-    return jsonify({"lists": retention.list_destruction_lists(store())})
+    return jsonify({"lists": destruction_lists.list_destruction_lists(store())})
 
 
 @bp.get("/retention/lists/<int:list_id>")
 def get_list(list_id: int) -> Response:
     """One destruction list with its items."""
-    return jsonify(retention.get_destruction_list(store(), list_id, viewer()))
+    return jsonify(destruction_lists.get_destruction_list(store(), list_id, viewer()))
 
 
 @bp.get("/retention/lists/<int:list_id>/print")
 def print_list(list_id: int) -> Response:
     """The destruction list as PDF or xlsx, with the committee's signature lines."""
-    doc = retention.destruction_doc(
+    doc = destruction_lists.destruction_doc(
         store(), list_id, office=ctx().office, viewer=viewer(), now=ctx().now()
     )
     return document_response(doc, document_format())
@@ -217,7 +219,7 @@ def approve(list_id: int) -> Response:
     """The committee's review and the National Archives' agreement."""
     data = body()
     return jsonify(
-        retention.approve_destruction(
+        destruction.approve_destruction(
             ctx(),
             store(),
             list_id,
@@ -236,4 +238,4 @@ def approve(list_id: int) -> Response:
 def destroy(list_id: int) -> Response:
     """ทำลาย the letters of an approved list."""
     body()
-    return jsonify(retention.destroy(ctx(), store(), list_id, actor()))
+    return jsonify(destruction.destroy(ctx(), store(), list_id, actor()))

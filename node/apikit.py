@@ -18,7 +18,8 @@ from flask import Blueprint, Response, current_app, g, request
 from .access import Viewer, viewer_from_headers
 from .context import NodeContext
 from .errors import BadInput, Unauthorised
-from .printing import TableDoc, resolve_font, table_pdf, table_xlsx
+from .fonts import resolve_font
+from .printing import TableDoc, table_pdf, table_xlsx
 from .store import Store
 from .sync import startup_check
 

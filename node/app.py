@@ -25,7 +25,12 @@ from .errors import NodeError, from_protocol
 from .sync import node_status
 from .units import seed_units
 
-API_MODULES: tuple[str, ...] = ("node.api_letters", "node.api_retention", "node.api_reports")
+API_MODULES: tuple[str, ...] = (
+    "node.api_letters",
+    "node.api_retention",
+    "node.api_reports",
+    "node.api_search",
+)
 """Further ``/api`` blueprints (each module's ``bp``, made by apikit.protected_blueprint)."""
 
 _HTTP_TH = {

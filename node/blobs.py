@@ -15,6 +15,7 @@ from pathlib import Path
 
 from protocol.messages import Attachment
 
+from .search import keep_prepared_text
 from .store import Store
 
 
@@ -81,3 +82,4 @@ def record_attachment(store: Store, att: Attachment, *, present: bool, direction
         "present = MAX(present, excluded.present)",
         (att.sha256, att.size, att.media_type, att.name, int(present), direction),
     )
+    keep_prepared_text(store, att.sha256)  # search: index the text read from its PDF

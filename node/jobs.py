@@ -22,6 +22,7 @@ from protocol.errors import SarabanError
 
 from .context import NodeContext
 from .registers import void_unused_leases
+from .search import extract_missing
 from .sync import scheduled_sync, sync_once
 
 TIMEZONE = "Asia/Bangkok"
@@ -97,6 +98,7 @@ def nightly(ctx: NodeContext) -> dict[str, Any]:
             report["digest_mismatches"] = compare_register_digests(ctx)
         except SarabanError as e:
             report["digest_error"] = str(e)
+    report["search_texts"] = extract_missing(ctx)  # search: PDFs present but not yet read
     report["backup"] = str(backup_database(ctx))
     return report
 

@@ -33,6 +33,7 @@ from .access import OPERATOR, Viewer
 from .blobs import record_attachment, save_blob
 from .context import NodeContext
 from .errors import BadInput, Conflict, NotFound
+from .search import prepare_attachment_text
 from .store import Store
 from .workflow import STAGE_TITLES, history
 
@@ -89,6 +90,7 @@ def save_attachments(ctx: NodeContext, files: Iterable[NewAttachment]) -> list[A
                 code="attachment_too_large",
                 message_th="ไฟล์แนบมีขนาดใหญ่เกินกำหนด",
             )
+    prepare_attachment_text(files)  # search: text of attached PDFs, read before the write
     return [
         Attachment(
             save_blob(ctx.blob_dir(), f.content),

@@ -7,8 +7,8 @@ and the letters they were given to, and lays them out in the columns of DOMAIN.m
 :class:`~node.printing.TableDoc`. :func:`stamped_copy` puts the receipt stamp on a received
 letter's PDF attachment.
 
-Does not: render anything itself (:mod:`node.printing` does), change any data, or decide
-who may see a letter (:mod:`node.access` does; this module asks it).
+Does not: render anything itself (:mod:`node.printing` and :mod:`node.stamp` do), change
+any data, or decide who may see a letter (:mod:`node.access` does; this module asks it).
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ from .blobs import blob_path, has_blob
 from .context import NodeContext
 from .directory import load_trusted
 from .errors import BadInput, Conflict, NodeError, NotFound
-from .printing import Column, ReceiptStamp, TableDoc, resolve_font, stamp_pdf
+from .fonts import resolve_font
+from .printing import Column, TableDoc
 from .registers import parse_series
+from .stamp import ReceiptStamp, stamp_pdf
 from .store import Store
 from .workflow import STAGE_TITLES
 

@@ -74,6 +74,104 @@ CREATE TABLE IF NOT EXISTS units (
     active INTEGER NOT NULL DEFAULT 1, created_at REAL, updated_at REAL);
 
 -- search ------------------------------------------------------------------------------
+-- What node.search indexes: one FTS5 trigram row per letter, built by the view
+-- letter_search_docs from the letter's row and the text extracted from the attachments it
+-- lists. Its rowid is -letters.id: FTS5 walks fastest in ascending rowid order, which is
+-- then newest first. Triggers keep it right whoever writes letters (see node.search).
+CREATE INDEX IF NOT EXISTS letters_number_key ON letters (number_key);
+CREATE INDEX IF NOT EXISTS letters_receipt_number ON letters (receipt_number);
+CREATE TABLE IF NOT EXISTS attachment_text (
+    sha256 TEXT PRIMARY KEY, text TEXT NOT NULL DEFAULT '', pages INTEGER,
+    note TEXT, extracted_at REAL);
+CREATE TABLE IF NOT EXISTS letter_attachments (
+    sha256 TEXT NOT NULL, letter INTEGER NOT NULL, PRIMARY KEY (sha256, letter)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS letter_fts USING fts5(
+    subject, numbers, parties, body, files, tokenize = 'trigram');
+CREATE VIEW IF NOT EXISTS letter_attachment_refs AS
+    SELECT DISTINCT json_extract(a.value, '$.sha256') AS sha256, letters.id AS letter
+    FROM letters, json_each(CASE WHEN json_valid(letters.attachments)
+                                 THEN letters.attachments END) AS a
+    WHERE a.type = 'object' AND json_extract(a.value, '$.sha256') IS NOT NULL;
+CREATE VIEW IF NOT EXISTS letter_search_docs AS SELECT
+    letters.id AS id,
+    COALESCE(letters.subject, '') || ' ' AS subject,
+    trim(COALESCE(NULLIF(letters.number_key, ''),
+                  replace(replace(letters.number, ' ', ''), '/', ''), '')
+         || ' ' || COALESCE(replace(replace(letters.receipt_number, ' ', ''), '/', ''), ''))
+         || ' ' AS numbers,
+    trim(COALESCE(letters.origin, '') || ' ' || COALESCE(letters.sender, '') || ' '
+         || COALESCE(letters.salutation, '') || ' '
+         || COALESCE(CASE WHEN json_valid(letters.recipients)
+                          THEN (SELECT group_concat(value, ' ') FROM json_each(letters.recipients))
+                          ELSE letters.recipients END, '') || ' '
+         || COALESCE(CASE WHEN json_valid(letters.parties)
+                          THEN (SELECT group_concat(value, ' ') FROM json_each(letters.parties))
+                          ELSE letters.parties END, '')) || ' ' AS parties,
+    COALESCE(letters.body, '') || ' ' AS body,
+    COALESCE((SELECT group_concat(COALESCE(json_extract(a.value, '$.name'), '') || ' '
+                                  || COALESCE(t.text, ''), ' ')
+              FROM json_each(CASE WHEN json_valid(letters.attachments)
+                                  THEN letters.attachments END) AS a
+              LEFT JOIN attachment_text AS t ON t.sha256 = json_extract(a.value, '$.sha256')
+              WHERE a.type = 'object'), '') || ' ' AS files
+    FROM letters;
+CREATE TRIGGER IF NOT EXISTS letters_search_insert AFTER INSERT ON letters BEGIN
+    INSERT OR IGNORE INTO letter_attachments (sha256, letter)
+        SELECT sha256, letter FROM letter_attachment_refs WHERE letter = new.id;
+    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
+        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
+        WHERE id = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS letters_search_attachments AFTER UPDATE OF attachments ON letters
+BEGIN
+    DELETE FROM letter_attachments WHERE letter = old.id;
+    INSERT OR IGNORE INTO letter_attachments (sha256, letter)
+        SELECT sha256, letter FROM letter_attachment_refs WHERE letter = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS letters_search_update AFTER UPDATE OF
+    subject, number, number_key, receipt_number, origin, sender, salutation, recipients,
+    parties, body, attachments ON letters
+BEGIN
+    DELETE FROM letter_fts WHERE rowid = -old.id;
+    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
+        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
+        WHERE id = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS letters_search_delete AFTER DELETE ON letters BEGIN
+    DELETE FROM letter_attachments WHERE letter = old.id;
+    DELETE FROM letter_fts WHERE rowid = -old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS attachment_text_insert AFTER INSERT ON attachment_text BEGIN
+    DELETE FROM letter_fts WHERE rowid IN
+        (SELECT -letter FROM letter_attachments WHERE sha256 = new.sha256);
+    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
+        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
+        WHERE id IN (SELECT letter FROM letter_attachments WHERE sha256 = new.sha256);
+END;
+CREATE TRIGGER IF NOT EXISTS attachment_text_update AFTER UPDATE ON attachment_text BEGIN
+    DELETE FROM letter_fts WHERE rowid IN
+        (SELECT -letter FROM letter_attachments WHERE sha256 IN (old.sha256, new.sha256));
+    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
+        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
+        WHERE id IN (SELECT letter FROM letter_attachments
+                     WHERE sha256 IN (old.sha256, new.sha256));
+END;
+CREATE TRIGGER IF NOT EXISTS attachment_text_delete AFTER DELETE ON attachment_text BEGIN
+    DELETE FROM letter_fts WHERE rowid IN
+        (SELECT -letter FROM letter_attachments WHERE sha256 = old.sha256);
+    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
+        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
+        WHERE id IN (SELECT letter FROM letter_attachments WHERE sha256 = old.sha256);
+END;
+-- Bytes that are gone (a destroyed letter's scan) take their extracted text with them.
+CREATE TRIGGER IF NOT EXISTS attachments_search_delete AFTER DELETE ON attachments BEGIN
+    DELETE FROM attachment_text WHERE sha256 = old.sha256;
+END;
+-- A database that holds no letter yet is trivially indexed; an older one is indexed in
+-- full by node.search.ensure_index on its first search.
+INSERT OR IGNORE INTO settings (key, value)
+    SELECT 'search_index', '1' WHERE NOT EXISTS (SELECT 1 FROM letters);
 
 -- retention ---------------------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS loans (

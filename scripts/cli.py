@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli_letters",
     "scripts.cli_retention",
     "scripts.cli_reports",
+    "scripts.cli_search",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
@@ -187,7 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True, parser_class=Parser
     )
 
-    groups: Groups = {"_root": sub, "hub": hub, "node": node, "letter": letter}
+    register = sub.add_parser(
+        "register", help="numbering registers: list, reserve, void, print, export"
+    ).add_subparsers(dest="cmd", required=True, parser_class=Parser)
+
+    groups: Groups = {
+        "_root": sub,
+        "hub": hub,
+        "node": node,
+        "letter": letter,
+        "register": register,
+    }
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(groups, cmd)
 

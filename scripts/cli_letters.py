@@ -11,6 +11,7 @@ import base64
 import mimetypes
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
 from scripts.clikit import CLIError, Cmd, Groups, Parser, emit, node_api, thai_time
@@ -187,6 +188,35 @@ def unit_save(args: argparse.Namespace) -> None:
     emit(data, args.json, lambda d: f"{d['code']}  {d['name']}")
 
 
+def register_list(args: argparse.Namespace) -> None:
+    data = node_api(args).call("GET", "/api/registers")
+
+    def text(rows: list[dict[str, Any]]) -> str:
+        lines = [f"{'ทะเบียน':<28} {'ปี':>5} {'เลขล่าสุด':>9} {'รายการ':>7}"]
+        for r in rows:
+            shared = "  (ทะเบียนร่วม)" if r["shared"] else ""
+            lines.append(
+                f"{r['owner'] + ' ' + r['series']:<28} {r['year']:>5} {r['high']:>9} "
+                f"{r['count']:>7}{shared}"
+            )
+        return "\n".join(lines)
+
+    emit(data["registers"], args.json, text)
+
+
+def register_reserve(args: argparse.Namespace) -> None:
+    path = f"/api/registers/{quote(args.series)}/reserve"
+    data = node_api(args).call("POST", path, {"reason": args.reason or ""})
+    emit(data, args.json, lambda d: f"จองเลข {d['display']} แล้ว")
+
+
+def register_void(args: argparse.Namespace) -> None:
+    body = {"number": args.number, "reason": args.reason}
+    path = f"/api/registers/{quote(args.series)}/void"
+    data = node_api(args).call("POST", path, body)
+    emit(data, args.json, lambda d: f"ยกเลิกเลข {d['number']} แล้ว: {d['reason']}")
+
+
 def _letter_fields(c: argparse.ArgumentParser) -> None:
     c.add_argument("--subject", required=True, help="เรื่อง")
     c.add_argument("--type", default="ภายนอก", choices=LETTER_TYPES, help="ชนิดหนังสือ")
@@ -257,6 +287,16 @@ def add_commands(groups: Groups, cmd: Cmd) -> None:
     c.add_argument("id", type=int)
     c = cmd(letter, "history", letter_history, "every step of a letter: who and when", "node")
     c.add_argument("id", type=int)
+
+    register = groups["register"]
+    cmd(register, "list", register_list, "every register: year, last number, entries", "node")
+    c = cmd(register, "reserve", register_reserve, "จองเลข: reserve the next number", "node")
+    c.add_argument("series", help="ส่ง, ว, คำสั่ง, ประกาศ")
+    c.add_argument("--reason")
+    c = cmd(register, "void", register_void, "ยกเลิกเลข: void a number with a reason", "node")
+    c.add_argument("series")
+    c.add_argument("number", type=int)
+    c.add_argument("--reason", required=True)
 
     unit = (
         groups["_root"]
