@@ -119,9 +119,7 @@ def test_a_word_in_the_middle_of_a_subject_is_found(cr: Node) -> None:
     # Text typed with a decomposed SARA AM (ํ + า) is the same word.
     assert ids(find(cr, "หมอกคว\u0e31\u0e19 อ\u0e4d\u0e32เภอ")) == [fire]
     # A newer letter with the word in its body only comes after the subject's match.
-    sent = cr.send(
-        recipients=[CHIANG_MAI], subject="รายงานสถานการณ์", body="พื้นที่เสี่ยงไฟป่าเพิ่มขึ้น"
-    )
+    sent = cr.send(recipients=[CHIANG_MAI], subject="รายงานสถานการณ์", body="พื้นที่เสี่ยงไฟป่าเพิ่มขึ้น")
     page = find(cr, "ไฟป่า")
     assert (ids(page), page["order"]) == ([fire, sent["id"]], "relevance")
     assert page["items"][1]["snippet"] == "พื้นที่เสี่ยง[ไฟป่า]เพิ่มขึ้น"
