@@ -54,6 +54,7 @@ import hashlib
 import io
 import logging
 import re
+import threading
 import time
 import unicodedata
 from collections import OrderedDict
@@ -944,6 +945,7 @@ def _has_text(store: Store, sha256: str) -> bool:
 # entries whose letter was never written are dropped oldest first.
 _PREPARED: OrderedDict[str, ExtractedText] = OrderedDict()
 _PREPARED_MAX = 32
+_PREPARED_LOCK = threading.Lock()  # the server handles requests in several threads
 
 
 def prepare_attachment_text(files: Iterable[AttachmentBytes]) -> None:
@@ -952,16 +954,19 @@ def prepare_attachment_text(files: Iterable[AttachmentBytes]) -> None:
     for f in files:
         if is_pdf(f.media_type, f.content):
             sha = hashlib.sha256(f.content).hexdigest()
-            _PREPARED[sha] = extract_pdf_text(f.content)
-            _PREPARED.move_to_end(sha)
-            while len(_PREPARED) > _PREPARED_MAX:
-                _PREPARED.popitem(last=False)
+            extracted = extract_pdf_text(f.content)
+            with _PREPARED_LOCK:
+                _PREPARED[sha] = extracted
+                _PREPARED.move_to_end(sha)
+                while len(_PREPARED) > _PREPARED_MAX:
+                    _PREPARED.popitem(last=False)
 
 
 def keep_prepared_text(store: Store, sha256: str) -> None:
     """Inside the transaction that records an attachment: keep its prepared text, which
     the triggers add to the index of every letter listing it."""
-    extracted = _PREPARED.pop(sha256, None)
+    with _PREPARED_LOCK:
+        extracted = _PREPARED.pop(sha256, None)
     if extracted is not None:
         _save_text(store, sha256, extracted, time.time())
 

@@ -180,6 +180,12 @@ def test_text_inside_an_attached_pdf_is_found_by_sender_and_receiver(fed: Federa
     page = find(cr, PDF_WORDS, headers=CLERK)
     assert ids(page) == [received]
     assert PDF_WORDS in page["items"][0]["snippet"].replace("[", "").replace("]", "")
+    # Text lost (a node restored from an older file): the nightly job reads it again.
+    with cr.store() as s, s.transaction():
+        s.execute("DELETE FROM attachment_text")
+    assert ids(find(cr, PDF_WORDS)) == []
+    assert search.extract_missing(cr.ctx) == 1
+    assert ids(find(cr, PDF_WORDS)) == [received]
 
 
 def test_a_broken_pdf_is_kept_and_the_letter_found_by_its_other_fields(cr: Node) -> None:
