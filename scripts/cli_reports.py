@@ -10,11 +10,13 @@ import argparse
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from scripts.clikit import Cmd, Groups, Parser, emit, node_api, write_output
+from scripts.clikit import Cmd, Groups, emit, node_api, write_output
 
 
 def _register_path(args: argparse.Namespace, fmt: str) -> str:
-    query: dict[str, Any] = {"year": args.year, "format": fmt}
+    query: dict[str, Any] = {"format": fmt}
+    if args.year is not None:
+        query["year"] = args.year
     if args.month is not None:
         query["month"] = args.month
     if args.owner:
@@ -46,7 +48,7 @@ def letter_stamp(args: argparse.Namespace) -> None:
 
 def _register_args(c: argparse.ArgumentParser, suffix: str) -> None:
     c.add_argument("--series", required=True, help="รับ, ส่ง, ว, คำสั่ง, ประกาศ or ลับ")
-    c.add_argument("--year", type=int, required=True, help="Buddhist-era year, e.g. 2569")
+    c.add_argument("--year", type=int, help="Buddhist-era year, e.g. 2569 (default: this year)")
     c.add_argument("--month", type=int, help="1-12; the whole year when left out")
     c.add_argument("--owner", help="unit code owning the register (default: the office)")
     c.add_argument("-o", "--output", required=True, help=f"file to write (*.{suffix})")
@@ -54,12 +56,6 @@ def _register_args(c: argparse.ArgumentParser, suffix: str) -> None:
 
 def add_commands(groups: Groups, cmd: Cmd) -> None:
     """Add the ``register`` group (print, export) and ``letter stamp``."""
-    if "register" not in groups:
-        groups["register"] = (
-            groups["_root"]
-            .add_parser("register", help="printed registers (PDF, Excel)")
-            .add_subparsers(dest="cmd", required=True, parser_class=Parser)
-        )
     register = groups["register"]
     c = cmd(register, "print", register_print, "print a register as an A4 PDF", "node")
     _register_args(c, "pdf")

@@ -16,8 +16,9 @@ runs as its own process. The day:
    issues circulars to its neighbours until its lease runs out and it issues a
    provisional number;
 6. at noon the link returns: นครสวรรค์ catches up, the hub finalises its provisional number;
-7. everyone syncs until the federation is quiet; the demo reads every store and checks
-   DESIGN.md's invariants 1–4.
+7. everyone syncs until the federation is quiet; เชียงใหม่ prints its receipt register
+   (PDF) and exports its sending register (Excel) into the work folder; the demo reads
+   every store and checks DESIGN.md's invariants 1–4.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class Day:
         self.hub_url = ""
         self.order = ""
         self.paper_letter_id = 0
+        self.printed: list[str] = []
 
     # ---- setting up -------------------------------------------------------------------
 
@@ -307,6 +309,7 @@ class Day:
             )
         rounds += self.sync_until_quiet()
         self.say(f"16.30 น. ทุกสำนักงานซิงก์ครบ ({rounds} รอบ)")
+        self.print_registers()
 
     def order_from_the_ministry(self) -> None:
         """สป.มท. issues an order (คำสั่ง) to the pilot centres from the command line."""
@@ -365,6 +368,17 @@ class Day:
         self.cli(PAPER, "letter", "assign", letter_id, "--to", "ชม 0017.3")
         self.say(f"11.10 น. ผู้ว่าราชการจังหวัดเชียงใหม่เกษียนสั่งการ มอบ{'กลุ่มงานอำนวยการ'}")
         self.paper_letter_id = int(letter_id)
+
+    def print_registers(self) -> None:
+        """At day's end เชียงใหม่ prints its receipt register and exports its sending one."""
+        for action, series, name in (
+            ("print", "รับ", "ทะเบียนหนังสือรับ-ชม0017.pdf"),
+            ("export", "ส่ง", "ทะเบียนหนังสือส่ง-ชม0017.xlsx"),
+        ):
+            path = self.workdir / name
+            self.cli(PAPER, "register", action, "--series", series, "-o", str(path))
+            self.printed.append(str(path))
+        self.say(f"17.00 น. {self.names[PAPER]} พิมพ์ทะเบียนหนังสือรับ: {self.printed[0]}")
 
     def offline_morning(self) -> None:
         node = OFFLINE
@@ -433,6 +447,7 @@ class Day:
             "numbering_problems": problems,
             "invariant_violations": checks["violations"],
             "order": self.order,
+            "printed_registers": self.printed,
             "paper_letter_steps": [
                 h["action"]
                 for h in self.nodes[PAPER].call(
