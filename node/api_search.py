@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from . import search
+from . import search, searchquery
 from .apikit import protected_blueprint, store, viewer
 
 bp = protected_blueprint("search", __name__)
@@ -24,5 +24,5 @@ bp = protected_blueprint("search", __name__)
 @bp.get("/search")
 def search_letters() -> Response:
     """One page of letters matching the query and filters, best first."""
-    query = search.SearchQuery.from_params(request.args.to_dict(flat=True))
+    query = searchquery.SearchQuery.from_params(request.args.to_dict(flat=True))
     return jsonify(search.search_letters(store(), viewer(), query).to_json())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from protocol.messages import Attachment
 
-from .search import keep_prepared_text
+from .attachment_text import keep_prepared_text
 from .store import Store
 
 

@@ -20,9 +20,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from protocol.api import register_digest
 from protocol.errors import SarabanError
 
+from .attachment_text import extract_missing
 from .context import NodeContext
 from .registers import void_unused_leases
-from .search import extract_missing
 from .sync import scheduled_sync, sync_once
 
 TIMEZONE = "Asia/Bangkok"

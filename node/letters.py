@@ -30,10 +30,10 @@ from protocol.thai import normalize_thai, parse_thai_date
 
 from . import audit, feed
 from .access import OPERATOR, Viewer
+from .attachment_text import prepare_attachment_text
 from .blobs import record_attachment, save_blob
 from .context import NodeContext
 from .errors import BadInput, Conflict, NotFound
-from .search import prepare_attachment_text
 from .store import Store
 from .workflow import STAGE_TITLES, history
 

@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS units (
 -- What node.search indexes: one FTS5 trigram row per letter, built by the view
 -- letter_search_docs from the letter's row and the text extracted from the attachments it
 -- lists. Its rowid is -letters.id: FTS5 walks fastest in ascending rowid order, which is
--- then newest first. Triggers keep it right whoever writes letters (see node.search).
+-- then newest first. Triggers keep it right whoever writes letters (see node.searchindex).
 CREATE INDEX IF NOT EXISTS letters_number_key ON letters (number_key);
 CREATE INDEX IF NOT EXISTS letters_receipt_number ON letters (receipt_number);
 CREATE TABLE IF NOT EXISTS attachment_text (
@@ -169,7 +169,7 @@ CREATE TRIGGER IF NOT EXISTS attachments_search_delete AFTER DELETE ON attachmen
     DELETE FROM attachment_text WHERE sha256 = old.sha256;
 END;
 -- A database that holds no letter yet is trivially indexed; an older one is indexed in
--- full by node.search.ensure_index on its first search.
+-- full by node.searchindex.ensure_index on its first search.
 INSERT OR IGNORE INTO settings (key, value)
     SELECT 'search_index', '1' WHERE NOT EXISTS (SELECT 1 FROM letters);
 

@@ -27,7 +27,7 @@ from protocol.errors import HTTPStatusError, RemoteDataError, SarabanError, Tran
 from protocol.messages import Checkpoint, Lease, Letter, Receipt, Withdraw
 from protocol.sync import backoff_delay, next_push_batch
 
-from . import blobs, feed, highwater, inbox, registers, search
+from . import attachment_text, blobs, feed, highwater, inbox, registers
 from .context import SOFTWARE, NodeContext
 from .directory import accept_and_store, load_trusted, pinned_keys
 from .errors import NodeError
@@ -338,7 +338,7 @@ def download_attachments(
                 store.log(ctx.now(), "blob_hash_mismatch", {"sha256": sha})
         if ok:
             result.downloaded.append(sha)
-            search.index_blob(ctx, store, sha)  # search: text of a received PDF
+            attachment_text.index_blob(ctx, store, sha)  # search: text of a received PDF
 
 
 def send_heartbeat(ctx: NodeContext, store: Store, client: HubClient) -> None:

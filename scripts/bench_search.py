@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from node.access import Viewer
-from node.search import SearchFilters, SearchQuery, search_letters
+from node.search import search_letters
+from node.searchquery import SearchFilters, SearchQuery
 from node.store import Store
 from protocol.numbers import search_key
 from protocol.thai import format_thai_date, to_thai_digits

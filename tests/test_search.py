@@ -33,7 +33,7 @@ from test_node_support import (
     publish,
 )
 
-from node import search
+from node import attachment_text, searchindex
 from scripts.cli import main as cli_main
 
 CLERK = {"X-Saraban-User": "malee", "X-Saraban-Roles": "clerk"}
@@ -184,7 +184,7 @@ def test_text_inside_an_attached_pdf_is_found_by_sender_and_receiver(fed: Federa
     with cr.store() as s, s.transaction():
         s.execute("DELETE FROM attachment_text")
     assert ids(find(cr, PDF_WORDS)) == []
-    assert search.extract_missing(cr.ctx) == 1
+    assert attachment_text.extract_missing(cr.ctx) == 1
     assert ids(find(cr, PDF_WORDS)) == [received]
 
 
@@ -291,8 +291,8 @@ def test_a_database_from_before_search_is_indexed_on_its_first_search(cr: Node) 
         s.execute("DELETE FROM settings WHERE key = 'search_index'")
     assert ids(find(cr, "รถบรรทุก")) == [letter]
     with cr.store() as s:
-        assert s.get_setting("search_index") == search.INDEX_VERSION
-        assert search.reindex(s) == 1
+        assert s.get_setting("search_index") == searchindex.INDEX_VERSION
+        assert searchindex.reindex(s) == 1
 
 
 # -- the command ------------------------------------------------------------------------------
