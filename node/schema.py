@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS units (
     code TEXT PRIMARY KEY, name TEXT NOT NULL, issuer TEXT, parent TEXT,
     active INTEGER NOT NULL DEFAULT 1, created_at REAL, updated_at REAL);
 
+-- accounts: users of the clerk's pages (node.accounts) ----------------------------------
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
+    roles TEXT NOT NULL, divisions TEXT NOT NULL DEFAULT '[]',
+    active INTEGER NOT NULL DEFAULT 1, failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0, last_login REAL, created_at REAL, updated_at REAL);
+
 -- search ------------------------------------------------------------------------------
 -- What node.search indexes: one FTS5 trigram row per letter, built by the view
 -- letter_search_docs from the letter's row and the text extracted from the attachments it

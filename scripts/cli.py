@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from node.errors import NodeError
 from protocol.errors import SarabanError
 from scripts.clikit import (
     EXIT_FAILED,
@@ -30,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli_retention",
     "scripts.cli_reports",
     "scripts.cli_search",
+    "scripts.cli_accounts",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
@@ -217,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.fn(args)
     except KeyboardInterrupt:
         return 130
+    except NodeError as e:
+        print(f"saraban: {e.message_th} ({e.reason}; {e.code})", file=sys.stderr)
+        return EXIT_FAILED
     except (CLIError, NodeAPIError, SarabanError, OSError, ValueError) as e:
         print(f"saraban: {e}", file=sys.stderr)
         return EXIT_FAILED
