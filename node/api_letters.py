@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from . import inbox, letters, outgoing, units, workflow
+from . import drafts, inbox, letters, outgoing, units, workflow
 from .apikit import (
     actor,
     body,
@@ -51,7 +51,7 @@ def send() -> tuple[Response, int]:
     result = outgoing.send_letter(
         ctx(),
         store(),
-        outgoing.Draft.from_json(data),
+        drafts.Draft.from_json(data),
         _attachments(data),
         reserved_number=int_field(data, "reserved_number"),
         method=text_field(data, "method"),
@@ -64,8 +64,8 @@ def send() -> tuple[Response, int]:
 def create_draft() -> tuple[Response, int]:
     """Keep a new draft."""
     data = body()
-    draft = outgoing.Draft.from_json(data)
-    result = outgoing.create_draft(ctx(), store(), draft, _attachments(data), actor())
+    draft = drafts.Draft.from_json(data)
+    result = drafts.create_draft(ctx(), store(), draft, _attachments(data), actor())
     return jsonify(result), 201
 
 
@@ -74,7 +74,7 @@ def update_draft(letter_id: int) -> Response:
     """Edit a draft's fields."""
     data = body()
     data.pop("attachments", None)
-    return jsonify(outgoing.update_draft(ctx(), store(), letter_id, data, actor()))
+    return jsonify(drafts.update_draft(ctx(), store(), letter_id, data, actor()))
 
 
 @bp.post("/letters/<int:letter_id>/number")
