@@ -1,9 +1,10 @@
-"""The node's Flask application factory, its error handler and the Thai status page.
+"""The node's Flask application factory, its error handlers and the Thai status page.
 
 ``create_app(test_config=None, instance_path=None)`` follows Flask's tutorial: settings
 from defaults, the instance folder's ``config.json``, the environment and ``test_config``
 (:mod:`node.config`). ``app.config["CLOCK"]`` is the one source of time (Unix seconds).
-The scheduler is started separately (:func:`node.admin.start_scheduler`).
+The scheduler is started separately (:func:`node.admin.start_scheduler`). The clerk's pages
+are :mod:`node.web` (home at ``/``); the plain status page is at ``/status``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from .context import API_TOKEN_FILE, NodeContext
 from .errors import NodeError, from_protocol
 from .sync import node_status
 from .units import seed_units
+from .web import bp as web_bp
+from .web import error_page, wants_html
+from .websession import configure_sessions
 
 API_MODULES: tuple[str, ...] = (
     "node.api_letters",
@@ -66,6 +70,8 @@ def create_app(
     if ctx.settings.get("OFFICE"):
         with ctx.open_store() as store:
             seed_units(ctx, store)
+    configure_sessions(app, ctx)
+    app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     for module in API_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
@@ -77,25 +83,32 @@ def create_app(
         if store is not None:
             store.close()
 
-    app.add_url_rule("/", "status_page", status_page)
+    app.add_url_rule("/status", "status_page", status_page)
     return app
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render every error as ``{"error", "reason", "message_th"}``, never a traceback."""
+    """Render every error, never a traceback: a Thai page for the clerk's pages, and
+    ``{"error", "reason", "message_th"}`` for ``/api``."""
 
     @app.errorhandler(NodeError)
     def node_error(e: NodeError) -> tuple[Response, int]:
+        if wants_html():
+            return error_page(e.status, e.message_th)
         return jsonify(e.to_json()), e.status
 
     @app.errorhandler(SarabanError)
     def protocol_error(e: SarabanError) -> tuple[Response, int]:
         err = from_protocol(e)
+        if wants_html():
+            return error_page(err.status, err.message_th)
         return jsonify(err.to_json()), err.status
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[Response, int]:
         status = e.code or 500
+        if wants_html():
+            return error_page(status, _HTTP_TH.get(status, "คำขอไม่ถูกต้อง"))
         return jsonify(
             {
                 "error": (e.name or "http_error").lower().replace(" ", "_"),
@@ -107,6 +120,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> tuple[Response, int]:
         current_app.logger.exception("unexpected error")
+        if wants_html():
+            return error_page(500, "เกิดข้อผิดพลาดภายในระบบ")
         return jsonify(
             {
                 "error": "internal_error",

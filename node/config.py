@@ -98,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "TTF file to print PDFs with; empty: Sarabun (fontpkg-sarabun), else Debian's Laksaman.",
     ),
+    Setting("SESSION_MINUTES", 480, "Minutes a clerk's web session may sit idle before login."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

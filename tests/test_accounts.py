@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
 
 from node.accounts import (
     LOCK_SECONDS,
@@ -17,7 +18,6 @@ from node.accounts import (
     set_password,
 )
 from node.errors import BadInput, Conflict
-from tests.test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
 
 PASSWORD = "ม้าลาย-กินหญ้า-2569"
 

@@ -119,7 +119,7 @@ def test_api_token_is_required(node: Node, header: str | None) -> None:
 def test_health_needs_no_token_and_status_page_is_thai(node: Node) -> None:
     assert node.client.get("/api/health").get_json()["ok"] is True
     node.send(recipients=[CHIANG_RAI])
-    page = node.client.get("/").get_data(as_text=True)
+    page = node.client.get("/status").get_data(as_text=True)
     assert "ออฟไลน์" in page and CHIANG_MAI in page and "หนังสือรอส่ง" in page
 
 
