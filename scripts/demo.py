@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import shutil
 import signal
 import subprocess
@@ -47,6 +48,7 @@ ANSWERING = ("ชม 0017", "ขก 0017", "อด 0017", "สฎ 0017", "ชบ
 NEIGHBOURS = ("พล 0017", "ชร 0017", "ชม 0017")
 SHARED = (CENTRAL, "ว")
 OFFLINE_LEASE_SIZE = 2
+DEMO_CLERK = "demo-clerk"
 MAX_QUIET_ROUNDS = 8
 
 
@@ -369,6 +371,24 @@ class Day:
         self.say(f"11.10 น. ผู้ว่าราชการจังหวัดเชียงใหม่เกษียนสั่งการ มอบ{'กลุ่มงานอำนวยการ'}")
         self.paper_letter_id = int(letter_id)
 
+    def add_demo_clerk(self) -> str:
+        """A clerk account at เชียงใหม่ for trying the pages; its password is new each run."""
+        password = secrets.token_urlsafe(9)
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "scripts.cli", "node", "adduser", DEMO_CLERK),
+                *("--name", "เจ้าหน้าที่สารบรรณ (สาธิต)", "--role", "clerk", "--role", "executive"),
+                *("--password-stdin", "--instance", str(self._instance(PAPER))),
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"saraban node adduser: {proc.stderr.strip()}")
+        return password
+
     def print_registers(self) -> None:
         """At day's end เชียงใหม่ prints its receipt register and exports its sending one."""
         for action, series, name in (
@@ -534,6 +554,11 @@ def run_demo(once: bool, as_json: bool, workdir: Path) -> int:
         print(f"ศูนย์กลาง: {day.hub_url}/")
         for oid, url in day.node_urls.items():
             print(f"  {oid:<8} {day.names[oid]:<28} {url}/")
+        password = day.add_demo_clerk()
+        print(
+            f"เข้าสู่ระบบที่ {day.node_urls[PAPER]}/ ด้วยผู้ใช้ {DEMO_CLERK} "
+            f"รหัสผ่าน {password} (บัญชีสาธิต สร้างใหม่ทุกครั้ง)"
+        )
         print("กด Ctrl-C เพื่อหยุด", flush=True)
         stop = threading.Event()
         try:
