@@ -207,8 +207,9 @@ def authenticate(ctx: NodeContext, store: Store, username: str, password: str) -
                 (now, username),
             )
             audit.record(store, now, username, "login", f"user:{username}", {})
-    if refusal is not None or row is None:
-        raise refusal or LoginRefused(f"login refused for {username!r}")
+    if refusal is not None:
+        raise refusal
+    assert row is not None  # every path without a user row set a refusal
     return viewer_of(row)
 
 

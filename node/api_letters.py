@@ -8,12 +8,14 @@ Routes (all behind the bearer token; the viewer from ``X-Saraban-User``/``-Roles
 * ``POST /api/letters/<id>/dispatch``: send (``{"method"?, "note"?}`` for paper);
 * ``GET /api/letters``, ``GET /api/letters/<id>``, ``GET /api/letters/<id>/history``;
 * ``POST /api/paper-letters``: ลงรับหนังสือกระดาษ with its scan;
-* ``POST /api/letters/<id>/minute|assign|forward|done``: the receiving workflow;
+* ``POST /api/letters/<id>/minute|assign|forward|done``: the receiving workflow
+  (:data:`WORKFLOW_STEPS`);
 * ``GET /api/units``, ``POST /api/units``: the office's units and their letter codes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -57,7 +59,7 @@ def send() -> tuple[Response, int]:
         method=text_field(data, "method"),
         actor=actor(),
     )
-    return jsonify(outgoing.public(result)), 201
+    return jsonify(result), 201
 
 
 @bp.post("/drafts")
@@ -88,7 +90,7 @@ def issue_number(letter_id: int) -> Response:
         reserved_number=int_field(data, "reserved_number"),
         actor=actor(),
     )
-    return jsonify(outgoing.public(result))
+    return jsonify(result)
 
 
 @bp.post("/letters/<int:letter_id>/dispatch")
@@ -149,72 +151,23 @@ def paper_letter() -> tuple[Response, int]:
     return jsonify(result), 201
 
 
-@bp.post("/letters/<int:letter_id>/minute")
-def minute(letter_id: int) -> Response:
-    """เกษียน: ``{"text", "instruction"?, "by"?}``."""
+WORKFLOW_STEPS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {
+    "minute": (workflow.minute, ("text", "instruction", "by")),
+    "assign": (workflow.assign, ("to", "note")),
+    "forward": (workflow.forward, ("to", "note")),
+    "done": (workflow.complete, ("note",)),
+}
+"""The receiving workflow's steps: the function and the text fields each takes."""
+
+
+@bp.post("/letters/<int:letter_id>/<any(minute, assign, forward, done):step>")
+def workflow_step(letter_id: int, step: str) -> Response:
+    """เกษียน ``{"text", "instruction"?, "by"?}``, มอบหมาย / ส่งต่อ ``{"to", "note"?}``,
+    ดำเนินการแล้ว ``{"note"?}``."""
     data = body()
-    return jsonify(
-        workflow.minute(
-            ctx(),
-            store(),
-            letter_id,
-            text=text_field(data, "text"),
-            instruction=text_field(data, "instruction"),
-            by=text_field(data, "by"),
-            actor=actor(),
-            viewer=viewer(),
-        )
-    )
-
-
-@bp.post("/letters/<int:letter_id>/assign")
-def assign(letter_id: int) -> Response:
-    """มอบหมาย: ``{"to", "note"?}``."""
-    data = body()
-    return jsonify(
-        workflow.assign(
-            ctx(),
-            store(),
-            letter_id,
-            to=text_field(data, "to"),
-            note=text_field(data, "note"),
-            actor=actor(),
-            viewer=viewer(),
-        )
-    )
-
-
-@bp.post("/letters/<int:letter_id>/forward")
-def forward(letter_id: int) -> Response:
-    """ส่งต่อ: ``{"to", "note"?}``."""
-    data = body()
-    return jsonify(
-        workflow.forward(
-            ctx(),
-            store(),
-            letter_id,
-            to=text_field(data, "to"),
-            note=text_field(data, "note"),
-            actor=actor(),
-            viewer=viewer(),
-        )
-    )
-
-
-@bp.post("/letters/<int:letter_id>/done")
-def done(letter_id: int) -> Response:
-    """ดำเนินการแล้ว: ``{"note"?}``."""
-    data = body()
-    return jsonify(
-        workflow.complete(
-            ctx(),
-            store(),
-            letter_id,
-            note=text_field(data, "note"),
-            actor=actor(),
-            viewer=viewer(),
-        )
-    )
+    step_fn, names = WORKFLOW_STEPS[step]
+    fields = {name: text_field(data, name) for name in names}
+    return jsonify(step_fn(ctx(), store(), letter_id, **fields, actor=actor(), viewer=viewer()))
 
 
 @bp.get("/units")

@@ -15,12 +15,9 @@ from flask import Response, request
 from protocol.thai import as_bangkok, be_year
 
 from . import reports
+from .apifiles import PDF, document_format, document_response, file_response
 from .apikit import (
-    PDF,
     ctx,
-    document_format,
-    document_response,
-    file_response,
     protected_blueprint,
     store,
     viewer,

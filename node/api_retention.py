@@ -27,12 +27,11 @@ from flask import Response, jsonify, request
 from protocol.thai import to_arabic_digits
 
 from . import archives, destruction, destruction_lists, keeping, loans, retention
+from .apifiles import document_format, document_response
 from .apikit import (
     actor,
     body,
     ctx,
-    document_format,
-    document_response,
     int_field,
     protected_blueprint,
     store,

@@ -60,9 +60,30 @@ def issue_number(
     *,
     reserved_number: int | None = None,
     actor: str = "clerk",
-    announce: bool = True,
 ) -> dict[str, Any]:
     """ออกเลข: number a draft from its register and date it; return the number."""
+    issued, letter_date = _take_number(ctx, store, letter_id, reserved_number, actor, True)
+    return {
+        "id": letter_id,
+        "number": issued.display,
+        "register": issued.register,
+        "provisional": issued.provisional,
+        "letter_date": letter_date,
+    }
+
+
+def _take_number(
+    ctx: NodeContext,
+    store: Store,
+    letter_id: int,
+    reserved_number: int | None,
+    actor: str,
+    announce: bool,
+) -> tuple[registers.Issued, str]:
+    """Number and date a draft; write its register envelope now unless ``announce`` is off.
+
+    The one-step send announces later, once the letter's envelope exists to be named.
+    """
     now = ctx.now()
     with store.transaction():
         row = own_draft(store, letter_id)
@@ -127,14 +148,7 @@ def issue_number(
             f"letter:{letter_id}",
             {"number": issued.display, "register": issued.register},
         )
-    return {
-        "id": letter_id,
-        "number": issued.display,
-        "register": issued.register,
-        "provisional": issued.provisional,
-        "letter_date": letter_date,
-        "_issued": issued,
-    }
+    return issued, letter_date
 
 
 def dispatch(
@@ -298,27 +312,19 @@ def send_letter(
             "กรุณาระบุหน่วยงานผู้รับอย่างน้อยหนึ่งแห่ง",
         )
     with store.transaction():
-        created = create_draft(ctx, store, d, attachments, actor)
-        letter_id = created["id"]
-        numbered: dict[str, Any] = {}
+        letter_id = create_draft(ctx, store, d, attachments, actor)["id"]
+        issued = None
         if series_of(d) is not None:
-            numbered = issue_number(
-                ctx, store, letter_id, reserved_number=reserved_number, actor=actor, announce=False
-            )
+            issued, _ = _take_number(ctx, store, letter_id, reserved_number, actor, False)
         sent = dispatch(ctx, store, letter_id, method=method, actor=actor)
-        if numbered:
+        if issued is not None:
             registers.announce(
                 ctx,
                 store,
-                numbered["_issued"],
+                issued,
                 ctx.now(),
                 letter_env_id=sent["env_id"],
                 letter_id=letter_id,
                 subject=None if d.secrecy else d.subject,
             )
-    return {**sent, "provisional": bool(numbered.get("provisional"))}
-
-
-def public(result: dict[str, Any]) -> dict[str, Any]:
-    """A result without its internal keys, for the API."""
-    return {k: v for k, v in result.items() if not k.startswith("_")}
+    return {**sent, "provisional": bool(issued and issued.provisional)}
