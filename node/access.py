@@ -26,6 +26,24 @@ ROLES: dict[str, str] = {
 CLASSIFIED_ROLES = frozenset({"registrar", "registrar_assistant"})
 """Roles that handle every classified letter of the office."""
 
+_DESK = frozenset({"clerk", "registrar", "registrar_assistant"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "receive": _DESK,  # ลงรับ, ส่งคืน, ลงรับหนังสือกระดาษ, สำเนาประทับตรารับ
+    "receive_classified": CLASSIFIED_ROLES,  # a classified paper letter goes to the ลับ register
+    "compose": _DESK | {"officer", "executive"},  # write and keep drafts
+    "send": _DESK,  # ออกเลข and dispatch
+    "minute": frozenset({"executive"}),  # เกษียน
+    "assign": frozenset({"executive"}),  # มอบหมาย
+    "forward": _DESK | {"officer", "executive"},  # ส่งต่อ
+    "done": _DESK | {"officer", "executive"},  # ดำเนินการแล้ว
+    "keep": _DESK,  # จัดเก็บ with a retention period
+    "registers": _DESK | {"executive", "admin"},  # print and export registers
+    "retention": _DESK | {"admin"},  # retention, loans and destruction lists
+    "admin": frozenset({"admin"}),  # users, unit codes, registers
+}
+"""What each role may do on the clerk's pages: action -> the roles allowed."""
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -39,6 +57,10 @@ class Viewer:
     def sees_all_classified(self) -> bool:
         """Whether this user handles every classified letter (registrar and assistants)."""
         return bool(self.roles & CLASSIFIED_ROLES)
+
+    def may(self, action: str) -> bool:
+        """Whether this user's roles allow ``action`` (a key of :data:`PERMISSIONS`)."""
+        return bool(self.roles & PERMISSIONS[action])
 
     def may_open(self, letter: dict[str, Any]) -> bool:
         """Whether this user may see the letter ``letter`` (a ``letters`` row)."""

@@ -37,6 +37,17 @@ API_MODULES: tuple[str, ...] = (
 )
 """Further ``/api`` blueprints (each module's ``bp``, made by apikit.protected_blueprint)."""
 
+WEB_MODULES: tuple[str, ...] = (
+    "node.web_letters",
+    "node.web_compose",
+    "node.web_search",
+    "node.web_registers",
+    "node.web_library",
+    "node.web_retention",
+    "node.web_admin",
+)
+"""The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
+
 _HTTP_TH = {
     404: "ไม่พบหน้าที่ต้องการ",
     405: "วิธีการเรียกใช้ไม่ถูกต้อง",
@@ -73,7 +84,7 @@ def create_app(
     configure_sessions(app, ctx)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
-    for module in API_MODULES:
+    for module in WEB_MODULES + API_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
     register_error_handlers(app)
 

@@ -55,6 +55,20 @@ from .worklist import my_work
 
 bp = Blueprint("web", __name__)
 
+NAV_ITEMS: tuple[tuple[str, str, str | None], ...] = (
+    ("web.home", "งานของฉัน", None),
+    ("web_letters.inbox", "หนังสือเข้า", None),
+    ("web_letters.sent", "หนังสือออก", None),
+    ("web_compose.compose", "เขียนหนังสือ", "compose"),
+    ("web_letters.paper", "ลงรับหนังสือกระดาษ", "receive"),
+    ("web_search.search", "ค้นหา", None),
+    ("web_registers.registers", "ทะเบียนหนังสือ", "registers"),
+    ("web_library.library", "หนังสือเวียน คำสั่ง ระเบียบ", None),
+    ("web_retention.retention", "การเก็บรักษา", "retention"),
+    ("web_admin.users", "ผู้ดูแลระบบ", "admin"),
+)
+"""The main menu: endpoint, Thai title, and the permission it needs (None: every user)."""
+
 FONT_FILES = frozenset({"Sarabun-Regular.ttf", "Sarabun-Bold.ttf"})
 FONT_MAX_AGE = 7 * 24 * 3600
 HTML = "text/html; charset=utf-8"
@@ -108,6 +122,8 @@ def page_globals() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "sync_badge": sync_badge,
         "current_user": g.get("user"),
+        "current_viewer": g.get("viewer"),
+        "nav_items": NAV_ITEMS,
         "role_titles": ROLES,
     }
 

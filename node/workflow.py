@@ -67,6 +67,9 @@ ACTION_TITLES: dict[str, str] = {
     "propose_destruction": "เสนอขอทำลาย",
     "extend_retention": "ขยายเวลาเก็บ",
     "destroy_letter": "ทำลาย",
+    "view_classified": "เปิดอ่านหนังสือลับ",
+    "download_classified": "ดาวน์โหลดหนังสือลับ",
+    "classified_refused": "พยายามเปิดหนังสือลับโดยไม่มีสิทธิ์",
 }
 """Audit actions of a letter's history, in Thai."""
 

@@ -4,40 +4,23 @@ look at."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_node_offline import deliver
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from werkzeug.serving import make_server
+from web_support import CHROMIUM, DESKTOP, PASSWORD, PHONE, serve, shot
 
 from node.accounts import add_user
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(
         "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "รหัสผ่านยาวพอ-2569"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+from playwright.sync_api import Browser, Page, expect
 
 
 @pytest.fixture
@@ -51,20 +34,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Node, Node]]:
         add_user(cr.ctx, s, "somsri", "สมศรี ธุรการ", PASSWORD, ["clerk"])
     sent = cm.send(recipients=[CHIANG_RAI], subject="ขอเชิญประชุมด่วนเรื่องอุทกภัย", speed="ด่วนที่สุด")
     deliver(cm, cr, paper, sent["id"])
-    server = make_server("127.0.0.1", 0, cr.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", cm, cr
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with serve(cr.app) as url:
+        yield url, cm, cr
 
 
 def log_in(page: Page, url: str, password: str) -> None:

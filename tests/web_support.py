@@ -1,0 +1,101 @@
+"""What the tests of the clerk's pages share: users of every role, signing in through the
+real login form, CSRF tokens read from the page, a node served over real HTTP, and
+Debian's chromium driven by Playwright with screenshots under tests/artifacts/.
+
+In-process tests use Flask's test client against the node app (``Node.app``); browser
+tests serve the same app with werkzeug on 127.0.0.1 (or run real processes, see
+tests/test_web_flow.py).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import ViewportSize
+from test_node_support import Node
+from werkzeug.serving import make_server
+
+from node.accounts import add_user
+
+PASSWORD = "รหัสผ่านยาวพอ-2569"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DESKTOP = ViewportSize(width=1366, height=768)
+PHONE = ViewportSize(width=390, height=844)
+
+USERS: dict[str, tuple[str, list[str]]] = {
+    "somsri": ("สมศรี ธุรการ", ["clerk"]),
+    "boss": ("ประยุทธ หัวหน้าสำนักงาน", ["executive"]),
+    "officer": ("มานะ ผู้ปฏิบัติ", ["officer"]),
+    "registrar": ("วิชัย ทะเบียนลับ", ["registrar"]),
+    "admin": ("อำนาจ ผู้ดูแล", ["admin"]),
+}
+"""One user of each role, all with :data:`PASSWORD`: user name -> (name, roles)."""
+
+
+def add_users(node: Node, divisions: dict[str, list[str]] | None = None) -> None:
+    """Create :data:`USERS` at ``node``; ``divisions`` gives some of them divisions."""
+    with node.store() as s:
+        for username, (name, roles) in USERS.items():
+            add_user(
+                node.ctx, s, username, name, PASSWORD, roles, (divisions or {}).get(username, [])
+            )
+
+
+def csrf(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the form on ``path``."""
+    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF field in the form of {path}"
+    return match.group(1)
+
+
+def login(node: Node, username: str = "somsri", password: str = PASSWORD) -> FlaskClient:
+    """A test client signed in through the login form."""
+    client = node.app.test_client()
+    resp = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf(client)}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == "/", resp.status_code
+    return client
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, Any], page: str = "/") -> Any:
+    """POST ``data`` to ``path`` with the session's CSRF token (read from ``page``)."""
+    return client.post(path, data={**data, "csrf_token": csrf(client, page)})
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """``app`` over real HTTP on 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot ``tests/artifacts/<name>.png`` for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in_page(page: Any, url: str, username: str = "somsri", password: str = PASSWORD) -> None:
+    """Sign in through the login form in the browser and land on งานของฉัน."""
+    page.goto(f"{url}/login")
+    page.get_by_label("ชื่อผู้ใช้").fill(username)
+    page.get_by_label("รหัสผ่าน").fill(password)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    page.wait_for_url(f"{url}/")
