@@ -80,9 +80,13 @@ def wants_html() -> bool:
     return not (path == "/api" or path.startswith("/api/"))
 
 
-@bp.before_request
+@bp.before_app_request
 def load_session() -> None:
-    # The token is checked first, so a forged form changes nothing, not even the session.
+    """For every page (all page blueprints, not ``/api``, static files or fonts): check the
+    CSRF token of a form first, so a forged form changes nothing, not even the session;
+    then load the signed-in user."""
+    if not wants_html() or request.endpoint in (None, "static", "web.font"):
+        return
     check_csrf()
     touch_session(ctx(), store())
 
