@@ -39,6 +39,8 @@ API_MODULES: tuple[str, ...] = (
 
 WEB_MODULES: tuple[str, ...] = (
     "node.web_letters",
+    "node.web_workflow",
+    "node.web_paper",
     "node.web_compose",
     "node.web_search",
     "node.web_registers",

@@ -60,7 +60,7 @@ NAV_ITEMS: tuple[tuple[str, str, str | None], ...] = (
     ("web_letters.inbox", "หนังสือเข้า", None),
     ("web_letters.sent", "หนังสือออก", None),
     ("web_compose.compose", "เขียนหนังสือ", "compose"),
-    ("web_letters.paper", "ลงรับหนังสือกระดาษ", "receive"),
+    ("web_paper.paper", "ลงรับหนังสือกระดาษ", "receive"),
     ("web_search.search", "ค้นหา", None),
     ("web_registers.registers", "ทะเบียนหนังสือ", "registers"),
     ("web_library.library", "หนังสือเวียน คำสั่ง ระเบียบ", None),

@@ -19,9 +19,3 @@ def inbox() -> str:
 @requires()
 def sent() -> str:
     return render_template("error.html", status=200, message_th="ยังไม่เปิดให้บริการ")
-
-
-@bp.get("/paper/new")
-@requires("receive")
-def paper() -> str:
-    return render_template("error.html", status=200, message_th="ยังไม่เปิดให้บริการ")
