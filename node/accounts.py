@@ -234,3 +234,94 @@ def list_users(store: Store) -> list[dict[str, Any]]:
         r["divisions"] = json.loads(r["divisions"] or "[]")
         r["active"] = bool(r["active"])
     return rows
+
+
+def _active_admins(store: Store) -> set[str]:
+    return {
+        str(r["username"])
+        for r in store.query("SELECT username, roles FROM users WHERE active = 1")
+        if "admin" in json.loads(r["roles"] or "[]")
+    }
+
+
+def _require_user(store: Store, username: str) -> dict[str, Any]:
+    row = store.one("SELECT username, roles, active FROM users WHERE username = ?", (username,))
+    if row is None:
+        raise NotFound(f"no user {username}", message_th="ไม่พบผู้ใช้")
+    return row
+
+
+def _keep_an_admin(store: Store, username: str) -> None:
+    """Refuse a change that leaves no active administrator besides ``username``."""
+    if not _active_admins(store) - {username}:
+        raise Conflict(
+            f"{username} is the last active administrator",
+            code="last_admin",
+            message_th="ต้องมีผู้ดูแลระบบที่ใช้งานได้อย่างน้อยหนึ่งคน",
+        )
+
+
+def set_active(
+    ctx: NodeContext, store: Store, username: str, active: bool, actor: str = "admin"
+) -> None:
+    """Deactivate a user (they can no longer log in; their session ends) or activate one.
+
+    An administrator cannot deactivate themself, and the last active administrator stays.
+    """
+    now = ctx.now()
+    with store.transaction():
+        row = _require_user(store, username)
+        if not active:
+            if username == actor:
+                raise Conflict(
+                    f"{actor} may not deactivate themself",
+                    code="self_deactivate",
+                    message_th="ไม่สามารถปิดการใช้งานบัญชีของตนเองได้",
+                )
+            if "admin" in json.loads(row["roles"] or "[]"):
+                _keep_an_admin(store, username)
+        store.execute(
+            "UPDATE users SET active = ?, failures = 0, locked_until = 0, updated_at = ? "
+            "WHERE username = ?",
+            (int(active), now, username),
+        )
+        action = "activate_user" if active else "deactivate_user"
+        audit.record(store, now, actor, action, f"user:{username}", {})
+
+
+def set_roles(
+    ctx: NodeContext,
+    store: Store,
+    username: str,
+    roles: Sequence[str],
+    divisions: Sequence[str] = (),
+    actor: str = "admin",
+) -> dict[str, Any]:
+    """Replace a user's roles and divisions; an administrator keeps their own admin role."""
+    role_list = _check_roles(roles)
+    division_list = sorted({normalize_thai(d).strip() for d in divisions if d.strip()})
+    now = ctx.now()
+    with store.transaction():
+        row = _require_user(store, username)
+        if "admin" not in role_list and "admin" in json.loads(row["roles"] or "[]"):
+            if username == actor:
+                raise Conflict(
+                    f"{actor} may not drop their own admin role",
+                    code="self_demote",
+                    message_th="ไม่สามารถถอดบทบาทผู้ดูแลระบบของตนเองได้",
+                )
+            if row["active"]:
+                _keep_an_admin(store, username)
+        store.execute(
+            "UPDATE users SET roles = ?, divisions = ?, updated_at = ? WHERE username = ?",
+            (json.dumps(role_list), json.dumps(division_list, ensure_ascii=False), now, username),
+        )
+        audit.record(
+            store,
+            now,
+            actor,
+            "set_roles",
+            f"user:{username}",
+            {"roles": role_list, "divisions": division_list},
+        )
+    return {"username": username, "roles": role_list, "divisions": division_list}

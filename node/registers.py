@@ -337,7 +337,10 @@ def void(
             (register_id, number),
         )
         if entry is None:
-            raise NotFound(f"number {number} was not issued in {register_id}")
+            raise NotFound(
+                f"number {number} was not issued in {register_id}",
+                message_th=f"ไม่พบเลข {number} ในทะเบียนนี้",
+            )
         if entry["action"] == "voided":
             raise Conflict("that number is already voided", message_th="เลขนี้ถูกยกเลิกแล้ว")
         if entry["letter"] is not None:
