@@ -69,6 +69,9 @@ NAV_ITEMS: tuple[tuple[str, str, str | None], ...] = (
 )
 """The main menu: endpoint, Thai title, and the permission it needs (None: every user)."""
 
+SECTIONS = frozenset({"web_retention", "web_admin", "web_registers", "web_search", "web_library"})
+"""Blueprints whose every page belongs to one menu item."""
+
 FONT_FILES = frozenset({"Sarabun-Regular.ttf", "Sarabun-Bold.ttf"})
 FONT_MAX_AGE = 7 * 24 * 3600
 HTML = "text/html; charset=utf-8"
@@ -89,6 +92,15 @@ def load_session() -> None:
         return
     check_csrf()
     touch_session(ctx(), store())
+
+
+def nav_current(endpoint: str) -> bool:
+    """Whether the menu item ``endpoint`` is the section of this page: its own page, or any
+    page of a section the menu names by its first page (retention, admin)."""
+    if request.endpoint == endpoint:
+        return True
+    blueprint = endpoint.partition(".")[0]
+    return blueprint in SECTIONS and request.blueprint == blueprint
 
 
 def thai_datetime(value: Any) -> str:
@@ -128,6 +140,7 @@ def page_globals() -> dict[str, Any]:
         "current_user": g.get("user"),
         "current_viewer": g.get("viewer"),
         "nav_items": NAV_ITEMS,
+        "nav_current": nav_current,
         "role_titles": ROLES,
     }
 
