@@ -69,7 +69,9 @@ NAV_ITEMS: tuple[tuple[str, str, str | None], ...] = (
 )
 """The main menu: endpoint, Thai title, and the permission it needs (None: every user)."""
 
-SECTIONS = frozenset({"web_retention", "web_admin", "web_registers", "web_search", "web_library"})
+SECTIONS = frozenset(
+    {"web_retention", "web_admin", "web_registers", "web_search", "web_library", "web_compose"}
+)
 """Blueprints whose every page belongs to one menu item."""
 
 FONT_FILES = frozenset({"Sarabun-Regular.ttf", "Sarabun-Bold.ttf"})
