@@ -151,6 +151,39 @@ def _take_number(
     return issued, letter_date
 
 
+def check_dispatch(ctx: NodeContext, store: Store, d: Draft, method: str) -> list[str]:
+    """The offices a letter goes to electronically, or the reason it cannot be sent:
+    no recipient, ลับที่สุด or classified electronically, paper without a known method.
+    Checked before anything is written, by :func:`dispatch` and :func:`send_letter`."""
+    offices = expand_recipients(ctx, store, d) if (d.recipients or d.lists) else []
+    if not offices and not d.parties:
+        raise bad(
+            "a letter needs at least one recipient",
+            "recipients_required",
+            "กรุณาระบุผู้รับอย่างน้อยหนึ่งราย (หน่วยงานในระบบ หรือผู้รับภายนอกทางไปรษณีย์/นำส่ง)",
+        )
+    if offices and d.secrecy == TOP_SECRET:
+        raise bad(
+            "ลับที่สุด letters are never sent electronically",
+            "top_secret_not_electronic",
+            "หนังสือลับที่สุดห้ามส่งทางระบบอิเล็กทรอนิกส์ ให้ลงทะเบียนและส่งเป็นเอกสาร",
+        )
+    if offices and d.secrecy:
+        raise bad(
+            "sealed (classified) letters are not available on this node yet",
+            "sealing_not_available",
+            "ยังไม่รองรับการส่งหนังสือชั้นความลับทางระบบ ให้ส่งเป็นเอกสารโดยระบุวิธีส่ง",
+        )
+    methods = [str(m) for m in ctx.settings.get("DISPATCH_METHODS") or ()]
+    if d.parties and method not in methods:
+        raise bad(
+            f"paper dispatch needs a method, one of: {', '.join(methods)}",
+            "dispatch_method_required",
+            f"กรุณาเลือกวิธีส่งหนังสือ: {', '.join(methods)}",
+        )
+    return offices
+
+
 def dispatch(
     ctx: NodeContext,
     store: Store,
@@ -172,32 +205,7 @@ def dispatch(
                 f"letter {letter_id} needs its number before it is sent",
                 message_th="กรุณาออกเลขหนังสือก่อนส่ง",
             )
-        offices = expand_recipients(ctx, store, d) if (d.recipients or d.lists) else []
-        if not offices and not d.parties:
-            raise bad(
-                "a letter needs at least one recipient",
-                "recipients_required",
-                "กรุณาระบุผู้รับอย่างน้อยหนึ่งราย (หน่วยงานในระบบ หรือผู้รับภายนอกทางไปรษณีย์/นำส่ง)",
-            )
-        if offices and d.secrecy == TOP_SECRET:
-            raise bad(
-                "ลับที่สุด letters are never sent electronically",
-                "top_secret_not_electronic",
-                "หนังสือลับที่สุดห้ามส่งทางระบบอิเล็กทรอนิกส์ ให้ลงทะเบียนและส่งเป็นเอกสาร",
-            )
-        if offices and d.secrecy:
-            raise bad(
-                "sealed (classified) letters are not available on this node yet",
-                "sealing_not_available",
-                "ยังไม่รองรับการส่งหนังสือชั้นความลับทางระบบ ให้ส่งเป็นเอกสารโดยระบุวิธีส่ง",
-            )
-        methods = [str(m) for m in ctx.settings.get("DISPATCH_METHODS") or ()]
-        if d.parties and method not in methods:
-            raise bad(
-                f"paper dispatch needs a method, one of: {', '.join(methods)}",
-                "dispatch_method_required",
-                f"กรุณาเลือกวิธีส่งหนังสือ: {', '.join(methods)}",
-            )
+        offices = check_dispatch(ctx, store, d, method)
         letter_date, letter_day = row["letter_date"], row["letter_day"]
         if not letter_date:
             letter_date, letter_day = _letter_date(now)
@@ -305,12 +313,7 @@ def send_letter(
 ) -> dict[str, Any]:
     """Compose, number and dispatch in one transaction (the one-step send)."""
     d = check_draft(ctx, store, draft.cleaned())
-    if not (d.recipients or d.lists or d.parties):
-        raise bad(
-            "a letter needs at least one recipient",
-            "recipients_required",
-            "กรุณาระบุหน่วยงานผู้รับอย่างน้อยหนึ่งแห่ง",
-        )
+    check_dispatch(ctx, store, d, normalize_thai(method or "").strip())
     with store.transaction():
         letter_id = create_draft(ctx, store, d, attachments, actor)["id"]
         issued = None

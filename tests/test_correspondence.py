@@ -670,3 +670,21 @@ def test_bad_edit_leaves_the_draft_as_it_was(cm: Node, case: str) -> None:
     after = letter(cm, letter_id)
     for column in ("subject", "speed", "recipients", "lists", "deadline"):
         assert after[column] == kept[column]
+
+
+def test_a_refused_one_step_send_keeps_no_file(cm: Node) -> None:
+    pdf = {"name": "แผน.pdf", "media_type": "application/pdf", "content_base64": "JVBERi0xLjQK"}
+    status, data = api(
+        cm,
+        "POST",
+        "/api/letters",
+        {
+            "subject": "แผนรักษาความปลอดภัย",
+            "recipients": [CHIANG_RAI],
+            "secrecy": "ลับ",
+            "attachments": [pdf],
+        },
+    )
+    assert (status, data["error"]) == (400, "sealing_not_available")
+    assert not [p for p in (cm.instance / "blobs").rglob("*") if p.is_file()]
+    assert cm.rows("SELECT id FROM letters") == []

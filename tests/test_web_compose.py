@@ -289,7 +289,7 @@ BAD_FIELDS = [
     pytest.param({"subject": ""}, 400, "กรุณากรอกเรื่อง", id="empty-subject"),
     pytest.param({"subject": "ก" * 501}, 400, "เรื่องยาวเกิน 500 ตัวอักษร", id="long-subject"),
     pytest.param({"salutation": "ข" * 301}, 400, "เรียนยาวเกิน 300 ตัวอักษร", id="long-salutation"),
-    pytest.param({"recipients": ()}, 400, "กรุณาระบุหน่วยงานผู้รับ", id="no-recipients"),
+    pytest.param({"recipients": ()}, 400, "กรุณาระบุผู้รับอย่างน้อยหนึ่งราย", id="no-recipients"),
     pytest.param({"speed": "ด่วนจี๋"}, 400, "ชั้นความเร็วไม่ถูกต้อง", id="bad-speed"),
     pytest.param({"speed": "ด่วนภายใน"}, 400, "หนังสือด่วนภายในต้องระบุวันและเวลา", id="missing-deadline"),
     pytest.param(
