@@ -109,7 +109,7 @@ def test_clerk_composes_filters_recipients_attaches_files_and_sends(
     page.goto(f"{url}/compose")
     page.get_by_label("เรื่อง", exact=True).fill("แจ้งกำหนดการตรวจราชการ")
     page.get_by_role("button", name="ออกเลขและส่ง").click()
-    expect(page.get_by_role("alert")).to_contain_text("กรุณาระบุหน่วยงานผู้รับ")
+    expect(page.get_by_role("alert")).to_contain_text("กรุณาระบุผู้รับอย่างน้อยหนึ่งราย")
     expect(page.get_by_label("เรื่อง", exact=True)).to_have_value("แจ้งกำหนดการตรวจราชการ")
     shot(page, "compose-phone")
     page.close()
