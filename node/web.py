@@ -96,6 +96,23 @@ def load_session() -> None:
     touch_session(ctx(), store())
 
 
+PAGE_HEADERS = {
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": "frame-ancestors 'self'; object-src 'self'; base-uri 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+"""Sent with every page: no framing by other sites (clickjacking), no guessing of types."""
+
+
+@bp.after_app_request
+def page_headers(response: Response) -> Response:
+    if wants_html():
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
 def nav_current(endpoint: str) -> bool:
     """Whether the menu item ``endpoint`` is the section of this page: its own page, or any
     page of a section the menu names by its first page (retention, admin)."""

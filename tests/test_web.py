@@ -212,3 +212,12 @@ def test_secret_key_is_made_once_and_private(node: Node) -> None:
     assert len(path.read_text(encoding="utf-8").strip()) == 64
     assert node.app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert node.app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_pages_refuse_framing_by_other_sites(node: Node) -> None:
+    client = login(node)
+    for path in ("/login", "/", "/letters/inbox"):
+        headers = client.get(path).headers
+        assert headers["X-Frame-Options"] == "SAMEORIGIN", path
+        assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
