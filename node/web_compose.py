@@ -35,11 +35,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from protocol.lettertypes import (
     DEADLINE_SPEED,
-    LETTER_TYPE_TITLES,
     LETTER_TYPES,
     SECRECY_CLASSES,
     SPEED_CLASSES,
-    SUB_TYPES,
 )
 from protocol.messages import MAX_TEXT
 from protocol.thai import BANGKOK, normalize_thai
@@ -72,7 +70,6 @@ FIXED_WHEN_NUMBERED = ("letter_type", "sub_type", "unit", "secrecy", "lists")
 EDIT_ACTIONS = ("save", "number", "send")
 """บันทึกร่าง, ออกเลข and ส่ง on a kept draft (a new letter: บันทึกร่าง and ออกเลขและส่ง)."""
 
-_ALL_SUB_TYPES = tuple(s for subs in SUB_TYPES.values() for s in subs)
 _PENDING_TH = "รอส่ง จะส่งเมื่อเชื่อมต่อศูนย์กลางได้"
 _LEAVING_TH = "กำลังส่งไปยังศูนย์กลาง"
 
@@ -124,11 +121,7 @@ def _directory() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 def _choices() -> dict[str, Any]:
     offices, lists = _directory()
     return {
-        "letter_types": [(t, LETTER_TYPE_TITLES.get(t, t)) for t in LETTER_TYPES],
-        "sub_types": [
-            (LETTER_TYPE_TITLES.get(t, t), subs) for t, subs in SUB_TYPES.items() if subs
-        ],
-        "speeds": [s for s in SPEED_CLASSES if s],
+        **webkit.kind_choices(),
         "deadline_speed": DEADLINE_SPEED,
         "secrecies": [s for s in SECRECY_CLASSES if s] if viewer().sees_all_classified else [],
         "units": [(u["code"], f"{u['code']} {u['name']}") for u in units.list_units(store())],
@@ -203,7 +196,7 @@ def _read_draft() -> Draft:
     return Draft(
         subject=field("subject", "เรื่อง", max_len=MAX_SUBJECT),
         letter_type=choice("letter_type", "ชนิดหนังสือ", LETTER_TYPES, required=True),
-        sub_type=choice("sub_type", "ประเภทย่อย", _ALL_SUB_TYPES) or None,
+        sub_type=choice("sub_type", "ประเภทย่อย", webkit.ALL_SUB_TYPES) or None,
         speed=speed,
         secrecy=secrecy,
         deadline=_deadline(speed),

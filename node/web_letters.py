@@ -41,11 +41,11 @@ from .directory import load_trusted
 from .errors import BadInput, Conflict, NotFound
 from .webkit import (
     FILE_KINDS,
-    ClassifiedRefused,
     actor,
     done,
     field,
     open_letter,
+    openable_row,
     record_classified,
     requires,
     sniff,
@@ -385,7 +385,7 @@ def _link(endpoint: str, **values: Any) -> str | None:
 @bp.post("/letters/<int:letter_id>/register")
 @requires("receive")
 def register(letter_id: int) -> BaseResponse | tuple[str, int]:
-    _openable(letter_id)
+    openable_row(letter_id)
     try:
         receipt = receiving.register_receipt(ctx(), store(), letter_id, actor())
     except (BadInput, Conflict) as e:
@@ -398,7 +398,7 @@ def register(letter_id: int) -> BaseResponse | tuple[str, int]:
 @bp.post("/letters/<int:letter_id>/return")
 @requires("receive")
 def return_letter(letter_id: int) -> BaseResponse | tuple[str, int]:
-    _openable(letter_id)
+    openable_row(letter_id)
     try:
         reason = field("reason", "เหตุผลที่ส่งคืน", max_len=500)
         receiving.return_letter(ctx(), store(), letter_id, reason, actor())
@@ -413,7 +413,7 @@ def return_letter(letter_id: int) -> BaseResponse | tuple[str, int]:
 @bp.get("/letters/<int:letter_id>/files/<sha>")
 @requires()
 def attachment(letter_id: int, sha: str) -> BaseResponse:
-    row = _openable(letter_id)
+    row = openable_row(letter_id)
     entry = _listed(row, sha)
     sha = str(entry["sha256"]).lower()
     path = blob_path(ctx().blob_dir(), sha)
@@ -434,7 +434,7 @@ def attachment(letter_id: int, sha: str) -> BaseResponse:
 @bp.get("/letters/<int:letter_id>/files/<sha>/stamped")
 @requires("receive")
 def stamped(letter_id: int, sha: str) -> BaseResponse:
-    row = _openable(letter_id)
+    row = openable_row(letter_id)
     entry = _listed(row, sha)
     data = reports.stamped_copy(ctx(), store(), letter_id, str(entry["sha256"]), viewer())
     if row.get("secrecy"):
@@ -448,17 +448,6 @@ def stamped(letter_id: int, sha: str) -> BaseResponse:
         False, f"letter-{letter_id}-{sha[:12]}-stamped.pdf", f"{stem} (ประทับตรารับ).pdf"
     )
     return _private(resp)
-
-
-def _openable(letter_id: int) -> dict[str, Any]:
-    """The letter's row if this user may open it; a refused classified letter is recorded."""
-    row = store().one("SELECT * FROM letters WHERE id = ?", (letter_id,))
-    if row is None:
-        raise NotFound(f"no letter {letter_id}", message_th="ไม่พบหนังสือ")
-    if not viewer().may_open(row):
-        record_classified(letter_id, "classified_refused")
-        raise ClassifiedRefused(f"{actor()} may not open letter {letter_id}")
-    return row
 
 
 def _listed(row: Mapping[str, Any], sha: str) -> dict[str, Any]:

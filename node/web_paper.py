@@ -42,7 +42,6 @@ MAX_PARTY = 300
 MAX_SUBJECT = 500
 DEFAULT_TYPE = "ภายนอก"
 
-_ALL_SUB_TYPES = tuple(s for subs in SUB_TYPES.values() for s in subs)
 _SCAN_NAMES = ", ".join(webkit.FILE_KINDS[k] for k in webkit.SCAN_KINDS)
 _SCAN_ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff," + ",".join(webkit.SCAN_KINDS)
 
@@ -56,11 +55,7 @@ class SecrecyRefused(webkit.Forbidden):
 def _choices() -> dict[str, Any]:
     may_classify = viewer().may("receive_classified")
     return {
-        "letter_types": [(t, LETTER_TYPE_TITLES.get(t, t)) for t in LETTER_TYPES],
-        "sub_types": [
-            (LETTER_TYPE_TITLES.get(t, t), subs) for t, subs in SUB_TYPES.items() if subs
-        ],
-        "speeds": [s for s in SPEED_CLASSES if s],
+        **webkit.kind_choices(),
         "secrecies": [s for s in SECRECY_CLASSES if s] if may_classify else [],
         "scan_names": _SCAN_NAMES,
         "scan_accept": _SCAN_ACCEPT,
@@ -76,7 +71,7 @@ def _choices() -> dict[str, Any]:
 
 def _letter_type() -> tuple[str, str | None]:
     letter_type = choice("letter_type", "ชนิดหนังสือ", LETTER_TYPES) or DEFAULT_TYPE
-    sub_type = choice("sub_type", "ประเภทย่อย", _ALL_SUB_TYPES)
+    sub_type = choice("sub_type", "ประเภทย่อย", webkit.ALL_SUB_TYPES)
     allowed = SUB_TYPES[letter_type]
     title = LETTER_TYPE_TITLES.get(letter_type, letter_type)
     if allowed and sub_type not in allowed:

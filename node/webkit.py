@@ -26,6 +26,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
+from protocol.lettertypes import LETTER_TYPE_TITLES, LETTER_TYPES, SPEED_CLASSES, SUB_TYPES
 from protocol.thai import normalize_thai
 
 from . import audit, letters
@@ -60,6 +61,22 @@ _ZIP_KINDS = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".odt": "application/vnd.oasis.opendocument.text",
 }
+
+
+ALL_SUB_TYPES = tuple(s for subs in SUB_TYPES.values() for s in subs)
+"""Every sub-type of every letter type, for checking a form's choice."""
+
+
+def kind_choices() -> dict[str, Any]:
+    """What the form fields of a letter's kind offer (``_kind_fields.html``): the types with
+    their Thai titles, the sub-types grouped by type, and the speed classes."""
+    return {
+        "letter_types": [(t, LETTER_TYPE_TITLES.get(t, t)) for t in LETTER_TYPES],
+        "sub_types": [
+            (LETTER_TYPE_TITLES.get(t, t), subs) for t, subs in SUB_TYPES.items() if subs
+        ],
+        "speeds": [s for s in SPEED_CLASSES if s],
+    }
 
 
 class Forbidden(NodeError):
@@ -223,17 +240,24 @@ def record_classified(letter_id: int, action: str, detail: dict[str, Any] | None
         audit.record(s, ctx().now(), actor(), action, f"letter:{letter_id}", detail or {})
 
 
-def open_letter(letter_id: int) -> dict[str, Any]:
-    """The letter with tracking and history, as :func:`node.letters.get_letter` gives it.
-
-    A classified letter is recorded as viewed (``view_classified``); one this user may not
-    open raises :class:`ClassifiedRefused` after recording the attempt."""
-    row = store().one("SELECT id, secrecy, assigned_to FROM letters WHERE id = ?", (letter_id,))
+def openable_row(letter_id: int) -> dict[str, Any]:
+    """The letter's row if this user may open it; a refused classified letter is recorded
+    (``classified_refused``) and raises :class:`ClassifiedRefused`."""
+    row = store().one("SELECT * FROM letters WHERE id = ?", (letter_id,))
     if row is None:
         raise NotFound(f"no letter {letter_id}", message_th="ไม่พบหนังสือ")
     if not viewer().may_open(row):
         record_classified(letter_id, "classified_refused")
         raise ClassifiedRefused(f"{actor()} may not open letter {letter_id}")
+    return row
+
+
+def open_letter(letter_id: int) -> dict[str, Any]:
+    """The letter with tracking and history, as :func:`node.letters.get_letter` gives it.
+
+    A classified letter is recorded as viewed (``view_classified``); one this user may not
+    open raises :class:`ClassifiedRefused` after recording the attempt."""
+    openable_row(letter_id)
     letter = letters.get_letter(store(), letter_id, viewer=viewer())
     if letter.get("secrecy"):
         record_classified(letter_id, "view_classified")

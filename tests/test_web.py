@@ -3,7 +3,6 @@ the node serves itself."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,10 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from test_node_offline import deliver
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from web_support import PASSWORD, csrf, login
 
 from node.accounts import add_user
 from node.worklist import HIDDEN_SUBJECT_TH
-
-PASSWORD = "รหัสผ่านยาวพอ-2569"
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -39,21 +36,6 @@ def pair(tmp_path: Path, clock: Clock) -> tuple[Node, Node]:
 @pytest.fixture
 def node(pair: tuple[Node, Node]) -> Node:
     return pair[1]
-
-
-def csrf(client: FlaskClient, path: str = "/login") -> str:
-    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
-    assert match, "no CSRF field in the form"
-    return match.group(1)
-
-
-def login(node: Node, username: str = "somsri", password: str = PASSWORD) -> FlaskClient:
-    client = node.app.test_client()
-    resp = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": csrf(client)}
-    )
-    assert resp.status_code == 302 and resp.headers["Location"] == "/", resp.status_code
-    return client
 
 
 def signed_in(client: FlaskClient) -> bool:

@@ -12,16 +12,11 @@ from urllib.parse import urlencode
 import pytest
 from markupsafe import escape
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import add_users, login
+from web_support import add_users, login, paper_letter
 
 from node.searchquery import MAX_QUERY_CHARS
 
 NOT_FOUND = "ไม่พบหนังสือที่ตรงกับคำค้น"
-
-
-def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
-    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
-    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -50,6 +50,12 @@ def add_users(node: Node, divisions: dict[str, list[str]] | None = None) -> None
             )
 
 
+def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
+    """A paper letter registered at ``node`` through the local API (as its operator)."""
+    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
+    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
+
+
 def csrf(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token of the form on ``path``."""
     match = CSRF_RE.search(client.get(path).get_data(as_text=True))
