@@ -12,15 +12,17 @@ never creates a hub identity by itself.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
 
@@ -28,6 +30,7 @@ from protocol import errors as perr
 
 from .blobs import BlobStore
 from .config import load_settings
+from .consolekit import configure_console, is_page
 from .directory import HubKeyring
 from .errors import HubError, StoreError, from_protocol
 from .store import HubStore
@@ -87,6 +90,13 @@ class InflightLimiter:
         return ClosingIterator(result, [self.slots.release])
 
 
+CONSOLE_MODULES: tuple[str, ...] = (
+    "hub.console",
+    "hub.console_alerts",
+)
+"""Modules of the operator's console, each with one blueprint ``bp``."""
+
+
 def clock() -> float:
     """The current time of the running app, Unix seconds."""
     return float(current_app.config["CLOCK"]())
@@ -126,9 +136,39 @@ def get_blobs() -> BlobStore:
     return blobs
 
 
+PAGE_MESSAGES = {
+    400: "คำขอไม่ถูกต้อง",
+    403: "ท่านไม่มีสิทธิ์ดำเนินการนี้",
+    404: "ไม่พบหน้าหรือรายการที่ต้องการ",
+    405: "ไม่รองรับวิธีการเรียกหน้านี้",
+    413: "ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด",
+    429: "ศูนย์กลางมีงานมาก กรุณาลองใหม่ภายหลัง",
+}
+GENERIC_TH = "ระบบขัดข้อง กรุณาลองใหม่ภายหลัง (ยังไม่ได้บันทึกสิ่งใด)"
+
+
+def error_page(status: int, message_th: str) -> Response:
+    """A Thai error page of the console; never a traceback, and bare if the layout fails."""
+    try:
+        page = render_template("error.html", status=status, message_th=message_th, back=None)
+    except Exception:  # the error page must not fail in turn
+        log.exception("console error page could not be rendered")
+        page = (
+            '<!doctype html><html lang="th"><head><meta charset="utf-8"><title>เกิดข้อผิดพลาด'
+            f"</title></head><body><p>{escape(message_th)}</p></body></html>"
+        )
+    return Response(page, status=status, mimetype="text/html")
+
+
 def _render_errors(app: Flask) -> None:
     @app.errorhandler(HubError)
     def hub_error(e: HubError) -> Response:
+        if is_page():
+            if e.status >= 500:
+                log.error("hub failure on a console page: %s", e.reason)
+                return error_page(e.status, GENERIC_TH)
+            message = getattr(e, "message_th", None) or PAGE_MESSAGES.get(e.status, GENERIC_TH)
+            return error_page(e.status, message)
         if e.status >= 500:
             log.error("hub failure: %s", e.reason)
             resp = error_response(e.status, e.code, "the hub failed; try again later")
@@ -144,12 +184,16 @@ def _render_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         status = e.code or 500
+        if is_page():
+            return error_page(status, PAGE_MESSAGES.get(status, GENERIC_TH))
         code = _HTTP_CODES.get(status, f"http_{status}")
         return error_response(status, code, e.description or e.name)
 
     @app.errorhandler(Exception)
     def internal_error(e: Exception) -> Response:
         log.exception("unexpected hub error")
+        if is_page():
+            return error_page(500, GENERIC_TH)
         return error_response(500, "internal", "the hub failed; try again later")
 
 
@@ -173,10 +217,12 @@ def create_app(
     app.teardown_appcontext(close_store)
     _render_errors(app)
 
-    from . import api, status
+    from . import api
 
     app.register_blueprint(api.bp)
-    app.register_blueprint(status.bp)
+    configure_console(app)
+    for name in CONSOLE_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
     limiter = InflightLimiter(
         app.wsgi_app, int(app.config["MAX_INFLIGHT"]), int(app.config["RETRY_AFTER_SECONDS"])
     )

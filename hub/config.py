@@ -38,8 +38,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ENROLL_TOKEN_TTL_HOURS", 72, "Lifetime of a one-time enrollment token."),
     Setting("LEASE_MAX", 1000, "Most numbers one lease of a shared register may grant."),
     Setting("PULL_LIMIT_MAX", 500, "Most mailbox envelopes returned by one pull."),
-    Setting("LATE_AFTER_MINUTES", 30, "Status page: an office silent this long is 'late'."),
-    Setting("SILENT_AFTER_HOURS", 24, "Status page: an office silent this long is 'silent'."),
+    Setting("LATE_AFTER_MINUTES", 30, "Console: an office not heard from this long is 'late'."),
+    Setting("SILENT_AFTER_HOURS", 24, "Console: an office not heard from this long is 'silent'."),
+    Setting("CLOCK_SKEW_LIMIT_SECONDS", 120, "Console: alert when a node's clock is off more."),
+    Setting("SESSION_MINUTES", 60, "Console: an idle operator session ends after this long."),
+    Setting("INACTIVE_DAYS", 7, "Statistics: an office with no letters this long is inactive."),
+    Setting("WORKDAY_END", "16:30", "Statistics: when the working day ends (Bangkok time)."),
+    Setting("HOLIDAYS", "", "Statistics: public holidays, ISO dates separated by commas."),
+    Setting("RECONCILE_AT", "02:00", "When the nightly numbering report runs (Asia/Bangkok)."),
+    Setting("REPORT_DIR", None, "Folder of the dated numbering reports (<instance>/reports)."),
+    Setting("SCHEDULER", True, "`saraban hub serve` runs the nightly and alert jobs."),
+    Setting("METRICS_TOKEN", "", "Bearer token /metrics asks for (empty: open, as usual)."),
     Setting("HOST", "127.0.0.1", "Address `saraban hub serve` listens on."),
     Setting("PORT", 8700, "Port `saraban hub serve` listens on."),
     Setting("THREADS", 8, "Worker threads of the waitress server."),
@@ -89,6 +98,8 @@ def load_settings(
         values["DATABASE"] = str(instance / "hub.sqlite")
     if not values.get("BLOB_DIR"):
         values["BLOB_DIR"] = str(instance / "blobs")
+    if not values.get("REPORT_DIR"):
+        values["REPORT_DIR"] = str(instance / "reports")
     return values
 
 

@@ -124,8 +124,14 @@ def ingest_push(
     office: str,
     wire_envelopes: list[Any],
     now: float,
+    source: str = "push",
 ) -> PushOutcome:
-    """Ingest one push request of ``office``; return per-envelope results and the ack."""
+    """Ingest one push request of ``office``; return per-envelope results and the ack.
+
+    ``source`` is ``push`` for a node's request, or ``release`` when an operator releases a
+    quarantined envelope: a release is recorded as a sync session of its own and does not
+    count as contact from the office.
+    """
     keys = active_keys(store, office)
     checked = [check_envelope(obj, office, keys) for obj in wire_envelopes]
     outcome = PushOutcome()
@@ -182,10 +188,11 @@ def ingest_push(
             head = FeedHead(msg.seq, item.env_id)
             result.update(status="accepted", reason=None, detail="; ".join(notes) or None)
         counts = outcome.counts()
-        store.record_contact(office, "push", now)
+        if source == "push":
+            store.record_contact(office, "push", now)
         store.add_sync_session(
             office,
-            "push",
+            source,
             now,
             len(checked),
             counts["accepted"],

@@ -198,7 +198,45 @@ CREATE TABLE IF NOT EXISTS sync_sessions (
     errors TEXT
 );
 CREATE INDEX IF NOT EXISTS sync_sessions_office ON sync_sessions (office, at);
+CREATE TABLE IF NOT EXISTS operators (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL,
+    created_at REAL NOT NULL,
+    last_login REAL
+);
+CREATE TABLE IF NOT EXISTS operator_actions (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    operator TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    reason TEXT,
+    detail TEXT
+);
+CREATE TABLE IF NOT EXISTS numbering_reports (
+    day TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    report TEXT NOT NULL,
+    worse TEXT NOT NULL
+);
 """
+
+MIGRATIONS: tuple[tuple[str, str, str], ...] = (
+    ("alerts", "key", "TEXT"),
+    ("alerts", "resolved_at", "REAL"),
+    ("alerts", "resolved_by", "TEXT"),
+    ("alerts", "note", "TEXT"),
+    ("quarantine", "resolved_at", "REAL"),
+    ("quarantine", "resolved_by", "TEXT"),
+    ("quarantine", "resolution", "TEXT"),
+    ("offices", "directory_version", "INTEGER"),
+)
+"""Columns added after the first release: ``(table, column, type)``, added when missing."""
 
 Row = dict[str, Any]
 
@@ -212,6 +250,14 @@ class FeedRow:
     env_id: str
     kind: str
     envelope: bytes
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    for table, column, kind in MIGRATIONS:
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute("CREATE INDEX IF NOT EXISTS alerts_key ON alerts (key, status)")
 
 
 def _row(cursor_row: sqlite3.Row | None) -> Row | None:
@@ -243,6 +289,7 @@ class HubStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             if create:
                 conn.executescript(SCHEMA)
+                _migrate(conn)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the hub database: {e}") from e
         return cls(conn)
@@ -639,22 +686,77 @@ class HubStore:
             return self._all("SELECT * FROM quarantine ORDER BY id DESC")
         return self._all("SELECT * FROM quarantine WHERE status = ? ORDER BY id DESC", (status,))
 
-    def raise_alert(self, kind: str, office: str | None, detail: str, now: float) -> None:
-        """Record an alert for the operator."""
+    def quarantined_one(self, quarantine_id: int) -> Row | None:
+        """One quarantined envelope, with its bytes."""
+        return self._one("SELECT * FROM quarantine WHERE id = ?", (quarantine_id,))
+
+    def resolve_quarantine(
+        self, quarantine_id: int, status: str, operator: str, resolution: str, now: float
+    ) -> None:
+        """Close a quarantined envelope as ``released`` or ``discarded``, saying why."""
         self._exec(
-            "INSERT INTO alerts (kind, office, detail, at) VALUES (?, ?, ?, ?)",
-            (kind, office, detail, now),
+            "UPDATE quarantine SET status = ?, resolved_by = ?, resolution = ?, resolved_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (status, operator, resolution, now, quarantine_id),
         )
 
-    def alerts(self, status: str | None = "open") -> list[Row]:
-        """Alerts, newest first."""
-        if status is None:
-            return self._all("SELECT * FROM alerts ORDER BY id DESC")
-        return self._all("SELECT * FROM alerts WHERE status = ? ORDER BY id DESC", (status,))
+    def raise_alert(
+        self, kind: str, office: str | None, detail: str, now: float, key: str | None = None
+    ) -> int:
+        """Record an alert for the operator; return its id.
 
-    def close_alert(self, alert_id: int) -> None:
-        """Mark an alert dealt with."""
-        self._exec("UPDATE alerts SET status = 'closed' WHERE id = ?", (alert_id,))
+        With a ``key``, at most one alert with that key is open at a time: raising it again
+        while open changes nothing and returns the open alert's id.
+        """
+        if key is not None:
+            open_id = self._scalar(
+                "SELECT id FROM alerts WHERE key = ? AND status = 'open'", (key,)
+            )
+            if open_id is not None:
+                return int(open_id)
+        return self._exec(
+            "INSERT INTO alerts (kind, office, detail, at, key) VALUES (?, ?, ?, ?, ?)",
+            (kind, office, detail, now, key),
+        )
+
+    def alerts(self, status: str | None = "open", office: str | None = None) -> list[Row]:
+        """Alerts, newest first; of one ``status`` (None: all) and one ``office`` (None: all)."""
+        where, params = [], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if office is not None:
+            where.append("office = ?")
+            params.append(office)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._all(f"SELECT * FROM alerts{clause} ORDER BY id DESC", params)  # noqa: S608
+
+    def alert(self, alert_id: int) -> Row | None:
+        """One alert."""
+        return self._one("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+
+    def open_alert_keys(self, prefix: str) -> dict[str, int]:
+        """Open alerts whose key starts with ``prefix``: key -> id."""
+        rows = self._all(
+            "SELECT key, id FROM alerts WHERE status = 'open' AND key LIKE ? ESCAPE '\\'",
+            (prefix.replace("%", "\\%").replace("_", "\\_") + "%",),
+        )
+        return {r["key"]: int(r["id"]) for r in rows}
+
+    def close_alert(
+        self,
+        alert_id: int,
+        by: str = "",
+        note: str | None = None,
+        now: float | None = None,
+        status: str = "closed",
+    ) -> None:
+        """Mark an alert dealt with (``closed`` by an operator, ``resolved`` by the hub)."""
+        self._exec(
+            "UPDATE alerts SET status = ?, resolved_by = ?, note = ?, resolved_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (status, by or None, note, now, alert_id),
+        )
 
     # -- numbering ledger -----------------------------------------------------------------
 
@@ -854,11 +956,126 @@ class HubStore:
             (office_id, kind, now, count, accepted, duplicate, rejected, errors),
         )
 
-    def sync_sessions(self, office_id: str, limit: int = 50) -> list[Row]:
+    def sync_sessions(self, office_id: str, limit: int = 100) -> list[Row]:
         """An office's latest sync sessions."""
         return self._all(
             "SELECT * FROM sync_sessions WHERE office = ? ORDER BY id DESC LIMIT ?",
             (office_id, limit),
+        )
+
+    # -- the operator console --------------------------------------------------------------
+
+    def tokens(self, limit: int = 200) -> list[Row]:
+        """Enrollment tokens issued, newest first (hashes only; the secrets are never kept)."""
+        return self._all("SELECT * FROM tokens ORDER BY issued_at DESC LIMIT ?", (limit,))
+
+    def cancel_token(self, token_hash: str, now: float) -> bool:
+        """Make an unused token unusable; False when it was used or unknown."""
+        try:
+            cur = self.conn.execute(
+                "UPDATE tokens SET expires_at = min(expires_at, ?) WHERE token_hash = ?"
+                " AND used_at IS NULL",
+                (now, token_hash),
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"database error: {e}") from e
+        return cur.rowcount == 1
+
+    def mailbox_backlogs(self) -> dict[str, int]:
+        """Per office: mailbox envelopes beyond the position it confirmed pulling."""
+        rows = self._all(
+            "SELECT o.id AS office, count(m.id) AS backlog FROM offices o"
+            " LEFT JOIN mailbox m ON m.office = o.id AND m.id > o.pulled_upto GROUP BY o.id"
+        )
+        return {r["office"]: int(r["backlog"]) for r in rows}
+
+    def set_office_directory_version(self, office_id: str, version: int | None) -> None:
+        """The directory version a node reported holding."""
+        self._exec("UPDATE offices SET directory_version = ? WHERE id = ?", (version, office_id))
+
+    def operator(self, username: str) -> Row | None:
+        """One operator account (with its password hash: never render it)."""
+        return self._one("SELECT * FROM operators WHERE username = ?", (username,))
+
+    def operators(self) -> list[Row]:
+        """Every operator account, without password hashes."""
+        return [
+            {k: v for k, v in r.items() if k != "password_hash"}
+            for r in self._all("SELECT * FROM operators ORDER BY username")
+        ]
+
+    def add_operator(
+        self, username: str, display_name: str, role: str, password_hash: str, now: float
+    ) -> None:
+        """Create an operator account."""
+        self._exec(
+            "INSERT INTO operators (username, display_name, role, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (username, display_name, role, password_hash, now),
+        )
+
+    def set_operator_password(self, username: str, password_hash: str) -> None:
+        """Replace an operator's password and lift any lock."""
+        self._exec(
+            "UPDATE operators SET password_hash = ?, failures = 0, locked_until = NULL,"
+            " active = 1 WHERE username = ?",
+            (password_hash, username),
+        )
+
+    def set_login_state(
+        self, username: str, failures: int, locked_until: float | None, last_login: float | None
+    ) -> None:
+        """Store an operator's failed-login count and lock (and the time of a good login)."""
+        self._exec(
+            "UPDATE operators SET failures = ?, locked_until = ?,"
+            " last_login = coalesce(?, last_login) WHERE username = ?",
+            (failures, locked_until, last_login, username),
+        )
+
+    def set_operator_active(self, username: str, active: bool) -> None:
+        """Allow or stop an operator's logins."""
+        self._exec("UPDATE operators SET active = ? WHERE username = ?", (int(active), username))
+
+    def log_action(
+        self,
+        operator: str,
+        action: str,
+        target: str | None,
+        reason: str | None,
+        detail: str | None,
+        now: float,
+    ) -> None:
+        """Record what an operator did (append-only)."""
+        self._exec(
+            "INSERT INTO operator_actions (at, operator, action, target, reason, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, operator, action, target, reason, detail),
+        )
+
+    def actions(self, limit: int = 200, target: str | None = None) -> list[Row]:
+        """Operator actions, newest first (of one target, when given)."""
+        if target is None:
+            return self._all("SELECT * FROM operator_actions ORDER BY id DESC LIMIT ?", (limit,))
+        return self._all(
+            "SELECT * FROM operator_actions WHERE target = ? ORDER BY id DESC LIMIT ?",
+            (target, limit),
+        )
+
+    def add_numbering_report(self, day: str, report: str, worse: str, now: float) -> None:
+        """Keep the numbering report of ``day`` (ISO date, Bangkok); one per day."""
+        self._exec(
+            "INSERT OR REPLACE INTO numbering_reports (day, at, report, worse) VALUES (?, ?, ?, ?)",
+            (day, now, report, worse),
+        )
+
+    def numbering_reports(self, limit: int = 60) -> list[Row]:
+        """Stored numbering reports, newest first."""
+        return self._all("SELECT * FROM numbering_reports ORDER BY day DESC LIMIT ?", (limit,))
+
+    def numbering_report_before(self, day: str) -> Row | None:
+        """The newest stored report of a day before ``day``."""
+        return self._one(
+            "SELECT * FROM numbering_reports WHERE day < ? ORDER BY day DESC LIMIT 1", (day,)
         )
 
 
@@ -883,6 +1100,9 @@ _TABLES = frozenset(
         "lists",
         "shared_registers",
         "sync_sessions",
+        "operators",
+        "operator_actions",
+        "numbering_reports",
     }
 )
 

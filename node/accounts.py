@@ -12,15 +12,12 @@ may see (:mod:`node.access`).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from protocol.passwords import hash_password, password_matches
 from protocol.thai import normalize_thai
 
 from . import audit
@@ -29,7 +26,6 @@ from .context import NodeContext
 from .errors import BadInput, Conflict, NodeError, NotFound
 from .store import Store
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 MAX_FAILURES = 5
@@ -43,36 +39,6 @@ class LoginRefused(NodeError):
     status = 401
     code = "login_refused"
     message_th = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash of ``password`` in the self-describing stored form."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    """Whether ``password`` hashes to ``stored`` (constant-time comparison)."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        got = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, expected)
 
 
 def _check_password(password: str) -> None:

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli_reports",
     "scripts.cli_search",
     "scripts.cli_accounts",
+    "scripts.cli_hub",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 

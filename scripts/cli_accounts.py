@@ -14,7 +14,7 @@ import sys
 from scripts.clikit import CLIError, Cmd, Groups, emit, instance_dir
 
 
-def _password(args: argparse.Namespace) -> str:
+def read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
     if not sys.stdin.isatty():
@@ -32,7 +32,13 @@ def node_adduser(args: argparse.Namespace) -> None:
     ctx = NodeContext.load(instance_dir(args, "node"))
     with ctx.open_store() as store:
         user = add_user(
-            ctx, store, args.username, args.name, _password(args), args.role, args.division or []
+            ctx,
+            store,
+            args.username,
+            args.name,
+            read_password(args),
+            args.role,
+            args.division or [],
         )
     emit(user, args.json, lambda d: f"เพิ่มผู้ใช้ {d['username']} ({', '.join(d['roles'])}) แล้ว")
 
@@ -43,7 +49,7 @@ def node_passwd(args: argparse.Namespace) -> None:
 
     ctx = NodeContext.load(instance_dir(args, "node"))
     with ctx.open_store() as store:
-        set_password(ctx, store, args.username, _password(args))
+        set_password(ctx, store, args.username, read_password(args))
     emit({"username": args.username}, args.json, lambda d: "เปลี่ยนรหัสผ่านแล้ว")
 
 
