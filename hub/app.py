@@ -93,6 +93,10 @@ class InflightLimiter:
 CONSOLE_MODULES: tuple[str, ...] = (
     "hub.console",
     "hub.console_alerts",
+    # console_enrollment
+    # console_lists
+    # console_numbering
+    # console_stats
 )
 """Modules of the operator's console, each with one blueprint ``bp``."""
 

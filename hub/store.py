@@ -218,6 +218,8 @@ CREATE TABLE IF NOT EXISTS operator_actions (
     reason TEXT,
     detail TEXT
 );
+-- usage statistics tables
+-- end of usage statistics tables
 CREATE TABLE IF NOT EXISTS numbering_reports (
     day TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -1078,6 +1080,18 @@ class HubStore:
             "SELECT * FROM numbering_reports WHERE day < ? ORDER BY day DESC LIMIT 1", (day,)
         )
 
+
+    # -- usage statistics -------------------------------------------------------------------
+
+    # -- end of usage statistics ------------------------------------------------------------
+
+    # -- enrollment and distribution lists (console) ---------------------------------------
+
+    # -- end of enrollment and distribution lists -------------------------------------------
+
+    # -- metrics and numbering reconciliation -----------------------------------------------
+
+    # -- end of metrics and numbering reconciliation ----------------------------------------
 
 _TABLES = frozenset(
     {
