@@ -179,15 +179,14 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
 
 
 def report_directory(
-    store: HubStore,
-    office: str,
-    held_version: int | None,
-    refused: Mapping[str, Any] | None,
-    now: float,
+    store: HubStore, office: str, held_version: int | None, refused: bool, now: float
 ) -> None:
-    """What a heartbeat says about the node's directory: the version it holds, and a
-    directory it refused as a rollback. Raises ``directory_rollback`` when the node holds a
-    newer version than the hub serves, or refused an older one."""
+    """What a heartbeat says about the node's directory: the version it holds, and whether
+    its last sync failed because the hub offered an older directory than it holds.
+
+    Raises ``directory_rollback`` when the node holds a newer version than the hub serves
+    (the hub's database went back in time) or refused the hub's directory as a rollback.
+    """
     head = store.directory_head()
     current = int(head["version"]) if head else 0
     store.set_office_directory_version(office, held_version)
@@ -195,17 +194,16 @@ def report_directory(
         store.raise_alert(
             "directory_rollback",
             office,
-            f"{office} ถือทะเบียนหน่วยงานฉบับที่ {held_version} แต่ศูนย์กลางมีถึงฉบับที่ {current}",
+            f"{office} ถือทะเบียนหน่วยงานฉบับที่ {held_version} แต่ศูนย์กลางมีถึงฉบับที่ {current} เท่านั้น",
             now,
-            key=f"rollback:{office}:{held_version}",
+            key=f"rollback:{office}:{held_version}:{current}",
         )
-    if refused:
-        offered = refused.get("offered")
-        held = refused.get("held")
+    elif refused:
         store.raise_alert(
             "directory_rollback",
             office,
-            f"{office} ปฏิเสธทะเบียนหน่วยงานฉบับที่ {offered} เพราะถือฉบับที่ {held} อยู่แล้ว",
+            f"{office} ปฏิเสธทะเบียนหน่วยงานที่ศูนย์กลางส่งให้ว่าเก่ากว่าหรือขัดกับฉบับที่"
+            f" {held_version} ที่ถืออยู่ (ศูนย์กลางมีฉบับที่ {current})",
             now,
-            key=f"rollback:{office}:refused:{offered}",
+            key=f"rollback:{office}:refused:{current}",
         )

@@ -29,6 +29,7 @@ from protocol.envelope import Envelope
 from protocol.messages import Checkpoint
 
 from . import __version__
+from .alerts import report_directory
 from .app import clock, get_blobs, get_keyring, get_store
 from .auth import Caller, authenticate
 from .clock import iso_utc, parse_clock
@@ -248,6 +249,10 @@ def _heartbeat() -> Response:
     ok = _optional(body, "last_sync_ok", bool)
     error = _optional(body, "last_error", str)
     software = _optional(body, "software", str)
+    error_code = _optional(body, "last_error_code", str)
+    held = _optional(body, "directory_version", int)
+    if held is not None and held < 0:
+        raise BadRequest("directory_version must be a whole number from 0")
     node_clock = parse_clock(body.get("clock")) if body.get("clock") is not None else None
     if body.get("clock") is not None and node_clock is None:
         raise BadRequest("clock must be Unix seconds or an ISO 8601 time")
@@ -263,6 +268,7 @@ def _heartbeat() -> Response:
             ok,
             None if error is None else error[:500],
         )
+        report_directory(store, caller().office, held, error_code == "stale_directory", now)
     return jsonify({"hub_time": iso_utc(now)})
 
 

@@ -60,6 +60,15 @@ def _check_reason(reason: str) -> str:
     return text
 
 
+def _resolve_alert(
+    store: HubStore, quarantine_id: int, operator: str, why: str, now: float
+) -> None:
+    key = f"quarantine:{quarantine_id}"
+    alert_id = store.open_alert_keys(key).get(key)
+    if alert_id is not None:
+        store.close_alert(alert_id, operator, why, now, status="resolved")
+
+
 def release(
     store: HubStore, keyring: HubKeyring, quarantine_id: int, operator: str, reason: str, now: float
 ) -> Released:
@@ -86,6 +95,7 @@ def release(
                 status=409,
             )
         store.resolve_quarantine(quarantine_id, "released", operator, why, now)
+        _resolve_alert(store, quarantine_id, operator, why, now)
         store.log_action(
             operator,
             "release_quarantine",
@@ -103,6 +113,7 @@ def discard(store: HubStore, quarantine_id: int, operator: str, reason: str, now
     with store.write():
         row = _open_row(store, quarantine_id)
         store.resolve_quarantine(quarantine_id, "discarded", operator, why, now)
+        _resolve_alert(store, quarantine_id, operator, why, now)
         store.log_action(
             operator,
             "discard_quarantine",

@@ -1080,7 +1080,6 @@ class HubStore:
             "SELECT * FROM numbering_reports WHERE day < ? ORDER BY day DESC LIMIT 1", (day,)
         )
 
-
     # -- usage statistics -------------------------------------------------------------------
 
     # -- end of usage statistics ------------------------------------------------------------
@@ -1092,6 +1091,7 @@ class HubStore:
     # -- metrics and numbering reconciliation -----------------------------------------------
 
     # -- end of metrics and numbering reconciliation ----------------------------------------
+
 
 _TABLES = frozenset(
     {

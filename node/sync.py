@@ -15,6 +15,7 @@ A failure records exponential back-off with jitter (honouring Retry-After) in
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,7 @@ from .store import Store
 from .verify import verify_any, verify_hub_envelope
 
 CLOCK_SKEW_SECONDS = 300
+log = logging.getLogger(__name__)
 _SYNC_LOCK = threading.RLock()
 
 
@@ -341,19 +343,26 @@ def download_attachments(
             attachment_text.index_blob(ctx, store, sha)  # search: text of a received PDF
 
 
-def send_heartbeat(ctx: NodeContext, store: Store, client: HubClient) -> None:
-    """Tell the hub how this node is doing."""
+def send_heartbeat(
+    ctx: NodeContext, store: Store, client: HubClient, failed: SyncResult | None = None
+) -> None:
+    """Tell the hub how this node is doing: after a good round, or after one that failed
+    while the hub was answering (``failed``), so the console sees why, e.g. a directory
+    this node refused as a rollback."""
     state = _state(store)
-    client.heartbeat(
-        {
-            "outbox": feed.outbox_count(store),
-            "last_sync_ok": True,
-            "last_error": state["last_error"],
-            "clock": int(ctx.now()),
-            "software": f"{SOFTWARE} protocol/{PROTOCOL_VERSION}",
-            "provisional_pending": registers.provisional_pending(store),
-        }
-    )
+    held = load_trusted(store)
+    report: dict[str, Any] = {
+        "outbox": feed.outbox_count(store),
+        "last_sync_ok": failed is None,
+        "last_error": state["last_error"] if failed is None else failed.error,
+        "clock": int(ctx.now()),
+        "software": f"{SOFTWARE} protocol/{PROTOCOL_VERSION}",
+        "provisional_pending": registers.provisional_pending(store),
+        "directory_version": None if held is None else held.version,
+    }
+    if failed is not None:
+        report["last_error_code"] = failed.error_code
+    client.heartbeat(report)
 
 
 # -- the round --------------------------------------------------------------------------
@@ -396,6 +405,8 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             send_heartbeat(ctx, store, hub)
         except (SarabanError, NodeError) as e:
             _record_failure(ctx, store, result, e, rng)
+            if result.online:
+                _report_failure(ctx, store, hub, result)
         else:
             if result.rejected:
                 result.error = f"hub rejected seq {result.rejected[0]['seq']}: " + str(
@@ -409,6 +420,15 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
         if own_client:
             hub.close()
     return result
+
+
+def _report_failure(ctx: NodeContext, store: Store, hub: HubClient, result: SyncResult) -> None:
+    # Best effort: the round already failed and says why; a heartbeat the hub refuses too
+    # changes nothing here.
+    try:
+        send_heartbeat(ctx, store, hub, failed=result)
+    except (SarabanError, NodeError) as e:
+        log.info("heartbeat after a failed sync not sent: %s", e)
 
 
 def _record_failure(

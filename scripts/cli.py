@@ -224,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"saraban: {e.message_th} ({e.reason}; {e.code})", file=sys.stderr)
         return EXIT_FAILED
     except (CLIError, NodeAPIError, SarabanError, OSError, ValueError) as e:
-        print(f"saraban: {e}", file=sys.stderr)
+        message_th = getattr(e, "message_th", None)  # the hub's console errors say it in Thai
+        print(f"saraban: {message_th} ({e})" if message_th else f"saraban: {e}", file=sys.stderr)
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from console_support import add_operators, console_login, text_of
 from test_hub_support import (
     CHIANG_MAI,
     CHIANG_RAI,
@@ -354,7 +355,7 @@ def test_own_feed_and_highwater_for_a_restored_node(hub: Hub, cm: Office) -> Non
     assert page["more"] is True
 
 
-def test_heartbeat_is_recorded_for_the_status_page(hub: Hub, cm: Office, clock: Clock) -> None:
+def test_heartbeat_is_shown_in_the_federation_view(hub: Hub, cm: Office, clock: Clock) -> None:
     answer = cm.request(
         "POST",
         "/heartbeat",
@@ -372,8 +373,9 @@ def test_heartbeat_is_recorded_for_the_status_page(hub: Hub, cm: Office, clock: 
         row = s.office(CHIANG_MAI)
     assert row is not None
     assert (row["outbox_backlog"], row["clock_skew"]) == (12, 40)
-    page = hub.client.get("/").get_data(as_text=True)
-    assert "สถานะ" in page and "ปกติ" in page and "ยังไม่ลงทะเบียน" in page
+    add_operators(hub)
+    page = text_of(console_login(hub).get("/offices"))
+    assert "ปกติ" in page and "ยังไม่ลงทะเบียน" in page and "saraban-node 0.1.0" in page
 
 
 def test_directory_endpoint_is_signed_and_current(hub: Hub, cm: Office) -> None:
