@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.thai import format_thai_duration
+
 from .federation import Thresholds, office_rows
 from .store import HubStore
 
@@ -105,6 +107,31 @@ KINDS: dict[str, AlertKind] = {
     ),
 }
 
+REASONS = {
+    "out_of_sequence": "ลำดับซองไม่ต่อจากซองก่อนหน้า",
+    "broken_chain": "ซองไม่เชื่อมกับซองก่อนหน้า",
+    "equivocation": "ลงนามซองต่างกันสองฉบับในลำดับเดียวกัน",
+    "bad_signature": "ลายมือชื่ออิเล็กทรอนิกส์ไม่ถูกต้อง",
+    "unknown_key": "ลงนามด้วยกุญแจที่ไม่ใช่กุญแจที่ใช้งานของหน่วยงาน",
+    "not_your_feed": "ซองไม่ใช่ของหน่วยงานที่ส่ง",
+    "not_canonical": "ข้อมูลในซองไม่อยู่ในรูปแบบมาตรฐาน",
+    "malformed_envelope": "รูปแบบซองไม่ถูกต้อง",
+    "bad_message": "ข้อมูลในซองไม่ถูกต้อง",
+    "not_a_feed_kind": "ชนิดซองที่หน่วยงานส่งไม่ได้",
+    "duplicate_number": "เลขหนังสือซ้ำ",
+    "number_not_leased": "เลขอยู่นอกช่วงที่จัดสรร",
+    "not_your_register": "ไม่ใช่ทะเบียนของหน่วยงาน",
+    "unknown_provisional": "เลขชั่วคราวที่ไม่รู้จัก",
+    "bad_register": "ทะเบียนไม่ถูกต้อง",
+}
+"""Why an envelope was refused, in Thai, by the reason code of the push result."""
+
+
+def reason_label(code: str | None) -> str:
+    """The Thai words for a refusal's reason code (the code itself when unknown)."""
+    return REASONS.get(code or "", code or "-")
+
+
 UNKNOWN = AlertKind("การแจ้งเตือน", "ตรวจสอบรายละเอียด", "warn")
 
 
@@ -156,7 +183,7 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
                     "silent_office",
                     row["id"],
                     f"{row['id']} {row['name']} ไม่ได้ติดต่อศูนย์กลางเกิน"
-                    f" {limits.silent_after / 3600:g} ชั่วโมง",
+                    f" {format_thai_duration(limits.silent_after)}",
                 )
             if row["skew_too_large"] and row["state"] not in ("revoked", "never enrolled"):
                 skewed[f"skew:{row['id']}"] = (
@@ -169,7 +196,7 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
                 "quarantined",
                 q["origin"],
                 f"ซองลำดับที่ {q['seq'] if q['seq'] is not None else '-'} จาก {q['origin']}:"
-                f" {q['reason']} {q['detail'] or ''}".strip(),
+                f" {reason_label(q['reason'])} ({q['reason']}) {q['detail'] or ''}".strip(),
             )
             for q in store.quarantined("open")
         }

@@ -13,13 +13,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from .alerts import alert_view, refresh_alerts
+from .alerts import alert_view, reason_label, refresh_alerts
 from .app import get_keyring, get_store
 from .consolekit import form_text, login_required, now, operator_name, operator_required, record
 from .operators import ConsoleError
 from .quarantine import MAX_REASON, discard, envelope_summary, release
 
 bp = Blueprint("console_alerts", __name__)
+bp.add_app_template_global(reason_label, "reason_label")
 
 CONDITION_PREFIXES = ("silent:", "skew:", "quarantine:")
 """Alerts the hub resolves by itself when the condition passes; not closed by hand."""

@@ -29,9 +29,17 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from markupsafe import Markup, escape
 
 from protocol.keys import fingerprint
-from protocol.thai import BANGKOK, format_thai_date, format_thai_datetime, normalize_thai
+from protocol.thai import (
+    BANGKOK,
+    format_thai_date,
+    format_thai_datetime,
+    format_thai_duration,
+    format_thai_time,
+    normalize_thai,
+)
 
 from .operators import ROLES, ConsoleError, active_operator
 
@@ -108,6 +116,7 @@ def configure_console(app: Flask) -> None:
     app.context_processor(_page_globals)
     app.add_template_filter(thai_datetime, "thai_datetime")
     app.add_template_filter(thai_date, "thai_date")
+    app.add_template_filter(thai_moment, "thai_moment")
     app.add_template_filter(thai_duration, "thai_duration")
     app.add_template_filter(thai_number, "thai_number")
 
@@ -282,6 +291,20 @@ def thai_datetime(value: Any) -> str:
     return format_thai_datetime(moment)
 
 
+def thai_moment(value: Any) -> Markup:
+    """A table cell's time: ``4 ธ.ค. 2569 16.54 น.``, the full form as its tooltip."""
+    if value is None or value == "":
+        return Markup("-")
+    try:
+        moment = datetime.fromtimestamp(float(value), tz=BANGKOK)
+    except (TypeError, ValueError, OverflowError):
+        return escape(str(value))
+    short = f"{format_thai_date(moment, abbreviated=True)} {format_thai_time(moment)}"
+    return Markup('<time datetime="{}" title="{}" class="nowrap">{}</time>').format(
+        moment.isoformat(), format_thai_datetime(moment), short
+    )
+
+
 def thai_date(value: Any) -> str:
     """An ISO date (``2026-12-04``) or Unix seconds as a Buddhist-era date."""
     if value is None or value == "":
@@ -295,20 +318,8 @@ def thai_date(value: Any) -> str:
 
 
 def thai_duration(seconds: Any) -> str:
-    """A span of time in Thai words: ``2 วัน 3 ชม.``, ``5 นาที``, ``40 วินาที``."""
-    if seconds is None:
-        return "-"
-    total = int(abs(float(seconds)))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} วัน {hours} ชม." if hours else f"{days} วัน"
-    if hours:
-        return f"{hours} ชม. {minutes} นาที" if minutes else f"{hours} ชม."
-    if minutes:
-        return f"{minutes} นาที"
-    return f"{secs} วินาที"
+    """A span of time in Thai words (``-`` for none)."""
+    return "-" if seconds is None else format_thai_duration(float(seconds))
 
 
 def thai_number(value: Any) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol.keys import fingerprint
+from protocol.thai import format_thai_duration
 
 from .store import HubStore
 
@@ -161,13 +162,13 @@ def office_problems(row: Mapping[str, Any], limits: Thresholds) -> list[str]:
     """What is wrong with one office now, in Thai, most serious first."""
     problems = []
     if row["state"] == "silent":
-        problems.append(f"ขาดการติดต่อเกิน {limits.silent_after / 3600:g} ชั่วโมง")
+        problems.append(f"ขาดการติดต่อเกิน {format_thai_duration(limits.silent_after)}")
     elif row["state"] == "late":
-        problems.append(f"ไม่ได้ติดต่อเกิน {limits.late_after / 60:g} นาที")
+        problems.append(f"ไม่ได้ติดต่อเกิน {format_thai_duration(limits.late_after)}")
     if row["skew_too_large"]:
         problems.append(
             f"นาฬิกาของหน่วยงานคลาดเคลื่อน {row['clock_skew']:+.0f} วินาที"
-            f" (เกิน {limits.skew_limit:g} วินาที)"
+            f" (เกิน {format_thai_duration(limits.skew_limit)})"
         )
     if row["last_sync_ok"] == 0 and row["last_error"]:
         problems.append(f"การซิงค์ครั้งล่าสุดล้มเหลว: {row['last_error']}")

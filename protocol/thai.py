@@ -262,6 +262,22 @@ def format_thai_datetime(dt: datetime, *, thai_digits: bool = False) -> str:
     return f"{date_text} เวลา {format_thai_time(local, thai_digits=thai_digits)}"
 
 
+def format_thai_duration(seconds: float) -> str:
+    """A span of time in Thai words, the two largest units: ``2 วัน 3 ชม.``, ``1 ชม. 5 นาที``,
+    ``15 นาที``, ``40 วินาที`` (the sign is dropped)."""
+    total = int(abs(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} วัน {hours} ชม." if hours else f"{days} วัน"
+    if hours:
+        return f"{hours} ชม. {minutes} นาที" if minutes else f"{hours} ชม."
+    if minutes:
+        return f"{minutes} นาที"
+    return f"{secs} วินาที"
+
+
 def _month_forms() -> dict[str, int]:
     forms: dict[str, int] = {}
     for number, (full, abbr) in enumerate(zip(THAI_MONTHS, THAI_MONTHS_ABBR, strict=True), 1):
