@@ -49,6 +49,7 @@ NEIGHBOURS = ("พล 0017", "ชร 0017", "ชม 0017")
 SHARED = (CENTRAL, "ว")
 OFFLINE_LEASE_SIZE = 2
 DEMO_CLERK = "demo-clerk"
+DEMO_OPERATOR = "demo-operator"
 MAX_QUIET_ROUNDS = 8
 
 
@@ -386,21 +387,21 @@ class Day:
 
     def add_demo_clerk(self) -> str:
         """A clerk account at เชียงใหม่ for trying the pages; its password is new each run."""
-        password = secrets.token_urlsafe(9)
-        proc = subprocess.run(
-            [
-                *(sys.executable, "-m", "scripts.cli", "node", "adduser", DEMO_CLERK),
-                *("--name", "เจ้าหน้าที่สารบรรณ (สาธิต)", "--role", "clerk", "--role", "executive"),
-                *("--password-stdin", "--instance", str(self._instance(PAPER))),
-            ],
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return _add_account(
+            "node",
+            DEMO_CLERK,
+            ("--name", "เจ้าหน้าที่สารบรรณ (สาธิต)", "--role", "clerk", "--role", "executive"),
+            self._instance(PAPER),
         )
-        if proc.returncode != 0:
-            raise RuntimeError(f"saraban node adduser: {proc.stderr.strip()}")
-        return password
+
+    def add_demo_operator(self) -> str:
+        """An operator account of the hub's console; its password is new each run."""
+        return _add_account(
+            "hub",
+            DEMO_OPERATOR,
+            ("--name", "เจ้าหน้าที่ศูนย์กลาง (สาธิต)", "--role", "operator"),
+            self.workdir / "hub",
+        )
 
     def print_registers(self) -> None:
         """At day's end เชียงใหม่ prints its receipt register and exports its sending one."""
@@ -538,6 +539,24 @@ def day_shortfalls(report: dict[str, Any]) -> list[str]:
     return shortfalls
 
 
+def _add_account(side: str, username: str, fields: tuple[str, ...], instance: Path) -> str:
+    """`saraban <side> adduser` with a fresh password, as an administrator would run it."""
+    password = secrets.token_urlsafe(9)
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "scripts.cli", side, "adduser", username, *fields),
+            *("--password-stdin", "--instance", str(instance)),
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"saraban {side} adduser: {proc.stderr.strip()}")
+    return password
+
+
 def run_demo(once: bool, as_json: bool, workdir: Path) -> int:
     """Play the day; serve until Ctrl-C unless ``once``. Exit code 0 only on full success."""
 
@@ -580,6 +599,11 @@ def run_demo(once: bool, as_json: bool, workdir: Path) -> int:
         password = day.add_demo_clerk()
         print(
             f"เข้าสู่ระบบที่ {day.node_urls[PAPER]}/ ด้วยผู้ใช้ {DEMO_CLERK} "
+            f"รหัสผ่าน {password} (บัญชีสาธิต สร้างใหม่ทุกครั้ง)"
+        )
+        password = day.add_demo_operator()
+        print(
+            f"หน้าผู้ดูแลศูนย์กลาง {day.hub_url}/ ด้วยผู้ใช้ {DEMO_OPERATOR} "
             f"รหัสผ่าน {password} (บัญชีสาธิต สร้างใหม่ทุกครั้ง)"
         )
         print("กด Ctrl-C เพื่อหยุด", flush=True)
