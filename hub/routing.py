@@ -9,13 +9,15 @@
 * ``register``: no routing (numbering only).
 
 Exactly once: a mailbox row is unique per ``(office, env_id)``. Runs inside the ingest
-transaction, so an envelope is stored, routed and numbered together or not at all.
+transaction, so an envelope is stored, routed and numbered together or not at all; a routed
+letter or receipt is also recorded there for the usage statistics (:mod:`hub.stats`).
 """
 
 from __future__ import annotations
 
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
 
+from .stats import record_letter, record_receipt
 from .store import HubStore
 
 
@@ -53,6 +55,7 @@ def _route_letter(store: HubStore, letter: Letter, env_id: str, now: float) -> l
         routed.append(recipient)
     store.add_routes(env_id, letter.origin, routed)
     store.add_blob_refs(env_id, [a["sha256"] for a in letter.attachments])
+    record_letter(store, letter, env_id, len(routed), now)
     return notes
 
 
@@ -67,6 +70,7 @@ def _route_receipt(store: HubStore, receipt: Receipt, env_id: str, now: float) -
         )
     else:
         store.deliver(sender, env_id, Receipt.KIND)
+        record_receipt(store, receipt, env_id, sender, now)
         return []
     store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
     return [f"not routed: {detail}"]
