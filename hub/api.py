@@ -37,6 +37,7 @@ from .directory import current_directory
 from .enrollment import enroll
 from .errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, WrongContentType
 from .ingest import ingest_push
+from .metrics import timed
 from .numbering import grant_lease, register_digests
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -147,8 +148,9 @@ def directory() -> Response:
 @bp.post("/push")
 def push() -> Response:
     """Ingest the next envelopes of the caller's feed."""
-    require_json()
-    return _push()
+    with timed("push"):
+        require_json()
+        return _push()
 
 
 @signed
@@ -179,8 +181,9 @@ def _cursor_position(cursor: Any, office: str) -> int:
 @bp.post("/pull")
 def pull() -> Response:
     """Mailbox envelopes after the caller's cursor, with a signed checkpoint."""
-    require_json()
-    return _pull()
+    with timed("pull"):
+        require_json()
+        return _pull()
 
 
 @signed

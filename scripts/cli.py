@@ -9,12 +9,15 @@ import argparse
 import importlib
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from node.errors import NodeError
 from protocol.errors import SarabanError
+from protocol.thai import format_thai_date
 from scripts.clikit import (
     EXIT_FAILED,
     CLIError,
@@ -33,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli_search",
     "scripts.cli_accounts",
     "scripts.cli_hub",
+    "scripts.cli_hub_admin",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
@@ -82,6 +86,32 @@ def format_numbering_report(rows: list[dict[str, Any]]) -> str:
         )
     if len(lines) == 1:
         lines.append("(ยังไม่มีการออกเลข)")
+    return "\n".join(lines)
+
+
+def hub_reconcile(args: argparse.Namespace) -> None:
+    from hub.admin import open_hub
+    from hub.reconcile import run_nightly
+
+    with open_hub(instance_dir(args, "hub")) as (_, settings, store):
+        result = run_nightly(store, settings, time.time())
+    emit({**result.document(), "file": str(result.path)}, args.json, format_reconciliation)
+
+
+def format_reconciliation(data: dict[str, Any]) -> str:
+    """What the nightly numbering report found, and what got worse, as plain lines."""
+    from hub.reconcile import describe_change
+
+    def day(iso: str) -> str:
+        return format_thai_date(date.fromisoformat(iso))
+
+    since = f"เทียบกับวันที่ {day(data['previous_day'])}" if data["previous_day"] else "รายงานฉบับแรก"
+    lines = [f"รายงานเลขหนังสือวันที่ {day(data['day'])} ({since}): {data['file']}"]
+    if not data["worse"]:
+        lines.append("ไม่มีทะเบียนที่แย่ลง")
+    else:
+        lines.append(f"แย่ลง {len(data['worse'])} ทะเบียน:")
+        lines.extend(f"  {describe_change(w)}" for w in data["worse"])
     return "\n".join(lines)
 
 
@@ -166,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ttl-hours", type=int, default=72)
     c = cmd(hub, "report", hub_report, "reports: numbering", "hub")
     c.add_argument("report", choices=["numbering"])
+    cmd(
+        hub,
+        "reconcile",
+        hub_reconcile,
+        "make today's numbering report now; print what got worse",
+        "hub",
+    )
     c = cmd(hub, "share", hub_share, "make a register shared (leased by the hub)", "hub")
     c.add_argument("owner")
     c.add_argument("series")

@@ -16,16 +16,23 @@ def _quiet_waitress() -> None:
 def serve_hub(
     instance: Path, host: str | None, port: int | None, threads: int | None = None
 ) -> None:
-    """Serve the hub API until interrupted; unset options come from the hub's settings."""
+    """Serve the hub (API, console, /metrics) with its scheduler until interrupted; unset
+    options come from the hub's settings."""
     from hub.app import create_app
+    from hub.jobs import start_scheduler
 
     app = create_app(instance_path=str(instance.resolve()))
     host = host or str(app.config["HOST"])
     port = port or int(app.config["PORT"])
     threads = threads or int(app.config["THREADS"])
+    scheduler = start_scheduler(app)
     _quiet_waitress()
     print(f"hub serving on http://{host}:{port}/", flush=True)
-    serve(app, host=host, port=port, threads=threads, ident="saraban-hub")
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="saraban-hub")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
