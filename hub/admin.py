@@ -2,8 +2,15 @@
 
 Every function takes the instance folder (or a hub Flask app) and an optional ``now``
 (Unix seconds; the wall clock when omitted). Each change that other offices must learn
-about (an office added or revoked, a shared register, a hub key rotation) signs a new
-directory version in the same transaction as the change.
+about (an office added or revoked, a shared register, a distribution list, a hub key
+rotation) signs a new directory version in the same transaction as the change.
+
+The operator actions also take an optional ``store``: the console passes its own
+connection so that the change, the directory that announces it and the operator's action
+record commit together (the action's ``store.write()`` joins the caller's transaction).
+Without one, the function opens the instance's database itself (the command line).
+Refusals are :class:`AdminRefused`: an English reason for logs and a Thai message that
+the console shows and the command line prints.
 
 This module prints nothing and parses no arguments: ``scripts/`` does that.
 """
@@ -11,6 +18,7 @@ This module prints nothing and parses no arguments: ``scripts/`` does that.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +28,10 @@ from typing import Any
 
 from flask import Flask
 
+from protocol.errors import SarabanError
 from protocol.keys import fingerprint
-from protocol.numbers import UNIT_CODE_RE, Series, YearBasis
+from protocol.numbers import UNIT_CODE_RE, Series, YearBasis, parse_unit_code
+from protocol.thai import normalize_thai
 
 from .config import load_settings
 from .directory import HubKeyring, current_directory, publish_directory
@@ -33,6 +43,44 @@ from .store import HubStore
 Instance = str | Path | Flask
 PILOT_LIST = "pilot-centres"
 ALL_LIST = "all-offices"
+GROUP_COUNT = 18
+"""Provincial groups (กลุ่มจังหวัด) are numbered 1 to 18."""
+MAX_OFFICE_NAME = 200
+MAX_PROVINCE = 100
+MAX_LIST_TITLE = 200
+LIST_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+GROUP_LIST_RE = re.compile(r"group-[0-9]{2}")
+RESERVED_LIST_NAMES = frozenset({"new"})
+"""Names a list may not take: ``/lists/new`` is the console's page for a new list."""
+TOKEN_ID_LENGTH = 16
+"""Hex characters of a token's stored hash that name it in the console and the CLI."""
+TOKEN_ID_RE = re.compile(f"[0-9a-f]{{{TOKEN_ID_LENGTH}}}")
+CANCEL_TOKEN_ACTION = "cancel_token"  # noqa: S105 - an action name, not a secret
+"""The operator action that cancels a token, with the token id as its detail.
+
+The tokens table has no column for a cancellation (cancelling moves the expiry to the
+moment of cancelling), so this record is what tells a cancelled token from an expired one.
+"""
+TOKEN_STATES = {
+    "unused": "ยังไม่ใช้",
+    "used": "ใช้แล้ว",
+    "expired": "หมดอายุ",
+    "cancelled": "ยกเลิก",
+}
+"""States of an enrollment token and how the console names them."""
+
+
+class AdminRefused(AdminError):
+    """An operator action refused, with the Thai message the operator reads.
+
+    The console renders ``message_th`` (with ``status``); the command line prints it.
+    """
+
+    def __init__(
+        self, reason: str, message_th: str, *, code: str = "bad_request", status: int = 400
+    ):
+        super().__init__(reason, code=code, status=status)
+        self.message_th = message_th
 
 
 def _instance_and_settings(instance: Instance) -> tuple[Path, dict[str, Any]]:
@@ -53,6 +101,19 @@ def open_hub(
         yield path, settings, store
     finally:
         store.close()
+
+
+@contextmanager
+def _hub(
+    instance: Instance, store: HubStore | None
+) -> Iterator[tuple[Path, dict[str, Any], HubStore]]:
+    """Like :func:`open_hub`, but on the caller's ``store`` (left open) when given."""
+    if store is None:
+        with open_hub(instance) as opened:
+            yield opened
+        return
+    path, settings = _instance_and_settings(instance)
+    yield path, settings, store
 
 
 def _now(now: float | None) -> float:
@@ -125,13 +186,19 @@ def init_hub(instance_path: str | Path, now: float | None = None) -> dict[str, A
 
 
 def issue_enrollment_token(
-    instance: Instance, office: str, ttl_hours: float | None = None, now: float | None = None
+    instance: Instance,
+    office: str,
+    ttl_hours: float | None = None,
+    now: float | None = None,
+    *,
+    store: HubStore | None = None,
 ) -> str:
     """A one-time enrollment token for ``office`` (the secret, shown once; only its hash is
-    kept). ``ttl_hours`` defaults to ENROLL_TOKEN_TTL_HOURS."""
-    with open_hub(instance) as (_, settings, store):
+    kept: :func:`token_id` names it afterwards). ``ttl_hours`` defaults to
+    ENROLL_TOKEN_TTL_HOURS."""
+    with _hub(instance, store) as (_, settings, db):
         ttl = float(settings["ENROLL_TOKEN_TTL_HOURS"] if ttl_hours is None else ttl_hours)
-        return issue_token(store, office, ttl, _now(now))
+        return issue_token(db, office, ttl, _now(now))
 
 
 def add_office(
@@ -142,34 +209,94 @@ def add_office(
     group_no: int | None = None,
     group_name: str | None = None,
     now: float | None = None,
+    *,
+    store: HubStore | None = None,
 ) -> int:
     """Add a pending office (joining its group list and all-offices); return the new
-    directory version."""
-    if not UNIT_CODE_RE.fullmatch(office_id):
-        raise AdminError(f"office id {office_id!r} is not a unit code like 'ชม 0017'")
+    directory version.
+
+    ``office_id`` may be typed loosely (``ชม0017``, Thai digits); it is stored in canonical
+    form. Without ``group_name`` the office takes the name its group already has.
+    """
+    try:
+        office_id = parse_unit_code(office_id)
+    except SarabanError as e:
+        raise AdminRefused(
+            f"office id {office_id!r} is not a unit code like 'ชม 0017'",
+            "รหัสหน่วยงานต้องเป็นอักษรไทย 2 ตัว เว้นวรรค และตัวเลข 4 หลัก เช่น ชม 0017",
+            code="bad_office_id",
+        ) from e
+    name = normalize_thai(name or "").strip()
+    province = normalize_thai(province or "").strip() or None
+    if not name or len(name) > MAX_OFFICE_NAME:
+        raise AdminRefused(
+            f"an office name has 1 to {MAX_OFFICE_NAME} characters",
+            f"ชื่อหน่วยงานต้องมีความยาว 1 ถึง {MAX_OFFICE_NAME} ตัวอักษร",
+            code="bad_office_name",
+        )
+    if province is not None and len(province) > MAX_PROVINCE:
+        raise AdminRefused(
+            f"a province name has at most {MAX_PROVINCE} characters",
+            f"ชื่อจังหวัดยาวเกิน {MAX_PROVINCE} ตัวอักษร",
+            code="bad_province",
+        )
+    if group_no is not None and not 1 <= group_no <= GROUP_COUNT:
+        raise AdminRefused(
+            f"group number {group_no} is not 1 to {GROUP_COUNT}",
+            f"กลุ่มจังหวัดต้องเป็นเลข 1 ถึง {GROUP_COUNT}",
+            code="bad_group",
+        )
     when = _now(now)
-    with open_hub(instance) as (path, _, store), store.write():
-        if store.office(office_id) is not None:
-            raise AdminError(f"office {office_id!r} already exists", code="office_exists")
-        store.add_office(office_id, name, province, group_no, group_name, when)
-        _rebuild_lists(store)
-        return publish_directory(store, HubKeyring.load(path, store), when)
+    with _hub(instance, store) as (path, _, db), db.write():
+        if db.office(office_id) is not None:
+            raise AdminRefused(
+                f"office {office_id!r} already exists",
+                f"มีหน่วยงาน {office_id} อยู่แล้ว",
+                code="office_exists",
+                status=409,
+            )
+        if group_no is not None and group_name is None:
+            group_name = next(
+                (o["group_name"] for o in db.offices() if o["group_no"] == group_no), None
+            )
+        db.add_office(office_id, name, province, group_no, group_name, when)
+        _rebuild_lists(db)
+        return publish_directory(db, HubKeyring.load(path, db), when)
 
 
 def revoke_office(
-    instance: Instance, office_id: str, reason: str = "", now: float | None = None
+    instance: Instance,
+    office_id: str,
+    reason: str = "",
+    now: float | None = None,
+    *,
+    store: HubStore | None = None,
 ) -> int:
-    """Revoke an office and its keys; return the new directory version."""
+    """Revoke an office and its keys; return the new directory version.
+
+    Its unused enrollment tokens die with it (:mod:`hub.enrollment` refuses a revoked
+    office), and its signed requests are refused from the next one on.
+    """
     when = _now(now)
-    with open_hub(instance) as (path, _, store), store.write():
-        row = store.office(office_id)
+    with _hub(instance, store) as (path, _, db), db.write():
+        row = db.office(office_id)
         if row is None:
-            raise AdminError(f"unknown office {office_id!r}", code="unknown_office")
+            raise AdminRefused(
+                f"unknown office {office_id!r}",
+                f"ไม่พบหน่วยงาน {office_id}",
+                code="unknown_office",
+                status=404,
+            )
         if row["status"] == "revoked":
-            raise AdminError(f"office {office_id!r} is already revoked", code="revoked")
-        store.set_office_revoked(office_id, when)
-        store.raise_alert("office_revoked", office_id, reason or "revoked by the operator", when)
-        return publish_directory(store, HubKeyring.load(path, store), when)
+            raise AdminRefused(
+                f"office {office_id!r} is already revoked",
+                f"หน่วยงาน {office_id} ถูกเพิกถอนไปแล้ว",
+                code="revoked",
+                status=409,
+            )
+        db.set_office_revoked(office_id, when)
+        db.raise_alert("office_revoked", office_id, reason or "revoked by the operator", when)
+        return publish_directory(db, HubKeyring.load(path, db), when)
 
 
 def add_shared_register(
@@ -198,7 +325,9 @@ def add_shared_register(
         return publish_directory(store, HubKeyring.load(path, store), when)
 
 
-def rotate_hub_key(instance: Instance, now: float | None = None) -> str:
+def rotate_hub_key(
+    instance: Instance, now: float | None = None, *, store: HubStore | None = None
+) -> str:
     """Make a new hub signing key current; return its key id.
 
     The directory that announces it is signed by the new and the old key, so nodes that
@@ -206,10 +335,10 @@ def rotate_hub_key(instance: Instance, now: float | None = None) -> str:
     next rotation.
     """
     when = _now(now)
-    with open_hub(instance) as (path, _, store), store.write():
-        top = max((r["key_no"] for r in store.hub_keys()), default=0)
-        signer = HubKeyring.create(path, store, top + 1, when)
-        publish_directory(store, HubKeyring.load(path, store), when)
+    with _hub(instance, store) as (path, _, db), db.write():
+        top = max((r["key_no"] for r in db.hub_keys()), default=0)
+        signer = HubKeyring.create(path, db, top + 1, when)
+        publish_directory(db, HubKeyring.load(path, db), when)
         return signer.keyid
 
 
@@ -241,3 +370,252 @@ def offices(instance: Instance) -> list[dict[str, Any]]:
 
 
 list_offices = offices
+
+
+# -- enrollment tokens ----------------------------------------------------------------------
+
+
+def token_id(stored_hash: str) -> str:
+    """How the console and the CLI name a token: the start of its stored hash.
+
+    The hash of a 192-bit random secret: its prefix tells nothing about the secret.
+    """
+    return stored_hash[:TOKEN_ID_LENGTH]
+
+
+def _token_state(
+    row: dict[str, Any], office_status: str | None, cancelled: bool, now: float
+) -> str:
+    if row["used_at"] is not None:
+        return "used"
+    if cancelled or office_status == "revoked":
+        return "cancelled"  # a revoked office's token can never be redeemed
+    if row["expires_at"] <= now:
+        return "expired"
+    return "unused"
+
+
+def enrollment_tokens(
+    instance: Instance,
+    now: float | None = None,
+    limit: int = 200,
+    *,
+    store: HubStore | None = None,
+) -> list[dict[str, Any]]:
+    """Issued tokens, newest first: ``id``, ``office``, ``office_name``, ``issued_at``,
+    ``expires_at``, ``used_at``, ``state`` (a key of :data:`TOKEN_STATES`).
+
+    Never the secret (it is not kept) nor the full hash.
+    """
+    when = _now(now)
+    with _hub(instance, store) as (_, _, db):
+        cancelled = set(db.action_details(CANCEL_TOKEN_ACTION))
+        offices = {o["id"]: o for o in db.offices()}
+        out = []
+        for row in db.tokens(limit):
+            office = offices.get(row["office"])
+            ident = token_id(row["token_hash"])
+            out.append(
+                {
+                    "id": ident,
+                    "office": row["office"],
+                    "office_name": office["name"] if office else None,
+                    "issued_at": row["issued_at"],
+                    "expires_at": row["expires_at"],
+                    "used_at": row["used_at"],
+                    "state": _token_state(
+                        row, office["status"] if office else None, ident in cancelled, when
+                    ),
+                }
+            )
+        return out
+
+
+def cancel_enrollment_token(
+    instance: Instance, ident: str, now: float | None = None, *, store: HubStore | None = None
+) -> dict[str, Any]:
+    """Make the unused token named ``ident`` (:func:`token_id`) unusable; return
+    ``{"id", "office"}``.
+
+    The caller records the cancellation as the operator action
+    :data:`CANCEL_TOKEN_ACTION` with the token id as detail, in the same transaction:
+    that record is what lists the token as cancelled rather than expired.
+    """
+    if not TOKEN_ID_RE.fullmatch(ident):
+        raise AdminRefused(
+            f"{ident!r} is not a token id", "ไม่พบรหัสลงทะเบียนนี้", code="unknown_token", status=404
+        )
+    when = _now(now)
+    with _hub(instance, store) as (_, _, db), db.write():
+        rows = db.tokens_by_prefix(ident)
+        if len(rows) != 1:  # two hashes sharing 64 bits: never in practice, refused anyway
+            raise AdminRefused(
+                f"no single token {ident}", "ไม่พบรหัสลงทะเบียนนี้", code="unknown_token", status=404
+            )
+        row = rows[0]
+        if row["used_at"] is not None or row["expires_at"] <= when:
+            raise AdminRefused(
+                f"token {ident} is used or expired",
+                "รหัสลงทะเบียนนี้ถูกใช้ไปแล้วหรือหมดอายุแล้ว ยกเลิกไม่ได้",
+                code="token_not_live",
+                status=409,
+            )
+        db.cancel_token(row["token_hash"], when)
+        return {"id": ident, "office": row["office"]}
+
+
+# -- distribution lists ----------------------------------------------------------------------
+
+
+def is_derived_list(name: str) -> bool:
+    """Whether ``name`` is rebuilt from the offices table (``group-NN``, ``all-offices``),
+    so nobody edits it by hand."""
+    return name == ALL_LIST or GROUP_LIST_RE.fullmatch(name) is not None
+
+
+def distribution_lists(
+    instance: Instance, *, store: HubStore | None = None
+) -> list[dict[str, Any]]:
+    """Every list, by name: ``name``, ``title``, ``members``, ``derived``."""
+    with _hub(instance, store) as (_, _, db):
+        return [
+            {
+                "name": name,
+                "title": entry["title"],
+                "members": list(entry["members"]),
+                "derived": is_derived_list(name),
+            }
+            for name, entry in db.lists().items()
+        ]
+
+
+def _check_list_name(name: str) -> None:
+    if not LIST_NAME_RE.fullmatch(name or ""):
+        raise AdminRefused(
+            f"list name {name!r} is not 2-40 of a-z 0-9 - (not starting with -)",
+            "ชื่อรายชื่อต้องเป็นอักษรอังกฤษตัวเล็ก ตัวเลข หรือ - ยาว 2 ถึง 40 ตัว และขึ้นต้นด้วยอักษรหรือตัวเลข",
+            code="bad_list_name",
+        )
+    if is_derived_list(name):
+        raise AdminRefused(
+            f"list {name!r} is derived from the offices table",
+            f"รายชื่อ {name} สร้างจากข้อมูลหน่วยงานโดยอัตโนมัติ แก้ไขหรือลบด้วยมือไม่ได้",
+            code="derived_list",
+            status=409,
+        )
+    if name in RESERVED_LIST_NAMES:
+        raise AdminRefused(
+            f"list name {name!r} is reserved",
+            f"ใช้ชื่อ {name} ไม่ได้ กรุณาตั้งชื่ออื่น",
+            code="bad_list_name",
+        )
+
+
+def _members(store: HubStore, members: list[str]) -> list[str]:
+    """The members as canonical office ids in the offices' order; a refusal for an unknown
+    or revoked office or none at all."""
+    if not members:
+        raise AdminRefused(
+            "a list has at least one member",
+            "กรุณาเลือกหน่วยงานอย่างน้อยหนึ่งแห่ง",
+            code="no_members",
+        )
+    wanted: set[str] = set()
+    for given in members:
+        try:
+            office_id = parse_unit_code(given)
+        except SarabanError:
+            office_id = given
+        row = store.office(office_id)
+        if row is None:
+            raise AdminRefused(
+                f"unknown member office {given!r}",
+                f"ไม่พบหน่วยงาน {given}",
+                code="unknown_member",
+            )
+        if row["status"] == "revoked":
+            raise AdminRefused(
+                f"member office {office_id!r} is revoked",
+                f"หน่วยงาน {office_id} ถูกเพิกถอนแล้ว ใส่ในรายชื่อไม่ได้",
+                code="revoked_member",
+            )
+        wanted.add(office_id)
+    return [o["id"] for o in store.offices() if o["id"] in wanted]
+
+
+def save_list(
+    instance: Instance,
+    name: str,
+    title: str,
+    members: list[str],
+    now: float | None = None,
+    *,
+    store: HubStore | None = None,
+    expect: str | None = None,
+) -> dict[str, Any]:
+    """Create or replace the distribution list ``name``; publish a new directory version
+    when it changed.
+
+    ``expect`` is ``"new"`` (refuse an existing name), ``"existing"`` (refuse an unknown
+    one) or None (either). Members are office ids (typed loosely or not), known and not
+    revoked, at least one; they are kept in the offices' order. Returns ``{"name",
+    "title", "members", "created", "changed", "directory_version"}``.
+    """
+    _check_list_name(name)
+    title = normalize_thai(title or "").strip()
+    if not title:
+        raise AdminRefused("a list needs a title", "กรุณากรอกชื่อเรียกรายชื่อ", code="required")
+    if len(title) > MAX_LIST_TITLE:
+        raise AdminRefused(
+            f"a list title has at most {MAX_LIST_TITLE} characters",
+            f"ชื่อเรียกรายชื่อยาวเกิน {MAX_LIST_TITLE} ตัวอักษร",
+            code="too_long",
+        )
+    when = _now(now)
+    with _hub(instance, store) as (path, _, db), db.write():
+        existing = db.lists().get(name)
+        if expect == "new" and existing is not None:
+            raise AdminRefused(
+                f"list {name!r} exists",
+                f"มีรายชื่อชื่อ {name} อยู่แล้ว",
+                code="list_exists",
+                status=409,
+            )
+        if expect == "existing" and existing is None:
+            raise AdminRefused(
+                f"no list {name!r}", f"ไม่พบรายชื่อ {name}", code="unknown_list", status=404
+            )
+        ids = _members(db, members)
+        changed = existing != {"title": title, "members": ids}
+        if changed:
+            db.set_list(name, title, ids)
+            version = publish_directory(db, HubKeyring.load(path, db), when)
+        else:
+            head = current_directory(db)
+            version = head[0] if head else 0
+        return {
+            "name": name,
+            "title": title,
+            "members": ids,
+            "created": existing is None,
+            "changed": changed,
+            "directory_version": version,
+        }
+
+
+def delete_list(
+    instance: Instance, name: str, now: float | None = None, *, store: HubStore | None = None
+) -> int:
+    """Remove a distribution list made by hand; return the new directory version.
+
+    Nodes learn of it with that version; a draft still naming the list is refused when it
+    is dispatched (the list is unknown), so the clerk picks its recipients again.
+    """
+    _check_list_name(name)
+    when = _now(now)
+    with _hub(instance, store) as (path, _, db), db.write():
+        if not db.delete_list(name):
+            raise AdminRefused(
+                f"no list {name!r}", f"ไม่พบรายชื่อ {name}", code="unknown_list", status=404
+            )
+        return publish_directory(db, HubKeyring.load(path, db), when)

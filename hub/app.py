@@ -93,10 +93,10 @@ class InflightLimiter:
 CONSOLE_MODULES: tuple[str, ...] = (
     "hub.console",
     "hub.console_alerts",
-    # console_enrollment
-    # console_lists
-    # console_numbering
-    # console_stats
+    "hub.console_enrollment",
+    "hub.console_lists",
+    "hub.console_numbering",
+    "hub.console_stats",
 )
 """Modules of the operator's console, each with one blueprint ``bp``."""
 
@@ -221,9 +221,10 @@ def create_app(
     app.teardown_appcontext(close_store)
     _render_errors(app)
 
-    from . import api
+    from . import api, metrics
 
     app.register_blueprint(api.bp)
+    metrics.init_app(app)
     configure_console(app)
     for name in CONSOLE_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
