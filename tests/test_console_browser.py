@@ -176,3 +176,28 @@ def test_operator_watches_an_office_go_silent_and_releases_a_quarantined_envelop
     page.goto(f"{url}/offices")
     shot(page, "console-offices-phone")
     page.close()
+
+
+def test_every_section_of_the_console_renders_in_the_browser(
+    browser: Browser, live: LiveFederation
+) -> None:
+    url = live.url
+    page = _sign_in(browser, url)
+    sections = {
+        "การลงทะเบียน": "console-enrollment",
+        "เลขหนังสือ": "console-numbering",
+        "สถิติการใช้งาน": "console-stats",
+        "รายชื่อส่งหนังสือ": "console-lists",
+        "บันทึกการดำเนินการ": "console-actions",
+    }
+    for title, name in sections.items():
+        page.get_by_role("link", name=title, exact=True).click()
+        expect(page.locator("nav.pages a[aria-current=page]")).to_have_text(title)
+        expect(page.locator("main h1")).to_be_visible()
+        assert "เกิดข้อผิดพลาด" not in page.locator("main").inner_text()
+        shot(page, f"{name}-1366x768")
+    page.goto(f"{url}/stats")
+    expect(page.locator("main svg").first).to_be_visible()
+    page.set_viewport_size(PHONE)
+    shot(page, "console-stats-phone")
+    page.close()
