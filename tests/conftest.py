@@ -1,11 +1,16 @@
-"""Fixtures shared by every test module: one chromium for all browser tests."""
+"""Fixtures shared by every test module: one chromium for all browser tests, and a hub
+with a movable clock and console operators (a module may define its own ``hub``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from console_support import add_operators, console_login
+from flask.testing import FlaskClient
+from test_hub_support import Clock, Hub
 from web_support import CHROMIUM
 
 
@@ -22,3 +27,23 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, clock: Clock) -> Hub:
+    """A hub in ``tmp_path`` with the console operators of tests/console_support.py."""
+    h = Hub(tmp_path, clock)
+    add_operators(h)
+    return h
+
+
+@pytest.fixture
+def ops(hub: Hub) -> FlaskClient:
+    """A console client signed in as an operator."""
+    return console_login(hub)

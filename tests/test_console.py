@@ -13,28 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from console_support import PASSWORD, add_operators, console_login, csrf, post_form, text_of
+from console_support import PASSWORD, console_login, csrf, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Hub:
-    h = Hub(tmp_path, clock, LATE_AFTER_MINUTES=30, SILENT_AFTER_HOURS=24)
-    add_operators(h)
-    return h
-
-
-@pytest.fixture
-def ops(hub: Hub) -> FlaskClient:
-    return console_login(hub)
 
 
 def counts(hub: Hub) -> dict[str, int]:

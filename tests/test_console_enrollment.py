@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_support import add_operators, console_login, post_form, text_of
+from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
 
@@ -33,23 +33,6 @@ from scripts.cli import main
 
 TOKEN_RE = re.compile(r'<code id="token">([0-9a-f]+)</code>')
 STATE_TABLES = ("tokens", "offices", "directory_versions", "operator_actions", "hub_keys")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Hub:
-    h = Hub(tmp_path, clock)
-    add_operators(h)
-    return h
-
-
-@pytest.fixture
-def ops(hub: Hub) -> FlaskClient:
-    return console_login(hub)
 
 
 def counts(hub: Hub) -> dict[str, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_support import add_operators, console_login, post_form, text_of
+from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub
 
@@ -20,23 +20,6 @@ from protocol.envelope import Envelope
 from scripts.cli import main
 
 FLOOD = {"name": "flood-2569", "title": "จังหวัดที่ประสบอุทกภัย", "member": [CHIANG_RAI, CHIANG_MAI]}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Hub:
-    h = Hub(tmp_path, clock)
-    add_operators(h)
-    return h
-
-
-@pytest.fixture
-def ops(hub: Hub) -> FlaskClient:
-    return console_login(hub)
 
 
 def counts(hub: Hub) -> dict[str, int]:

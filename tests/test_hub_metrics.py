@@ -15,16 +15,6 @@ OWN = f"{CHIANG_MAI}|ส่ง|2569"
 TOKEN = "scrape-ฝ่ายเฝ้าระวัง-2569"
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Hub:
-    return Hub(tmp_path, clock)
-
-
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 
 

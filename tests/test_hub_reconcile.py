@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_support import add_operators, console_login, post_form, text_of
+from console_support import console_login, post_form, text_of
 from test_hub_support import CHIANG_MAI, Clock, Hub, Office
 
 from hub.jobs import (
@@ -29,16 +29,6 @@ OWN = f"{CHIANG_MAI}|ส่ง|2569"
 DAY = 24 * 3600
 FIRST_DAY = "2026-11-18"  # the Bangkok day of test_hub_support.START
 NEXT_DAY = "2026-11-19"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Hub:
-    return Hub(tmp_path, clock)
 
 
 @pytest.fixture
@@ -265,7 +255,6 @@ def test_a_bad_reconcile_at_stops_the_hub_at_start_up(tmp_path: Path, clock: Clo
 def test_numbering_page_shows_the_live_report_and_the_stored_reports(
     hub: Hub, clock: Clock, cm: Office
 ) -> None:
-    add_operators(hub)
     cm.push_ok(cm.register_entry(OWN, 1), cm.register_entry(OWN, 4))
     viewer = console_login(hub, "watcher")
     page = text_of(viewer.get("/numbering"))
@@ -295,7 +284,6 @@ def test_numbering_page_shows_the_live_report_and_the_stored_reports(
 
 
 def test_a_viewer_cannot_run_the_report(hub: Hub, cm: Office) -> None:
-    add_operators(hub)
     cm.push_ok(cm.register_entry(OWN, 2))
     viewer = console_login(hub, "watcher")
     answer = post_form(viewer, "/numbering/run", {}, "/numbering")
@@ -306,7 +294,6 @@ def test_a_viewer_cannot_run_the_report(hub: Hub, cm: Office) -> None:
 
 
 def test_a_run_without_the_forms_token_is_refused(hub: Hub) -> None:
-    add_operators(hub)
     ops = console_login(hub)
     answer = ops.post("/numbering/run", data={})
     assert answer.status_code == 400
@@ -327,7 +314,6 @@ BAD_DAYS = [
 def test_report_page_of_a_bad_or_unknown_day_says_so_in_thai(
     hub: Hub, day: str, status: int, words: str
 ) -> None:
-    add_operators(hub)
     run(hub)
     answer = console_login(hub, "watcher").get(f"/numbering/reports/{day}")
     assert answer.status_code == status
