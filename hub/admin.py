@@ -55,12 +55,6 @@ RESERVED_LIST_NAMES = frozenset({"new"})
 TOKEN_ID_LENGTH = 16
 """Hex characters of a token's stored hash that name it in the console and the CLI."""
 TOKEN_ID_RE = re.compile(f"[0-9a-f]{{{TOKEN_ID_LENGTH}}}")
-CANCEL_TOKEN_ACTION = "cancel_token"  # noqa: S105 - an action name, not a secret
-"""The operator action that cancels a token, with the token id as its detail.
-
-The tokens table has no column for a cancellation (cancelling moves the expiry to the
-moment of cancelling), so this record is what tells a cancelled token from an expired one.
-"""
 TOKEN_STATES = {
     "unused": "ยังไม่ใช้",
     "used": "ใช้แล้ว",
@@ -383,12 +377,10 @@ def token_id(stored_hash: str) -> str:
     return stored_hash[:TOKEN_ID_LENGTH]
 
 
-def _token_state(
-    row: dict[str, Any], office_status: str | None, cancelled: bool, now: float
-) -> str:
+def _token_state(row: dict[str, Any], office_status: str | None, now: float) -> str:
     if row["used_at"] is not None:
         return "used"
-    if cancelled or office_status == "revoked":
+    if row["cancelled_at"] is not None or office_status == "revoked":
         return "cancelled"  # a revoked office's token can never be redeemed
     if row["expires_at"] <= now:
         return "expired"
@@ -409,7 +401,6 @@ def enrollment_tokens(
     """
     when = _now(now)
     with _hub(instance, store) as (_, _, db):
-        cancelled = set(db.action_details(CANCEL_TOKEN_ACTION))
         offices = {o["id"]: o for o in db.offices()}
         out = []
         for row in db.tokens(limit):
@@ -423,9 +414,7 @@ def enrollment_tokens(
                     "issued_at": row["issued_at"],
                     "expires_at": row["expires_at"],
                     "used_at": row["used_at"],
-                    "state": _token_state(
-                        row, office["status"] if office else None, ident in cancelled, when
-                    ),
+                    "state": _token_state(row, office["status"] if office else None, when),
                 }
             )
         return out
@@ -436,10 +425,6 @@ def cancel_enrollment_token(
 ) -> dict[str, Any]:
     """Make the unused token named ``ident`` (:func:`token_id`) unusable; return
     ``{"id", "office"}``.
-
-    The caller records the cancellation as the operator action
-    :data:`CANCEL_TOKEN_ACTION` with the token id as detail, in the same transaction:
-    that record is what lists the token as cancelled rather than expired.
     """
     if not TOKEN_ID_RE.fullmatch(ident):
         raise AdminRefused(

@@ -43,7 +43,6 @@ from protocol.keys import fingerprint
 from protocol.numbers import parse_unit_code
 
 from .admin import (
-    CANCEL_TOKEN_ACTION,
     GROUP_COUNT,
     MAX_OFFICE_NAME,
     MAX_PROVINCE,
@@ -175,7 +174,7 @@ def cancel(ident: str) -> BaseResponse:
     store = get_store()
     with store.write():
         info = cancel_enrollment_token(_app(), ident, now(), store=store)
-        record(CANCEL_TOKEN_ACTION, info["office"], reason, info["id"])
+        record("cancel_token", info["office"], reason, info["id"])
     flash(f"ยกเลิกรหัสลงทะเบียน {info['id'][:8]} ของ {info['office']} แล้ว ใช้ลงทะเบียนไม่ได้อีก")
     return redirect(url_for("console_enrollment.enrollment"))
 

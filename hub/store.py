@@ -260,6 +260,7 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("quarantine", "resolved_by", "TEXT"),
     ("quarantine", "resolution", "TEXT"),
     ("offices", "directory_version", "INTEGER"),
+    ("tokens", "cancelled_at", "REAL"),
 )
 """Columns added after the first release: ``(table, column, type)``, added when missing."""
 
@@ -998,9 +999,9 @@ class HubStore:
         """Make an unused token unusable; False when it was used or unknown."""
         try:
             cur = self.conn.execute(
-                "UPDATE tokens SET expires_at = min(expires_at, ?) WHERE token_hash = ?"
-                " AND used_at IS NULL",
-                (now, token_hash),
+                "UPDATE tokens SET expires_at = min(expires_at, ?), cancelled_at = ?"
+                " WHERE token_hash = ? AND used_at IS NULL",
+                (now, now, token_hash),
             )
         except sqlite3.Error as e:
             raise StoreError(f"database error: {e}") from e
@@ -1260,14 +1261,6 @@ class HubStore:
         return self._all(
             "SELECT * FROM tokens WHERE substr(token_hash, 1, ?) = ?", (len(prefix), prefix)
         )
-
-    def action_details(self, action: str) -> list[str]:
-        """The ``detail`` of every recorded operator action named ``action``."""
-        rows = self._all(
-            "SELECT detail FROM operator_actions WHERE action = ? AND detail IS NOT NULL",
-            (action,),
-        )
-        return [str(r["detail"]) for r in rows]
 
     def delete_list(self, name: str) -> bool:
         """Remove a distribution list; False when there was none."""
