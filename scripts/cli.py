@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hub.errors import HubError
 from node.errors import NodeError
 from protocol.errors import SarabanError
 from protocol.thai import format_thai_date
@@ -260,9 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NodeError as e:
         print(f"saraban: {e.message_th} ({e.reason}; {e.code})", file=sys.stderr)
         return EXIT_FAILED
-    except (CLIError, NodeAPIError, SarabanError, OSError, ValueError) as e:
-        message_th = getattr(e, "message_th", None)  # the hub's console errors say it in Thai
+    except HubError as e:
+        message_th = getattr(e, "message_th", None)  # the console's refusals say it in Thai
         print(f"saraban: {message_th} ({e})" if message_th else f"saraban: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except (CLIError, NodeAPIError, SarabanError, OSError, ValueError) as e:
+        print(f"saraban: {e}", file=sys.stderr)
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
 
