@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
+WORKERS ?= auto
 
 .PHONY: demo test lint typecheck pytest bench bench-search soak browser clean
 
@@ -37,8 +38,9 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+# One worker per core; WORKERS=0 runs in one process (easier to debug).
 pytest: $(TEST_STAMP)
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) $(ARGS)
 
 test: $(TEST_STAMP) browser lint typecheck pytest
 
