@@ -218,7 +218,7 @@ CREATE TABLE IF NOT EXISTS operator_actions (
     reason TEXT,
     detail TEXT
 );
--- usage statistics tables
+-- usage statistics: one row per routed letter and per receipt routed to its sender
 CREATE TABLE IF NOT EXISTS letter_facts (
     env_id TEXT PRIMARY KEY,
     origin TEXT NOT NULL,
@@ -242,7 +242,6 @@ CREATE TABLE IF NOT EXISTS receipt_facts (
 );
 CREATE INDEX IF NOT EXISTS receipt_facts_day ON receipt_facts (status, day, office);
 CREATE INDEX IF NOT EXISTS receipt_facts_office ON receipt_facts (office, status, at);
--- end of usage statistics tables
 CREATE TABLE IF NOT EXISTS numbering_reports (
     day TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -1252,8 +1251,6 @@ class HubStore:
         )
         return {r["office"]: float(r["at"]) for r in rows}
 
-    # -- end of usage statistics ------------------------------------------------------------
-
     # -- enrollment and distribution lists (console) ---------------------------------------
 
     def tokens_by_prefix(self, prefix: str) -> list[Row]:
@@ -1269,8 +1266,6 @@ class HubStore:
         except sqlite3.Error as e:
             raise StoreError(f"database error: {e}") from e
         return cur.rowcount == 1
-
-    # -- end of enrollment and distribution lists -------------------------------------------
 
     # -- metrics and numbering reconciliation -----------------------------------------------
 
@@ -1301,8 +1296,6 @@ class HubStore:
     def duplicate_envelopes_total(self) -> int:
         """Envelopes pushed again that the hub already held, over every sync session."""
         return int(self._scalar("SELECT coalesce(sum(duplicate), 0) FROM sync_sessions"))
-
-    # -- end of metrics and numbering reconciliation ----------------------------------------
 
 
 _TABLES = frozenset(
