@@ -34,9 +34,9 @@ from protocol.numbers import UNIT_CODE_RE, Series, YearBasis, parse_unit_code
 from protocol.thai import normalize_thai
 
 from .config import load_settings
-from .directory import HubKeyring, current_directory, publish_directory
+from .directory import HubKeyring, current_directory, directory_version, publish_directory
 from .enrollment import issue_token
-from .errors import AdminError
+from .errors import AdminError, ConsoleError
 from .numbering import numbering_report as _numbering_report
 from .store import HubStore
 
@@ -64,17 +64,9 @@ TOKEN_STATES = {
 """States of an enrollment token and how the console names them."""
 
 
-class AdminRefused(AdminError):
-    """An operator action refused, with the Thai message the operator reads.
-
-    The console renders ``message_th`` (with ``status``); the command line prints it.
-    """
-
-    def __init__(
-        self, reason: str, message_th: str, *, code: str = "bad_request", status: int = 400
-    ):
-        super().__init__(reason, code=code, status=status)
-        self.message_th = message_th
+class AdminRefused(ConsoleError, AdminError):
+    """An operator action refused, with the Thai message the operator reads (an
+    :class:`AdminError` for the callers that catch those)."""
 
 
 def _instance_and_settings(instance: Instance) -> tuple[Path, dict[str, Any]]:
@@ -576,8 +568,7 @@ def save_list(
             db.set_list(name, title, ids)
             version = publish_directory(db, HubKeyring.load(path, db), when)
         else:
-            head = current_directory(db)
-            version = head[0] if head else 0
+            version = directory_version(db)
         return {
             "name": name,
             "title": title,

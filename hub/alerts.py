@@ -20,6 +20,7 @@ from typing import Any
 
 from protocol.thai import format_thai_duration
 
+from .directory import directory_version
 from .federation import Thresholds, office_rows
 from .store import HubStore
 
@@ -214,8 +215,7 @@ def report_directory(
     Raises ``directory_rollback`` when the node holds a newer version than the hub serves
     (the hub's database went back in time) or refused the hub's directory as a rollback.
     """
-    head = store.directory_head()
-    current = int(head["version"]) if head else 0
+    current = directory_version(store)
     store.set_office_directory_version(office, held_version)
     if held_version is not None and held_version > current:
         store.raise_alert(

@@ -33,6 +33,7 @@ from .config import load_settings
 from .consolekit import configure_console, is_page
 from .directory import HubKeyring
 from .errors import HubError, StoreError, from_protocol
+from .stats import backfill as backfill_statistics
 from .store import HubStore
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,11 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if not Path(app.config["DATABASE"]).exists():
         raise StoreError(f"no hub database at {app.config['DATABASE']}: run `saraban hub init`")
-    HubStore.open(app.config["DATABASE"], create=True).close()  # schema upgrades
+    upgrade = HubStore.open(app.config["DATABASE"], create=True)  # schema upgrades
+    try:
+        backfill_statistics(upgrade)  # once per hub: facts of what ran before them
+    finally:
+        upgrade.close()
     app.extensions["saraban_keyring"] = {}
     app.extensions["saraban_blobs"] = BlobStore(app.config["BLOB_DIR"])
     app.teardown_appcontext(close_store)

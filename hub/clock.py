@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from protocol.thai import BANGKOK
+
 
 def iso_utc(now: float) -> str:
     """``2026-11-23T07:35:00Z`` for Unix time ``now``."""
@@ -29,3 +31,8 @@ def parse_clock(value: object) -> float | None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     return None
+
+
+def bangkok_day(now: float) -> str:
+    """The Bangkok calendar day of Unix time ``now`` as an ISO date (``2026-11-18``)."""
+    return datetime.fromtimestamp(now, BANGKOK).date().isoformat()

@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .alerts import alert_view, refresh_alerts
 from .app import get_keyring, get_store
 from .consolekit import end_session, login_required, now, start_session
-from .directory import current_directory
+from .directory import directory_version
 from .federation import (
     SORT_KEYS,
     STATE_LABELS,
@@ -110,7 +110,6 @@ def dashboard() -> str:
     refresh_alerts(store, moment, current_app.config)
     rows = office_rows(store, moment, limits())
     alerts = [alert_view(a) for a in store.alerts("open")]
-    head = current_directory(store)
     keyring = get_keyring()
     return render_template(
         "dashboard.html",
@@ -119,7 +118,7 @@ def dashboard() -> str:
         alerts=alerts[:8],
         alert_total=len(alerts),
         quarantine_open=len(store.quarantined("open")),
-        directory_version=head[0] if head else 0,
+        directory_version=directory_version(store),
         hub_keyid=keyring.current.keyid,
         hub_public=keyring.current.public_b64(),
         worst=[r for r in rows if r["state"] in ("silent", "late")][:10],

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .alerts import alert_view, reason_label, refresh_alerts
 from .app import get_keyring, get_store
 from .consolekit import form_text, login_required, now, operator_name, operator_required, record
-from .operators import ConsoleError
+from .errors import ConsoleError
 from .quarantine import MAX_REASON, discard, envelope_summary, release
 
 bp = Blueprint("console_alerts", __name__)

@@ -58,6 +58,7 @@ from .admin import (
 from .app import get_store
 from .consolekit import (
     form_choice,
+    form_confirmed,
     form_int,
     form_text,
     login_required,
@@ -65,9 +66,9 @@ from .consolekit import (
     operator_required,
     record,
 )
-from .directory import current_directory
+from .directory import directory_version
 from .enrollment import token_hash
-from .operators import ConsoleError
+from .errors import ConsoleError
 from .store import HubStore
 
 bp = Blueprint("console_enrollment", __name__)
@@ -75,7 +76,6 @@ bp = Blueprint("console_enrollment", __name__)
 MAX_TTL_HOURS = 720
 """The longest a token may live when issued from the console: 30 days."""
 MAX_REASON = 500
-CONFIRM_VALUE = "yes"
 KEY_STATUS_TH = {
     "current": "ใช้อยู่",
     "previous": "กุญแจก่อนหน้า (ยังลงนามร่วม)",
@@ -93,21 +93,6 @@ def _default_ttl() -> int:
     return max(1, min(MAX_TTL_HOURS, int(current_app.config["ENROLL_TOKEN_TTL_HOURS"])))
 
 
-def _confirmed(label_th: str) -> None:
-    """Refuse a form whose confirmation box is not ticked."""
-    if request.form.get("confirm") != CONFIRM_VALUE:
-        raise ConsoleError(
-            "not confirmed",
-            f"กรุณาทำเครื่องหมาย “{label_th}” ก่อนกดปุ่ม (ยังไม่ได้บันทึกสิ่งใด)",
-            code="not_confirmed",
-        )
-
-
-def _directory_version(store: HubStore) -> int:
-    head = current_directory(store)
-    return head[0] if head else 0
-
-
 def _page(store: HubStore) -> dict[str, Any]:
     moment = now()
     offices = store.offices()
@@ -122,7 +107,7 @@ def _page(store: HubStore) -> dict[str, Any]:
         "hub_keys": store.hub_keys(),
         "key_status": KEY_STATUS_TH,
         "office_status": OFFICE_STATUS_TH,
-        "directory_version": _directory_version(store),
+        "directory_version": directory_version(store),
         "default_ttl": _default_ttl(),
         "max_ttl": MAX_TTL_HOURS,
         "group_count": GROUP_COUNT,
@@ -218,7 +203,7 @@ def revoke(office_id: str) -> BaseResponse:
             status=404,
         )
     reason = form_text("reason", "เหตุผลการเพิกถอน", MAX_REASON)
-    _confirmed("ยืนยันการเพิกถอน")
+    form_confirmed("ยืนยันการเพิกถอน")
     with store.write():
         version = revoke_office(_app(), office_id, reason, now(), store=store)
         record("revoke_office", office_id, reason, f"ทะเบียนหน่วยงานฉบับที่ {version}")
@@ -229,14 +214,14 @@ def revoke(office_id: str) -> BaseResponse:
 @bp.post("/enrollment/rotate-key")
 @operator_required
 def rotate() -> BaseResponse:
-    _confirmed("ยืนยันการเปลี่ยนกุญแจ")
+    form_confirmed("ยืนยันการเปลี่ยนกุญแจ")
     reason = form_text("reason", "เหตุผล", MAX_REASON, required=False) or None
     store = get_store()
     with store.write():
         keyid = rotate_hub_key(_app(), now(), store=store)
         public = next(r["public"] for r in store.hub_keys() if r["keyid"] == keyid)
         new_fingerprint = fingerprint(public)
-        version = _directory_version(store)
+        version = directory_version(store)
         record(
             "rotate_hub_key",
             keyid,

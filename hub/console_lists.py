@@ -26,15 +26,14 @@ from .admin import (
     ALL_LIST,
     MAX_LIST_TITLE,
     PILOT_LIST,
-    AdminRefused,
     delete_list,
     distribution_lists,
     is_derived_list,
     save_list,
 )
 from .app import get_store
-from .consolekit import form_text, login_required, now, operator_required, record
-from .operators import ConsoleError
+from .consolekit import form_confirmed, form_text, login_required, now, operator_required, record
+from .errors import ConsoleError
 from .store import HubStore
 
 bp = Blueprint("console_lists", __name__)
@@ -179,7 +178,7 @@ def _save(name: str, new: bool) -> BaseResponse | tuple[str, int]:
                     f"{saved['title']}; {len(saved['members'])} หน่วยงาน;"
                     f" ทะเบียนหน่วยงานฉบับที่ {saved['directory_version']}",
                 )
-    except (ConsoleError, AdminRefused) as e:
+    except ConsoleError as e:
         if e.status == 404:
             raise
         page = _form_page(
@@ -221,12 +220,7 @@ def remove(name: str) -> BaseResponse:
         raise _unknown(name)
     if is_derived_list(name):
         raise _derived(name)
-    if request.form.get("confirm") != "yes":
-        raise ConsoleError(
-            "not confirmed",
-            "กรุณาทำเครื่องหมาย “ยืนยันการลบรายชื่อ” ก่อนกดปุ่ม (ยังไม่ได้บันทึกสิ่งใด)",
-            code="not_confirmed",
-        )
+    form_confirmed("ยืนยันการลบรายชื่อ")
     with store.write():
         version = delete_list(_app(), name, now(), store=store)
         record("delete_list", name, None, f"ทะเบียนหน่วยงานฉบับที่ {version}")

@@ -24,8 +24,8 @@ from protocol.thai import format_thai_date
 
 from .app import get_store
 from .consolekit import login_required, now, operator_required, record
+from .errors import ConsoleError
 from .numbering import numbering_report
-from .operators import ConsoleError
 from .reconcile import PROBLEM_LABELS, describe_change, parse_day, report_path, run_nightly
 
 bp = Blueprint("console_numbering", __name__)

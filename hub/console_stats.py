@@ -15,9 +15,7 @@ query arguments:
 Bad arguments are refused with a Thai page and status 400 (:class:`ConsoleError`); the
 pages only read. Any signed-in operator, viewers included, may see and export them.
 
-When the blueprint is registered (at app creation) the facts are backfilled once from the
-stored feed (:func:`hub.stats.backfill`). Does not: count anything itself (:mod:`hub.stats`)
-or draw (:mod:`hub.charts`).
+Does not: count anything itself (:mod:`hub.stats`) or draw (:mod:`hub.charts`).
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
-from flask.blueprints import BlueprintSetupState
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -41,20 +38,19 @@ from protocol.thai import (
     BANGKOK,
     MAX_BE_YEAR,
     MIN_BE_YEAR,
-    THAI_MONTHS,
-    THAI_MONTHS_ABBR,
     be_year,
     ce_year,
     format_thai_datetime,
     normalize_thai,
     parse_thai_date,
+    thai_month_number,
     to_arabic_digits,
 )
 
 from . import charts
 from .app import get_store
 from .consolekit import login_required, now, thai_duration
-from .operators import ConsoleError
+from .errors import ConsoleError
 from .stats import (
     GRANULARITIES,
     TABLE_TITLES,
@@ -62,12 +58,10 @@ from .stats import (
     SettingError,
     UsageReport,
     WorkCalendar,
-    backfill,
     group_choices,
     report_tables,
     usage_report,
 )
-from .store import HubStore
 
 bp = Blueprint("console_stats", __name__)
 
@@ -76,11 +70,6 @@ MAX_DAYS_IN_RANGE = 3660
 MAX_DAILY_DAYS = 366
 MAX_INACTIVE_DAYS = 3650
 
-_MONTH_NUMBERS = {
-    **{name: n for n, name in enumerate(THAI_MONTHS, 1)},
-    **{abbr: n for n, abbr in enumerate(THAI_MONTHS_ABBR, 1)},
-    **{abbr.replace(".", ""): n for n, abbr in enumerate(THAI_MONTHS_ABBR, 1)},
-}
 _YEAR_MONTH = re.compile(r"(?P<year>[0-9]{4})\s*[-/.]\s*(?P<month>[0-9]{1,2})")
 _MONTH_YEAR = re.compile(r"(?P<month>[0-9]{1,2})\s*[-/.]\s*(?P<year>[0-9]{4})")
 _NAMED_MONTH = re.compile(r"(?P<name>[^\s0-9]+)\s*(?:พ\.\s*ศ\.\s*)?(?P<year>[0-9]{4})")
@@ -118,8 +107,8 @@ def parse_month(text: str) -> tuple[int, int]:
     """``(Christian-era year, month)`` of a month typed in the Buddhist era."""
     if match := _YEAR_MONTH.fullmatch(text) or _MONTH_YEAR.fullmatch(text):
         year, month = int(match["year"]), int(match["month"])
-    elif (match := _NAMED_MONTH.fullmatch(text)) and match["name"] in _MONTH_NUMBERS:
-        year, month = int(match["year"]), _MONTH_NUMBERS[match["name"]]
+    elif (match := _NAMED_MONTH.fullmatch(text)) and (named := thai_month_number(match["name"])):
+        year, month = int(match["year"]), named
     else:
         raise _refuse(f"month {text!r} not understood", f"เดือนไม่ถูกต้อง: {MONTH_HINT}")
     if not 1 <= month <= 12:
@@ -398,15 +387,3 @@ def export_xlsx() -> Response:
             "Content-Disposition": f'attachment; filename="{_file_name(query, "all", "xlsx")}"'
         },
     )
-
-
-def backfill_at_start(state: BlueprintSetupState) -> None:
-    """Record the facts of a hub that ran before they existed (once; see :func:`backfill`)."""
-    store = HubStore.open(state.app.config["DATABASE"], create=False)
-    try:
-        backfill(store)
-    finally:
-        store.close()
-
-
-bp.record_once(backfill_at_start)

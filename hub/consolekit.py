@@ -41,7 +41,8 @@ from protocol.thai import (
     normalize_thai,
 )
 
-from .operators import ROLES, ConsoleError, active_operator
+from .errors import ConsoleError
+from .operators import ROLES, active_operator
 
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
 CSRF_FIELD = "csrf_token"
@@ -261,6 +262,16 @@ def form_choice(name: str, label_th: str, choices: Iterable[str]) -> str:
     if value not in set(choices):
         raise ConsoleError(f"{name} is not a choice", f"กรุณาเลือก{label_th}", code="bad_choice")
     return value
+
+
+def form_confirmed(label_th: str) -> None:
+    """Refuse a form whose confirmation box (``confirm=yes``) is not ticked."""
+    if request.form.get("confirm") != "yes":
+        raise ConsoleError(
+            "not confirmed",
+            f"กรุณาทำเครื่องหมาย “{label_th}” ก่อนกดปุ่ม (ยังไม่ได้บันทึกสิ่งใด)",
+            code="not_confirmed",
+        )
 
 
 def form_int(name: str, label_th: str, low: int, high: int, default: int | None = None) -> int:

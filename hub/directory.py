@@ -141,3 +141,9 @@ def current_directory(store: HubStore) -> tuple[int, bytes] | None:
     if head is None:
         return None
     return int(head["version"]), bytes(head["envelope"])
+
+
+def directory_version(store: HubStore) -> int:
+    """The newest directory version (0 before the first)."""
+    head = store.directory_head()
+    return 0 if head is None else int(head["version"])

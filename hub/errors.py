@@ -105,6 +105,22 @@ class AdminError(HubError):
     """An operator command cannot be carried out (unknown office, already revoked...)."""
 
 
+class ConsoleError(HubError):
+    """A refusal an operator reads: an English reason for logs and ``message_th``, which the
+    console shows as a Thai page and the command line prints."""
+
+    def __init__(
+        self,
+        reason: str,
+        message_th: str,
+        *,
+        code: str = "bad_request",
+        status: int = 400,
+    ):
+        super().__init__(reason, code=code, status=status)
+        self.message_th = message_th
+
+
 def from_protocol(error: perr.SarabanError) -> HubError:
     """The HTTP rendering of a protocol error raised while checking a request."""
     if isinstance(error, perr.StaleRequest):

@@ -87,10 +87,11 @@ def office_state(
 def office_rows(store: HubStore, now: float, limits: Thresholds) -> list[dict[str, Any]]:
     """Every office as the federation view shows it, in the store's order (group, id)."""
     backlogs = store.mailbox_backlogs()
+    keys = store.active_keys()
     rows = []
     for o in store.offices():
         state = office_state(o, now, limits.late_after, limits.silent_after)
-        active = [k for k in store.keys_of(o["id"]) if k["status"] == "active"]
+        key = keys.get(o["id"])
         contact = last_contact(o)
         skew = o["clock_skew"]
         rows.append(
@@ -104,8 +105,8 @@ def office_rows(store: HubStore, now: float, limits: Thresholds) -> list[dict[st
                 "outbox": o["outbox_backlog"],
                 "mailbox": backlogs.get(o["id"], 0),
                 "skew_too_large": skew is not None and abs(skew) > limits.skew_limit,
-                "key_fingerprint": fingerprint(active[-1]["public"]) if active else None,
-                "keyid": active[-1]["keyid"] if active else None,
+                "key_fingerprint": None if key is None else fingerprint(key["public"]),
+                "keyid": None if key is None else key["keyid"],
             }
         )
     return rows

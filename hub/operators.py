@@ -17,7 +17,7 @@ from typing import Any
 from protocol.passwords import hash_password, password_matches
 from protocol.thai import normalize_thai
 
-from .errors import HubError
+from .errors import ConsoleError
 from .store import HubStore
 
 ROLES = {"operator": "เจ้าหน้าที่ดูแลระบบศูนย์กลาง", "viewer": "ผู้ติดตามสถานะ (ดูอย่างเดียว)"}
@@ -26,21 +26,6 @@ MAX_PASSWORD = 200
 MAX_FAILURES = 5
 LOCK_SECONDS = 300
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
-
-
-class ConsoleError(HubError):
-    """A console request the hub refuses, with the Thai message the operator reads."""
-
-    def __init__(
-        self,
-        reason: str,
-        message_th: str,
-        *,
-        code: str = "bad_request",
-        status: int = 400,
-    ):
-        super().__init__(reason, code=code, status=status)
-        self.message_th = message_th
 
 
 class LoginRefused(ConsoleError):

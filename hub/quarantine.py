@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .directory import HubKeyring
+from .errors import ConsoleError
 from .ingest import ingest_push
-from .operators import ConsoleError
 from .store import HubStore
 
 MAX_REASON = 500

@@ -24,13 +24,13 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from protocol.thai import BANGKOK, format_thai_date
+from protocol.thai import format_thai_date
 
-from .clock import iso_utc
+from .clock import bangkok_day, iso_utc
 from .errors import HubError
 from .numbering import numbering_report
 from .store import HubStore
@@ -93,11 +93,6 @@ def report_document(
         "registers": registers,
         "worse": worse,
     }
-
-
-def bangkok_day(now: float) -> str:
-    """The Bangkok calendar day of Unix time ``now`` as an ISO date (``2026-11-18``)."""
-    return datetime.fromtimestamp(now, BANGKOK).date().isoformat()
 
 
 def parse_day(text: str) -> str | None:

@@ -46,6 +46,7 @@ from protocol.thai import (
     format_thai_date,
 )
 
+from .clock import bangkok_day
 from .store import HubStore
 
 log = logging.getLogger(__name__)
@@ -87,22 +88,23 @@ def moment_of(text: str, fallback: float) -> float:
     """
     try:
         moment = as_bangkok(datetime.fromisoformat(text)).timestamp()
-        day_of(moment)
+        bangkok_day(moment)
     except (TypeError, ValueError, OverflowError, OSError):
         return fallback
     return moment
-
-
-def day_of(moment: float) -> str:
-    """The Bangkok calendar date of a Unix time, as an ISO date."""
-    return datetime.fromtimestamp(moment, BANGKOK).date().isoformat()
 
 
 def record_letter(store: HubStore, letter: Letter, env_id: str, routed: int, now: float) -> None:
     """Remember a letter the hub routed to ``routed`` offices; sent when it says it was."""
     sent_at = moment_of(letter.created_at, now)
     store.add_letter_fact(
-        env_id, letter.origin, sent_at, day_of(sent_at), letter.speed, letter.letter_type, routed
+        env_id,
+        letter.origin,
+        sent_at,
+        bangkok_day(sent_at),
+        letter.speed,
+        letter.letter_type,
+        routed,
     )
 
 
@@ -113,7 +115,7 @@ def record_receipt(store: HubStore, receipt: Receipt, env_id: str, sender: str, 
     """
     at = moment_of(receipt.at, now)
     store.add_receipt_fact(
-        env_id, receipt.letter, receipt.origin, sender, receipt.status, at, day_of(at)
+        env_id, receipt.letter, receipt.origin, sender, receipt.status, at, bangkok_day(at)
     )
 
 

@@ -472,6 +472,11 @@ class HubStore:
         """Every signing key an office has had, oldest first."""
         return self._all("SELECT * FROM keys WHERE office = ? ORDER BY key_no", (office_id,))
 
+    def active_keys(self) -> dict[str, Row]:
+        """Each office's newest active signing key, by office (one query for all)."""
+        rows = self._all("SELECT * FROM keys WHERE status = 'active' ORDER BY office, key_no")
+        return {r["office"]: r for r in rows}
+
     def key(self, keyid: str) -> Row | None:
         """One office signing key."""
         return self._one("SELECT * FROM keys WHERE keyid = ?", (keyid,))

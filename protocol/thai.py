@@ -289,6 +289,14 @@ def _month_forms() -> dict[str, int]:
 
 
 _MONTH_FORMS = _month_forms()
+
+
+def thai_month_number(name: str) -> int | None:
+    """The month (1-12) a Thai month name is typed as: full (``ธันวาคม``), abbreviated
+    (``ธ.ค.``) or abbreviated without dots (``ธค``); None for anything else."""
+    return _MONTH_FORMS.get(name)
+
+
 _MONTH_ALTERNATIVES = "|".join(
     re.escape(form) for form in sorted(_MONTH_FORMS, key=len, reverse=True)
 )
