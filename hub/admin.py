@@ -28,17 +28,24 @@ from typing import Any
 
 from flask import Flask
 
+from hub.config import load_settings
+from hub.errors import (
+    AdminError,
+    ConsoleError,
+)
+from hub.federation.directory import (
+    HubKeyring,
+    current_directory,
+    directory_version,
+    publish_directory,
+)
+from hub.federation.enrollment import issue_token
+from hub.numbering.authority import numbering_report as _numbering_report
+from hub.store import HubStore
 from protocol.errors import SarabanError
 from protocol.keys import fingerprint
 from protocol.numbers import UNIT_CODE_RE, Series, YearBasis, parse_unit_code
 from protocol.thai import normalize_thai
-
-from .config import load_settings
-from .directory import HubKeyring, current_directory, directory_version, publish_directory
-from .enrollment import issue_token
-from .errors import AdminError, ConsoleError
-from .numbering import numbering_report as _numbering_report
-from .store import HubStore
 
 Instance = str | Path | Flask
 PILOT_LIST = "pilot-centres"
@@ -260,7 +267,7 @@ def revoke_office(
 ) -> int:
     """Revoke an office and its keys; return the new directory version.
 
-    Its unused enrollment tokens die with it (:mod:`hub.enrollment` refuses a revoked
+    Its unused enrollment tokens die with it (:mod:`hub.federation.enrollment` refuses a revoked
     office), and its signed requests are refused from the next one on.
     """
     when = _now(now)
@@ -329,7 +336,7 @@ def rotate_hub_key(
 
 
 def numbering_report(instance_or_store: Instance | HubStore) -> list[dict[str, Any]]:
-    """Per-register numbering report (see :func:`hub.numbering.numbering_report`)."""
+    """Per-register numbering report (see :func:`hub.numbering.authority.numbering_report`)."""
     if isinstance(instance_or_store, HubStore):
         return _numbering_report(instance_or_store)
     with open_hub(instance_or_store) as (_, _, store):

@@ -1,9 +1,10 @@
 """The sync API of :mod:`protocol.api`, under ``/api/v1``.
 
 Each view reads and checks its request, calls one function of the hub's concept modules
-(:mod:`hub.enrollment`, :mod:`hub.ingest`, :mod:`hub.numbering`, :mod:`hub.blobs`) and
+(:mod:`hub.federation.enrollment`, :mod:`hub.federation.ingest`, :mod:`hub.numbering.authority`,
+:mod:`hub.federation.blobs`) and
 answers JSON. Every request but ``enroll`` and ``health`` is signed by an office key and
-checked by :func:`hub.auth.authenticate` before anything else reads its body.
+checked by :func:`hub.federation.auth.authenticate` before anything else reads its body.
 """
 
 from __future__ import annotations
@@ -16,6 +17,33 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 
+from hub import __version__
+from hub.clock import (
+    iso_utc,
+    parse_clock,
+)
+from hub.context import clock, get_blobs, get_keyring, get_store
+from hub.errors import (
+    BadCursor,
+    BadJSON,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    WrongContentType,
+)
+from hub.federation.auth import (
+    Caller,
+    authenticate,
+)
+from hub.federation.directory import current_directory
+from hub.federation.enrollment import enroll
+from hub.federation.ingest import ingest_push
+from hub.monitoring.alerts import report_directory
+from hub.monitoring.metrics import timed
+from hub.numbering.authority import (
+    grant_lease,
+    register_digests,
+)
 from protocol.api import (
     API_PREFIX,
     BLOB_RECEIVED_HEADER,
@@ -27,18 +55,6 @@ from protocol.api import (
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
 from protocol.envelope import Envelope
 from protocol.messages import Checkpoint
-
-from . import __version__
-from .alerts import report_directory
-from .app import clock, get_blobs, get_keyring, get_store
-from .auth import Caller, authenticate
-from .clock import iso_utc, parse_clock
-from .directory import current_directory
-from .enrollment import enroll
-from .errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, WrongContentType
-from .ingest import ingest_push
-from .metrics import timed
-from .numbering import grant_lease, register_digests
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 

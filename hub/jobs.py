@@ -2,15 +2,16 @@
 the condition alerts.
 
 Two jobs in an APScheduler ``BackgroundScheduler`` on Bangkok time: the numbering
-reconciliation (:func:`hub.reconcile.run_nightly`) every day at ``RECONCILE_AT`` (``HH:MM``,
-02:00 by default) and :func:`hub.alerts.refresh_alerts` every minute, so an office going
+reconciliation (:func:`hub.numbering.reconcile.run_nightly`) every day at ``RECONCILE_AT``
+(``HH:MM``,
+02:00 by default) and :func:`hub.monitoring.alerts.refresh_alerts` every minute, so an office going
 silent raises its alert although no operator has the console open. Each job is a one-line
 wrapper around :func:`nightly_reconciliation` or :func:`refresh_condition_alerts`, plain
 functions the tests call directly. A bad ``RECONCILE_AT`` stops the hub at start-up with
 a message saying what is expected, rather than never running the report.
 
-Does not: decide what the report says (:mod:`hub.reconcile`) or which alerts are open
-(:mod:`hub.alerts`); it only runs them with the app's database, clock and settings.
+Does not: decide what the report says (:mod:`hub.numbering.reconcile`) or which alerts are open
+(:mod:`hub.monitoring.alerts`); it only runs them with the app's database, clock and settings.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from contextlib import contextmanager
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from .alerts import refresh_alerts
-from .reconcile import Reconciliation, run_nightly
-from .store import HubStore
+from hub.monitoring.alerts import refresh_alerts
+from hub.numbering.reconcile import (
+    Reconciliation,
+    run_nightly,
+)
+from hub.store import HubStore
 
 TIMEZONE = "Asia/Bangkok"
 RECONCILE_JOB = "numbering_reconciliation"

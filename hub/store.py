@@ -6,7 +6,7 @@ rest of the hub talks to :class:`HubStore` methods, never to SQL, so that a Post
 offering the same methods could stand beside this one.
 
 This module makes no decisions: what to store, route or reject is decided by the callers
-(:mod:`hub.ingest`, :mod:`hub.routing`, :mod:`hub.numbering`).
+(:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from hub.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 

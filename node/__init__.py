@@ -1,5 +1,5 @@
-"""The office node: letters, registers, outbox, sync worker and local API."""
+"""The office node: letters, registers, outbox, sync worker, local API and clerk pages.
 
-from .app import create_app
-
-__all__ = ["create_app"]
+The package map and the import rules are in docs/design.md; the app factory is
+:func:`node.app.create_app`.
+"""

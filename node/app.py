@@ -3,8 +3,8 @@
 ``create_app(test_config=None, instance_path=None)`` follows Flask's tutorial: settings
 from defaults, the instance folder's ``config.json``, the environment and ``test_config``
 (:mod:`node.config`). ``app.config["CLOCK"]`` is the one source of time (Unix seconds).
-The scheduler is started separately (:func:`node.admin.start_scheduler`). The clerk's pages
-are :mod:`node.web` (home at ``/``); the plain status page is at ``/status``.
+The scheduler is started separately (:func:`node.sync.enrolment.start_scheduler`). The clerk's pages
+are :mod:`node.web.home` (home at ``/``); the plain status page is at ``/status``.
 """
 
 from __future__ import annotations
@@ -18,35 +18,43 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
+from node.api.core import bp as api_bp
+from node.context import (
+    API_TOKEN_FILE,
+    NodeContext,
+)
+from node.errors import (
+    NodeError,
+    from_protocol,
+)
+from node.records.units import seed_units
+from node.sync.worker import node_status
+from node.web.home import bp as web_bp
+from node.web.home import (
+    error_page,
+    wants_html,
+)
+from node.web.session import configure_sessions
 from protocol.errors import SarabanError
 
-from .api import bp as api_bp
-from .context import API_TOKEN_FILE, NodeContext
-from .errors import NodeError, from_protocol
-from .sync import node_status
-from .units import seed_units
-from .web import bp as web_bp
-from .web import error_page, wants_html
-from .websession import configure_sessions
-
 API_MODULES: tuple[str, ...] = (
-    "node.api_letters",
-    "node.api_retention",
-    "node.api_reports",
-    "node.api_search",
+    "node.api.letters",
+    "node.api.retention",
+    "node.api.reports",
+    "node.api.search",
 )
 """Further ``/api`` blueprints (each module's ``bp``, made by apikit.protected_blueprint)."""
 
 WEB_MODULES: tuple[str, ...] = (
-    "node.web_letters",
-    "node.web_workflow",
-    "node.web_paper",
-    "node.web_compose",
-    "node.web_search",
-    "node.web_registers",
-    "node.web_library",
-    "node.web_retention",
-    "node.web_admin",
+    "node.web.letters",
+    "node.web.workflow",
+    "node.web.paper",
+    "node.web.compose",
+    "node.web.search",
+    "node.web.registers",
+    "node.web.library",
+    "node.web.retention",
+    "node.web.admin",
 )
 """The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
 

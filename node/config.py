@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from node.errors import BadInput
 from protocol.api import MAX_CHUNK
-
-from .errors import BadInput
 
 ENV_PREFIX = "SARABAN_NODE_"
 CONFIG_FILE = "config.json"

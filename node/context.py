@@ -1,7 +1,8 @@
 """Everything one node action needs: instance folder, settings, clock, key and database.
 
 A :class:`NodeContext` is built once per app (or per CLI run) and hands out a fresh
-:class:`~node.store.Store` per thread or request, the office's signer and a hub client.
+:class:`~node.storage.store.Store` per thread or request and the office's signer;
+:func:`node.sync.hubclient.hub_client` makes its client for the hub.
 Time comes only from ``clock`` (Unix seconds), so tests inject it.
 """
 
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.config import load_settings
+from node.errors import NotInitialised
+from node.storage.store import (
+    SIDECAR_NAME,
+    Store,
+)
 from protocol.keys import Signer, load_signer
-
-from .config import load_settings
-from .errors import NotInitialised
-from .hubclient import HubClient
-from .store import SIDECAR_NAME, Store
 
 SIGN_KEY_FILE = "keys/sign.key"
 SEAL_KEY_FILE = "keys/seal.key"
@@ -77,12 +79,3 @@ class NodeContext:
     def blob_dir(self) -> Path:
         """Where attachment bytes live, by SHA-256."""
         return self.instance / "blobs"
-
-    def hub_client(self) -> HubClient:
-        """A client for the hub named by ``HUB_URL``."""
-        url = str(self.settings.get("HUB_URL") or "")
-        if not url:
-            raise NotInitialised("HUB_URL is not configured; run init first")
-        return HubClient(
-            url, self.signer, self.now, timeout=float(self.settings["HTTP_TIMEOUT_SECONDS"])
-        )

@@ -5,7 +5,7 @@ Passwords are kept only as salted scrypt hashes in a self-describing form
 raised later without breaking stored hashes.
 
 Does not: store accounts, count failed logins or keep sessions; the node
-(:mod:`node.accounts`) and the hub (:mod:`hub.operators`) do that.
+(:mod:`node.staff.accounts`) and the hub (:mod:`hub.console.operators`) do that.
 """
 
 from __future__ import annotations

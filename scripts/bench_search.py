@@ -41,10 +41,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from node.access import Viewer
-from node.search import search_letters
-from node.searchquery import SearchFilters, SearchQuery
-from node.store import Store
+from node.records.access import Viewer
+from node.search.engine import search_letters
+from node.search.query import (
+    SearchFilters,
+    SearchQuery,
+)
+from node.storage.store import Store
 from protocol.numbers import search_key
 from protocol.thai import format_thai_date, to_thai_digits
 

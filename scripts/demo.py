@@ -36,9 +36,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from scripts.fleet import Link, Service, free_ports, start_service
+from scripts.cli.numbering import format_numbering_report
+from scripts.fleet import (
+    Link,
+    Service,
+    free_ports,
+    start_service,
+)
 from scripts.invariants import check_federation
-from scripts.nodeapi import NodeHTTP, read_token
+from scripts.nodeapi import (
+    NodeHTTP,
+    read_token,
+)
 
 CENTRAL = "มท 0200"
 OFFLINE = "นว 0017"
@@ -103,8 +112,13 @@ class Day:
     # ---- setting up -------------------------------------------------------------------
 
     def start(self) -> None:
-        from hub.admin import add_shared_register, init_hub, issue_enrollment_token, offices
-        from node.admin import init_node
+        from hub.admin import (
+            add_shared_register,
+            init_hub,
+            issue_enrollment_token,
+            offices,
+        )
+        from node.sync.enrolment import init_node
 
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
@@ -183,7 +197,7 @@ class Day:
         """Run `saraban <argv> --instance <office's node> --json` as a clerk would."""
         instance = str(self._instance(office))
         proc = subprocess.run(
-            [sys.executable, "-m", "scripts.cli", *argv, "--json", "--instance", instance],
+            [sys.executable, "-m", "scripts.cli.main", *argv, "--json", "--instance", instance],
             capture_output=True,
             text=True,
             timeout=120,
@@ -500,8 +514,6 @@ def _print_report(report: dict[str, Any]) -> None:
         print(
             f"{label:<36} {s['sent']:>5} {s['received']:>5} {s['registered']:>6} {s['pending']:>5}"
         )
-    from scripts.cli import format_numbering_report
-
     print()
     print("รายงานการออกเลข (ศูนย์กลาง)")
     print(format_numbering_report(report["numbering"]))
@@ -544,7 +556,7 @@ def _add_account(side: str, username: str, fields: tuple[str, ...], instance: Pa
     password = secrets.token_urlsafe(9)
     proc = subprocess.run(
         [
-            *(sys.executable, "-m", "scripts.cli", side, "adduser", username, *fields),
+            *(sys.executable, "-m", "scripts.cli.main", side, "adduser", username, *fields),
             *("--password-stdin", "--instance", str(instance)),
         ],
         input=password + "\n",

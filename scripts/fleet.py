@@ -90,7 +90,7 @@ def start_service(
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "scripts.cli", *argv],
+            [sys.executable, "-m", "scripts.cli.main", *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=full_env,

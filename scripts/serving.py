@@ -37,8 +37,8 @@ def serve_hub(
 
 def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
     """Serve a node (API, status page) with its sync scheduler until interrupted."""
-    from node.admin import start_scheduler
     from node.app import create_app
+    from node.sync.enrolment import start_scheduler
 
     app = create_app(instance_path=str(instance.resolve()))
     scheduler = start_scheduler(app)

@@ -12,7 +12,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from test_hub_support import Hub
 
-from hub.operators import add_operator
+from hub.console.operators import add_operator
 
 PASSWORD = "รหัสผ่านศูนย์กลาง-2569"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

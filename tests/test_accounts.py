@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
 
-from node.accounts import (
+from node.errors import (
+    BadInput,
+    Conflict,
+)
+from node.staff.accounts import (
     LOCK_SECONDS,
     MAX_FAILURES,
     LoginRefused,
@@ -17,7 +21,6 @@ from node.accounts import (
     authenticate,
     set_password,
 )
-from node.errors import BadInput, Conflict
 
 PASSWORD = "ม้าลาย-กินหญ้า-2569"
 
@@ -105,7 +108,7 @@ def test_bad_user_is_refused_and_nothing_is_stored(node: Node, case: str) -> Non
 def _adduser(instance: Path, *args: str, password: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            *(sys.executable, "-m", "scripts.cli", "node", "adduser", *args),
+            *(sys.executable, "-m", "scripts.cli.main", "node", "adduser", *args),
             *("--password-stdin", "--instance", str(instance)),
         ],
         input=password + "\n",

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def saraban(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args],
+        [sys.executable, "-m", "scripts.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -70,7 +70,7 @@ def test_numbering_report_of_a_new_hub_is_empty(tmp_path: Path) -> None:
 
 
 def test_tracking_times_are_shown_in_the_buddhist_era() -> None:
-    from scripts.clikit import thai_time
+    from scripts.cli.kit import thai_time
 
     assert thai_time("2026-11-24T07:09:15Z") == "24 พฤศจิกายน 2569 เวลา 14.09 น."
     assert thai_time(None) == ""

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def saraban(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args],
+        [sys.executable, "-m", "scripts.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -390,7 +390,7 @@ def test_actions_page_lists_what_operators_did(hub: Hub, ops: FlaskClient) -> No
 
 def _hub_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "hub", *args],
+        [sys.executable, "-m", "scripts.cli.main", "hub", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -21,9 +21,16 @@ from playwright.sync_api import Browser, Page, expect
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Hub, Office
 from web_support import DESKTOP, PHONE, shot
 
-from node.admin import init_node
-from scripts.fleet import Service, free_ports, start_service
-from scripts.nodeapi import NodeHTTP, read_token
+from node.sync.enrolment import init_node
+from scripts.fleet import (
+    Service,
+    free_ports,
+    start_service,
+)
+from scripts.nodeapi import (
+    NodeHTTP,
+    read_token,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -24,12 +24,15 @@ from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
 
-from hub.admin import init_hub, open_hub
+from hub.admin import (
+    init_hub,
+    open_hub,
+)
 from hub.store import HubStore
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope
 from protocol.keys import fingerprint, public_key_from_b64
-from scripts.cli import main
+from scripts.cli.main import main
 
 TOKEN_RE = re.compile(r'<code id="token">([0-9a-f]+)</code>')
 STATE_TABLES = ("tokens", "offices", "directory_versions", "operator_actions", "hub_keys")

@@ -25,9 +25,17 @@ from typing import Any
 
 import pytest
 
-from scripts.fleet import Service, free_ports, start_service
+from scripts.fleet import (
+    Service,
+    free_ports,
+    start_service,
+)
 from scripts.invariants import check_federation
-from scripts.nodeapi import NodeAPIError, NodeHTTP, read_token
+from scripts.nodeapi import (
+    NodeAPIError,
+    NodeHTTP,
+    read_token,
+)
 
 SENDER = "มท 0200"
 RECIPIENTS = ("ชม 0017", "ขก 0017")
@@ -107,7 +115,7 @@ class Federation:
 
     def start(self) -> None:
         from hub.admin import issue_enrollment_token
-        from node.admin import init_node
+        from node.sync.enrolment import init_node
 
         self.start_hub()
         for office in OFFICES:

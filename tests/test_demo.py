@@ -15,7 +15,7 @@ def test_demo_day_delivers_every_letter_and_every_receipt(tmp_path: Path) -> Non
         [
             sys.executable,
             "-m",
-            "scripts.cli",
+            "scripts.cli.main",
             "demo",
             "--once",
             "--json",

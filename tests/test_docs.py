@@ -8,7 +8,7 @@ import pytest
 
 from hub.config import settings_table as hub_settings
 from node.config import settings_table as node_settings
-from scripts.cli import build_parser
+from scripts.cli.main import build_parser
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

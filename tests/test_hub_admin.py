@@ -21,9 +21,15 @@ from hub.admin import (
     rotate_hub_key,
 )
 from hub.app import create_app
-from hub.config import load_settings, settings_table
-from hub.errors import AdminError, StoreError
-from hub.federation import office_state
+from hub.config import (
+    load_settings,
+    settings_table,
+)
+from hub.errors import (
+    AdminError,
+    StoreError,
+)
+from hub.monitoring.offices import office_state
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope
 from protocol.keys import public_key_from_b64
@@ -51,7 +57,7 @@ def test_init_creates_key_0600_database_pilot_offices_and_lists(tmp_path: Path) 
     assert again["hub_keyid"] == info["hub_keyid"] == "hub#1"
     app = create_app({"CLOCK": lambda: 1_795_000_000.0}, instance_path=tmp_path / "inst")
     with app.app_context():
-        from hub.app import get_store
+        from hub.context import get_store
 
         store = get_store()
         office = store.office("ชม 0017")

@@ -21,9 +21,13 @@ from hub.jobs import (
     refresh_condition_alerts,
     start_scheduler,
 )
-from hub.reconcile import ReportNotWritten, run_nightly, worsened
+from hub.numbering.reconcile import (
+    ReportNotWritten,
+    run_nightly,
+    worsened,
+)
 from protocol.thai import BANGKOK
-from scripts.cli import main
+from scripts.cli.main import main
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 DAY = 24 * 3600

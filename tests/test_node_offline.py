@@ -20,9 +20,12 @@ from test_node_support import (
     publish,
 )
 
-from node import inbox, registers
-from node.audit import verify_audit
-from node.store import read_sidecar
+from node.records import (
+    inbox,
+    registers,
+)
+from node.storage.audit import verify_audit
+from node.storage.store import read_sidecar
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Letter

@@ -25,8 +25,9 @@ from test_node_support import (
     federation,
 )
 
-from node.restore import restore_from_hub
-from node.sync import scheduled_sync
+from node.sync.hubclient import hub_client
+from node.sync.restore import restore_from_hub
+from node.sync.worker import scheduled_sync
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 
@@ -109,7 +110,7 @@ def test_attachments_upload_and_download_resume(fed: Federation) -> None:
             }
         ],
     )
-    client = cm.ctx.hub_client()
+    client = hub_client(cm.ctx)
     client.put_blob_chunk(sha, 0, len(content), content[:1000])  # an upload cut short
     assert client.blob_status(sha) == (False, 1000)
     result = cm.sync()
@@ -263,8 +264,8 @@ def test_restore_from_hub_rebuilds_letters_registers_and_tracking(fed: Federatio
 def test_nightly_job_voids_last_years_leases_compares_digests_and_backs_up(
     fed: Federation,
 ) -> None:
-    from node.admin import start_scheduler
-    from node.jobs import nightly
+    from node.sync.enrolment import start_scheduler
+    from node.sync.jobs import nightly
 
     fed.share(MINISTRY, "ว", [CHIANG_MAI, CHIANG_RAI])
     cm = fed.node(CHIANG_MAI, LEASE_SIZE=3, BACKUP_KEEP=2)
@@ -328,8 +329,11 @@ def test_failed_restore_leaves_the_database_alone(fed: Federation) -> None:
 def test_enrolment_with_a_bad_token_is_refused_and_leaves_no_keys(
     fed: Federation, tmp_path: Path
 ) -> None:
-    from node.admin import init_node
-    from node.errors import HubRefused, NodeError
+    from node.errors import (
+        HubRefused,
+        NodeError,
+    )
+    from node.sync.enrolment import init_node
 
     instance = tmp_path / "refused"
     with pytest.raises(HubRefused) as refused:

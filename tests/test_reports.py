@@ -34,9 +34,9 @@ from test_node_support import (
     publish,
 )
 
-from node.registers import finalise
+from node.records.registers import finalise
 from protocol.thai import BANGKOK
-from scripts.cli import main as saraban
+from scripts.cli.main import main as saraban
 
 OFFICE_NAME = "สำนักงานจังหวัดเชียงใหม่"  # ชม 0017, seeded from node/data/units.json
 CLERK = {"X-Saraban-User": "somsri", "X-Saraban-Roles": "clerk"}

@@ -19,12 +19,12 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 
-from node import inbox
+from node.records import inbox
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Letter
 from protocol.thai import BANGKOK
-from scripts.cli import main as saraban
+from scripts.cli.main import main as saraban
 
 
 def at(year: int, month: int = 3, day: int = 1) -> float:

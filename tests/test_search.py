@@ -33,8 +33,13 @@ from test_node_support import (
     publish,
 )
 
-from node import attachment_text, searchindex
-from scripts.cli import main as cli_main
+from node.search import (
+    attachment_text,
+)
+from node.search import (
+    index as searchindex,
+)
+from scripts.cli.main import main as cli_main
 
 CLERK = {"X-Saraban-User": "malee", "X-Saraban-Roles": "clerk"}
 REGISTRAR = {"X-Saraban-User": "somchai", "X-Saraban-Roles": "registrar"}

@@ -12,8 +12,8 @@ from test_node_offline import deliver
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import PASSWORD, csrf, login
 
-from node.accounts import add_user
-from node.worklist import HIDDEN_SUBJECT_TH
+from node.records.worklist import HIDDEN_SUBJECT_TH
+from node.staff.accounts import add_user
 
 
 @pytest.fixture

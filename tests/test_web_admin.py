@@ -1,7 +1,7 @@
 """The administrator's pages, driven in-process: users (add, roles, password reset,
 deactivation), units and their letter codes, and the numbering registers (reserve and
-void); and the account functions they call (:func:`node.accounts.set_active`,
-:func:`node.accounts.set_roles`).
+void); and the account functions they call (:func:`node.staff.accounts.set_active`,
+:func:`node.staff.accounts.set_roles`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from markupsafe import escape
 from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node
 from web_support import PASSWORD, add_users, csrf, login, post_form
 
-from node import accounts
 from node.errors import Conflict
+from node.staff import accounts
 
 NEW_PASSWORD = "ช้างเผือก-เดินป่า-2570"
 FORGED = "แบบฟอร์มไม่ถูกต้อง"

@@ -12,7 +12,7 @@ from test_node_offline import deliver
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import CHROMIUM, DESKTOP, PASSWORD, PHONE, serve, shot
 
-from node.accounts import add_user
+from node.staff.accounts import add_user
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -29,9 +29,9 @@ from test_node_support import (
 )
 from web_support import add_users, csrf, login, post_form
 
-from node import inbox
-from node.blobs import save_blob
-from node.worklist import HIDDEN_SUBJECT_TH
+from node.records import inbox
+from node.records.worklist import HIDDEN_SUBJECT_TH
+from node.storage.blobs import save_blob
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Receipt

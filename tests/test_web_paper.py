@@ -15,7 +15,7 @@ from markupsafe import escape
 from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import add_users, csrf, login
 
-from node import webkit
+from node.web import kit as webkit
 
 PDF = b"%PDF-1.4 scanned letter " * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -13,7 +13,7 @@ from fpdf import FPDF
 from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import CHROMIUM, DESKTOP, PHONE, USERS, add_users, log_in_page, serve, shot
 
-from node.units import save_unit
+from node.records.units import save_unit
 
 if not CHROMIUM.exists():
     pytest.skip(

@@ -14,7 +14,7 @@ from markupsafe import escape
 from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import add_users, login, paper_letter
 
-from node.searchquery import MAX_QUERY_CHARS
+from node.search.query import MAX_QUERY_CHARS
 
 NOT_FOUND = "ไม่พบหนังสือที่ตรงกับคำค้น"
 

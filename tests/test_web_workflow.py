@@ -13,9 +13,9 @@ from markupsafe import escape
 from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
 from web_support import USERS, add_users, login, post_form
 
-from node.units import save_unit
-from node.web_workflow import MAX_MINUTE
-from node.workflow import history
+from node.records.units import save_unit
+from node.records.workflow import history
+from node.web.workflow import MAX_MINUTE
 
 DIVISION = "ชร 0017.1"
 DIVISION_NAME = "กลุ่มงานอำนวยการ"

@@ -22,7 +22,7 @@ from playwright.sync_api import ViewportSize
 from test_node_support import Node
 from werkzeug.serving import make_server
 
-from node.accounts import add_user
+from node.staff.accounts import add_user
 
 PASSWORD = "รหัสผ่านยาวพอ-2569"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

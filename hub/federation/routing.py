@@ -1,0 +1,95 @@
+"""Routing: which mailboxes an accepted envelope goes into.
+
+* ``letter``: one mailbox row per recipient the hub knows and has not revoked (a pending
+  office's letters wait until it enrolls and pulls); an unknown or revoked recipient gets
+  an ``unroutable`` alert and a note in the push result, and the letter is still accepted;
+* ``receipt``: the letter's sender, when the receipt's origin is a recipient of that letter
+  (otherwise accepted, not routed, and an alert raised);
+* ``withdraw``: the letter's recipients, when the withdrawal comes from its sender;
+* ``register``: no routing (numbering only).
+
+Exactly once: a mailbox row is unique per ``(office, env_id)``. Runs inside the ingest
+transaction, so an envelope is stored, routed and numbered together or not at all; a routed
+letter or receipt is also recorded there for the usage statistics (:mod:`hub.monitoring.stats`).
+"""
+
+from __future__ import annotations
+
+from hub.monitoring.stats import (
+    record_letter,
+    record_receipt,
+)
+from hub.store import HubStore
+from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
+
+
+def _short(env_id: str) -> str:
+    return env_id[:12]
+
+
+def route(store: HubStore, msg: FeedMessage, env_id: str, now: float) -> list[str]:
+    """Put ``msg`` (already stored under ``env_id``) in its mailboxes; return notes."""
+    if isinstance(msg, Letter):
+        return _route_letter(store, msg, env_id, now)
+    if isinstance(msg, Receipt):
+        return _route_receipt(store, msg, env_id, now)
+    if isinstance(msg, Withdraw):
+        return _route_withdraw(store, msg, env_id, now)
+    return []
+
+
+def _route_letter(store: HubStore, letter: Letter, env_id: str, now: float) -> list[str]:
+    notes: list[str] = []
+    routed: list[str] = []
+    for recipient in letter.recipients:
+        office = store.office(recipient)
+        if office is None or office["status"] == "revoked":
+            state = "unknown" if office is None else "revoked"
+            notes.append(f"unroutable: {recipient} ({state})")
+            store.raise_alert(
+                "unroutable",
+                letter.origin,
+                f"letter {_short(env_id)} from {letter.origin} names {state} office {recipient}",
+                now,
+            )
+            continue
+        store.deliver(recipient, env_id, Letter.KIND)
+        routed.append(recipient)
+    store.add_routes(env_id, letter.origin, routed)
+    store.add_blob_refs(env_id, [a["sha256"] for a in letter.attachments])
+    record_letter(store, letter, env_id, len(routed), now)
+    return notes
+
+
+def _route_receipt(store: HubStore, receipt: Receipt, env_id: str, now: float) -> list[str]:
+    sender = store.letter_sender(receipt.letter)
+    if sender is None:
+        detail = f"receipt {_short(env_id)} names letter {_short(receipt.letter)} the hub lacks"
+    elif receipt.origin not in store.letter_recipients(receipt.letter):
+        detail = (
+            f"receipt {_short(env_id)} from {receipt.origin} for letter"
+            f" {_short(receipt.letter)} which was not addressed to it"
+        )
+    else:
+        store.deliver(sender, env_id, Receipt.KIND)
+        record_receipt(store, receipt, env_id, sender, now)
+        return []
+    store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
+    return [f"not routed: {detail}"]
+
+
+def _route_withdraw(store: HubStore, withdraw: Withdraw, env_id: str, now: float) -> list[str]:
+    sender = store.letter_sender(withdraw.letter)
+    if sender != withdraw.origin:
+        detail = (
+            f"withdrawal {_short(env_id)} from {withdraw.origin} for letter"
+            f" {_short(withdraw.letter)} it did not send"
+        )
+        store.raise_alert("misrouted_withdraw", withdraw.origin, detail, now)
+        return [f"not routed: {detail}"]
+    recipients = store.letter_recipients(withdraw.letter)
+    if withdraw.recipients:
+        recipients = [r for r in recipients if r in withdraw.recipients]
+    for recipient in recipients:
+        store.deliver(recipient, env_id, Withdraw.KIND)
+    return []

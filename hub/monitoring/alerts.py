@@ -1,0 +1,240 @@
+"""Alerts for the operator: what each kind means, what to do about it, and the alerts the
+hub raises from the state of the federation rather than from one event.
+
+Event alerts are raised where the event happens (equivocation and numbering refusals in
+:mod:`hub.federation.ingest`, unroutable letters in :mod:`hub.federation.routing`, a directory
+rollback reported
+by a node's heartbeat, a report that got worse in :mod:`hub.numbering.reconcile`). Condition alerts
+are kept by :func:`refresh_alerts`, which runs on every console page that shows alerts and
+every minute in ``saraban hub serve``: an office gone silent, a node's clock off by more
+than the limit, an envelope waiting in quarantine. Each has a key, so it is open once at a
+time, and the hub resolves it by itself when the condition has passed.
+
+Does not: render pages or decide what a quarantined envelope becomes
+(:mod:`hub.federation.quarantine`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.federation.directory import directory_version
+from hub.monitoring.offices import (
+    Thresholds,
+    office_rows,
+)
+from hub.store import HubStore
+from protocol.thai import format_thai_duration
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """What an alert of one kind says to the operator."""
+
+    title: str
+    todo: str
+    severity: str = "bad"
+
+
+KINDS: dict[str, AlertKind] = {
+    "equivocation": AlertKind(
+        "หน่วยงานลงนามซองเอกสารสองฉบับในลำดับเดียวกัน",
+        "อาจเป็นการกู้คืนเครื่องจากสำเนาเก่าแล้วทำงานต่อ หรือกุญแจของหน่วยงานรั่วไหล"
+        " ติดต่อผู้ดูแลหน่วยงานเพื่อตรวจสอบ หากสงสัยว่ากุญแจรั่วไหลให้เพิกถอนแล้วลงทะเบียนใหม่"
+        " จากนั้นทิ้งซองที่ถูกกักไว้พร้อมระบุเหตุผล",
+    ),
+    "quarantined": AlertKind(
+        "ซองเอกสารถูกกักไว้",
+        "ตรวจสอบเหตุผลที่ถูกปฏิเสธ หากแก้ไขต้นเหตุแล้ว (เช่น เพิ่มสมาชิกทะเบียนร่วม)"
+        " ให้ปล่อยซองเพื่อรับเข้าอีกครั้ง หากซองไม่ถูกต้องให้ทิ้ง พร้อมระบุเหตุผลทุกครั้ง"
+        " ซองถัดไปของหน่วยงานนี้จะรอจนกว่าจะจัดการซองนี้",
+    ),
+    "duplicate_number": AlertKind(
+        "เลขหนังสือซ้ำในทะเบียนเดียวกัน",
+        "หน่วยงานออกเลขที่มีผู้ใช้แล้ว มักเกิดจากการกู้คืนเครื่องจากสำเนาเก่า"
+        " ให้หน่วยงานรัน saraban node restore แล้วออกเลขใหม่ จากนั้นทิ้งซองที่ถูกกักไว้",
+    ),
+    "number_not_leased": AlertKind(
+        "เลขหนังสืออยู่นอกช่วงเลขที่ศูนย์กลางจัดสรร",
+        "ตรวจสอบทะเบียนร่วมในหน้าเลขหนังสือ ให้หน่วยงานซิงค์เพื่อขอช่วงเลขใหม่ แล้วทิ้งซองที่ถูกกักไว้",
+    ),
+    "not_your_register": AlertKind(
+        "หน่วยงานออกเลขในทะเบียนที่ไม่ใช่ของตน",
+        "หากหน่วยงานควรใช้ทะเบียนนี้ ให้เพิ่มเป็นสมาชิกทะเบียนร่วม (saraban hub share)"
+        " แล้วปล่อยซองที่ถูกกักไว้ มิฉะนั้นให้ทิ้งซอง",
+    ),
+    "unknown_provisional": AlertKind(
+        "ยกเลิกเลขชั่วคราวที่ยังไม่เคยได้เลขจริง",
+        "ให้หน่วยงานซิงค์เพื่อรับเลขจริงก่อน แล้วทิ้งซองที่ถูกกักไว้",
+        "warn",
+    ),
+    "numbering_worse": AlertKind(
+        "รายงานเลขหนังสือประจำคืนแย่ลง",
+        "เปิดหน้าเลขหนังสือเพื่อดูทะเบียนที่มีช่องว่างหรือเลขซ้ำเพิ่มขึ้น แล้วติดต่อหน่วยงานเจ้าของทะเบียน",
+    ),
+    "silent_office": AlertKind(
+        "หน่วยงานขาดการติดต่อ",
+        "โทรสอบถามหน่วยงานว่าเครื่องแม่ข่ายเปิดอยู่และเชื่อมต่อเครือข่ายได้หรือไม่"
+        " หนังสือที่ส่งถึงหน่วยงานจะรออยู่ที่ศูนย์กลางจนกว่าจะกลับมา",
+    ),
+    "clock_skew": AlertKind(
+        "นาฬิกาของหน่วยงานคลาดเคลื่อน",
+        "ให้ผู้ดูแลหน่วยงานตั้งเวลาเครื่องให้ตรง (NTP) เวลารับหนังสือตามกฎหมายใช้นาฬิกาของหน่วยงาน"
+        " และคำขอที่เวลาคลาดเกินกำหนดจะถูกปฏิเสธ",
+        "warn",
+    ),
+    "directory_rollback": AlertKind(
+        "มีการส่งทะเบียนหน่วยงานฉบับเก่ากว่าที่หน่วยงานถืออยู่",
+        "ฐานข้อมูลศูนย์กลางอาจถูกกู้คืนจากสำเนาเก่า หรือมีผู้พยายามย้อนทะเบียนหน่วยงาน"
+        " ตรวจสอบฉบับของทะเบียนในหน้าภาพรวม และกู้คืนสำเนาล่าสุดของศูนย์กลาง",
+    ),
+    "unroutable": AlertKind(
+        "หนังสือถึงหน่วยงานที่ไม่รู้จักหรือถูกเพิกถอน",
+        "แจ้งหน่วยงานผู้ส่งให้ตรวจสอบผู้รับ หรือเพิ่มหน่วยงานผู้รับในหน้าการลงทะเบียน",
+        "warn",
+    ),
+    "misrouted_receipt": AlertKind(
+        "ใบตอบรับจากหน่วยงานที่ไม่ใช่ผู้รับหนังสือ",
+        "ตรวจสอบกับหน่วยงานผู้ส่งใบตอบรับ อาจเป็นข้อผิดพลาดของซอฟต์แวร์หรือการปลอมแปลง",
+        "warn",
+    ),
+    "misrouted_withdraw": AlertKind(
+        "การถอนหนังสือจากหน่วยงานที่ไม่ใช่ผู้ส่ง",
+        "ตรวจสอบกับหน่วยงานที่ส่งคำขอถอน อาจเป็นข้อผิดพลาดของซอฟต์แวร์หรือการปลอมแปลง",
+        "warn",
+    ),
+    "office_revoked": AlertKind(
+        "เพิกถอนหน่วยงานแล้ว",
+        "หนังสือที่ส่งถึงหน่วยงานนี้จะไม่ถูกส่งต่อ หากต้องการให้กลับมาใช้งานให้ออกรหัสลงทะเบียนใหม่",
+        "warn",
+    ),
+}
+
+REASONS = {
+    "out_of_sequence": "ลำดับซองไม่ต่อจากซองก่อนหน้า",
+    "broken_chain": "ซองไม่เชื่อมกับซองก่อนหน้า",
+    "equivocation": "ลงนามซองต่างกันสองฉบับในลำดับเดียวกัน",
+    "bad_signature": "ลายมือชื่ออิเล็กทรอนิกส์ไม่ถูกต้อง",
+    "unknown_key": "ลงนามด้วยกุญแจที่ไม่ใช่กุญแจที่ใช้งานของหน่วยงาน",
+    "not_your_feed": "ซองไม่ใช่ของหน่วยงานที่ส่ง",
+    "not_canonical": "ข้อมูลในซองไม่อยู่ในรูปแบบมาตรฐาน",
+    "malformed_envelope": "รูปแบบซองไม่ถูกต้อง",
+    "bad_message": "ข้อมูลในซองไม่ถูกต้อง",
+    "not_a_feed_kind": "ชนิดซองที่หน่วยงานส่งไม่ได้",
+    "duplicate_number": "เลขหนังสือซ้ำ",
+    "number_not_leased": "เลขอยู่นอกช่วงที่จัดสรร",
+    "not_your_register": "ไม่ใช่ทะเบียนของหน่วยงาน",
+    "unknown_provisional": "เลขชั่วคราวที่ไม่รู้จัก",
+    "bad_register": "ทะเบียนไม่ถูกต้อง",
+}
+"""Why an envelope was refused, in Thai, by the reason code of the push result."""
+
+
+def reason_label(code: str | None) -> str:
+    """The Thai words for a refusal's reason code (the code itself when unknown)."""
+    return REASONS.get(code or "", code or "-")
+
+
+UNKNOWN = AlertKind("การแจ้งเตือน", "ตรวจสอบรายละเอียด", "warn")
+
+
+def kind_of(kind: str) -> AlertKind:
+    """The words of an alert kind (a generic one for a kind this version does not know)."""
+    return KINDS.get(kind, UNKNOWN)
+
+
+def alert_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An alert row with its Thai title, what to do, severity and the quarantine it is about."""
+    kind = kind_of(row["kind"])
+    key = row.get("key") or ""
+    quarantine_id = int(key.split(":", 1)[1]) if key.startswith("quarantine:") else None
+    return {
+        **row,
+        "title": kind.title,
+        "todo": kind.todo,
+        "severity": kind.severity,
+        "quarantine_id": quarantine_id,
+    }
+
+
+def _sync(
+    store: HubStore,
+    prefix: str,
+    wanted: dict[str, tuple[str, str | None, str]],
+    now: float,
+) -> None:
+    """Open the alerts in ``wanted`` (key -> kind, office, detail) not yet open, and
+    resolve the open ones under ``prefix`` no longer wanted."""
+    held = store.open_alert_keys(prefix)
+    for key, (kind, office, detail) in wanted.items():
+        if key not in held:
+            store.raise_alert(kind, office, detail, now, key=key)
+    for key, alert_id in held.items():
+        if key not in wanted:
+            store.close_alert(alert_id, "hub", "แก้ไขแล้ว", now, status="resolved")
+
+
+def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> None:
+    """Open and resolve the condition alerts for the federation as it is at ``now``."""
+    limits = Thresholds.from_settings(settings)
+    silent: dict[str, tuple[str, str | None, str]] = {}
+    skewed: dict[str, tuple[str, str | None, str]] = {}
+    with store.write():
+        for row in office_rows(store, now, limits):
+            if row["state"] == "silent":
+                silent[f"silent:{row['id']}"] = (
+                    "silent_office",
+                    row["id"],
+                    f"{row['id']} {row['name']} ไม่ได้ติดต่อศูนย์กลางเกิน"
+                    f" {format_thai_duration(limits.silent_after)}",
+                )
+            if row["skew_too_large"] and row["state"] not in ("revoked", "never enrolled"):
+                skewed[f"skew:{row['id']}"] = (
+                    "clock_skew",
+                    row["id"],
+                    f"นาฬิกาของ {row['id']} คลาดเคลื่อน {row['clock_skew']:+.0f} วินาที",
+                )
+        quarantined = {
+            f"quarantine:{q['id']}": (
+                "quarantined",
+                q["origin"],
+                f"ซองลำดับที่ {q['seq'] if q['seq'] is not None else '-'} จาก {q['origin']}:"
+                f" {reason_label(q['reason'])} ({q['reason']}) {q['detail'] or ''}".strip(),
+            )
+            for q in store.quarantined("open")
+        }
+        _sync(store, "silent:", silent, now)
+        _sync(store, "skew:", skewed, now)
+        _sync(store, "quarantine:", quarantined, now)
+
+
+def report_directory(
+    store: HubStore, office: str, held_version: int | None, refused: bool, now: float
+) -> None:
+    """What a heartbeat says about the node's directory: the version it holds, and whether
+    its last sync failed because the hub offered an older directory than it holds.
+
+    Raises ``directory_rollback`` when the node holds a newer version than the hub serves
+    (the hub's database went back in time) or refused the hub's directory as a rollback.
+    """
+    current = directory_version(store)
+    store.set_office_directory_version(office, held_version)
+    if held_version is not None and held_version > current:
+        store.raise_alert(
+            "directory_rollback",
+            office,
+            f"{office} ถือทะเบียนหน่วยงานฉบับที่ {held_version} แต่ศูนย์กลางมีถึงฉบับที่ {current} เท่านั้น",
+            now,
+            key=f"rollback:{office}:{held_version}:{current}",
+        )
+    elif refused:
+        store.raise_alert(
+            "directory_rollback",
+            office,
+            f"{office} ปฏิเสธทะเบียนหน่วยงานที่ศูนย์กลางส่งให้ว่าเก่ากว่าหรือขัดกับฉบับที่"
+            f" {held_version} ที่ถืออยู่ (ศูนย์กลางมีฉบับที่ {current})",
+            now,
+            key=f"rollback:{office}:refused:{current}",
+        )

@@ -1,0 +1,129 @@
+"""What every local-API module shares: the node, this request's store, the viewer, input.
+
+API modules create their blueprint with :func:`protected_blueprint`, which refuses any call
+without the node's bearer token (``/api/health`` excepted) and, before the first call that
+writes, makes sure the hub is not ahead of this node (:func:`node.sync.worker.startup_check`).
+Input helpers raise :class:`~node.errors.BadInput`, so bad input is a 400 that stores
+nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from node.context import NodeContext
+from node.errors import (
+    BadInput,
+    Unauthorised,
+)
+from node.records.access import (
+    Viewer,
+    viewer_from_headers,
+)
+from node.storage.store import Store
+from node.sync.worker import startup_check
+
+UNCHECKED_ENDPOINTS = frozenset({"api.health", "api.sync_now"})
+
+
+def ctx() -> NodeContext:
+    """The node this app serves."""
+    node: NodeContext = current_app.extensions["saraban_node"]
+    return node
+
+
+def store() -> Store:
+    """This request's database connection."""
+    if "store" not in g:
+        g.store = ctx().open_store()
+    s: Store = g.store
+    return s
+
+
+def actor() -> str:
+    """Who is acting, as the caller names them (the clerk UI sets it after login)."""
+    return (request.headers.get("X-Saraban-User") or "clerk")[:100]
+
+
+def body() -> dict[str, Any]:
+    """The JSON object sent, or :class:`BadInput`."""
+    data = request.get_json(silent=True)
+    if data is None and not request.data:
+        return {}
+    if not isinstance(data, dict):
+        raise BadInput(
+            "the request body must be a JSON object",
+            code="bad_json",
+            message_th="รูปแบบข้อมูลไม่ถูกต้อง (ต้องเป็น JSON)",
+        )
+    return data
+
+
+def text_field(data: dict[str, Any], name: str, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise BadInput(
+            f"{name} must be text", code="bad_field", message_th=f"ช่อง {name} ต้องเป็นข้อความ"
+        )
+    return value
+
+
+def strings_field(data: dict[str, Any], name: str) -> list[str]:
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(
+            f"{name} must be a list of text",
+            code="bad_field",
+            message_th=f"ช่อง {name} ต้องเป็นรายการข้อความ",
+        )
+    return value
+
+
+def int_field(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(
+            f"{name} must be a whole number", code="bad_field", message_th=f"ช่อง {name} ต้องเป็นตัวเลข"
+        )
+    return value
+
+
+def viewer() -> Viewer:
+    """Who is looking: from ``X-Saraban-User``/``-Roles``/``-Divisions`` (see node.access)."""
+    return viewer_from_headers(
+        request.headers.get("X-Saraban-User"),
+        request.headers.get("X-Saraban-Roles"),
+        request.headers.get("X-Saraban-Divisions"),
+    )
+
+
+def require_token() -> None:
+    """Refuse any call without the right bearer token."""
+    if request.endpoint == "api.health":
+        return
+    expected = current_app.config.get("API_TOKEN") or ""
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header.startswith("Bearer ") else ""
+    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorised("missing or wrong bearer token")
+
+
+def check_hub_highwater_once() -> None:
+    """Before the first action that issues anything, make sure the hub is not ahead."""
+    if request.method == "POST" and request.endpoint not in UNCHECKED_ENDPOINTS:
+        startup_check(ctx())
+
+
+def protected_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint under ``/api`` behind the bearer token and the high-water check."""
+    bp = Blueprint(name, import_name, url_prefix="/api")
+    bp.before_request(require_token)
+    bp.before_request(check_hub_highwater_once)
+    return bp

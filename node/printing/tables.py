@@ -1,0 +1,303 @@
+"""Printed documents: tables as A4 PDF (Thai shaped, font embedded) and as Excel.
+
+A :class:`TableDoc` is what every printed register and list is made of: a title, a
+subtitle, columns and rows of text. Registers (:mod:`node.printing.registers`), the 20-year list
+(:mod:`node.keeping.archives`) and the destruction list (:mod:`node.keeping.destruction_lists`)
+build one;
+this module renders it:
+
+* :func:`table_pdf`: A4 through fpdf2, with the Thai font (:mod:`node.printing.fonts`) embedded
+  (subset) and shaped by HarfBuzz, so that tone marks and upper and lower vowels sit where
+  Thai readers expect them; cells wrap at Thai syllables (:mod:`node.printing.thaiwrap`); the header
+  row repeats on every page, and every page says ``หน้า x/y`` and when it was printed
+  (Buddhist era, Bangkok time). The text layer is repaired (:mod:`node.printing.pdftext`) so that
+  its Thai copies and searches as written (ำ included).
+* :func:`table_xlsx`: the same table as an Excel workbook (openpyxl), ready to print.
+
+Does not: read the database or decide what a register contains (:mod:`node.printing.registers`),
+choose the font (:mod:`node.printing.fonts`), stamp received PDFs (:mod:`node.printing.stamp`), or
+sign PDFs.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fpdf import FPDF
+from fpdf.enums import TableCellFillMode, VAlign, XPos, YPos
+from fpdf.fonts import FontFace
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from node.printing.fonts import (
+    FAMILY,
+    PrintFont,
+    resolve_font,
+    use_font,
+)
+from node.printing.pdftext import repair_text_layer
+from node.printing.thaiwrap import wrap_text
+from protocol.thai import format_thai_datetime, normalize_thai
+
+XLSX_FONT = "TH SarabunPSK"
+"""The official Thai font, named in Excel cells (Excel substitutes it where missing)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its Thai header, its share of the page width (mm) and alignment."""
+
+    header: str
+    width_mm: float
+    align: str = "L"  # "L", "C" or "R"
+
+
+@dataclass
+class TableDoc:
+    """A titled table to print: registers, the destruction list, the archives list."""
+
+    title: str
+    subtitle: str
+    columns: list[Column]
+    rows: list[list[str]]
+    footer: list[str] = field(default_factory=list)
+    landscape: bool = True
+    filename: str = "document"
+    """Base of the download's file name, without extension (ASCII)."""
+    display_name: str = ""
+    """The download's Thai file name without extension (``filename*``); empty: ``filename``."""
+    printed_at: float | None = None
+    """When it was printed (Unix seconds, from the node's clock); None: the rendering time."""
+
+
+# -- tables as PDF -----------------------------------------------------------------------
+
+_BODY_PT = 9.0
+_HEAD_PT = 9.0
+_TITLE_PT = 16.0
+_SUBTITLE_PT = 12.0
+_SMALL_PT = 8.0
+_PAD_MM = 1.2  # left and right padding inside a cell
+_PAD_TOP_MM = 0.8  # and above and below
+_LINE = 1.5  # line height as a multiple of the font size: room for stacked Thai marks
+
+
+def _printed_moment(doc: TableDoc) -> datetime:
+    """When ``doc`` was printed: its ``printed_at``, else now."""
+    return datetime.fromtimestamp(
+        doc.printed_at if doc.printed_at is not None else time.time(), UTC
+    )
+
+
+def _printed_text(doc: TableDoc) -> str:
+    return format_thai_datetime(_printed_moment(doc))
+
+
+class _TablePDF(FPDF):
+    """An A4 document whose pages carry the title (after the first), page x/y and date."""
+
+    def __init__(self, doc: TableDoc, font: PrintFont) -> None:
+        super().__init__(orientation="L" if doc.landscape else "P", unit="mm", format="A4")
+        self.doc = doc
+        self.scale = font.size_factor
+        self.printed = _printed_text(doc)
+        use_font(self, font)
+        self.set_margins(10, 12, 10)
+        self.set_auto_page_break(True, margin=14)
+
+    def pt(self, size: float) -> float:
+        """A Sarabun point size in this font."""
+        return size * self.scale
+
+    def header(self) -> None:
+        if self.page_no() > 1:
+            self.set_font(FAMILY, "", self.pt(_SMALL_PT))
+            self.set_y(5)
+            self.cell(0, 5, normalize_thai(f"{self.doc.title} {self.doc.subtitle} (ต่อ)"))
+            self.set_y(12)
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font(FAMILY, "", self.pt(_SMALL_PT))
+        half = self.epw / 2
+        self.cell(half, 5, f"พิมพ์เมื่อ {self.printed}", align="L")
+        self.cell(half, 5, f"หน้า {self.page_no()}/{{nb}}", align="R")
+
+
+def _cell_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """``text`` normalised and wrapped to ``width`` mm in the current font."""
+    return wrap_text(normalize_thai(text), width, pdf.get_string_width)
+
+
+def _title(pdf: _TablePDF, doc: TableDoc) -> None:
+    for text, style, size in ((doc.title, "B", _TITLE_PT), (doc.subtitle, "", _SUBTITLE_PT)):
+        if text:
+            pdf.set_font(FAMILY, style, pdf.pt(size))
+            pdf.multi_cell(
+                0,
+                pdf.pt(size) * 0.55,
+                normalize_thai(text),
+                align="C",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+    pdf.ln(3)
+
+
+def _table(pdf: _TablePDF, doc: TableDoc) -> None:
+    total = sum(c.width_mm for c in doc.columns) or 1.0
+    width = min(total, pdf.epw)
+    widths = [c.width_mm * width / total for c in doc.columns]
+    inner = [w - 2 * _PAD_MM - 0.4 for w in widths]  # 0.4: the cell borders and a margin
+    pdf.set_font(FAMILY, "B", pdf.pt(_HEAD_PT))
+    headers = [_cell_lines(pdf, c.header, room) for c, room in zip(doc.columns, inner, strict=True)]
+    pdf.set_font(FAMILY, "", pdf.pt(_BODY_PT))
+    line_h = pdf.font_size * _LINE
+    head_h = max((len(h) for h in headers), default=1) * line_h + 2 * _PAD_TOP_MM
+    # fpdf2 cannot split a row across pages: a row taller than the room under the title
+    # goes on in the rows that follow it, each at most that tall.
+    room_below_title = pdf.h - pdf.b_margin - pdf.get_y()
+    most_lines = max(1, int((room_below_title - head_h - 2 * _PAD_TOP_MM - 2) / line_h))
+    with pdf.table(
+        width=width,
+        col_widths=tuple(widths),
+        text_align=tuple(c.align for c in doc.columns),
+        v_align=VAlign.T,
+        headings_style=FontFace(
+            family=FAMILY, emphasis="BOLD", size_pt=pdf.pt(_HEAD_PT), fill_color=(225, 225, 225)
+        ),
+        line_height=line_h,
+        padding=(_PAD_TOP_MM, _PAD_MM),
+        repeat_headings=1,
+        cell_fill_mode=TableCellFillMode.NONE,
+    ) as table:
+        head = table.row()
+        for lines in headers:
+            head.cell("\n".join(lines), align="C")
+        if not doc.rows:
+            table.row().cell("ไม่มีรายการ", align="C", colspan=len(doc.columns))
+        for values in doc.rows:
+            cells = [
+                _cell_lines(pdf, str(values[i] or "") if i < len(values) else "", room)
+                for i, room in enumerate(inner)
+            ]
+            tallest = max(len(lines) for lines in cells)
+            for start in range(0, tallest, most_lines):
+                row = table.row()
+                for lines in cells:
+                    row.cell("\n".join(lines[start : start + most_lines]))
+
+
+def table_pdf(doc: TableDoc, font: PrintFont | None = None) -> bytes:
+    """``doc`` as an A4 PDF: title, subtitle, a table whose header repeats, footer lines.
+
+    The font (default: :func:`resolve_font`) is embedded as a subset and Thai is shaped;
+    an empty table prints ``ไม่มีรายการ``. Cells wrap; the page says ``หน้า x/y`` and when
+    it was printed.
+    """
+    pdf = _TablePDF(doc, font or resolve_font())
+    pdf.set_title(normalize_thai(doc.title))
+    pdf.set_lang("th")
+    pdf.set_creator("Saraban")
+    pdf.set_creation_date(_printed_moment(doc))
+    pdf.add_page()
+    _title(pdf, doc)
+    _table(pdf, doc)
+    if doc.footer:
+        pdf.ln(3)
+        pdf.set_font(FAMILY, "", pdf.pt(_BODY_PT))
+        for line in doc.footer:
+            text = "\n".join(_cell_lines(pdf, line, pdf.epw))
+            pdf.multi_cell(0, pdf.font_size * _LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return repair_text_layer(bytes(pdf.output()))
+
+
+# -- tables as Excel -------------------------------------------------------------------------
+
+_MM_PER_XLSX_CHAR = 1.9  # Excel widths count '0' characters of the default font (~1.9 mm)
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join(c for c in title if c not in "[]:*?/\\").strip()
+    return (cleaned or "Sheet")[:31]
+
+
+def table_xlsx(doc: TableDoc) -> bytes:
+    """``doc`` as an Excel workbook: title and subtitle rows, a bold frozen header, wrapped
+    cells, column widths from the columns, A4 page setup repeating the header when printed.
+    """
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None  # a new workbook always has its first sheet
+    ws.title = _sheet_title(normalize_thai(doc.title))
+    ncols = max(1, len(doc.columns))
+    last = get_column_letter(ncols)
+    plain = Font(name=XLSX_FONT, size=14)
+    bold = Font(name=XLSX_FONT, size=14, bold=True)
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    ws.append([normalize_thai(doc.title)])
+    ws.append([normalize_thai(doc.subtitle)])
+    for row_no, size in ((1, 18), (2, 15)):
+        ws.merge_cells(f"A{row_no}:{last}{row_no}")
+        cell = ws.cell(row=row_no, column=1)
+        cell.font = Font(name=XLSX_FONT, size=size, bold=row_no == 1)
+        cell.alignment = Alignment(horizontal="center")
+
+    ws.append([normalize_thai(c.header) for c in doc.columns])
+    header_row = ws.max_row
+    for col in range(1, ncols + 1):
+        cell = ws.cell(row=header_row, column=col)
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        cell.fill = PatternFill("solid", fgColor="E1E1E1")
+        cell.border = box
+    if not doc.rows:
+        ws.append(["ไม่มีรายการ"])
+        ws.merge_cells(f"A{ws.max_row}:{last}{ws.max_row}")
+        ws.cell(row=ws.max_row, column=1).alignment = Alignment(horizontal="center")
+        ws.cell(row=ws.max_row, column=1).font = plain
+    horizontal = {"L": "left", "C": "center", "R": "right"}
+    for values in doc.rows:
+        ws.append([normalize_thai(v or "") for v in values])
+        for col, column in enumerate(doc.columns, start=1):
+            cell = ws.cell(row=ws.max_row, column=col)
+            cell.font = plain
+            cell.alignment = Alignment(
+                wrap_text=True, vertical="top", horizontal=horizontal.get(column.align, "left")
+            )
+            cell.border = box
+    if doc.footer:
+        ws.append([])
+        for line in doc.footer:
+            ws.append([normalize_thai(line)])
+            ws.cell(row=ws.max_row, column=1).font = plain
+            ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=False)
+
+    for col, column in enumerate(doc.columns, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = round(
+            column.width_mm / _MM_PER_XLSX_CHAR, 1
+        )
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if doc.landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.left.text = f"พิมพ์เมื่อ {_printed_text(doc)}"
+    ws.oddFooter.right.text = "หน้า &P/&N"
+    ws.print_options.horizontalCentered = True
+    moment = _printed_moment(doc).replace(tzinfo=None)  # openpyxl writes naive UTC
+    wb.properties.created = moment
+    wb.properties.modified = moment
+    wb.properties.title = normalize_thai(doc.title)
+    wb.properties.creator = "Saraban"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,406 @@
+"""Receiving letters (รับหนังสือ): storing what the hub delivers, ลงรับ, ส่งคืน, paper letters.
+
+A letter pulled from the hub is stored and answered at once with a signed ``delivered``
+receipt (exactly once per letter: the feed is checked for an earlier one), naming the
+letter's env_id and attachment hashes. The time of receipt is this node's clock when it
+stored the letter. Registering it (ลงรับ) issues the next number of the office's รับ
+register and sends a ``registered`` receipt with that number and time; returning it sends
+``returned`` with the reason. Incoming receipts and withdrawals update the sender's
+tracking.
+
+The caller (:mod:`node.sync.worker`) has verified every envelope before these functions see it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from node.context import NodeContext
+from node.errors import (
+    BadInput,
+    Conflict,
+    NotFound,
+)
+from node.records import registers
+from node.records.letters import (
+    NewAttachment,
+    letter_row,
+    record_attachment,
+    save_attachments,
+    update_recipient,
+)
+from node.storage import (
+    audit,
+    feed,
+)
+from node.storage.blobs import (
+    has_blob,
+)
+from node.storage.store import Store
+from node.sync.replay import apply_own_receipts
+from protocol.errors import BadMessage, SarabanError
+from protocol.lettertypes import SECRECY_CLASSES, SPEED_CLASSES, check_type
+from protocol.messages import Letter, Receipt, Withdraw
+from protocol.numbers import Series, parse_letter_number, search_key
+from protocol.thai import (
+    fold_spaces,
+    format_thai_date,
+    format_thai_datetime,
+    normalize_thai,
+    parse_thai_date,
+    to_arabic_digits,
+)
+
+
+def _delivered_receipt_exists(store: Store, letter_env_id: str) -> bool:
+    return bool(
+        store.scalar(
+            "SELECT 1 FROM feed WHERE kind = 'receipt' AND ref = ? AND status = 'delivered'",
+            (letter_env_id,),
+        )
+    )
+
+
+def emit_delivered(ctx: NodeContext, store: Store, letter_env_id: str, now: float) -> bool:
+    """Send the ``delivered`` receipt of a stored letter unless one was already sent."""
+    if _delivered_receipt_exists(store, letter_env_id):
+        return False
+    row = store.one(
+        "SELECT origin, attachments, received_at FROM letters WHERE env_id = ?", (letter_env_id,)
+    )
+    if row is None:
+        return False
+    hashes = [a["sha256"] for a in json.loads(row["attachments"] or "[]")]
+    receipt = Receipt(
+        letter=letter_env_id,
+        letter_origin=row["origin"],
+        status="delivered",
+        at=feed.iso(row["received_at"] or now),
+        attachments=hashes,
+    )
+    feed.append(store, ctx.signer, receipt, now)
+    return True
+
+
+def apply_incoming_letter(
+    ctx: NodeContext, store: Store, env_id: str, letter: Letter, now: float
+) -> str:
+    """Store a verified letter addressed to this office and acknowledge its delivery."""
+    if ctx.office not in letter.recipients:
+        return "ignored: not addressed to this office"
+    if letter.origin == ctx.office:
+        return "ignored: own letter"
+    existing = store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,))
+    if existing is None:
+        letter_id = store.insert(
+            "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
+        )
+        for att in letter.attachment_list():
+            record_attachment(
+                store, att, present=has_blob(ctx.blob_dir(), att.sha256), direction="in"
+            )
+        audit.record(
+            store,
+            now,
+            "system",
+            "letter_received",
+            f"letter:{letter_id}",
+            {"env_id": env_id, "from": letter.origin, "number": letter.number},
+        )
+        # After a restore or catch-up our own receipts may already say what became of it.
+        apply_own_receipts(store, env_id)
+        outcome = "stored"
+    else:
+        outcome = "duplicate"
+    emit_delivered(ctx, store, env_id, now)
+    return outcome
+
+
+def apply_receipt(ctx: NodeContext, store: Store, receipt: Receipt, now: float) -> str:
+    """Update the tracking of one of our letters from a recipient's verified receipt."""
+    if receipt.letter_origin != ctx.office or receipt.origin == ctx.office:
+        return "ignored: not about our letter"
+    letter_id = store.scalar(
+        "SELECT id FROM letters WHERE env_id = ? AND direction = 'out'", (receipt.letter,)
+    )
+    if letter_id is None:
+        return "ignored: unknown letter"
+    changed = update_recipient(
+        store,
+        int(letter_id),
+        receipt.origin,
+        receipt.status,
+        now,
+        receipt_number=receipt.receipt_number,
+        at=receipt.at,
+        reason=receipt.reason,
+    )
+    if changed:
+        audit.record(
+            store,
+            now,
+            receipt.origin,
+            f"receipt_{receipt.status}",
+            f"letter:{letter_id}",
+            {
+                "office": receipt.origin,
+                "receipt_number": receipt.receipt_number,
+                "at": receipt.at,
+                "reason": receipt.reason,
+            },
+        )
+    return "applied" if changed else "ignored: not newer"
+
+
+def apply_withdraw(ctx: NodeContext, store: Store, withdraw: Withdraw, now: float) -> str:
+    """Mark a received letter withdrawn by its sender, unless already registered."""
+    row = store.one(
+        "SELECT id, origin, state FROM letters WHERE env_id = ? AND direction = 'in'",
+        (withdraw.letter,),
+    )
+    if row is None or row["origin"] != withdraw.origin:
+        return "ignored: unknown letter"
+    if withdraw.recipients and ctx.office not in withdraw.recipients:
+        return "ignored: not withdrawn from this office"
+    if row["state"] != "delivered":
+        return f"ignored: letter already {row['state']}"
+    store.execute(
+        "UPDATE letters SET state = 'withdrawn', reason = ? WHERE id = ?",
+        (withdraw.reason, row["id"]),
+    )
+    audit.record(
+        store,
+        now,
+        withdraw.origin,
+        "letter_withdrawn",
+        f"letter:{row['id']}",
+        {"reason": withdraw.reason},
+    )
+    return "applied"
+
+
+def _incoming(store: Store, letter_id: int) -> dict[str, Any]:
+    row = store.one("SELECT * FROM letters WHERE id = ? AND direction = 'in'", (letter_id,))
+    if row is None:
+        raise NotFound(f"no received letter {letter_id}", message_th="ไม่พบหนังสือรับ")
+    return row
+
+
+def register_receipt(
+    ctx: NodeContext, store: Store, letter_id: int, clerk: str = "clerk"
+) -> dict[str, Any]:
+    """ลงรับ: number the letter in the รับ register and send the ``registered`` receipt."""
+    now = ctx.now()
+    with store.transaction():
+        row = _incoming(store, letter_id)
+        if row["state"] != "delivered" or row["paper"]:
+            raise Conflict(
+                f"letter {letter_id} is {row['state']}, not waiting to be registered",
+                message_th="หนังสือนี้ลงรับแล้วหรือไม่อยู่ในสถานะที่ลงรับได้",
+            )
+        issued = registers.allocate(ctx, store, Series.RECEIPT, now)
+        at = feed.iso(now)
+        store.execute(
+            "UPDATE letters SET state = 'registered', stage = 'registered', registered_at = ?, "
+            "receipt_number = ?, "
+            "receipt_register = ? WHERE id = ?",
+            (now, issued.display, issued.register, letter_id),
+        )
+        registers.announce(
+            ctx,
+            store,
+            issued,
+            now,
+            letter_env_id=row["env_id"],
+            letter_id=letter_id,
+            subject=row["subject"],
+        )
+        receipt = Receipt(
+            letter=row["env_id"],
+            letter_origin=row["origin"],
+            status="registered",
+            at=at,
+            receipt_number=issued.display,
+            attachments=[a["sha256"] for a in json.loads(row["attachments"] or "[]")],
+        )
+        feed.append(store, ctx.signer, receipt, now)
+        audit.record(
+            store,
+            now,
+            clerk,
+            "register_receipt",
+            f"letter:{letter_id}",
+            {"receipt_number": issued.display, "register": issued.register},
+        )
+    stamp = format_thai_datetime(datetime.fromtimestamp(now, UTC))
+    return {
+        "id": letter_id,
+        "receipt_number": issued.display,
+        "registered_at": at,
+        "registered_at_th": stamp,
+        "register": issued.register,
+    }
+
+
+def return_letter(
+    ctx: NodeContext, store: Store, letter_id: int, reason: str, clerk: str = "clerk"
+) -> dict[str, Any]:
+    """ส่งคืน: refuse a received letter with a reason and send the ``returned`` receipt."""
+    reason = normalize_thai(reason or "").strip()
+    if not reason:
+        raise BadInput(
+            "returning a letter needs a reason",
+            code="reason_required",
+            message_th="การส่งคืนหนังสือต้องระบุเหตุผล",
+        )
+    now = ctx.now()
+    with store.transaction():
+        row = _incoming(store, letter_id)
+        if row["state"] != "delivered" or row["paper"]:
+            raise Conflict(
+                f"letter {letter_id} is {row['state']}; only a letter not yet "
+                "registered can be returned",
+                message_th="ส่งคืนได้เฉพาะหนังสือที่ยังไม่ลงรับ",
+            )
+        store.execute(
+            "UPDATE letters SET state = 'returned', reason = ? WHERE id = ?", (reason, letter_id)
+        )
+        receipt = Receipt(
+            letter=row["env_id"],
+            letter_origin=row["origin"],
+            status="returned",
+            at=feed.iso(now),
+            reason=reason,
+            attachments=[a["sha256"] for a in json.loads(row["attachments"] or "[]")],
+        )
+        feed.append(store, ctx.signer, receipt, now)
+        audit.record(store, now, clerk, "return_letter", f"letter:{letter_id}", {"reason": reason})
+    return {"id": letter_id, "state": "returned", "reason": reason}
+
+
+def canonical_number(typed: str) -> str:
+    """A letter number as typed on paper, stored in the canonical form with Arabic digits.
+
+    A number in neither known shape is kept as typed, its digits made Arabic.
+    """
+    typed = normalize_thai(typed or "").strip()
+    if not typed:
+        return ""
+    try:
+        return parse_letter_number(typed).format()
+    except SarabanError:
+        return fold_spaces(to_arabic_digits(typed))
+
+
+def register_paper_letter(
+    ctx: NodeContext,
+    store: Store,
+    *,
+    subject: str,
+    origin: str,
+    number: str = "",
+    letter_date: str = "",
+    addressee: str = "",
+    secrecy: str = "",
+    speed: str = "",
+    letter_type: str = "ภายนอก",
+    sub_type: str | None = None,
+    attachments: Iterable[NewAttachment] = (),
+    clerk: str = "clerk",
+) -> dict[str, Any]:
+    """ลงรับหนังสือกระดาษ: enter a letter that came on paper, with its scan, in a register.
+
+    Ordinary letters take the next number of the รับ register; classified ones (ลับ, ลับมาก,
+    ลับที่สุด) the next of the office's control register of classified letters (ลับ), and
+    their subject never leaves the office.
+    """
+    subject = normalize_thai(subject or "").strip()
+    origin = normalize_thai(origin or "").strip()
+    if not subject or not origin:
+        raise BadInput(
+            "a paper letter needs subject and origin (who sent it)",
+            code="paper_fields_required",
+            message_th="หนังสือกระดาษต้องระบุเรื่องและหน่วยงานผู้ส่ง",
+        )
+    for value, allowed, what, what_th in (
+        (speed, SPEED_CLASSES, "speed", "ชั้นความเร็ว"),
+        (secrecy, SECRECY_CLASSES, "secrecy", "ชั้นความลับ"),
+    ):
+        if value not in allowed:
+            raise BadInput(
+                f"unknown {what} {value!r}", code=f"bad_{what}", message_th=f"{what_th}ไม่ถูกต้อง"
+            )
+    try:
+        check_type(letter_type, sub_type or None)
+    except BadMessage as e:
+        raise BadInput(str(e), code="bad_letter_type", message_th="ชนิดหนังสือไม่ถูกต้อง") from e
+    day = None
+    letter_date = normalize_thai(letter_date or "").strip()
+    if letter_date:
+        try:
+            parsed = parse_thai_date(letter_date)
+        except SarabanError as e:
+            raise BadInput(
+                f"cannot read the letter's date {letter_date!r}",
+                code="bad_date",
+                message_th="อ่านวันที่ของหนังสือไม่ได้ (ตัวอย่าง: 23 พฤศจิกายน 2569)",
+            ) from e
+        day, letter_date = parsed.isoformat(), format_thai_date(parsed)
+    number = canonical_number(number)
+    metas = save_attachments(ctx, attachments)
+    series = Series.CLASSIFIED if secrecy else Series.RECEIPT
+    now = ctx.now()
+    with store.transaction():
+        letter_id = store.insert(
+            "letters",
+            {
+                "direction": "in",
+                "paper": 1,
+                "origin": origin,
+                "number": number or None,
+                "number_key": search_key(number) if number else None,
+                "subject": subject,
+                "letter_type": letter_type,
+                "sub_type": sub_type or None,
+                "letter_date": letter_date,
+                "letter_day": day,
+                "secrecy": secrecy,
+                "speed": speed,
+                "recipients": json.dumps([addressee] if addressee else [], ensure_ascii=False),
+                "attachments": json.dumps([m.to_dict() for m in metas], ensure_ascii=False),
+                "state": "registered",
+                "stage": "registered",
+                "received_at": now,
+                "registered_at": now,
+                "created_at": now,
+            },
+        )
+        for meta in metas:
+            record_attachment(store, meta, present=True, direction="in")
+        issued = registers.allocate(ctx, store, series, now, action="paper_registered")
+        store.execute(
+            "UPDATE letters SET receipt_number = ?, receipt_register = ? WHERE id = ?",
+            (issued.display, issued.register, letter_id),
+        )
+        # A classified letter's subject stays off the wire; the office's register has it.
+        shown = None if secrecy else subject
+        registers.announce(
+            ctx, store, issued, now, action="paper_registered", letter_id=letter_id, subject=shown
+        )
+        audit.record(
+            store,
+            now,
+            clerk,
+            "register_paper_letter",
+            f"letter:{letter_id}",
+            {"receipt_number": issued.display, "from": origin, "number": number},
+        )
+    return {
+        "id": letter_id,
+        "receipt_number": issued.display,
+        "registered_at": feed.iso(now),
+        "register": issued.register,
+    }

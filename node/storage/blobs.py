@@ -1,0 +1,70 @@
+"""Attachment bytes, stored once by SHA-256 under ``<instance>/blobs/``.
+
+A complete blob lives at ``blobs/<aa>/<sha256>``; a download in progress at
+``blobs/partial/<sha256>`` so it can resume from its length. The ``attachments`` table
+records what each blob is and whether it is present and uploaded
+(:func:`node.records.letters.record_attachment`).
+
+This module does not talk to the hub; :mod:`node.sync.worker` moves the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def blob_path(root: Path, sha256: str) -> Path:
+    """Where a complete blob is kept."""
+    return root / sha256[:2] / sha256
+
+
+def partial_path(root: Path, sha256: str) -> Path:
+    """Where a blob being downloaded is kept until its hash checks out."""
+    return root / "partial" / sha256
+
+
+def has_blob(root: Path, sha256: str) -> bool:
+    """Whether the complete blob is on disk."""
+    return blob_path(root, sha256).exists()
+
+
+def save_blob(root: Path, content: bytes) -> str:
+    """Store bytes by their hash (no-op if already held); return the hex SHA-256."""
+    digest = hashlib.sha256(content).hexdigest()
+    path = blob_path(root, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{digest}.{os.getpid()}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    return digest
+
+
+def read_range(root: Path, sha256: str, offset: int, length: int) -> bytes:
+    """``length`` bytes of a blob from ``offset``."""
+    with blob_path(root, sha256).open("rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def complete_partial(root: Path, sha256: str) -> bool:
+    """Move a finished download into place if its hash matches; discard it otherwise."""
+    part = partial_path(root, sha256)
+    if file_sha256(part) != sha256:
+        part.unlink(missing_ok=True)
+        return False
+    final = blob_path(root, sha256)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(part, final)
+    return True

@@ -1,0 +1,133 @@
+"""The office's own feed and its outbox.
+
+:func:`append` turns a message into the next envelope of this office's feed: it assigns
+``seq = last + 1`` and ``prev = last env_id``, normalises Thai text, signs and stores it,
+always inside the caller's transaction, so a clerk's state change and its envelope commit
+together. The outbox is the feed rows the hub has not accepted yet.
+
+This module does not talk to the hub (see :mod:`node.sync.worker`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from node.storage.highwater import check_not_behind
+from node.storage.store import Store
+from protocol.envelope import Envelope, sign_envelope
+from protocol.keys import Signer
+from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
+
+M = TypeVar("M", bound=FeedMessage)
+
+PENDING = "pending"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+
+
+def iso(ts: float) -> str:
+    """A Unix time as the ISO 8601 UTC text used in message bodies."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def head(store: Store) -> tuple[int, str | None]:
+    """``(last seq, last env_id)`` of the own feed; ``(0, None)`` when empty."""
+    row = store.one("SELECT seq, env_id FROM feed ORDER BY seq DESC LIMIT 1")
+    return (row["seq"], row["env_id"]) if row else (0, None)
+
+
+def _ref_and_status(message: FeedMessage) -> tuple[str | None, str | None]:
+    """What the envelope is about, so the feed can be searched without parsing it."""
+    if isinstance(message, Receipt):
+        return message.letter, message.status
+    if isinstance(message, RegisterEntry):
+        return message.register, message.action
+    if isinstance(message, Withdraw):
+        return message.letter, None
+    if isinstance(message, Letter):
+        return message.register, None
+    return None, None
+
+
+def append(
+    store: Store, signer: Signer, message: M, now: float | None = None
+) -> tuple[M, Envelope]:
+    """Sign ``message`` as the next envelope of the feed and store it as pending.
+
+    Must run inside ``store.transaction()``. ``origin``, ``seq`` and ``prev`` are set here;
+    ``created_at`` from ``now`` when the message has none. Returns the message as signed
+    and its envelope. Refuses (:class:`~node.errors.BehindHighwater`) while the database is
+    older than what this office has already issued.
+    """
+    check_not_behind(store)
+    seq, prev = head(store)
+    changes: dict[str, Any] = {"origin": signer.office, "seq": seq + 1, "prev": prev}
+    if not message.created_at:
+        changes["created_at"] = iso(now if now is not None else 0.0)
+    signed = dataclasses.replace(message, **changes).normalized()
+    signed.validate()
+    env = sign_envelope(signed.KIND, signed.to_dict(), signer)
+    ref, status = _ref_and_status(signed)
+    store.insert(
+        "feed",
+        {
+            "seq": signed.seq,
+            "env_id": env.env_id,
+            "kind": signed.KIND,
+            "ref": ref,
+            "status": status,
+            "envelope": env.to_bytes(),
+            "state": PENDING,
+            "created_at": now,
+        },
+    )
+    return signed, env
+
+
+def store_accepted(store: Store, env: Envelope, message: FeedMessage, now: float) -> bool:
+    """Insert an own envelope fetched back from the hub (restore, catch-up) as accepted.
+
+    Returns False when that seq is already held. The caller has verified the signature.
+    """
+    if store.scalar("SELECT 1 FROM feed WHERE seq = ?", (message.seq,)):
+        return False
+    ref, status = _ref_and_status(message)
+    store.insert(
+        "feed",
+        {
+            "seq": message.seq,
+            "env_id": env.env_id,
+            "kind": message.KIND,
+            "ref": ref,
+            "status": status,
+            "envelope": env.to_bytes(),
+            "state": ACCEPTED,
+            "created_at": now,
+            "acked_at": now,
+        },
+    )
+    return True
+
+
+def outbox(store: Store, limit: int) -> list[dict[str, Any]]:
+    """The oldest feed rows not accepted by the hub, in seq order."""
+    return store.query(
+        "SELECT seq, env_id, kind, envelope, state, reason FROM feed "
+        "WHERE state != ? ORDER BY seq LIMIT ?",
+        (ACCEPTED, limit),
+    )
+
+
+def outbox_count(store: Store) -> int:
+    """How many envelopes wait for the hub."""
+    return int(store.scalar("SELECT COUNT(*) FROM feed WHERE state != ?", (ACCEPTED,)))
+
+
+def mark(store: Store, env_id: str, state: str, reason: str | None, now: float) -> None:
+    """Record the hub's verdict on one envelope."""
+    store.execute(
+        "UPDATE feed SET state = ?, reason = ?, acked_at = ? WHERE env_id = ?",
+        (state, reason, now, env_id),
+    )

@@ -1,0 +1,154 @@
+"""Scheduled work: the sync every few minutes and the nightly job.
+
+The nightly job does a full catch-up sync, fetches missing attachments (part of the sync),
+voids leased numbers left over from last year, compares each register's digest with the
+hub's (anti-entropy) and writes a consistent backup of the database with SQLite's backup
+API, keeping ``BACKUP_KEEP`` files. Each scheduler job is a one-line wrapper around a plain
+function that tests call directly. :func:`sync_soon` brings the next sync forward (after a
+clerk sends a letter) without waiting for it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+
+from node.context import NodeContext
+from node.records.registers import void_unused_leases
+from node.search.attachment_text import extract_missing
+from node.sync.hubclient import hub_client
+from node.sync.worker import (
+    scheduled_sync,
+    sync_once,
+)
+from protocol.api import register_digest
+from protocol.errors import SarabanError
+
+TIMEZONE = "Asia/Bangkok"
+SYNC_JOB = "sync"
+
+
+def local_register_digests(ctx: NodeContext) -> dict[str, dict[str, Any]]:
+    """Per-register count and digest of the ``register`` envelopes in the own feed."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    with ctx.open_store() as store:
+        for row in store.query("SELECT ref, env_id FROM feed WHERE kind = 'register'"):
+            ids[row["ref"]].append(row["env_id"])
+    return {reg: {"count": len(v), "digest": register_digest(v)} for reg, v in ids.items()}
+
+
+def compare_register_digests(ctx: NodeContext) -> list[dict[str, Any]]:
+    """Registers whose digest differs from the hub's; recorded in the sync log and status."""
+    local = local_register_digests(ctx)
+    client = hub_client(ctx)
+    try:
+        remote = client.register_digests().get("registers") or {}
+    finally:
+        client.close()
+    with ctx.open_store() as store:
+        # Entries still in the outbox are not at the hub yet: not a mismatch.
+        pending = {
+            r["ref"]
+            for r in store.query(
+                "SELECT DISTINCT ref FROM feed WHERE kind = 'register' AND state != 'accepted'"
+            )
+        }
+        mismatches = []
+        for reg in sorted(set(local) | set(remote)):
+            mine, theirs = local.get(reg), remote.get(reg)
+            if reg in pending or (mine and theirs and mine["digest"] == theirs.get("digest")):
+                continue
+            if reg not in local and reg.split("|", 1)[0] != ctx.office:
+                continue
+            mismatches.append({"register": reg, "local": mine, "hub": theirs})
+        with store.transaction():
+            store.set_setting("digest_mismatches", mismatches)
+            store.log(ctx.now(), "digests", {"mismatches": mismatches})
+    return mismatches
+
+
+def backup_database(ctx: NodeContext) -> Path:
+    """A consistent copy of the database in ``<instance>/backups/``; old ones pruned."""
+    folder = ctx.instance / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromtimestamp(ctx.now(), UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = folder / f"node-{stamp}.sqlite"
+    src = sqlite3.connect(ctx.settings["DATABASE"])
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    keep = max(1, int(ctx.settings["BACKUP_KEEP"]))
+    for old in sorted(folder.glob("node-*.sqlite"))[:-keep]:
+        old.unlink()
+    return target
+
+
+def nightly(ctx: NodeContext) -> dict[str, Any]:
+    """The nightly job; returns what it did."""
+    report: dict[str, Any] = {}
+    with ctx.open_store() as store:
+        report["year_end_voided"] = len(void_unused_leases(ctx, store, ctx.now()))
+    result = sync_once(ctx)
+    report["sync"] = result.to_json()
+    if result.ok:
+        try:
+            report["digest_mismatches"] = compare_register_digests(ctx)
+        except SarabanError as e:
+            report["digest_error"] = str(e)
+    report["search_texts"] = extract_missing(ctx)  # search: PDFs present but not yet read
+    report["backup"] = str(backup_database(ctx))
+    return report
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    hour, _, minute = text.partition(":")
+    return int(hour), int(minute or 0)
+
+
+def build_scheduler(ctx: NodeContext) -> BackgroundScheduler:
+    """A scheduler (not started) with the sync and nightly jobs of this node."""
+    scheduler = BackgroundScheduler(timezone=TIMEZONE)
+    hour, minute = _hhmm(str(ctx.settings["NIGHTLY_AT"]))
+    scheduler.add_job(
+        lambda: scheduled_sync(ctx),
+        "interval",
+        minutes=float(ctx.settings["SYNC_INTERVAL_MINUTES"]),
+        id=SYNC_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: nightly(ctx),
+        "cron",
+        hour=hour,
+        minute=minute,
+        id="nightly",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
+
+
+def sync_soon(scheduler: BaseScheduler | None) -> bool:
+    """Run the sync job now instead of at its next interval, without waiting for it.
+
+    The job still honours the back-off of an offline node. False when no scheduler runs
+    (tests with ``SCHEDULER`` off, the CLI): the letter waits for the next sync.
+    """
+    if scheduler is None or not scheduler.running:
+        return False
+    try:
+        scheduler.modify_job(SYNC_JOB, next_run_time=datetime.now(UTC))
+    except JobLookupError:
+        return False
+    return True
