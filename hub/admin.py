@@ -29,16 +29,8 @@ from typing import Any
 from flask import Flask
 
 from hub.config import load_settings
-from hub.errors import (
-    AdminError,
-    ConsoleError,
-)
-from hub.federation.directory import (
-    HubKeyring,
-    current_directory,
-    directory_version,
-    publish_directory,
-)
+from hub.directory import HubKeyring, current_directory, directory_version, publish_directory
+from hub.errors import AdminError, ConsoleError
 from hub.federation.enrollment import issue_token
 from hub.numbering.authority import numbering_report as _numbering_report
 from hub.store import HubStore

@@ -18,32 +18,16 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 
 from hub import __version__
-from hub.clock import (
-    iso_utc,
-    parse_clock,
-)
+from hub.clock import iso_utc, parse_clock
 from hub.context import clock, get_blobs, get_keyring, get_store
-from hub.errors import (
-    BadCursor,
-    BadJSON,
-    BadRequest,
-    Forbidden,
-    NotFound,
-    WrongContentType,
-)
-from hub.federation.auth import (
-    Caller,
-    authenticate,
-)
-from hub.federation.directory import current_directory
+from hub.directory import current_directory
+from hub.errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, WrongContentType
+from hub.federation.auth import Caller, authenticate
 from hub.federation.enrollment import enroll
 from hub.federation.ingest import ingest_push
 from hub.monitoring.alerts import report_directory
 from hub.monitoring.metrics import timed
-from hub.numbering.authority import (
-    grant_lease,
-    register_digests,
-)
+from hub.numbering.authority import grant_lease, register_digests
 from protocol.api import (
     API_PREFIX,
     BLOB_RECEIVED_HEADER,

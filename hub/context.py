@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import current_app, g
 
+from hub.directory import HubKeyring
 from hub.federation.blobs import BlobStore
-from hub.federation.directory import HubKeyring
 from hub.store import HubStore
 
 

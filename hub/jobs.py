@@ -24,10 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from hub.monitoring.alerts import refresh_alerts
-from hub.numbering.reconcile import (
-    Reconciliation,
-    run_nightly,
-)
+from hub.numbering.reconcile import Reconciliation, run_nightly
 from hub.store import HubStore
 
 TIMEZONE = "Asia/Bangkok"

@@ -19,21 +19,12 @@ from flask import Flask, Response, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from node.api.core import bp as api_bp
-from node.context import (
-    API_TOKEN_FILE,
-    NodeContext,
-)
-from node.errors import (
-    NodeError,
-    from_protocol,
-)
+from node.context import API_TOKEN_FILE, NodeContext
+from node.errors import NodeError, from_protocol
 from node.records.units import seed_units
 from node.sync.worker import node_status
 from node.web.home import bp as web_bp
-from node.web.home import (
-    error_page,
-    wants_html,
-)
+from node.web.home import error_page, wants_html
 from node.web.session import configure_sessions
 from protocol.errors import SarabanError
 

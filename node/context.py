@@ -16,10 +16,7 @@ from typing import Any
 
 from node.config import load_settings
 from node.errors import NotInitialised
-from node.storage.store import (
-    SIDECAR_NAME,
-    Store,
-)
+from node.storage.store import SIDECAR_NAME, Store
 from protocol.keys import Signer, load_signer
 
 SIGN_KEY_FILE = "keys/sign.key"

@@ -29,13 +29,7 @@ from typing import Any, ClassVar, TypeVar
 
 from .canonical import JSONObject
 from .errors import BadMessage
-from .lettertypes import (
-    SECRECY_CLASSES,
-    SPEED_CLASSES,
-    TOP_SECRET,
-    check_deadline,
-    check_type,
-)
+from .lettertypes import SECRECY_CLASSES, SPEED_CLASSES, TOP_SECRET, check_deadline, check_type
 from .thai import normalize_thai
 
 MAX_TEXT = 20_000

@@ -98,10 +98,7 @@ def bench_raw_sqlite(rows: list[bytes]) -> float:
 
 def bench_ingest(total: int, batch: int) -> dict[str, float]:
     """Push ``total`` signed letters in batches to a real hub over loopback HTTP."""
-    from hub.admin import (
-        init_hub,
-        issue_enrollment_token,
-    )
+    from hub.admin import init_hub, issue_enrollment_token
     from hub.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,10 +43,7 @@ from typing import Any
 
 from node.records.access import Viewer
 from node.search.engine import search_letters
-from node.search.query import (
-    SearchFilters,
-    SearchQuery,
-)
+from node.search.query import SearchFilters, SearchQuery
 from node.storage.store import Store
 from protocol.numbers import search_key
 from protocol.thai import format_thai_date, to_thai_digits

@@ -36,18 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from scripts.cli.numbering import format_numbering_report
-from scripts.fleet import (
-    Link,
-    Service,
-    free_ports,
-    start_service,
-)
+from hub.numbering.reconcile import format_numbering_report
+from scripts.fleet import Link, Service, free_ports, start_service
 from scripts.invariants import check_federation
-from scripts.nodeapi import (
-    NodeHTTP,
-    read_token,
-)
+from scripts.nodeapi import NodeHTTP, read_token
 
 CENTRAL = "มท 0200"
 OFFLINE = "นว 0017"
@@ -112,12 +104,7 @@ class Day:
     # ---- setting up -------------------------------------------------------------------
 
     def start(self) -> None:
-        from hub.admin import (
-            add_shared_register,
-            init_hub,
-            issue_enrollment_token,
-            offices,
-        )
+        from hub.admin import add_shared_register, init_hub, issue_enrollment_token, offices
         from node.sync.enrolment import init_node
 
         if self.workdir.exists():

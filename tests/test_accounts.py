@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 from test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
 
-from node.errors import (
-    BadInput,
-    Conflict,
-)
+from node.errors import BadInput, Conflict
 from node.staff.accounts import (
     LOCK_SECONDS,
     MAX_FAILURES,

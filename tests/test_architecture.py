@@ -184,3 +184,17 @@ def test_no_module_imports_itself_back_through_others() -> None:
 def test_find_circle_sees_a_circle() -> None:
     assert find_circle({"a": frozenset({"b"}), "b": frozenset({"a"})}) == ["a", "b", "a"]
     assert find_circle({"a": frozenset({"b"}), "b": frozenset()}) is None
+
+
+def package_of(name: str) -> str:
+    """The room a module lives in: ``node.records`` for ``node.records.inbox``."""
+    return ".".join(name.split(".")[:2])
+
+
+def test_no_package_imports_itself_back_through_others() -> None:
+    graph: dict[str, set[str]] = {}
+    for name in modules():
+        for target in imports_of(name):
+            if package_of(target) != package_of(name) and not name.startswith(f"{target}."):
+                graph.setdefault(package_of(name), set()).add(package_of(target))
+    assert find_circle({k: frozenset(v) for k, v in graph.items()}) is None

@@ -22,15 +22,8 @@ from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Hub, O
 from web_support import DESKTOP, PHONE, shot
 
 from node.sync.enrolment import init_node
-from scripts.fleet import (
-    Service,
-    free_ports,
-    start_service,
-)
-from scripts.nodeapi import (
-    NodeHTTP,
-    read_token,
-)
+from scripts.fleet import Service, free_ports, start_service
+from scripts.nodeapi import NodeHTTP, read_token
 
 pytestmark = pytest.mark.slow
 

@@ -25,17 +25,9 @@ from typing import Any
 
 import pytest
 
-from scripts.fleet import (
-    Service,
-    free_ports,
-    start_service,
-)
+from scripts.fleet import Service, free_ports, start_service
 from scripts.invariants import check_federation
-from scripts.nodeapi import (
-    NodeAPIError,
-    NodeHTTP,
-    read_token,
-)
+from scripts.nodeapi import NodeAPIError, NodeHTTP, read_token
 
 SENDER = "มท 0200"
 RECIPIENTS = ("ชม 0017", "ขก 0017")

@@ -21,14 +21,8 @@ from hub.admin import (
     rotate_hub_key,
 )
 from hub.app import create_app
-from hub.config import (
-    load_settings,
-    settings_table,
-)
-from hub.errors import (
-    AdminError,
-    StoreError,
-)
+from hub.config import load_settings, settings_table
+from hub.errors import AdminError, StoreError
 from hub.monitoring.offices import office_state
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope

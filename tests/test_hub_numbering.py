@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub, Office
 
-from hub.admin import (
-    add_shared_register,
-    numbering_report,
-)
+from hub.admin import add_shared_register, numbering_report
 from protocol.envelope import Envelope, verify_envelope
 from protocol.keys import public_key_from_b64
 from protocol.messages import Lease

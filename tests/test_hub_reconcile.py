@@ -21,11 +21,7 @@ from hub.jobs import (
     refresh_condition_alerts,
     start_scheduler,
 )
-from hub.numbering.reconcile import (
-    ReportNotWritten,
-    run_nightly,
-    worsened,
-)
+from hub.numbering.reconcile import ReportNotWritten, run_nightly, worsened
 from protocol.thai import BANGKOK
 from scripts.cli.main import main
 

@@ -40,16 +40,8 @@ from test_node_support import (
 from hub.app import create_app
 from hub.console import charts
 from hub.console.operators import add_operator
-from hub.monitoring.stats import (
-    Period,
-    WorkCalendar,
-    registration_times,
-    usage_report,
-)
-from hub.store import (
-    _TABLES,
-    HubStore,
-)
+from hub.monitoring.stats import Period, WorkCalendar, registration_times, usage_report
+from hub.store import _TABLES, HubStore
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Receipt

@@ -20,10 +20,7 @@ from test_node_support import (
     publish,
 )
 
-from node.records import (
-    inbox,
-    registers,
-)
+from node.records import inbox, registers
 from node.storage.audit import verify_audit
 from node.storage.store import read_sidecar
 from protocol.canonical import parse_canonical

@@ -20,19 +20,10 @@ from werkzeug.serving import make_server
 
 from node.app import create_app
 from node.context import NodeContext
-from node.records.directory import (
-    accept_and_store,
-    keys_from_list,
-)
-from node.storage.store import (
-    SIDECAR_NAME,
-    Store,
-)
+from node.records.directory import accept_and_store, keys_from_list
+from node.storage.store import SIDECAR_NAME, Store
 from node.sync.enrolment import init_node
-from node.sync.worker import (
-    SyncResult,
-    sync_once,
-)
+from node.sync.worker import SyncResult, sync_once
 from protocol.envelope import Envelope, sign_envelope
 from protocol.keys import Signer, save_signer
 from protocol.messages import Directory, FeedMessage

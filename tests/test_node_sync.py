@@ -329,10 +329,7 @@ def test_failed_restore_leaves_the_database_alone(fed: Federation) -> None:
 def test_enrolment_with_a_bad_token_is_refused_and_leaves_no_keys(
     fed: Federation, tmp_path: Path
 ) -> None:
-    from node.errors import (
-        HubRefused,
-        NodeError,
-    )
+    from node.errors import HubRefused, NodeError
     from node.sync.enrolment import init_node
 
     instance = tmp_path / "refused"

@@ -21,21 +21,9 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ContentStream
 
 from node.errors import BadInput
-from node.printing.fonts import (
-    LAKSAMAN,
-    PrintFontMissing,
-    resolve_font,
-)
-from node.printing.stamp import (
-    ReceiptStamp,
-    stamp_pdf,
-)
-from node.printing.tables import (
-    Column,
-    TableDoc,
-    table_pdf,
-    table_xlsx,
-)
+from node.printing.fonts import LAKSAMAN, PrintFontMissing, resolve_font
+from node.printing.stamp import ReceiptStamp, stamp_pdf
+from node.printing.tables import Column, TableDoc, table_pdf, table_xlsx
 from node.printing.thaiwrap import wrap_text
 
 PRINTED_AT = 1_795_000_000.0  # 18 พฤศจิกายน 2569, 18.06 น. Bangkok

@@ -33,12 +33,8 @@ from test_node_support import (
     publish,
 )
 
-from node.search import (
-    attachment_text,
-)
-from node.search import (
-    index as searchindex,
-)
+from node.records import attachment_text
+from node.search import index as searchindex
 from scripts.cli.main import main as cli_main
 
 CLERK = {"X-Saraban-User": "malee", "X-Saraban-Roles": "clerk"}

@@ -32,10 +32,7 @@ from test_node_support import (
 )
 from web_support import add_users, csrf, login
 
-from node.sync.jobs import (
-    build_scheduler,
-    sync_soon,
-)
+from node.sync.jobs import build_scheduler, sync_soon
 from node.web import kit as webkit
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope

@@ -22,15 +22,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from test_node_support import CHIANG_MAI, CHIANG_RAI
 from web_support import DESKTOP, PASSWORD, PHONE, shot
 
-from scripts.fleet import (
-    Service,
-    free_ports,
-    start_service,
-)
-from scripts.nodeapi import (
-    NodeHTTP,
-    read_token,
-)
+from scripts.fleet import Service, free_ports, start_service
+from scripts.nodeapi import NodeHTTP, read_token
 
 pytestmark = pytest.mark.slow
 
@@ -89,10 +82,7 @@ def _deadline() -> float:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealFederation]:
-    from hub.admin import (
-        init_hub,
-        issue_enrollment_token,
-    )
+    from hub.admin import init_hub, issue_enrollment_token
     from node.context import NodeContext
     from node.records.units import save_unit
     from node.staff.accounts import add_user

@@ -13,27 +13,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import (
-    form_text,
-    login_required,
-    now,
-    operator_name,
-    operator_required,
-    record,
-)
+from hub.console.kit import form_text, login_required, now, operator_name, operator_required, record
 from hub.context import get_keyring, get_store
 from hub.errors import ConsoleError
-from hub.federation.quarantine import (
-    MAX_REASON,
-    discard,
-    envelope_summary,
-    release,
-)
-from hub.monitoring.alerts import (
-    alert_view,
-    reason_label,
-    refresh_alerts,
-)
+from hub.federation.quarantine import MAX_REASON, discard, envelope_summary, release
+from hub.monitoring.alerts import alert_view, reason_label, refresh_alerts
 
 bp = Blueprint("console_alerts", __name__)
 bp.add_app_template_global(reason_label, "reason_label")

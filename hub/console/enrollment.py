@@ -63,8 +63,8 @@ from hub.console.kit import (
     record,
 )
 from hub.context import get_store
+from hub.directory import directory_version
 from hub.errors import ConsoleError
-from hub.federation.directory import directory_version
 from hub.federation.enrollment import token_hash
 from hub.store import HubStore
 from protocol.keys import fingerprint

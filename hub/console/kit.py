@@ -31,10 +31,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from markupsafe import Markup, escape
 
-from hub.console.operators import (
-    ROLES,
-    active_operator,
-)
+from hub.console.operators import ROLES, active_operator
 from hub.context import get_store
 from hub.errors import ConsoleError
 from protocol.keys import fingerprint

@@ -21,12 +21,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import (
-    login_required,
-    now,
-    operator_required,
-    record,
-)
+from hub.console.kit import login_required, now, operator_required, record
 from hub.context import get_store
 from hub.errors import ConsoleError
 from hub.numbering.authority import numbering_report

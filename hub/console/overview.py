@@ -29,23 +29,11 @@ from fontpkg_sarabun import ROOT as SARABUN_ROOT
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import (
-    end_session,
-    login_required,
-    now,
-    start_session,
-)
-from hub.console.operators import (
-    MAX_PASSWORD,
-    LoginRefused,
-    authenticate,
-)
+from hub.console.kit import end_session, login_required, now, start_session
+from hub.console.operators import MAX_PASSWORD, LoginRefused, authenticate
 from hub.context import get_keyring, get_store
-from hub.federation.directory import directory_version
-from hub.monitoring.alerts import (
-    alert_view,
-    refresh_alerts,
-)
+from hub.directory import directory_version
+from hub.monitoring.alerts import alert_view, refresh_alerts
 from hub.monitoring.offices import (
     SORT_KEYS,
     STATE_LABELS,

@@ -34,11 +34,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from hub.console import charts
-from hub.console.kit import (
-    login_required,
-    now,
-    thai_duration,
-)
+from hub.console.kit import login_required, now, thai_duration
 from hub.context import get_store
 from hub.errors import ConsoleError
 from hub.monitoring.stats import (

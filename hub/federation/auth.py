@@ -15,12 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.errors import (
-    Forbidden,
-    NotFound,
-    Unauthorized,
-    from_protocol,
-)
+from hub.errors import Forbidden, NotFound, Unauthorized, from_protocol
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol.auth import parse_request_headers, verify_request

@@ -19,13 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import (
-    BadRequest,
-    Conflict,
-    NotFound,
-    TooLarge,
-    Unprocessable,
-)
+from hub.errors import BadRequest, Conflict, NotFound, TooLarge, Unprocessable
 from protocol.api import MAX_CHUNK
 from protocol.messages import MAX_ATTACHMENT_BYTES
 

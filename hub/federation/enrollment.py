@@ -16,15 +16,8 @@ import hashlib
 import secrets
 from typing import Any
 
-from hub.errors import (
-    AdminError,
-    BadRequest,
-    Forbidden,
-)
-from hub.federation.directory import (
-    HubKeyring,
-    publish_directory,
-)
+from hub.directory import HubKeyring, publish_directory
+from hub.errors import AdminError, BadRequest, Forbidden
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol.envelope import Envelope

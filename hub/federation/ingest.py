@@ -29,12 +29,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.clock import iso_utc
-from hub.federation.directory import HubKeyring
+from hub.directory import HubKeyring
 from hub.federation.routing import route
-from hub.numbering.authority import (
-    NumberingRejected,
-    record_entry,
-)
+from hub.numbering.authority import NumberingRejected, record_entry
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol.envelope import Envelope, verify_envelope

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hub.directory import HubKeyring
 from hub.errors import ConsoleError
-from hub.federation.directory import HubKeyring
 from hub.federation.ingest import ingest_push
 from hub.store import HubStore
 

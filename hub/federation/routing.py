@@ -15,10 +15,7 @@ letter or receipt is also recorded there for the usage statistics (:mod:`hub.mon
 
 from __future__ import annotations
 
-from hub.monitoring.stats import (
-    record_letter,
-    record_receipt,
-)
+from hub.monitoring.stats import record_letter, record_receipt
 from hub.store import HubStore
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
 

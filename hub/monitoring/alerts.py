@@ -20,11 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.federation.directory import directory_version
-from hub.monitoring.offices import (
-    Thresholds,
-    office_rows,
-)
+from hub.directory import directory_version
+from hub.monitoring.offices import Thresholds, office_rows
 from hub.store import HubStore
 from protocol.thai import format_thai_duration
 

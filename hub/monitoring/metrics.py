@@ -34,20 +34,10 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from hub.errors import Unauthorized
-from hub.monitoring.alerts import (
-    KINDS,
-    REASONS,
-)
-from hub.monitoring.offices import (
-    STATES,
-    Thresholds,
-    office_rows,
-)
+from hub.monitoring.alerts import KINDS, REASONS
+from hub.monitoring.offices import STATES, Thresholds, office_rows
 from hub.numbering.authority import numbering_report
-from hub.numbering.reconcile import (
-    PROBLEMS,
-    problem_count,
-)
+from hub.numbering.reconcile import PROBLEMS, problem_count
 from hub.store import HubStore
 from protocol.messages import FEED_KINDS
 

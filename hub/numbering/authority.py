@@ -16,11 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.clock import iso_utc
-from hub.errors import (
-    BadRequest,
-    Forbidden,
-)
-from hub.federation.directory import HubKeyring
+from hub.directory import HubKeyring
+from hub.errors import BadRequest, Forbidden
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol import ledger

@@ -28,10 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hub.clock import (
-    bangkok_day,
-    iso_utc,
-)
+from hub.clock import bangkok_day, iso_utc
 from hub.errors import HubError
 from hub.numbering.authority import numbering_report
 from hub.store import HubStore
@@ -243,3 +240,17 @@ def run_nightly(store: HubStore, settings: Mapping[str, Any], now: float) -> Rec
             settings["REPORT_DIR"], day, report_document(day, now, previous_day, rows, worse)
         )
     return Reconciliation(day, now, rows, worse, previous_day, path, alert_id)
+
+
+def format_numbering_report(rows: list[dict[str, Any]]) -> str:
+    """The numbering report as a plain-text table, for a terminal or a log."""
+    head = f"{'ทะเบียน':<28} {'ออกเลข':>6} {'ยกเลิก':>6} {'ช่องว่าง':>8} {'ซ้ำ':>4} {'รอเลขจริง':>9}"
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} {len(r['gaps']):>8} "
+            f"{r['duplicates']:>4} {r['provisional_pending']:>9}"
+        )
+    if len(lines) == 1:
+        lines.append("(ยังไม่มีการออกเลข)")
+    return "\n".join(lines)

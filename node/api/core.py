@@ -11,25 +11,10 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify
 
-from node.api.kit import (
-    actor,
-    body,
-    ctx,
-    int_field,
-    protected_blueprint,
-    store,
-    text_field,
-)
+from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store, text_field
 from node.errors import BadInput
-from node.records import (
-    inbox,
-    letters,
-    registers,
-)
-from node.sync.worker import (
-    node_status,
-    sync_once,
-)
+from node.records import inbox, letters, registers
+from node.sync.worker import node_status, sync_once
 
 bp = protected_blueprint("api", __name__)
 

@@ -15,14 +15,8 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Unauthorised,
-)
-from node.records.access import (
-    Viewer,
-    viewer_from_headers,
-)
+from node.errors import BadInput, Unauthorised
+from node.records.access import Viewer, viewer_from_headers
 from node.storage.store import Store
 from node.sync.worker import startup_check
 

@@ -20,25 +20,9 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from node.api.kit import (
-    actor,
-    body,
-    ctx,
-    int_field,
-    protected_blueprint,
-    store,
-    text_field,
-    viewer,
-)
+from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store, text_field, viewer
 from node.errors import BadInput
-from node.records import (
-    drafts,
-    inbox,
-    letters,
-    outgoing,
-    units,
-    workflow,
-)
+from node.records import drafts, inbox, letters, outgoing, units, workflow
 from node.records.letters import NewAttachment
 
 bp = protected_blueprint("letters", __name__)

@@ -13,18 +13,8 @@ from datetime import UTC, datetime
 
 from flask import Response, request
 
-from node.api.files import (
-    PDF,
-    document_format,
-    document_response,
-    file_response,
-)
-from node.api.kit import (
-    ctx,
-    protected_blueprint,
-    store,
-    viewer,
-)
+from node.api.files import PDF, document_format, document_response, file_response
+from node.api.kit import ctx, protected_blueprint, store, viewer
 from node.errors import BadInput
 from node.printing import registers as reports
 from protocol.thai import as_bangkok, be_year

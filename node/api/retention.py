@@ -24,10 +24,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from node.api.files import (
-    document_format,
-    document_response,
-)
+from node.api.files import document_format, document_response
 from node.api.kit import (
     actor,
     body,
@@ -40,16 +37,8 @@ from node.api.kit import (
     viewer,
 )
 from node.errors import BadInput
-from node.keeping import (
-    archives,
-    destruction,
-    destruction_lists,
-    loans,
-    retention,
-)
-from node.keeping import (
-    kept as keeping,
-)
+from node.keeping import archives, destruction, destruction_lists, loans, retention
+from node.keeping import kept as keeping
 from protocol.thai import to_arabic_digits
 
 bp = protected_blueprint("retention", __name__)

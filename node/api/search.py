@@ -15,17 +15,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from node.api.kit import (
-    protected_blueprint,
-    store,
-    viewer,
-)
-from node.search import (
-    engine as search,
-)
-from node.search import (
-    query as searchquery,
-)
+from node.api.kit import protected_blueprint, store, viewer
+from node.search import engine as search
+from node.search import query as searchquery
 
 bp = protected_blueprint("search", __name__)
 

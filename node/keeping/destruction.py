@@ -20,10 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-)
+from node.errors import BadInput, Conflict
 from node.keeping.destruction_lists import (
     LIST_STATES,
     due_letters,
@@ -39,10 +36,7 @@ from node.keeping.retention import (
     year_be_now,
 )
 from node.storage import audit
-from node.storage.blobs import (
-    blob_path,
-    partial_path,
-)
+from node.storage.blobs import blob_path, partial_path
 from node.storage.store import Store
 from protocol.thai import fold_spaces, normalize_thai
 

@@ -27,14 +27,8 @@ from node.keeping.kept import (
     shown_subject,
 )
 from node.keeping.retention import check_year
-from node.printing.tables import (
-    Column,
-    TableDoc,
-)
-from node.records.access import (
-    OPERATOR,
-    Viewer,
-)
+from node.printing.tables import Column, TableDoc
+from node.records.access import OPERATOR, Viewer
 from node.storage.store import Store
 from protocol.thai import format_thai_date, format_thai_datetime
 

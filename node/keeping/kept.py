@@ -28,11 +28,7 @@ from datetime import date
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
+from node.errors import BadInput, Conflict, NotFound
 from node.keeping.retention import (
     default_retention,
     keep_until_for,
@@ -41,10 +37,7 @@ from node.keeping.retention import (
     parse_retention,
     retention_th,
 )
-from node.records.access import (
-    OPERATOR,
-    Viewer,
-)
+from node.records.access import OPERATOR, Viewer
 from node.storage import audit
 from node.storage.store import Store
 from protocol.thai import format_thai_date, normalize_thai

@@ -14,23 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-)
-from node.keeping.kept import (
-    kept_letter,
-    open_letter,
-    shown_subject,
-)
-from node.keeping.retention import (
-    bangkok_day,
-    parse_day,
-)
-from node.records.access import (
-    OPERATOR,
-    Viewer,
-)
+from node.errors import BadInput, Conflict
+from node.keeping.kept import kept_letter, open_letter, shown_subject
+from node.keeping.retention import bangkok_day, parse_day
+from node.records.access import OPERATOR, Viewer
 from node.storage import audit
 from node.storage.store import Store
 from protocol.thai import fold_spaces, format_thai_date, format_thai_datetime, normalize_thai

@@ -19,10 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-)
+from node.errors import BadInput, Conflict
 from protocol.errors import SarabanError
 from protocol.thai import (
     MAX_BE_YEAR,

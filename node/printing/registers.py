@@ -20,29 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NodeError,
-    NotFound,
-)
+from node.errors import BadInput, Conflict, NodeError, NotFound
 from node.printing.fonts import resolve_font
-from node.printing.stamp import (
-    ReceiptStamp,
-    stamp_pdf,
-)
-from node.printing.tables import (
-    Column,
-    TableDoc,
-)
+from node.printing.stamp import ReceiptStamp, stamp_pdf
+from node.printing.tables import Column, TableDoc
 from node.records.access import Viewer
 from node.records.directory import load_trusted
 from node.records.registers import parse_series
 from node.records.workflow import STAGE_TITLES
-from node.storage.blobs import (
-    blob_path,
-    has_blob,
-)
+from node.storage.blobs import blob_path, has_blob
 from node.storage.store import Store
 from protocol.directory import TrustedDirectory
 from protocol.errors import BadLetterNumber

@@ -19,12 +19,7 @@ from fpdf.enums import XPos, YPos
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 
 from node.errors import BadInput
-from node.printing.fonts import (
-    FAMILY,
-    PrintFont,
-    resolve_font,
-    use_font,
-)
+from node.printing.fonts import FAMILY, PrintFont, resolve_font, use_font
 from node.printing.pdftext import repair_text_layer
 from node.printing.thaiwrap import wrap_text
 from protocol.thai import normalize_thai

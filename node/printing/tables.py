@@ -33,12 +33,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from node.printing.fonts import (
-    FAMILY,
-    PrintFont,
-    resolve_font,
-    use_font,
-)
+from node.printing.fonts import FAMILY, PrintFont, resolve_font, use_font
 from node.printing.pdftext import repair_text_layer
 from node.printing.thaiwrap import wrap_text
 from protocol.thai import format_thai_datetime, normalize_thai

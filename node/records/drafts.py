@@ -15,18 +15,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
+from node.errors import BadInput, Conflict, NotFound
 from node.records import registers
 from node.records.directory import require_trusted
-from node.records.letters import (
-    NewAttachment,
-    record_attachment,
-    save_attachments,
-)
+from node.records.letters import NewAttachment, record_attachment, save_attachments
 from node.records.units import require_unit
 from node.storage import audit
 from node.storage.store import Store

@@ -19,11 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
+from node.errors import BadInput, Conflict, NotFound
 from node.records import registers
 from node.records.letters import (
     NewAttachment,
@@ -32,15 +28,12 @@ from node.records.letters import (
     save_attachments,
     update_recipient,
 )
-from node.storage import (
-    audit,
-    feed,
-)
-from node.storage.blobs import (
-    has_blob,
-)
+from node.storage import audit, feed
+from node.storage.blobs import has_blob
+from node.storage.feed import parse_iso
 from node.storage.store import Store
-from node.sync.replay import apply_own_receipts
+from protocol.canonical import parse_canonical
+from protocol.envelope import Envelope
 from protocol.errors import BadMessage, SarabanError
 from protocol.lettertypes import SECRECY_CLASSES, SPEED_CLASSES, check_type
 from protocol.messages import Letter, Receipt, Withdraw
@@ -404,3 +397,37 @@ def register_paper_letter(
         "registered_at": feed.iso(now),
         "register": issued.register,
     }
+
+
+def apply_own_receipts(store: Store, letter_env_id: str) -> None:
+    """Bring a received letter to the state this office's own receipts about it say."""
+    row = store.one(
+        "SELECT id FROM letters WHERE env_id = ? AND direction = 'in'", (letter_env_id,)
+    )
+    if row is None:
+        return
+    store.execute(
+        "UPDATE register_entries SET letter = ? WHERE letter_env = ? AND letter IS NULL",
+        (row["id"], letter_env_id),
+    )
+    for r in store.query(
+        "SELECT envelope FROM feed WHERE kind = 'receipt' AND ref = ? ORDER BY seq",
+        (letter_env_id,),
+    ):
+        receipt = Receipt.from_dict(parse_canonical(Envelope.from_bytes(r["envelope"]).body))
+        if receipt.status == "registered":
+            register = store.scalar(
+                "SELECT register FROM register_entries WHERE letter_env = ? AND display = ?",
+                (letter_env_id, receipt.receipt_number),
+            )
+            store.execute(
+                "UPDATE letters SET state = 'registered', receipt_number = ?, "
+                "registered_at = ?, receipt_register = COALESCE(?, receipt_register) "
+                "WHERE id = ?",
+                (receipt.receipt_number, parse_iso(receipt.at), register, row["id"]),
+            )
+        elif receipt.status in ("returned", "invalid"):
+            store.execute(
+                "UPDATE letters SET state = ?, reason = ? WHERE id = ?",
+                (receipt.status, receipt.reason, row["id"]),
+            )

@@ -19,35 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
-from node.records.access import (
-    OPERATOR,
-    Viewer,
-)
-from node.records.workflow import (
-    STAGE_TITLES,
-    history,
-)
-from node.search.attachment_text import keep_prepared_text, prepare_attachment_text
-from node.storage import (
-    audit,
-    feed,
-)
-from node.storage.blobs import (
-    save_blob,
-)
+from node.errors import BadInput, Conflict, NotFound
+from node.records.access import OPERATOR, Viewer
+from node.records.attachment_text import keep_prepared_text, prepare_attachment_text
+from node.records.workflow import STAGE_TITLES, history
+from node.storage import audit, feed
+from node.storage.blobs import save_blob
 from node.storage.store import Store
 from protocol.errors import SarabanError
-from protocol.messages import (
-    MAX_ATTACHMENT_BYTES,
-    Attachment,
-    Letter,
-    Withdraw,
-)
+from protocol.messages import MAX_ATTACHMENT_BYTES, Attachment, Letter, Withdraw
 from protocol.numbers import search_key
 from protocol.thai import normalize_thai, parse_thai_date
 

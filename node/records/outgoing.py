@@ -36,10 +36,7 @@ from node.records.drafts import (
     series_of,
 )
 from node.records.letters import NewAttachment
-from node.storage import (
-    audit,
-    feed,
-)
+from node.storage import audit, feed
 from node.storage.store import Store
 from protocol.errors import BadMessage
 from protocol.lettertypes import TOP_SECRET

@@ -22,20 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
-from node.records.directory import (
-    load_trusted,
-    shared_registers,
-)
+from node.errors import BadInput, Conflict, NotFound
+from node.records.directory import load_trusted, shared_registers
 from node.records.units import issuer_of
-from node.storage import (
-    audit,
-    feed,
-)
+from node.storage import audit, feed
 from node.storage.highwater import check_not_behind
 from node.storage.store import Store
 from protocol.directory import TrustedDirectory

@@ -17,11 +17,7 @@ from importlib import resources
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
+from node.errors import BadInput, Conflict, NotFound
 from node.storage import audit
 from node.storage.store import Store
 from protocol.errors import BadLetterNumber

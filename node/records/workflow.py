@@ -19,15 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
-from node.records.access import (
-    OPERATOR,
-    Viewer,
-)
+from node.errors import BadInput, Conflict, NotFound
+from node.records.access import OPERATOR, Viewer
 from node.storage import audit
 from node.storage.store import Store
 from protocol.thai import format_thai_datetime, normalize_thai

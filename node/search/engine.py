@@ -6,7 +6,7 @@ a Buddhist-era date range), ranked and paged, showing a viewer only the letters 
 see, each with a snippet of where its words were found (:class:`SearchHit`,
 :class:`SearchPage`). The request is read and validated in :mod:`node.search.query`, the
 words turned into SQL in :mod:`node.search.plan`; the index is built by
-:mod:`node.search.index` and the text of attached PDFs read by :mod:`node.search.attachment_text`.
+:mod:`node.search.index` and the text of attached PDFs read by :mod:`node.records.attachment_text`.
 
 The index itself is SQL (``-- search`` in :mod:`node.storage.schema`): one FTS5 row per letter
 with the trigram tokenizer, rowid = ``-letters.id`` (FTS5 walks its lists fastest in
@@ -54,18 +54,8 @@ from typing import Any
 from node.records.access import Viewer
 from node.records.workflow import STAGE_TITLES
 from node.search.index import ensure_index
-from node.search.plan import (
-    Plan,
-    digit_forms,
-    filter_sql,
-    plan_query,
-    row_terms_sql,
-    subject_sql,
-)
-from node.search.query import (
-    SearchFilters,
-    SearchQuery,
-)
+from node.search.plan import Plan, digit_forms, filter_sql, plan_query, row_terms_sql, subject_sql
+from node.search.query import SearchFilters, SearchQuery
 from node.storage.store import Store
 
 COUNT_LIMIT = 300

@@ -5,7 +5,7 @@ extracted from their PDFs (:func:`reindex`), and build it once for a database ma
 search existed or with an older index (:func:`ensure_index`). Triggers in
 :mod:`node.storage.schema` keep it right as letters change, so nothing here runs per letter.
 
-Does not: extract attachment text (:mod:`node.search.attachment_text`) or search
+Does not: extract attachment text (:mod:`node.records.attachment_text`) or search
 (:mod:`node.search.engine`).
 """
 

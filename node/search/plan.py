@@ -15,10 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from node.search.query import (
-    SearchFilters,
-    normalize_query,
-)
+from node.search.query import SearchFilters, normalize_query
 from protocol.errors import BadLetterNumber
 from protocol.numbers import parse_letter_number, search_key
 from protocol.thai import to_thai_digits

@@ -18,16 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from node.context import NodeContext
-from node.errors import (
-    BadInput,
-    Conflict,
-    NodeError,
-    NotFound,
-)
-from node.records.access import (
-    ROLES,
-    Viewer,
-)
+from node.errors import BadInput, Conflict, NodeError, NotFound
+from node.records.access import ROLES, Viewer
 from node.storage import audit
 from node.storage.store import Store
 from protocol.passwords import hash_password, password_matches

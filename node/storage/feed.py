@@ -131,3 +131,13 @@ def mark(store: Store, env_id: str, state: str, reason: str | None, now: float) 
         "UPDATE feed SET state = ?, reason = ?, acked_at = ? WHERE env_id = ?",
         (state, reason, now, env_id),
     )
+
+
+def parse_iso(text: str | None) -> float | None:
+    """Unix seconds of an ISO 8601 time written by :func:`node.storage.feed.iso`."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

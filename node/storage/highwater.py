@@ -17,10 +17,7 @@ import json
 from typing import Any
 
 from node.errors import BehindHighwater
-from node.storage.store import (
-    Store,
-    read_sidecar,
-)
+from node.storage.store import Store, read_sidecar
 
 
 def local_marks(store: Store) -> tuple[int, dict[str, int]]:

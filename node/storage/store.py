@@ -25,10 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from node.errors import NodeError
-from node.storage.schema import (
-    SCHEMA,
-    add_missing_columns,
-)
+from node.storage.schema import SCHEMA, add_missing_columns
 
 SIDECAR_NAME = "highwater.json"
 

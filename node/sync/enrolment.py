@@ -17,27 +17,11 @@ from typing import Any
 from flask import Flask
 
 from node.config import write_instance_config
-from node.context import (
-    API_TOKEN_FILE,
-    SEAL_KEY_FILE,
-    SIGN_KEY_FILE,
-    SOFTWARE,
-    NodeContext,
-)
-from node.errors import (
-    BadInput,
-    Conflict,
-    from_protocol,
-)
-from node.records.directory import (
-    accept_and_store,
-    keys_from_list,
-)
+from node.context import API_TOKEN_FILE, SEAL_KEY_FILE, SIGN_KEY_FILE, SOFTWARE, NodeContext
+from node.errors import BadInput, Conflict, from_protocol
+from node.records.directory import accept_and_store, keys_from_list
 from node.storage import audit
-from node.storage.store import (
-    SIDECAR_NAME,
-    Store,
-)
+from node.storage.store import SIDECAR_NAME, Store
 from node.sync.hubclient import HubClient
 from node.sync.jobs import build_scheduler
 from protocol.envelope import Envelope

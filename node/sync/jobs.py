@@ -21,13 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from node.context import NodeContext
+from node.records.attachment_text import extract_missing
 from node.records.registers import void_unused_leases
-from node.search.attachment_text import extract_missing
 from node.sync.hubclient import hub_client
-from node.sync.worker import (
-    scheduled_sync,
-    sync_once,
-)
+from node.sync.worker import scheduled_sync, sync_once
 from protocol.api import register_digest
 from protocol.errors import SarabanError
 

@@ -8,18 +8,18 @@ entries, recipients and the state of received letters. Everything is idempotent.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from node.context import NodeContext
 from node.errors import NodeError
+from node.records.inbox import apply_own_receipts
 from node.records.letters import create_out_letter_from_feed
 from node.records.registers import ensure_register_by_id
 from node.storage import feed
+from node.storage.feed import parse_iso
 from node.storage.store import Store
 from node.sync.hubclient import HubClient
 from node.sync.verify import verify_own_envelope
-from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.keys import public_key_from_b64
 from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
@@ -33,16 +33,6 @@ class FeedForked(NodeError):
     status = 409
     code = "feed_forked"
     message_th = "ข้อมูลของหน่วยงานไม่ตรงกับศูนย์กลาง (สายข้อมูลแตก) กรุณาติดต่อผู้ดูแลระบบ"
-
-
-def parse_iso(text: str | None) -> float | None:
-    """Unix seconds of an ISO 8601 time written by :func:`node.storage.feed.iso`."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _letter_id(store: Store, env_id: str | None) -> int | None:
@@ -110,40 +100,6 @@ def _replay_register(
             store.execute(
                 "UPDATE letters SET register_number = ?, provisional_id = ? WHERE id = ?",
                 (msg.number, msg.provisional_id, letter_id),
-            )
-
-
-def apply_own_receipts(store: Store, letter_env_id: str) -> None:
-    """Bring a received letter to the state this office's own receipts about it say."""
-    row = store.one(
-        "SELECT id FROM letters WHERE env_id = ? AND direction = 'in'", (letter_env_id,)
-    )
-    if row is None:
-        return
-    store.execute(
-        "UPDATE register_entries SET letter = ? WHERE letter_env = ? AND letter IS NULL",
-        (row["id"], letter_env_id),
-    )
-    for r in store.query(
-        "SELECT envelope FROM feed WHERE kind = 'receipt' AND ref = ? ORDER BY seq",
-        (letter_env_id,),
-    ):
-        receipt = Receipt.from_dict(parse_canonical(Envelope.from_bytes(r["envelope"]).body))
-        if receipt.status == "registered":
-            register = store.scalar(
-                "SELECT register FROM register_entries WHERE letter_env = ? AND display = ?",
-                (letter_env_id, receipt.receipt_number),
-            )
-            store.execute(
-                "UPDATE letters SET state = 'registered', receipt_number = ?, "
-                "registered_at = ?, receipt_register = COALESCE(?, receipt_register) "
-                "WHERE id = ?",
-                (receipt.receipt_number, parse_iso(receipt.at), register, row["id"]),
-            )
-        elif receipt.status in ("returned", "invalid"):
-            store.execute(
-                "UPDATE letters SET state = ?, reason = ? WHERE id = ?",
-                (receipt.status, receipt.reason, row["id"]),
             )
 
 

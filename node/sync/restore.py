@@ -18,28 +18,13 @@ from typing import Any
 
 from node.context import NodeContext
 from node.errors import from_protocol
-from node.records.directory import (
-    accept_and_store,
-    keys_from_list,
-    read_hub_keys,
-)
+from node.records.directory import accept_and_store, keys_from_list, read_hub_keys
 from node.storage import feed
 from node.storage.highwater import local_marks
-from node.storage.store import (
-    SIDECAR_NAME,
-    Store,
-    read_sidecar,
-    write_sidecar,
-)
+from node.storage.store import SIDECAR_NAME, Store, read_sidecar, write_sidecar
 from node.sync.hubclient import hub_client
-from node.sync.replay import (
-    catch_up,
-    reconcile_leases,
-)
-from node.sync.worker import (
-    SyncResult,
-    pull_mailbox,
-)
+from node.sync.replay import catch_up, reconcile_leases
+from node.sync.worker import SyncResult, pull_mailbox
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
 from protocol.messages import RegisterEntry

@@ -21,44 +21,17 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from node.context import (
-    SOFTWARE,
-    NodeContext,
-)
+from node.context import SOFTWARE, NodeContext
 from node.errors import NodeError
-from node.records import (
-    inbox,
-    registers,
-)
-from node.records.directory import (
-    accept_and_store,
-    load_trusted,
-    pinned_keys,
-)
-from node.records.letters import (
-    mark_sent,
-    stats,
-)
-from node.search import attachment_text
-from node.storage import (
-    blobs,
-    feed,
-    highwater,
-)
+from node.records import attachment_text, inbox, registers
+from node.records.directory import accept_and_store, load_trusted, pinned_keys
+from node.records.letters import mark_sent, stats
+from node.storage import blobs, feed, highwater
+from node.storage.feed import parse_iso
 from node.storage.store import Store
-from node.sync.hubclient import (
-    HubClient,
-    HubHTTPError,
-    hub_client,
-)
-from node.sync.replay import (
-    catch_up,
-    parse_iso,
-)
-from node.sync.verify import (
-    verify_any,
-    verify_hub_envelope,
-)
+from node.sync.hubclient import HubClient, HubHTTPError, hub_client
+from node.sync.replay import catch_up
+from node.sync.verify import verify_any, verify_hub_envelope
 from protocol import PROTOCOL_VERSION
 from protocol.api import MAX_PULL_BATCH, MAX_PUSH_BATCH
 from protocol.envelope import Envelope

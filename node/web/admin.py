@@ -30,30 +30,13 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-    NotFound,
-)
-from node.records import (
-    registers,
-    units,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError, NotFound
+from node.records import registers, units
 from node.records.access import ROLES
 from node.staff import accounts
 from node.staff.accounts import MAX_PASSWORD
-from node.web.kit import (
-    actor,
-    choice,
-    done,
-    field,
-    requires,
-    user,
-)
+from node.web.kit import actor, choice, done, field, requires, user
 from protocol.numbers import Series
 from protocol.thai import to_arabic_digits
 

@@ -34,43 +34,19 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError
 from node.records import drafts as drafting
-from node.records import (
-    letters,
-    outgoing,
-    units,
-)
+from node.records import letters, outgoing, units
 from node.records.directory import load_trusted
-from node.records.drafts import (
-    DRAFT_STATES,
-    Draft,
-)
+from node.records.drafts import DRAFT_STATES, Draft
 from node.storage.feed import ACCEPTED
 from node.sync.jobs import sync_soon
 from node.sync.worker import node_status
 from node.web import kit as webkit
-from node.web.kit import (
-    actor,
-    choice,
-    field,
-    requires,
-    viewer,
-)
+from node.web.kit import actor, choice, field, requires, viewer
 from node.web.letters import human_size
-from protocol.lettertypes import (
-    DEADLINE_SPEED,
-    LETTER_TYPES,
-    SECRECY_CLASSES,
-    SPEED_CLASSES,
-)
+from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
 from protocol.messages import MAX_TEXT
 from protocol.thai import BANGKOK, normalize_thai
 

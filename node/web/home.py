@@ -35,18 +35,11 @@ from fontpkg_sarabun import ROOT as SARABUN_ROOT
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
+from node.api.kit import ctx, store
 from node.errors import NodeError
 from node.records.access import ROLES
 from node.records.worklist import my_work
-from node.staff.accounts import (
-    MAX_PASSWORD,
-    LoginRefused,
-    authenticate,
-)
+from node.staff.accounts import MAX_PASSWORD, LoginRefused, authenticate
 from node.sync.worker import node_status
 from node.web.session import (
     CSRF_FIELD,

@@ -26,15 +26,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-    NotFound,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError, NotFound
 from node.records import letters
 from node.records.access import Viewer
 from node.records.letters import NewAttachment

@@ -32,25 +32,15 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    Conflict,
-    NotFound,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, Conflict, NotFound
 from node.printing import registers as reports
 from node.records import inbox as receiving
 from node.records import letters
 from node.records.directory import load_trusted
 from node.records.workflow import STAGE_TITLES
 from node.records.worklist import HIDDEN_SUBJECT_TH
-from node.storage.blobs import (
-    blob_path,
-    has_blob,
-)
+from node.storage.blobs import blob_path, has_blob
 from node.web.kit import (
     FILE_KINDS,
     actor,

@@ -23,17 +23,11 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 
 from node.api.kit import store
-from node.errors import (
-    BadInput,
-    NodeError,
-)
+from node.errors import BadInput, NodeError
 from node.records.access import Viewer
 from node.records.drafts import DRAFT_STATES
 from node.storage.store import Store
-from node.web.kit import (
-    requires,
-    viewer,
-)
+from node.web.kit import requires, viewer
 from node.web.registers import whole_number
 from node.web.search import listed
 from protocol.thai import MAX_BE_YEAR, MIN_BE_YEAR, ce_year, normalize_thai

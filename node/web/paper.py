@@ -22,23 +22,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError
 from node.records import inbox
 from node.web import kit as webkit
-from node.web.kit import (
-    actor,
-    choice,
-    field,
-    requires,
-    viewer,
-)
+from node.web.kit import actor, choice, field, requires, viewer
 from protocol.lettertypes import (
     LETTER_TYPE_TITLES,
     LETTER_TYPES,

@@ -30,39 +30,13 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.files import (
-    document_format,
-    document_response,
-)
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-    NotFound,
-)
-from node.keeping import (
-    archives,
-    destruction,
-    destruction_lists,
-    loans,
-)
-from node.keeping import (
-    kept as keeping,
-)
-from node.keeping.retention import (
-    check_year,
-    year_be_now,
-)
-from node.web.kit import (
-    actor,
-    done,
-    field,
-    requires,
-    viewer,
-)
+from node.api.files import document_format, document_response
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError, NotFound
+from node.keeping import archives, destruction, destruction_lists, loans
+from node.keeping import kept as keeping
+from node.keeping.retention import check_year, year_be_now
+from node.web.kit import actor, done, field, requires, viewer
 from protocol.numbers import search_key
 from protocol.thai import to_arabic_digits
 

@@ -24,26 +24,13 @@ from flask import Blueprint, render_template, request, url_for
 
 from node.api.kit import store
 from node.errors import NodeError
-from node.printing.registers import (
-    SERIES_TITLES,
-    office_name,
-)
+from node.printing.registers import SERIES_TITLES, office_name
 from node.records.directory import load_trusted
 from node.records.workflow import STAGE_TITLES
-from node.search.engine import (
-    SearchHit,
-    SearchPage,
-    search_letters,
-)
-from node.search.query import (
-    MAX_QUERY_CHARS,
-    SearchQuery,
-)
+from node.search.engine import SearchHit, SearchPage, search_letters
+from node.search.query import MAX_QUERY_CHARS, SearchQuery
 from node.storage.store import Store
-from node.web.kit import (
-    requires,
-    viewer,
-)
+from node.web.kit import requires, viewer
 from protocol.lettertypes import LETTER_TYPE_TITLES, SECRECY_CLASSES, SPEED_CLASSES, SUB_TYPES
 from protocol.numbers import Series
 from protocol.thai import format_thai_date

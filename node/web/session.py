@@ -26,10 +26,7 @@ from flask import Flask, flash, g, redirect, request, session, url_for
 from node.context import NodeContext
 from node.errors import NodeError
 from node.records.access import Viewer
-from node.staff.accounts import (
-    get_user,
-    viewer_of,
-)
+from node.staff.accounts import get_user, viewer_of
 from node.storage.store import Store
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret

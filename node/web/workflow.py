@@ -27,32 +27,14 @@ from typing import Any
 from flask import Blueprint, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from node.api.kit import (
-    ctx,
-    store,
-)
-from node.errors import (
-    BadInput,
-    NodeError,
-)
+from node.api.kit import ctx, store
+from node.errors import BadInput, NodeError
 from node.keeping import kept as keeping
-from node.keeping.retention import (
-    NEVER,
-    default_retention,
-    keep_until_th,
-    retention_th,
-)
+from node.keeping.retention import NEVER, default_retention, keep_until_th, retention_th
 from node.records import workflow
 from node.records.units import list_units
 from node.staff.accounts import list_users
-from node.web.kit import (
-    actor,
-    done,
-    field,
-    requires,
-    user,
-    viewer,
-)
+from node.web.kit import actor, done, field, requires, user, viewer
 
 bp = Blueprint("web_workflow", __name__)
 

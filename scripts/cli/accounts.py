@@ -11,13 +11,7 @@ import argparse
 import getpass
 import sys
 
-from scripts.cli.kit import (
-    CLIError,
-    Cmd,
-    Groups,
-    emit,
-    instance_dir,
-)
+from scripts.cli.kit import CLIError, Cmd, Groups, emit, instance_dir
 
 
 def read_password(args: argparse.Namespace) -> str:

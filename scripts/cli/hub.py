@@ -11,12 +11,7 @@ import argparse
 import time
 
 from scripts.cli.accounts import read_password
-from scripts.cli.kit import (
-    Cmd,
-    Groups,
-    emit,
-    instance_dir,
-)
+from scripts.cli.kit import Cmd, Groups, emit, instance_dir
 
 
 def hub_adduser(args: argparse.Namespace) -> None:

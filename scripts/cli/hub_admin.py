@@ -14,13 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from protocol.thai import BANGKOK, format_thai_datetime
-from scripts.cli.kit import (
-    CLIError,
-    Cmd,
-    Groups,
-    emit,
-    instance_dir,
-)
+from scripts.cli.kit import CLIError, Cmd, Groups, emit, instance_dir
 
 CLI_OPERATOR = "cli"
 
@@ -62,10 +56,7 @@ def hub_tokens(args: argparse.Namespace) -> None:
 
 
 def hub_revoke(args: argparse.Namespace) -> None:
-    from hub.admin import (
-        open_hub,
-        revoke_office,
-    )
+    from hub.admin import open_hub, revoke_office
 
     reason = args.reason.strip()
     if not reason:
@@ -91,11 +82,8 @@ def hub_revoke(args: argparse.Namespace) -> None:
 
 
 def hub_rotate_key(args: argparse.Namespace) -> None:
-    from hub.admin import (
-        open_hub,
-        rotate_hub_key,
-    )
-    from hub.federation.directory import current_directory
+    from hub.admin import open_hub, rotate_hub_key
+    from hub.directory import current_directory
     from protocol.keys import fingerprint
 
     instance = instance_dir(args, "hub")
@@ -143,10 +131,7 @@ def hub_lists(args: argparse.Namespace) -> None:
 
 
 def hub_list_save(args: argparse.Namespace) -> None:
-    from hub.admin import (
-        open_hub,
-        save_list,
-    )
+    from hub.admin import open_hub, save_list
 
     instance = instance_dir(args, "hub")
     when = time.time()

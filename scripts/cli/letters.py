@@ -14,15 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
-from scripts.cli.kit import (
-    CLIError,
-    Cmd,
-    Groups,
-    Parser,
-    emit,
-    node_api,
-    thai_time,
-)
+from scripts.cli.kit import CLIError, Cmd, Groups, Parser, emit, node_api, thai_time
 
 
 def _attachment(path: str) -> dict[str, str]:

@@ -16,14 +16,7 @@ from typing import Any
 from hub.errors import HubError
 from node.errors import NodeError
 from protocol.errors import SarabanError
-from scripts.cli.kit import (
-    EXIT_FAILED,
-    CLIError,
-    Groups,
-    Parser,
-    emit,
-    instance_dir,
-)
+from scripts.cli.kit import EXIT_FAILED, CLIError, Groups, Parser, emit, instance_dir
 from scripts.cli.kit import node_api as _node
 from scripts.cli.numbering import hub_reconcile, hub_report
 from scripts.demo import run_demo

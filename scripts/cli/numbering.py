@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from hub.admin import numbering_report, open_hub
-from hub.numbering.reconcile import describe_change, run_nightly
+from hub.numbering.reconcile import describe_change, format_numbering_report, run_nightly
 from protocol.thai import format_thai_date
 from scripts.cli.kit import emit, instance_dir
 
@@ -18,20 +18,6 @@ from scripts.cli.kit import emit, instance_dir
 def hub_report(args: argparse.Namespace) -> None:
     rows = numbering_report(instance_dir(args, "hub"))
     emit(rows, args.json, format_numbering_report)
-
-
-def format_numbering_report(rows: list[dict[str, Any]]) -> str:
-    """The numbering report as a plain table."""
-    head = f"{'ทะเบียน':<28} {'ออกเลข':>6} {'ยกเลิก':>6} {'ช่องว่าง':>8} {'ซ้ำ':>4} {'รอเลขจริง':>9}"
-    lines = [head]
-    for r in rows:
-        lines.append(
-            f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} {len(r['gaps']):>8} "
-            f"{r['duplicates']:>4} {r['provisional_pending']:>9}"
-        )
-    if len(lines) == 1:
-        lines.append("(ยังไม่มีการออกเลข)")
-    return "\n".join(lines)
 
 
 def hub_reconcile(args: argparse.Namespace) -> None:

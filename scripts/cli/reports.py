@@ -10,13 +10,7 @@ import argparse
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from scripts.cli.kit import (
-    Cmd,
-    Groups,
-    emit,
-    node_api,
-    write_output,
-)
+from scripts.cli.kit import Cmd, Groups, emit, node_api, write_output
 
 
 def _register_path(args: argparse.Namespace, fmt: str) -> str:

@@ -13,15 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.thai import to_arabic_digits
-from scripts.cli.kit import (
-    CLIError,
-    Cmd,
-    Groups,
-    Parser,
-    emit,
-    node_api,
-    write_output,
-)
+from scripts.cli.kit import CLIError, Cmd, Groups, Parser, emit, node_api, write_output
 
 KINDS = ("in_progress", "after_done", "reference")
 

@@ -13,12 +13,7 @@ import argparse
 from typing import Any
 from urllib.parse import urlencode
 
-from scripts.cli.kit import (
-    Cmd,
-    Groups,
-    emit,
-    node_api,
-)
+from scripts.cli.kit import Cmd, Groups, emit, node_api
 
 _FILTERS = (
     ("type", "type"),
