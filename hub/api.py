@@ -38,7 +38,7 @@ from protocol.api import (
 )
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
 from protocol.envelope import Envelope
-from protocol.messages import Checkpoint
+from protocol.hub_messages import Checkpoint
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 

@@ -26,8 +26,8 @@ from hub.errors import StoreError
 from hub.store import HubStore
 from protocol.canonical import canonical_bytes
 from protocol.envelope import Envelope, Signature, pae, payload_type
+from protocol.hub_messages import Directory
 from protocol.keys import HUB_OFFICE, Signer, load_signer, save_signer
-from protocol.messages import Directory
 
 
 def hub_key_path(instance_path: str | Path, key_no: int) -> Path:

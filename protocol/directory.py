@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .canonical import JSONObject
 from .envelope import Envelope, verify_envelope
 from .errors import BadMessage, StaleDirectory
+from .hub_messages import Directory
 from .keys import HUB_OFFICE, public_key_from_b64, split_keyid
-from .messages import Directory
 
 ENROLLED = "enrolled"
 PENDING = "pending"

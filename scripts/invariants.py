@@ -25,8 +25,9 @@ from typing import Any
 from protocol.directory import TrustedDirectory, accept_directory
 from protocol.envelope import Envelope, verify_envelope
 from protocol.errors import RemoteDataError
+from protocol.hub_messages import HUB_KINDS
 from protocol.keys import public_key_from_b64
-from protocol.messages import HUB_KINDS, parse_feed_message
+from protocol.messages import parse_feed_message
 
 NUMBERED_ACTIONS = ("issued", "paper_registered", "reserved")
 

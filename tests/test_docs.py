@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,44 @@ def test_every_cli_command_is_in_the_readme() -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     first_block = README.split("```")[1]
     assert first_block.strip().splitlines() == ["make demo", "make test"]
+
+
+DESIGN = (Path(__file__).resolve().parent.parent / "docs" / "design.md").read_text(encoding="utf-8")
+DOTTED = re.compile(r"`((?:node|hub|protocol|scripts)(?:\.[A-Za-z_]\w*)+)`")
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``a.b.c`` names a module, or an attribute of one (``module.Class.method``)."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[i:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+def test_every_module_and_function_the_design_names_exists() -> None:
+    names = sorted(set(DOTTED.findall(DESIGN)))
+    assert len(names) > 50
+    assert [n for n in names if not resolves(n)] == []
+
+
+def test_the_design_maps_every_package() -> None:
+    root = Path(__file__).resolve().parent.parent
+    packages = [
+        ".".join(p.parent.relative_to(root).parts)
+        for side in ("node", "hub", "scripts")
+        for p in (root / side).glob("*/__init__.py")
+    ]
+    assert [p for p in packages if f"`{p}`" not in DESIGN] == []
+
+
+def test_the_readme_points_to_the_design_in_the_project() -> None:
+    assert "docs/design.md" in README
+    assert "../shared" not in README

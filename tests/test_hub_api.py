@@ -23,8 +23,8 @@ from test_hub_support import (
 from hub.admin import revoke_office
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, sign_envelope, verify_envelope
+from protocol.hub_messages import Ack, Checkpoint
 from protocol.keys import Signer, public_key_from_b64
-from protocol.messages import Ack, Checkpoint
 
 
 @pytest.fixture

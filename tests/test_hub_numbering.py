@@ -9,8 +9,8 @@ from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock,
 
 from hub.admin import add_shared_register, numbering_report
 from protocol.envelope import Envelope, verify_envelope
+from protocol.hub_messages import Lease
 from protocol.keys import public_key_from_b64
-from protocol.messages import Lease
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 SHARED = f"{MINISTRY}|ว|2569"

@@ -25,8 +25,9 @@ from node.storage.store import SIDECAR_NAME, Store
 from node.sync.enrolment import init_node
 from node.sync.worker import SyncResult, sync_once
 from protocol.envelope import Envelope, sign_envelope
+from protocol.hub_messages import Directory
 from protocol.keys import Signer, save_signer
-from protocol.messages import Directory, FeedMessage
+from protocol.messages import FeedMessage
 
 START = 1_795_000_000.0  # 2026-11-18 18:06 Bangkok
 CHIANG_MAI = "ชม 0017"

@@ -18,8 +18,8 @@ from protocol.directory import accept_directory
 from protocol.envelope import sign_envelope
 from protocol.errors import BadMessage, BadRequestSignature, StaleDirectory, StaleRequest
 from protocol.feed import FeedHead, Verdict, decide_append
+from protocol.hub_messages import Directory
 from protocol.keys import Signer
-from protocol.messages import Directory
 from protocol.sync import backoff_delay
 
 A = "a" * 64

@@ -21,8 +21,8 @@ from hub.errors import AdminError, BadRequest, Forbidden
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol.envelope import Envelope
+from protocol.hub_messages import Directory
 from protocol.keys import b64decode, public_key_from_b64, split_keyid
-from protocol.messages import Directory
 
 TOKEN_BYTES = 24
 REFUSAL = "enrollment token is not valid for this office"

@@ -36,8 +36,9 @@ from hub.store import HubStore
 from protocol import errors as perr
 from protocol.envelope import Envelope, verify_envelope
 from protocol.feed import FeedHead, Verdict, decide_append
+from protocol.hub_messages import Ack
 from protocol.keys import public_key_from_b64, split_keyid
-from protocol.messages import FEED_KINDS, Ack, FeedMessage, RegisterEntry, parse_feed_message
+from protocol.messages import FEED_KINDS, FeedMessage, RegisterEntry, parse_feed_message
 
 NUMBERING_ALERTS = ("duplicate_number", "number_not_leased", "not_your_register")
 

@@ -23,7 +23,8 @@ from protocol import errors as perr
 from protocol import ledger
 from protocol.api import register_digest
 from protocol.envelope import Envelope
-from protocol.messages import Lease, RegisterEntry
+from protocol.hub_messages import Lease
+from protocol.messages import RegisterEntry
 from protocol.numbers import RegisterKey
 
 NUMBERED_ACTIONS = ("issued", "voided", "reserved", "paper_registered")

@@ -18,15 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope, verify_envelope
 from protocol.errors import BadMessage
+from protocol.hub_messages import HUB_KINDS, parse_hub_message
 from protocol.keys import HUB_OFFICE, split_keyid
-from protocol.messages import (
-    FEED_KINDS,
-    HUB_KINDS,
-    FeedMessage,
-    Message,
-    parse_feed_message,
-    parse_hub_message,
-)
+from protocol.messages import FEED_KINDS, FeedMessage, Message, parse_feed_message
 
 
 def verify_office_envelope(env: Envelope, trusted: TrustedDirectory) -> FeedMessage:

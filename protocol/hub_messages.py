@@ -1,0 +1,159 @@
+"""Typed bodies of the envelopes the hub signs: ``directory``, ``ack``, ``checkpoint``,
+``lease``.
+
+They belong to no office's feed: the hub issues them, and nodes verify them against the
+hub keys they pinned at enrollment. Like the office kinds of :mod:`protocol.messages`,
+``from_dict`` keeps unknown fields so an older node passes a newer message through.
+
+This module does not sign or verify (see :mod:`protocol.envelope`) and does not decide
+whether a directory may replace the one a node holds (see :mod:`protocol.directory`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .canonical import JSONObject
+from .errors import BadMessage
+from .messages import Message
+
+
+@dataclass
+class Directory(Message):
+    """The hub-signed, versioned directory of offices, their keys and distribution lists.
+
+    ``offices`` entries: ``{"id", "name", "group", "status", "keys": [{"keyid", "public",
+    "status"}], "seal_public"}`` with status ``enrolled`` / ``pending`` / ``revoked``.
+    ``lists``: ``{name: {"title", "members": [office id, ...]}}``. ``shared_registers``:
+    ``[{"owner", "series", "basis", "members": [office id, ...]}]``, the registers numbered
+    by the hub through leases. ``hub_keys`` lists the hub
+    signing keys the next directory may be signed with (key rotation).
+    """
+
+    KIND: ClassVar[str] = "directory"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "version": "int",
+        "issued_at": "str",
+        "hub_keys": "dictlist",
+        "offices": "dictlist",
+        "lists": "dict",
+        "shared_registers": "dictlist",
+    }
+
+    v: int = 1
+    version: int = 0
+    issued_at: str = ""
+    hub_keys: list[JSONObject] = field(default_factory=list)
+    offices: list[JSONObject] = field(default_factory=list)
+    lists: JSONObject = field(default_factory=dict)
+    shared_registers: list[JSONObject] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if self.version < 1:
+            raise BadMessage("directory version starts at 1")
+        for o in self.offices:
+            if not isinstance(o.get("id"), str) or not isinstance(o.get("keys", []), list):
+                raise BadMessage("directory office entries need an id and keys")
+
+
+@dataclass
+class Ack(Message):
+    """The hub's signed statement of the last accepted envelope of an office's feed."""
+
+    KIND: ClassVar[str] = "ack"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "last_seq": "int",
+        "head": "sha256?",
+        "at": "str",
+    }
+
+    v: int = 1
+    office: str = ""
+    last_seq: int = 0
+    head: str | None = None
+    at: str = ""
+
+
+@dataclass
+class Checkpoint(Message):
+    """Signed with every pull: hub time, expiry and the office's last accepted seq."""
+
+    KIND: ClassVar[str] = "checkpoint"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "hub_time": "str",
+        "expires_at": "str",
+        "last_seq": "int",
+        "cursor": "str",
+        "directory_version": "int",
+    }
+
+    v: int = 1
+    office: str = ""
+    hub_time: str = ""
+    expires_at: str = ""
+    last_seq: int = 0
+    cursor: str = ""
+    directory_version: int = 0
+
+
+LEASE_ACTIONS = ("grant", "finalise")
+
+
+@dataclass
+class Lease(Message):
+    """Hub-signed numbering decision for a shared register.
+
+    ``grant``: the numbers ``start`` .. ``end`` of ``register`` are the office's to issue
+    offline. ``finalise``: the provisional number ``provisional_id`` becomes ``number``.
+    """
+
+    KIND: ClassVar[str] = "lease"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "v": "int",
+        "office": "str",
+        "register": "str",
+        "action": "str",
+        "start": "int?",
+        "end": "int?",
+        "provisional_id": "str?",
+        "number": "int?",
+        "at": "str",
+    }
+
+    v: int = 1
+    office: str = ""
+    register: str = ""
+    action: str = "grant"
+    start: int | None = None
+    end: int | None = None
+    provisional_id: str | None = None
+    number: int | None = None
+    at: str = ""
+
+    def validate(self) -> None:
+        if self.action not in LEASE_ACTIONS:
+            raise BadMessage(f"unknown lease action {self.action!r}")
+        if self.action == "grant" and not (
+            self.start is not None and self.end is not None and 1 <= self.start <= self.end
+        ):
+            raise BadMessage("a grant needs 1 <= start <= end")
+        if self.action == "finalise" and not (self.provisional_id and self.number):
+            raise BadMessage("a finalisation needs provisional_id and number")
+
+
+HUB_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in (Directory, Ack, Checkpoint, Lease)}
+
+
+def parse_hub_message(kind: str, body: Mapping[str, Any]) -> Message:
+    """Typed hub-signed message of ``kind``; raise BadMessage for an office or unknown kind."""
+    cls = HUB_KINDS.get(kind)
+    if cls is None:
+        raise BadMessage(f"{kind!r} is not a hub message kind")
+    return cls.from_dict(body)
