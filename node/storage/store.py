@@ -17,12 +17,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from node.errors import NodeError
 from node.storage.schema import SCHEMA, add_missing_columns
@@ -193,23 +199,49 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+_SIDECAR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sidecar_lock(path: Path) -> Iterator[None]:
+    """Hold the sidecar's lock: threads of this process, and other processes (the CLI beside
+    the running server), so that two read-merge-write cycles never interleave and a slower
+    writer never lowers a mark a faster one has just written."""
+    with _SIDECAR_LOCK:
+        if fcntl is None:  # Windows: one node process writes its folder
+            yield
+            return
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
 def write_sidecar(path: Path, marks: dict[str, Any]) -> None:
     """Merge ``marks`` into the sidecar, never lowering a mark, and replace it atomically."""
-    old = read_sidecar(path)
-    merged_regs = dict(old.get("registers") or {})
-    for reg, high in marks["registers"].items():
-        merged_regs[reg] = max(int(high), int(merged_regs.get(reg, 0)))
-    old_audit = old.get("audit") or {}
-    audit = marks["audit"]
-    if int(old_audit.get("count", 0)) > int(audit["count"]):
-        audit = old_audit
-    merged = {
-        "feed_seq": max(int(marks["feed_seq"]), int(old.get("feed_seq", 0))),
-        "registers": merged_regs,
-        "audit": audit,
-    }
-    if merged == old:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    with _sidecar_lock(path):
+        old = read_sidecar(path)
+        merged_regs = dict(old.get("registers") or {})
+        for reg, high in marks["registers"].items():
+            merged_regs[reg] = max(int(high), int(merged_regs.get(reg, 0)))
+        old_audit = old.get("audit") or {}
+        audit = marks["audit"]
+        if int(old_audit.get("count", 0)) > int(audit["count"]):
+            audit = old_audit
+        merged = {
+            "feed_seq": max(int(marks["feed_seq"]), int(old.get("feed_seq", 0))),
+            "registers": merged_regs,
+            "audit": audit,
+        }
+        if merged == old:
+            return
+        # A name of its own per writer: a temporary file shared by two threads was renamed
+        # away under the other one, which then failed after its transaction had committed.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps(merged, ensure_ascii=False))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
