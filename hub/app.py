@@ -6,7 +6,7 @@ one blueprint per endpoint family, and one place that renders every error as
 ``{"error": code, "reason": ...}`` JSON. ``app.config["CLOCK"]`` (Unix seconds) is the only
 source of time, so tests can move it.
 
-The instance must have been initialised first (:func:`hub.admin.init_hub`): the factory
+The instance must have been initialised first (:func:`hub.admin.instance.init_hub`): the factory
 never creates a hub identity by itself.
 """
 
@@ -26,7 +26,7 @@ from hub.context import close_store
 from hub.errors import StoreError
 from hub.federation.blobs import BlobStore
 from hub.monitoring import metrics
-from hub.monitoring.stats import backfill as backfill_statistics
+from hub.monitoring.usage_facts import backfill as backfill_statistics
 from hub.responses import InflightLimiter, render_errors
 from hub.store import HubStore
 

@@ -2,31 +2,23 @@
 
 Load order (later wins): the defaults below, ``<instance>/config.json``, environment
 variables ``SARABAN_HUB_<NAME>``, then the ``test_config`` mapping given to
-:func:`hub.app.create_app`. The README lists the table from :func:`settings_table`.
+:func:`hub.app.create_app`; the steps are :mod:`protocol.settings`, the same as a node's.
+The README lists the table from :func:`settings_table`.
 
 This module reads configuration only; it opens no database and starts no server.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol import settings as loading
+from protocol.settings import CONFIG_FILE, Setting
+
 ENV_PREFIX = "SARABAN_HUB_"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One configurable value of the hub."""
-
-    name: str
-    default: Any
-    help: str
-
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE", None, "SQLite file of the hub (default <instance>/hub.sqlite)."),
@@ -59,18 +51,14 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 def settings_table() -> list[tuple[str, Any, str]]:
     """Every setting as ``(name, default, help)``, for the README and ``--help``."""
-    return [(s.name, s.default, s.help) for s in SETTINGS]
+    return loading.settings_table(SETTINGS)
 
 
 def _from_env(setting: Setting, text: str) -> Any:
-    # Environment values are text; read them as the type of the default.
+    # The hub has always read any word but the "on" ones as off; the node refuses them.
     if isinstance(setting.default, bool):
-        return text.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(setting.default, int):
-        return int(text)
-    if isinstance(setting.default, float):
-        return float(text)
-    return text
+        return loading.switched_on(text)
+    return loading.parse_setting(setting, text)
 
 
 def load_settings(
@@ -78,20 +66,17 @@ def load_settings(
     test_config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Resolve every setting for the hub whose instance folder is ``instance_path``."""
+    """Resolve every setting for the hub whose instance folder is ``instance_path``.
+
+    ``config.json`` and ``test_config`` values are taken as they are (only environment
+    text is read as the default's type); a bad file or value is
+    :class:`protocol.settings.BadSetting`.
+    """
     instance = Path(instance_path)
-    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
-    config_file = instance / "config.json"
-    if config_file.exists():
-        data = json.loads(config_file.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{config_file} must hold a JSON object")
-        values.update(data)
-    env = os.environ if environ is None else environ
-    for setting in SETTINGS:
-        text = env.get(ENV_PREFIX + setting.name)
-        if text is not None:
-            values[setting.name] = _from_env(setting, text)
+    values = loading.defaults(SETTINGS)
+    values.update(loading.read_config_file(instance / CONFIG_FILE))
+    for name, text in loading.environment_values(SETTINGS, ENV_PREFIX, environ).items():
+        values[name] = _from_env(_BY_NAME[name], text)
     if test_config:
         values.update(test_config)
     if not values.get("DATABASE"):

@@ -1,7 +1,12 @@
-"""Errors of the hub, each carrying the HTTP status and the code of the API contract.
+"""Errors raised by the hub, each with an HTTP status and the code of the API contract.
 
-:mod:`hub.app` renders every one of them (and every protocol error that reaches a view) as
-``{"error": code, "reason": ...}`` JSON in one handler. This module renders nothing.
+One base, :class:`HubError`, carries what :mod:`hub.responses` shows, in one place: a
+stable English ``code`` and a one-line English ``reason`` as ``{"error", "reason"}`` JSON
+for an office, and for an operator the Thai ``message_th`` of a :class:`ConsoleError` (else
+the Thai words for the status). Protocol errors are translated at the boundary
+(:func:`from_protocol`). A node's errors read the same way (:mod:`node.errors`).
+
+This module does not log or render anything.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ class HubError(perr.SarabanError):
 
     status = 400
     code = "bad_request"
+    message_th = ""
+    """What an operator reads; empty: the console says what the status means."""
 
     def __init__(self, reason: str, *, code: str | None = None, status: int | None = None):
         super().__init__(reason)

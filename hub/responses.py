@@ -15,7 +15,7 @@ from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
 
-from hub.console.kit import is_page
+from hub.console.session import is_page
 from hub.errors import HubError, from_protocol
 from protocol import errors as perr
 
@@ -105,7 +105,7 @@ def render_errors(app: Flask) -> None:
             if e.status >= 500:
                 log.error("hub failure on a console page: %s", e.reason)
                 return error_page(e.status, GENERIC_TH)
-            message = getattr(e, "message_th", None) or PAGE_MESSAGES.get(e.status, GENERIC_TH)
+            message = e.message_th or PAGE_MESSAGES.get(e.status, GENERIC_TH)
             return error_page(e.status, message)
         if e.status >= 500:
             log.error("hub failure: %s", e.reason)

@@ -1,10 +1,11 @@
-"""The node's Flask application factory, its error handlers and the Thai status page.
+"""The node's Flask application factory and the Thai status page.
 
 ``create_app(test_config=None, instance_path=None)`` follows Flask's tutorial: settings
 from defaults, the instance folder's ``config.json``, the environment and ``test_config``
 (:mod:`node.config`). ``app.config["CLOCK"]`` is the one source of time (Unix seconds).
 The scheduler is started separately (:func:`node.sync.enrolment.start_scheduler`). The clerk's pages
-are :mod:`node.web.home` (home at ``/``); the plain status page is at ``/status``.
+are :mod:`node.web.home` (home at ``/``); the plain status page is at ``/status``. Every
+error is rendered in one place, :mod:`node.responses`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, g
 
 from node.api.core import bp as api_bp
 from node.context import API_TOKEN_FILE, NodeContext
-from node.errors import NodeError, from_protocol
+from node.errors import NodeError
 from node.records.units import seed_units
-from node.sync.worker import node_status
+from node.responses import render_errors
+from node.sync.health import node_status
 from node.web.home import bp as web_bp
-from node.web.home import error_page, wants_html
 from node.web.session import configure_sessions
-from protocol.errors import SarabanError
 
 API_MODULES: tuple[str, ...] = (
     "node.api.letters",
@@ -48,12 +47,6 @@ WEB_MODULES: tuple[str, ...] = (
     "node.web.admin",
 )
 """The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
-
-_HTTP_TH = {
-    404: "ไม่พบหน้าที่ต้องการ",
-    405: "วิธีการเรียกใช้ไม่ถูกต้อง",
-    413: "ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด",
-}
 
 
 def _read_token(instance: Path) -> str:
@@ -87,7 +80,7 @@ def create_app(
     app.register_blueprint(api_bp)
     for module in WEB_MODULES + API_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
-    register_error_handlers(app)
+    render_errors(app)
 
     @app.teardown_appcontext
     def close_store(_exc: BaseException | None) -> None:
@@ -97,50 +90,6 @@ def create_app(
 
     app.add_url_rule("/status", "status_page", status_page)
     return app
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Render every error, never a traceback: a Thai page for the clerk's pages, and
-    ``{"error", "reason", "message_th"}`` for ``/api``."""
-
-    @app.errorhandler(NodeError)
-    def node_error(e: NodeError) -> tuple[Response, int]:
-        if wants_html():
-            return error_page(e.status, e.message_th)
-        return jsonify(e.to_json()), e.status
-
-    @app.errorhandler(SarabanError)
-    def protocol_error(e: SarabanError) -> tuple[Response, int]:
-        err = from_protocol(e)
-        if wants_html():
-            return error_page(err.status, err.message_th)
-        return jsonify(err.to_json()), err.status
-
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException) -> tuple[Response, int]:
-        status = e.code or 500
-        if wants_html():
-            return error_page(status, _HTTP_TH.get(status, "คำขอไม่ถูกต้อง"))
-        return jsonify(
-            {
-                "error": (e.name or "http_error").lower().replace(" ", "_"),
-                "reason": e.description or e.name,
-                "message_th": _HTTP_TH.get(status, "คำขอไม่ถูกต้อง"),
-            }
-        ), status
-
-    @app.errorhandler(Exception)
-    def unexpected(e: Exception) -> tuple[Response, int]:
-        current_app.logger.exception("unexpected error")
-        if wants_html():
-            return error_page(500, "เกิดข้อผิดพลาดภายในระบบ")
-        return jsonify(
-            {
-                "error": "internal_error",
-                "reason": type(e).__name__,
-                "message_th": "เกิดข้อผิดพลาดภายในระบบ",
-            }
-        ), 500
 
 
 def status_page() -> Response:

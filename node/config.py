@@ -2,7 +2,8 @@
 
 Values are loaded in this order, each overriding the one before: the defaults below, the
 instance folder's ``config.json``, environment variables ``SARABAN_NODE_<NAME>``, and a
-``test_config`` mapping. :data:`SETTINGS` is what the README lists.
+``test_config`` mapping; the steps are :mod:`protocol.settings`, the same as the hub's.
+:data:`SETTINGS` is what the README lists.
 
 This module reads files and the environment; it does not open the database.
 """
@@ -12,25 +13,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from node.errors import BadInput
+from protocol import settings as loading
 from protocol.api import MAX_CHUNK
+from protocol.settings import CONFIG_FILE, BadSetting, Setting
 
 ENV_PREFIX = "SARABAN_NODE_"
-CONFIG_FILE = "config.json"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting: its name, default and the line of help the README shows."""
-
-    name: str
-    default: Any
-    help: str
-
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_URL", "", "Base URL of the hub, e.g. https://saraban.moi.go.th (set at init)."),
@@ -103,61 +94,29 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def _coerce(setting: Setting, value: Any) -> Any:
-    """Convert an environment string (or a JSON value) to the setting's type."""
-    default = setting.default
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise BadInput(f"{setting.name} must be on or off, not {value!r}", code="bad_config")
-    try:
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, dict):
-            parsed = json.loads(value) if isinstance(value, str) else value
-            if not isinstance(parsed, dict):
-                raise ValueError("expected a JSON object")
-            return parsed
-        if isinstance(default, list):
-            parsed = json.loads(value) if isinstance(value, str) else value
-            if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
-                raise ValueError("expected a JSON list of text")
-            return parsed
-    except ValueError as e:
-        raise BadInput(f"{setting.name}: {e}", code="bad_config") from e
-    return str(value) if value is not None else ""
-
-
 def load_settings(
     instance: Path,
     test_config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Every setting's value for the node in ``instance``, following the override order."""
-    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
-    path = instance / CONFIG_FILE
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise BadInput(f"{path} is not valid JSON: {e}", code="bad_config") from e
-        for name, value in stored.items():
+    """Every setting's value for the node in ``instance``, following the override order.
+
+    Every value is read as its default's type, from the file and ``test_config`` too; names
+    the table does not know are ignored in the file and kept from ``test_config``. A bad
+    file or value is :class:`BadInput` (``bad_config``).
+    """
+    values = loading.defaults(SETTINGS)
+    try:
+        for name, value in loading.read_config_file(instance / CONFIG_FILE).items():
             if name in _BY_NAME:
-                values[name] = _coerce(_BY_NAME[name], value)
-    env = os.environ if environ is None else environ
-    for setting in SETTINGS:
-        raw = env.get(ENV_PREFIX + setting.name)
-        if raw is not None:
-            values[setting.name] = _coerce(setting, raw)
-    for name, value in (test_config or {}).items():
-        values[name] = _coerce(_BY_NAME[name], value) if name in _BY_NAME else value
+                values[name] = loading.parse_setting(_BY_NAME[name], value)
+        for name, text in loading.environment_values(SETTINGS, ENV_PREFIX, environ).items():
+            values[name] = loading.parse_setting(_BY_NAME[name], text)
+        for name, value in (test_config or {}).items():
+            setting = _BY_NAME.get(name)
+            values[name] = value if setting is None else loading.parse_setting(setting, value)
+    except BadSetting as e:
+        raise BadInput(str(e), code="bad_config") from e
     if not values["DATABASE"]:
         values["DATABASE"] = str(instance / "node.sqlite")
     return values
@@ -177,4 +136,4 @@ def write_instance_config(instance: Path, updates: Mapping[str, Any]) -> None:
 
 def settings_table() -> list[tuple[str, Any, str]]:
     """Every setting as ``(name, default, help)``, for the README and ``--help``."""
-    return [(s.name, s.default, s.help) for s in SETTINGS]
+    return loading.settings_table(SETTINGS)

@@ -1,9 +1,11 @@
 """Errors raised by the office node, each with an HTTP status and a Thai message.
 
-One base, :class:`NodeError`, carries what the one error handler of the local API (and the
-CLI) shows: a stable English ``code``, a one-line English ``reason`` for the operator and a
-Thai ``message_th`` for the clerk. Protocol errors are translated at the boundary
-(:func:`from_protocol`); a ``requests`` or ``sqlite3`` exception never gets this far.
+One base, :class:`NodeError`, carries what :mod:`node.responses` (and the CLI) shows, in one
+place: a stable English ``code`` and a one-line English ``reason`` as ``{"error",
+"reason", "message_th"}`` JSON for ``/api``, and the Thai ``message_th`` a clerk reads on a
+page. Protocol errors are translated at the boundary (:func:`from_protocol`); a
+``requests`` or ``sqlite3`` exception never gets this far. The hub's errors read the same
+way (:mod:`hub.errors`).
 
 This module does not log or render anything.
 """
@@ -48,6 +50,14 @@ class BadInput(NodeError):
     status = 400
     code = "bad_request"
     message_th = "ข้อมูลไม่ถูกต้อง"
+
+
+class Unauthorised(NodeError):
+    """The local API token is missing or wrong."""
+
+    status = 401
+    code = "unauthorised"
+    message_th = "ไม่ได้รับอนุญาต: โทเคนไม่ถูกต้อง"
 
 
 class NotFound(NodeError):
@@ -99,14 +109,6 @@ class HubUnreachable(NodeError):
     status = 503
     code = "hub_unreachable"
     message_th = "ติดต่อศูนย์กลางไม่ได้ กรุณาลองใหม่ภายหลัง"
-
-
-class Unauthorised(NodeError):
-    """The local API token is missing or wrong."""
-
-    status = 401
-    code = "unauthorised"
-    message_th = "ไม่ได้รับอนุญาต: โทเคนไม่ถูกต้อง"
 
 
 def from_protocol(error: SarabanError) -> NodeError:

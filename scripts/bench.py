@@ -98,7 +98,8 @@ def bench_raw_sqlite(rows: list[bytes]) -> float:
 
 def bench_ingest(total: int, batch: int) -> dict[str, float]:
     """Push ``total`` signed letters in batches to a real hub over loopback HTTP."""
-    from hub.admin import init_hub, issue_enrollment_token
+    from hub.admin.instance import init_hub
+    from hub.admin.tokens import issue_enrollment_token
     from hub.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:

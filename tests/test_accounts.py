@@ -10,14 +10,8 @@ import pytest
 from test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
 
 from node.errors import BadInput, Conflict
-from node.staff.accounts import (
-    LOCK_SECONDS,
-    MAX_FAILURES,
-    LoginRefused,
-    add_user,
-    authenticate,
-    set_password,
-)
+from node.staff.accounts import LoginRefused, add_user, authenticate, set_password
+from protocol.sessions import LOCK_SECONDS, MAX_FAILURES
 
 PASSWORD = "ม้าลาย-กินหญ้า-2569"
 

@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "protocol": PROTOCOL,
     "scripts": FACE,
     "node.app": FACE,
+    "node.responses": FACE,
     "node.web": FACE,
     "node.api": FACE,
     "node.records": DOMAIN,
@@ -198,3 +199,20 @@ def test_no_package_imports_itself_back_through_others() -> None:
             if package_of(target) != package_of(name) and not name.startswith(f"{target}."):
                 graph.setdefault(package_of(name), set()).add(package_of(target))
     assert find_circle({k: frozenset(v) for k, v in graph.items()}) is None
+
+
+LINE_LIMITS = {"hub.store": 400}
+"""Packages held to a smaller limit than :data:`MAX_LINES`."""
+MAX_LINES = 500
+
+
+def test_no_module_is_too_long_to_read() -> None:
+    def limit(name: str) -> int:
+        return next((n for p, n in LINE_LIMITS.items() if name.startswith(p)), MAX_LINES)
+
+    long = {
+        name: lines
+        for name, path in modules().items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > limit(name)
+    }
+    assert long == {}

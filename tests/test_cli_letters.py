@@ -37,7 +37,7 @@ def saraban(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A node of ชม 0017 enrolled through the CLI at a hub that then goes away."""
-    from hub.admin import issue_enrollment_token
+    from hub.admin.tokens import issue_enrollment_token
 
     root = tmp_path_factory.mktemp("cli_letters")
     fed = Federation(root, Clock(time.time()))  # the CLI's process reads the real clock

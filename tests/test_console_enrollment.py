@@ -24,7 +24,8 @@ from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
 
-from hub.admin import init_hub, open_hub
+from hub.admin.access import open_hub
+from hub.admin.instance import init_hub
 from hub.store import HubStore
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope

@@ -15,7 +15,9 @@ from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub
 
-from hub.admin import add_office, init_hub, open_hub, revoke_office
+from hub.admin.access import open_hub
+from hub.admin.instance import init_hub
+from hub.admin.offices import add_office, revoke_office
 from protocol.envelope import Envelope
 from scripts.cli.main import main
 

@@ -54,7 +54,7 @@ class Federation:
     """A hub process and node processes on 127.0.0.1, restartable on the same port."""
 
     def __init__(self, root: Path) -> None:
-        from hub.admin import init_hub
+        from hub.admin.instance import init_hub
 
         self.root = root
         self.hub_dir = root / "hub"
@@ -106,7 +106,7 @@ class Federation:
         return service
 
     def start(self) -> None:
-        from hub.admin import issue_enrollment_token
+        from hub.admin.tokens import issue_enrollment_token
         from node.sync.enrolment import init_node
 
         self.start_hub()
@@ -307,7 +307,7 @@ def assert_nothing_lost_or_duplicated(fed: Federation, sent: dict[int, str]) -> 
             (r, "registered") for r in RECIPIENTS
         ), letter_id
 
-    from hub.admin import numbering_report
+    from hub.admin.reports import numbering_report
 
     for register in numbering_report(fed.hub_dir):
         assert register["duplicates"] == 0, register

@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, MINISTRY, Clock, Hub
 
-from hub.admin import (
-    add_office,
-    add_shared_register,
-    init_hub,
-    list_alerts,
-    list_quarantine,
-    revoke_office,
-    rotate_hub_key,
-)
+from hub.admin.instance import init_hub, rotate_hub_key
+from hub.admin.offices import add_office, add_shared_register, revoke_office
+from hub.admin.reports import list_alerts, list_quarantine
 from hub.app import create_app
 from hub.config import load_settings, settings_table
 from hub.errors import AdminError, StoreError

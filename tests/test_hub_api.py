@@ -20,7 +20,7 @@ from test_hub_support import (
     kinds,
 )
 
-from hub.admin import revoke_office
+from hub.admin.offices import revoke_office
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, sign_envelope, verify_envelope
 from protocol.hub_messages import Ack, Checkpoint

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub, Office
 
-from hub.admin import add_shared_register, numbering_report
+from hub.admin.offices import add_shared_register
+from hub.admin.reports import numbering_report
 from protocol.envelope import Envelope, verify_envelope
 from protocol.hub_messages import Lease
 from protocol.keys import public_key_from_b64

@@ -40,8 +40,11 @@ from test_node_support import (
 from hub.app import create_app
 from hub.console import charts
 from hub.console.operators import add_operator
-from hub.monitoring.stats import Period, WorkCalendar, registration_times, usage_report
-from hub.store import _TABLES, HubStore
+from hub.monitoring.periods import Period
+from hub.monitoring.usage import registration_times, usage_report
+from hub.monitoring.workdays import WorkCalendar
+from hub.store import HubStore
+from hub.store.schema import TABLES
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Receipt
@@ -587,9 +590,9 @@ def test_bad_filter_is_refused_in_thai_and_stores_nothing(
     query, message = BAD_FILTERS[case]
     store = days.hub_store()
     try:
-        before = {t: store.count(t) for t in sorted(_TABLES)}
+        before = {t: store.count(t) for t in sorted(TABLES)}
         answer = fetch(days.client, f"{path}?{query}")
-        after = {t: store.count(t) for t in sorted(_TABLES)}
+        after = {t: store.count(t) for t in sorted(TABLES)}
     finally:
         store.close()
     assert answer.status_code == 400

@@ -20,7 +20,8 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from hub.admin import init_hub, issue_enrollment_token
+from hub.admin.instance import init_hub
+from hub.admin.tokens import issue_enrollment_token
 from hub.app import create_app
 from hub.store import HubStore
 from protocol.api import API_PREFIX

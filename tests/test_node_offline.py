@@ -20,7 +20,7 @@ from test_node_support import (
     publish,
 )
 
-from node.records import inbox, registers
+from node.records import inbox, leases
 from node.storage.audit import verify_audit
 from node.storage.store import read_sidecar
 from protocol.canonical import parse_canonical
@@ -250,7 +250,7 @@ def test_shared_register_without_lease_issues_provisional_numbers(
     assert entry["provisional_id"] == f"{CHIANG_MAI}:มท 0200|ว|2569:1"
     assert node.call("GET", "/api/status")["provisional_pending"] == 1
     with node.store() as s, s.transaction():
-        outcome = registers.finalise(node.ctx, s, entry["provisional_id"], 41, clock())
+        outcome = leases.finalise(node.ctx, s, entry["provisional_id"], 41, clock())
     assert outcome == "finalised มท 0200/ว 41"
     letter = node.call("GET", f"/api/letters/{sent['id']}")
     assert letter["number"] == "มท 0200/ว 41"

@@ -23,7 +23,8 @@ from node.context import NodeContext
 from node.records.directory import accept_and_store, keys_from_list
 from node.storage.store import SIDECAR_NAME, Store
 from node.sync.enrolment import init_node
-from node.sync.worker import SyncResult, sync_once
+from node.sync.state import SyncResult
+from node.sync.worker import sync_once
 from protocol.envelope import Envelope, sign_envelope
 from protocol.hub_messages import Directory
 from protocol.keys import Signer, save_signer
@@ -181,7 +182,7 @@ class Federation:
     """A real hub on 127.0.0.1 and nodes enrolled through its /enroll."""
 
     def __init__(self, tmp_path: Path, clock: Clock):
-        from hub.admin import init_hub
+        from hub.admin.instance import init_hub
         from hub.app import create_app as create_hub
 
         self.tmp = tmp_path
@@ -196,7 +197,7 @@ class Federation:
         self.nodes: list[Node] = []
 
     def node(self, office: str, **config: Any) -> Node:
-        from hub.admin import issue_enrollment_token
+        from hub.admin.tokens import issue_enrollment_token
 
         token = issue_enrollment_token(self.hub_dir, office, now=self.clock())
         instance = self.tmp / office.replace(" ", "_")
@@ -206,7 +207,7 @@ class Federation:
         return node
 
     def share(self, owner: str, series: str, members: list[str]) -> None:
-        from hub.admin import add_shared_register
+        from hub.admin.offices import add_shared_register
 
         add_shared_register(self.hub_dir, owner, series, members, now=self.clock())
 

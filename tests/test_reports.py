@@ -34,7 +34,7 @@ from test_node_support import (
     publish,
 )
 
-from node.records.registers import finalise
+from node.records.leases import finalise
 from protocol.thai import BANGKOK
 from scripts.cli.main import main as saraban
 

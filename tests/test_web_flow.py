@@ -82,7 +82,8 @@ def _deadline() -> float:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealFederation]:
-    from hub.admin import init_hub, issue_enrollment_token
+    from hub.admin.instance import init_hub
+    from hub.admin.tokens import issue_enrollment_token
     from node.context import NodeContext
     from node.records.units import save_unit
     from node.staff.accounts import add_user

@@ -35,7 +35,7 @@ from node.storage.blobs import save_blob
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Receipt
-from scripts.demo import minimal_pdf
+from scripts.demo.scans import minimal_pdf
 
 PDF = minimal_pdf(["Letter from Chiang Mai"])
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

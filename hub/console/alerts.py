@@ -9,11 +9,12 @@ Acting needs the ``operator`` role.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, render_template
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import form_text, login_required, now, operator_name, operator_required, record
+from hub.console.kit import done, form_text, now, record
+from hub.console.session import login_required, operator_name, operator_required
 from hub.context import get_keyring, get_store
 from hub.errors import ConsoleError
 from hub.federation.quarantine import MAX_REASON, discard, envelope_summary, release
@@ -61,8 +62,7 @@ def close(alert_id: int) -> BaseResponse:
             )
         store.close_alert(alert_id, operator_name(), note, now())
         record("close_alert", row["office"], note, f"{row['kind']} #{alert_id}")
-    flash("ปิดการแจ้งเตือนแล้ว")
-    return redirect(url_for("console_alerts.alerts"))
+    return done("ปิดการแจ้งเตือนแล้ว", "console_alerts.alerts")
 
 
 @bp.get("/quarantine/<int:quarantine_id>")
@@ -85,8 +85,7 @@ def release_envelope(quarantine_id: int) -> BaseResponse:
     reason = form_text("reason", "เหตุผล", MAX_REASON)
     outcome = release(get_store(), get_keyring(), quarantine_id, operator_name(), reason, now())
     word = "รับเข้าแล้ว" if outcome.status == "accepted" else "ศูนย์กลางมีซองนี้อยู่แล้ว"
-    flash(f"ปล่อยซองแล้ว: {word}")
-    return redirect(url_for("console_alerts.quarantined", quarantine_id=quarantine_id))
+    return done(f"ปล่อยซองแล้ว: {word}", "console_alerts.quarantined", quarantine_id=quarantine_id)
 
 
 @bp.post("/quarantine/<int:quarantine_id>/discard")
@@ -94,5 +93,4 @@ def release_envelope(quarantine_id: int) -> BaseResponse:
 def discard_envelope(quarantine_id: int) -> BaseResponse:
     reason = form_text("reason", "เหตุผล", MAX_REASON)
     discard(get_store(), quarantine_id, operator_name(), reason, now())
-    flash("ทิ้งซองแล้ว")
-    return redirect(url_for("console_alerts.quarantined", quarantine_id=quarantine_id))
+    return done("ทิ้งซองแล้ว", "console_alerts.quarantined", quarantine_id=quarantine_id)

@@ -12,7 +12,7 @@ show it once, with the command to run at the office); ``POST
 A token's secret appears only in the answer to the POST that issued it: never stored (only
 its hash), never logged, never in a redirect or a flashed message, and that page is not
 cached. Elsewhere a token is named by the first characters of its hash
-(:func:`hub.admin.token_id`).
+(:func:`hub.admin.tokens.token_id`).
 
 Every action runs the same :mod:`hub.admin` function as the command line, on this
 request's connection, inside one transaction with the operator's action record and the
@@ -30,38 +30,23 @@ from flask import (
     Flask,
     Response,
     current_app,
-    flash,
     make_response,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.admin import (
-    GROUP_COUNT,
-    MAX_OFFICE_NAME,
-    MAX_PROVINCE,
+from hub.admin.instance import rotate_hub_key
+from hub.admin.offices import GROUP_COUNT, MAX_OFFICE_NAME, MAX_PROVINCE, add_office, revoke_office
+from hub.admin.tokens import (
     TOKEN_STATES,
-    add_office,
     cancel_enrollment_token,
     enrollment_tokens,
     issue_enrollment_token,
-    revoke_office,
-    rotate_hub_key,
     token_id,
 )
-from hub.console.kit import (
-    form_choice,
-    form_confirmed,
-    form_int,
-    form_text,
-    login_required,
-    now,
-    operator_required,
-    record,
-)
+from hub.console.kit import done, form_choice, form_confirmed, form_int, form_text, now, record
+from hub.console.session import login_required, operator_required
 from hub.context import get_store
 from hub.directory import directory_version
 from hub.errors import ConsoleError
@@ -159,8 +144,10 @@ def cancel(ident: str) -> BaseResponse:
     with store.write():
         info = cancel_enrollment_token(_app(), ident, now(), store=store)
         record("cancel_token", info["office"], reason, info["id"])
-    flash(f"ยกเลิกรหัสลงทะเบียน {info['id'][:8]} ของ {info['office']} แล้ว ใช้ลงทะเบียนไม่ได้อีก")
-    return redirect(url_for("console_enrollment.enrollment"))
+    return done(
+        f"ยกเลิกรหัสลงทะเบียน {info['id'][:8]} ของ {info['office']} แล้ว ใช้ลงทะเบียนไม่ได้อีก",
+        "console_enrollment.enrollment",
+    )
 
 
 @bp.post("/enrollment/offices")
@@ -183,11 +170,11 @@ def add() -> BaseResponse:
             None,
             f"{name}; กลุ่มจังหวัด {group}; ทะเบียนหน่วยงานฉบับที่ {version}",
         )
-    flash(
+    return done(
         f"เพิ่มหน่วยงาน {office_id} {name} แล้ว (ทะเบียนหน่วยงานฉบับที่ {version})"
-        " ออกรหัสลงทะเบียนให้หน่วยงานได้ในตาราง “รอลงทะเบียน”"
+        " ออกรหัสลงทะเบียนให้หน่วยงานได้ในตาราง “รอลงทะเบียน”",
+        "console_enrollment.enrollment",
     )
-    return redirect(url_for("console_enrollment.enrollment"))
 
 
 @bp.post("/offices/<office_id>/revoke")
@@ -206,8 +193,10 @@ def revoke(office_id: str) -> BaseResponse:
     with store.write():
         version = revoke_office(_app(), office_id, reason, now(), store=store)
         record("revoke_office", office_id, reason, f"ทะเบียนหน่วยงานฉบับที่ {version}")
-    flash(f"เพิกถอนหน่วยงาน {office_id} แล้ว ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {version} เมื่อซิงค์ครั้งถัดไป")
-    return redirect(url_for("console_enrollment.enrollment"))
+    return done(
+        f"เพิกถอนหน่วยงาน {office_id} แล้ว ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {version} เมื่อซิงค์ครั้งถัดไป",
+        "console_enrollment.enrollment",
+    )
 
 
 @bp.post("/enrollment/rotate-key")
@@ -227,8 +216,8 @@ def rotate() -> BaseResponse:
             reason,
             f"ลายนิ้วมือ {new_fingerprint}; ทะเบียนหน่วยงานฉบับที่ {version}",
         )
-    flash(
+    return done(
         f"เปลี่ยนกุญแจศูนย์กลางแล้ว กุญแจใหม่ {keyid} ลายนิ้วมือ {new_fingerprint}"
-        f" (ทะเบียนหน่วยงานฉบับที่ {version} ลงนามด้วยกุญแจใหม่และกุญแจเดิม)"
+        f" (ทะเบียนหน่วยงานฉบับที่ {version} ลงนามด้วยกุญแจใหม่และกุญแจเดิม)",
+        "console_enrollment.enrollment",
     )
-    return redirect(url_for("console_enrollment.enrollment"))

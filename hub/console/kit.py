@@ -1,40 +1,35 @@
-"""What every page of the operator's console shares: sessions, CSRF, roles, forms, Thai
-pages and the record of who did what.
+"""What every page of the operator's console shares: forms, Thai pages, the menu and the
+record of who did what.
 
-* Sessions are Flask's signed cookie (``saraban_hub_session``, HttpOnly, SameSite=Lax),
-  signed with ``<instance>/console_secret`` (made once, mode 0600, never logged). A session
-  idles out after ``SESSION_MINUTES`` by the hub's clock (``app.config["CLOCK"]``), so
-  tests move time instead of waiting.
-* Every POST of a page must carry the session's CSRF token; a forged form is refused before
-  anything is read or written.
-* :func:`login_required` lets any operator see a page; :func:`operator_required` lets only
-  the ``operator`` role act (a ``viewer`` watches).
-* Form values are read by :func:`form_text` and :func:`form_choice`, which refuse bad input
-  with a Thai message (:class:`hub.console.operators.ConsoleError`); the app renders it as a Thai
-  page, never a traceback.
+* :func:`configure_console` sets up sessions (:mod:`hub.console.session`, which also holds
+  the ``login_required`` and ``operator_required`` guards), the headers of every page and
+  the template helpers.
+* Form values are read by :func:`form_text`, :func:`form_choice`, :func:`form_int` and
+  :func:`form_confirmed`, which refuse bad input with a Thai message
+  (:class:`hub.errors.ConsoleError`); the app renders it as a Thai page, never a traceback.
+* :func:`done` flashes a Thai confirmation and redirects (post/redirect/get).
 * :func:`record` writes an operator action to the append-only ``operator_actions`` table.
 
-Does not: check passwords (:mod:`hub.console.operators`) or decide anything about the federation.
+Does not: keep sessions (:mod:`hub.console.session`), check passwords
+(:mod:`hub.console.operators`) or decide anything about the federation.
 """
 
 from __future__ import annotations
 
-import hmac
-import os
-import secrets
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
-from functools import wraps
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, url_for
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.operators import ROLES, active_operator
+from hub.console.operators import ROLES
+from hub.console.session import configure_sessions, csrf_token, is_page, may_act, operator_name
 from hub.context import get_store
 from hub.errors import ConsoleError
 from protocol.keys import fingerprint
+from protocol.sessions import CSRF_FIELD
 from protocol.thai import (
     BANGKOK,
     format_thai_date,
@@ -43,11 +38,6 @@ from protocol.thai import (
     format_thai_time,
     normalize_thai,
 )
-
-SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
-CSRF_FIELD = "csrf_token"
-EXPIRED_TH = "หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบอีกครั้ง"
-NOT_A_PAGE = ("/api/", "/metrics", "/static/", "/fonts/")
 
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -62,57 +52,15 @@ PAGE_HEADERS = {
 """Sent with every console page: no framing, no inline script, no caching of what an
 operator saw."""
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CsrfRefused(ConsoleError):
-    """A form came back without this session's CSRF token."""
-
-    def __init__(self, reason: str):
-        super().__init__(
-            reason,
-            "แบบฟอร์มไม่ถูกต้องหรือหมดอายุ กรุณาเปิดหน้าใหม่แล้วลองอีกครั้ง (ยังไม่ได้บันทึกสิ่งใด)",
-            code="csrf_refused",
-        )
-
-
-def is_page() -> bool:
-    """Whether this request is for a console page (Thai HTML) rather than the API."""
-    path = request.path
-    return not any(path == p.rstrip("/") or path.startswith(p) for p in NOT_A_PAGE)
-
 
 def now() -> float:
     """The hub's time, Unix seconds."""
     return float(current_app.config["CLOCK"]())
 
 
-def _secret(instance: Path) -> str:
-    path = instance / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(secrets.token_hex(32))
-    return path.read_text(encoding="utf-8").strip()
-
-
-def session_minutes() -> float:
-    """How long an idle console session lasts."""
-    return max(1.0, float(current_app.config["SESSION_MINUTES"]))
-
-
 def configure_console(app: Flask) -> None:
     """Sessions, CSRF, the signed-in operator, headers and template helpers for every page."""
-    app.config["SECRET_KEY"] = _secret(Path(app.instance_path))
-    app.config["SESSION_COOKIE_NAME"] = "saraban_hub_session"
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        minutes=float(app.config["SESSION_MINUTES"])
-    )
-    app.before_request(_load_session)
+    configure_sessions(app)
     app.after_request(_page_headers)
     app.context_processor(_page_globals)
     app.add_template_filter(thai_datetime, "thai_datetime")
@@ -122,61 +70,6 @@ def configure_console(app: Flask) -> None:
     app.add_template_filter(thai_number, "thai_number")
 
 
-def csrf_token() -> str:
-    """This session's CSRF token, made when first asked for."""
-    token = session.get("csrf")
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
-
-
-def _check_csrf() -> None:
-    if request.method != "POST":
-        return
-    expected = session.get("csrf")
-    given = request.form.get(CSRF_FIELD, "")
-    if not isinstance(expected, str) or not expected or not given:
-        raise CsrfRefused("missing CSRF token")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise CsrfRefused("wrong CSRF token")
-
-
-def _load_session() -> None:
-    g.operator = None
-    if not is_page() or request.endpoint in (None, "static"):
-        return
-    _check_csrf()
-    username = session.get("operator")
-    if not username:
-        return
-    moment = now()
-    row = active_operator(get_store(), str(username))
-    seen = float(session.get("seen") or 0)
-    if row is None or moment - seen > session_minutes() * 60:
-        session.pop("operator", None)
-        session.pop("seen", None)
-        if row is not None:
-            flash(EXPIRED_TH)
-        return
-    session["seen"] = moment
-    g.operator = row
-
-
-def start_session(operator: dict[str, Any]) -> None:
-    """Sign ``operator`` in with a fresh session (and CSRF token)."""
-    session.clear()
-    session.permanent = True
-    session["operator"] = operator["username"]
-    session["seen"] = now()
-    csrf_token()
-
-
-def end_session() -> None:
-    """Sign out."""
-    session.clear()
-
-
 def _page_headers(response: Any) -> Any:
     if is_page():
         for name, value in PAGE_HEADERS.items():
@@ -184,55 +77,17 @@ def _page_headers(response: Any) -> Any:
     return response
 
 
-def login_required(view: F) -> F:
-    """Send anyone not signed in to the login page."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if g.get("operator") is None:
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
-
-
-def operator_required(view: F) -> F:
-    """Only the ``operator`` role may act; a viewer is told so in Thai (403)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        who = g.get("operator")
-        if who is None:
-            return redirect(url_for("console.login"))
-        if who["role"] != "operator":
-            raise ConsoleError(
-                f"{who['username']} is a viewer",
-                "บัญชีนี้ดูได้อย่างเดียว การดำเนินการต้องใช้บัญชีเจ้าหน้าที่ดูแลระบบ",
-                code="forbidden",
-                status=403,
-            )
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
-
-
-def may_act() -> bool:
-    """Whether the signed-in operator may use action forms."""
-    who = g.get("operator")
-    return who is not None and who["role"] == "operator"
-
-
-def operator_name() -> str:
-    """User name of the signed-in operator."""
-    who = g.get("operator")
-    return "" if who is None else str(who["username"])
-
-
 def record(
     action: str, target: str | None, reason: str | None = None, detail: str | None = None
 ) -> None:
     """Write what the signed-in operator did; call inside the action's write transaction."""
     get_store().log_action(operator_name(), action, target, reason, detail, now())
+
+
+def done(message_th: str, endpoint: str, **values: Any) -> BaseResponse:
+    """Flash a Thai confirmation and go to ``endpoint`` (post/redirect/get)."""
+    flash(message_th)
+    return redirect(url_for(endpoint, **values))
 
 
 # -- form values --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ hub derives it); ``GET /lists/new`` and ``POST /lists`` (create); ``GET /lists/<
 ``group-NN`` and ``all-offices`` are rebuilt from the offices table whenever an office is
 added, so they are shown read-only; ``pilot-centres`` (seeded at ``hub init``) and lists
 made by operators are edited here. Lists are part of the signed directory: every change
-runs :func:`hub.admin.save_list` or :func:`hub.admin.delete_list` (the command line's
-functions too), which publish a new directory version in the same transaction as the
+runs :func:`hub.admin.lists.save_list` or :func:`hub.admin.lists.delete_list` (the
+command line's functions too), which publish a new directory version in the same transaction as the
 change and the operator's action record. A refused form comes back with the operator's
 choices and a Thai message; nothing is stored.
 """
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.admin import (
+from hub.admin.lists import (
     ALL_LIST,
     MAX_LIST_TITLE,
     PILOT_LIST,
@@ -31,14 +31,8 @@ from hub.admin import (
     is_derived_list,
     save_list,
 )
-from hub.console.kit import (
-    form_confirmed,
-    form_text,
-    login_required,
-    now,
-    operator_required,
-    record,
-)
+from hub.console.kit import done, form_confirmed, form_text, now, record
+from hub.console.session import login_required, operator_required
 from hub.context import get_store
 from hub.errors import ConsoleError
 from hub.store import HubStore
@@ -193,14 +187,13 @@ def _save(name: str, new: bool) -> BaseResponse | tuple[str, int]:
         )
         return page, e.status
     if not saved["changed"]:
-        flash(f"รายชื่อ {name} ไม่มีการเปลี่ยนแปลง")
-    else:
-        verb = "สร้าง" if saved["created"] else "แก้ไข"
-        flash(
-            f"{verb}รายชื่อ {name} แล้ว ({len(saved['members'])} หน่วยงาน)"
-            f" ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {saved['directory_version']}"
-        )
-    return redirect(url_for("console_lists.lists"))
+        return done(f"รายชื่อ {name} ไม่มีการเปลี่ยนแปลง", "console_lists.lists")
+    verb = "สร้าง" if saved["created"] else "แก้ไข"
+    return done(
+        f"{verb}รายชื่อ {name} แล้ว ({len(saved['members'])} หน่วยงาน)"
+        f" ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {saved['directory_version']}",
+        "console_lists.lists",
+    )
 
 
 @bp.post("/lists")
@@ -231,5 +224,6 @@ def remove(name: str) -> BaseResponse:
     with store.write():
         version = delete_list(_app(), name, now(), store=store)
         record("delete_list", name, None, f"ทะเบียนหน่วยงานฉบับที่ {version}")
-    flash(f"ลบรายชื่อ {name} แล้ว ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {version}")
-    return redirect(url_for("console_lists.lists"))
+    return done(
+        f"ลบรายชื่อ {name} แล้ว ทุกหน่วยงานจะได้รับทะเบียนหน่วยงานฉบับที่ {version}", "console_lists.lists"
+    )

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import login_required, now, operator_required, record
+from hub.console.kit import done, now, record
+from hub.console.session import login_required, operator_required
 from hub.context import get_store
 from hub.errors import ConsoleError
 from hub.numbering.authority import numbering_report
@@ -120,7 +121,7 @@ def run() -> BaseResponse:
             f"แย่ลง {len(result.worse)} ทะเบียน" if result.worse else "ไม่มีทะเบียนที่แย่ลง",
         )
     if result.worse:
-        flash(f"สร้างรายงานแล้ว: มีทะเบียนที่แย่ลง {len(result.worse)} ทะเบียน")
+        outcome = f"สร้างรายงานแล้ว: มีทะเบียนที่แย่ลง {len(result.worse)} ทะเบียน"
     else:
-        flash("สร้างรายงานแล้ว: ไม่มีทะเบียนที่แย่ลง")
-    return redirect(url_for("console_numbering.report", day=result.day))
+        outcome = "สร้างรายงานแล้ว: ไม่มีทะเบียนที่แย่ลง"
+    return done(outcome, "console_numbering.report", day=result.day)

@@ -2,35 +2,38 @@
 
 Separate from every node's users. Two roles: ``operator`` (watches and acts: enrollment,
 revocation, key rotation, quarantine, distribution lists) and ``viewer`` (watches only).
-Passwords are kept as scrypt hashes (:mod:`protocol.passwords`); :data:`MAX_FAILURES`
-wrong passwords in a row lock the account for :data:`LOCK_SECONDS`, whatever comes next.
-The first operator is made on the hub machine with ``saraban hub adduser``.
+Passwords are kept as scrypt hashes (:mod:`protocol.passwords`). A login is judged as at a
+node (:func:`protocol.sessions.judge_login`): ``MAX_FAILURES`` wrong passwords in a row lock
+the account for ``LOCK_SECONDS``, whatever comes next. The first operator is made on the
+hub machine with ``saraban hub adduser``.
 
-Does not: keep sessions or check CSRF tokens (:mod:`hub.console.kit`).
+Does not: keep sessions or check CSRF tokens (:mod:`hub.console.session`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from hub.errors import ConsoleError
 from hub.store import HubStore
-from protocol.passwords import hash_password, password_matches
+from protocol.passwords import hash_password
+from protocol.sessions import (
+    LOGIN_REFUSED_TH,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    USERNAME_RE,
+    LoginOutcome,
+    judge_login,
+)
 from protocol.thai import normalize_thai
 
 ROLES = {"operator": "เจ้าหน้าที่ดูแลระบบศูนย์กลาง", "viewer": "ผู้ติดตามสถานะ (ดูอย่างเดียว)"}
-MIN_PASSWORD = 10
-MAX_PASSWORD = 200
-MAX_FAILURES = 5
-LOCK_SECONDS = 300
-USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 
 
 class LoginRefused(ConsoleError):
     """Wrong name or password, or a locked or inactive account: the same answer for all."""
 
-    def __init__(self, reason: str, message_th: str = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"):
+    def __init__(self, reason: str, message_th: str = LOGIN_REFUSED_TH):
         super().__init__(reason, message_th, code="login_refused", status=401)
 
 
@@ -101,31 +104,18 @@ def authenticate(store: HubStore, username: str, password: str, now: float) -> d
     after the transaction, never inside it.
     """
     name = (username or "").strip().lower()
-    refusal: LoginRefused | None = None
     with store.write():
         row = store.operator(name)
-        if row is None or not row["active"]:
-            # Spend the time of a real check, so timing does not tell which names exist.
-            password_matches(password, hash_password("x" * MIN_PASSWORD))
-            refusal = LoginRefused(f"login refused for {name!r}")
-        elif row["locked_until"] and row["locked_until"] > now:
-            refusal = LoginRefused(
-                f"{name} is locked after repeated failures",
-                "เข้าสู่ระบบผิดหลายครั้ง บัญชีถูกระงับชั่วคราว กรุณารอ 5 นาที",
-            )
-        elif not password_matches(password, row["password_hash"]):
-            failures = int(row["failures"] or 0) + 1
-            locked = failures >= MAX_FAILURES
-            store.set_login_state(
-                name, 0 if locked else failures, now + LOCK_SECONDS if locked else None, None
-            )
+        verdict = judge_login(password, row, now)
+        after = verdict.lockout
+        if verdict.outcome is LoginOutcome.WRONG_PASSWORD:
+            store.set_login_state(name, after.failures, after.locked_until, None)
             store.log_action(name, "login_failed", name, None, None, now)
-            refusal = LoginRefused(f"login refused for {name!r}")
-        else:
-            store.set_login_state(name, 0, None, now)
-    if refusal is not None:
-        raise refusal
-    assert row is not None
+        elif verdict.accepted:
+            store.set_login_state(name, after.failures, after.locked_until, now)
+    if not verdict.accepted:
+        raise LoginRefused(verdict.reason(name), verdict.message_th)
+    assert row is not None  # only a found, active operator is accepted
     return {k: v for k, v in row.items() if k != "password_hash"}
 
 

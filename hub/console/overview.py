@@ -7,7 +7,7 @@ Routes (blueprint ``console``, no prefix): ``/login``, ``/logout``, ``/`` (à¸ à¸
 ``/actions`` and ``/fonts/<name>`` (Sarabun, served by the hub: no CDN).
 
 Other sections register their own blueprints (alerts, enrollment, numbering, statistics,
-lists). Every page needs a signed-in operator; see :mod:`hub.console.kit`.
+lists). Every page needs a signed-in operator; see :mod:`hub.console.session`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from fontpkg_sarabun import ROOT as SARABUN_ROOT
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.console.kit import end_session, login_required, now, start_session
-from hub.console.operators import MAX_PASSWORD, LoginRefused, authenticate
+from hub.console.kit import now
+from hub.console.operators import LoginRefused, authenticate
+from hub.console.session import end_session, login_required, start_session
 from hub.context import get_keyring, get_store
 from hub.directory import directory_version
 from hub.monitoring.alerts import alert_view, refresh_alerts
@@ -45,6 +46,7 @@ from hub.monitoring.offices import (
     select_rows,
     state_counts,
 )
+from protocol.sessions import login_form
 
 bp = Blueprint("console", __name__)
 
@@ -75,8 +77,7 @@ def login() -> str:
 
 @bp.post("/login")
 def login_submit() -> BaseResponse | tuple[str, int]:
-    username = request.form.get("username", "")[:64]
-    password = request.form.get("password", "")[: MAX_PASSWORD + 1]
+    username, password = login_form(request.form)
     next_url = request.form.get("next", "")[:300]
     try:
         operator = authenticate(get_store(), username, password, now())

@@ -15,7 +15,7 @@ query arguments:
 Bad arguments are refused with a Thai page and status 400 (:class:`ConsoleError`); the
 pages only read. Any signed-in operator, viewers included, may see and export them.
 
-Does not: count anything itself (:mod:`hub.monitoring.stats`) or draw (:mod:`hub.console.charts`).
+Does not: count anything itself (:mod:`hub.monitoring.usage`) or draw (:mod:`hub.console.charts`).
 """
 
 from __future__ import annotations
@@ -34,20 +34,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from hub.console import charts
-from hub.console.kit import login_required, now, thai_duration
+from hub.console.kit import now, thai_duration
+from hub.console.session import login_required
 from hub.context import get_store
 from hub.errors import ConsoleError
-from hub.monitoring.stats import (
-    GRANULARITIES,
-    TABLE_TITLES,
-    Period,
-    SettingError,
-    UsageReport,
-    WorkCalendar,
-    group_choices,
-    report_tables,
-    usage_report,
-)
+from hub.monitoring.periods import GRANULARITIES, Period
+from hub.monitoring.usage import UsageReport, group_choices, usage_report
+from hub.monitoring.usage_export import TABLE_TITLES, report_tables
+from hub.monitoring.workdays import SettingError, WorkCalendar
 from protocol.errors import SarabanError
 from protocol.thai import (
     BANGKOK,

@@ -10,12 +10,13 @@
 
 Exactly once: a mailbox row is unique per ``(office, env_id)``. Runs inside the ingest
 transaction, so an envelope is stored, routed and numbered together or not at all; a routed
-letter or receipt is also recorded there for the usage statistics (:mod:`hub.monitoring.stats`).
+letter or receipt is also recorded there for the usage statistics
+(:mod:`hub.monitoring.usage_facts`).
 """
 
 from __future__ import annotations
 
-from hub.monitoring.stats import record_letter, record_receipt
+from hub.monitoring.usage_facts import record_letter, record_receipt
 from hub.store import HubStore
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
 

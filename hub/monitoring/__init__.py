@@ -1,6 +1,17 @@
 """What the operator watches: every office's state, alerts with what to do, usage
 statistics, and ``/metrics`` in the Prometheus format.
 
-May import: :mod:`hub.federation`, :mod:`hub.numbering`, :mod:`hub.store`, the base
-modules and :mod:`protocol`. Never the console.
+* :mod:`hub.monitoring.offices`: each office's state (healthy, late, silent...);
+* :mod:`hub.monitoring.alerts`: what each alert means, and the alerts raised from the
+  state of the federation;
+* :mod:`hub.monitoring.metrics`: ``GET /metrics``;
+* usage statistics: :mod:`hub.monitoring.usage_facts` (the facts recorded at routing, and
+  their backfill), :mod:`hub.monitoring.periods` and :mod:`hub.monitoring.workdays` (the
+  period a report covers, the working days it judges against),
+  :mod:`hub.monitoring.usage` (the report the console shows) and
+  :mod:`hub.monitoring.usage_export` (the report as plain tables for CSV and Excel).
+
+May import: :mod:`hub.numbering`, :mod:`hub.directory`, :mod:`hub.store`, the base
+modules and :mod:`protocol`. Never :mod:`hub.federation` (it records usage facts here
+while it routes) and never the faces.
 """

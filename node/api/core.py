@@ -2,7 +2,7 @@
 
 Every route except ``/api/health`` needs ``Authorization: Bearer <token>`` with the token
 written at init into ``<instance>/api_token``. Errors are rendered in one place
-(:func:`node.app.register_error_handlers`) as
+(:func:`node.responses.render_errors`) as
 ``{"error": code, "reason": English, "message_th": Thai}``; bad input is a 4xx and
 stores nothing.
 """
@@ -14,7 +14,8 @@ from flask import Response, current_app, jsonify
 from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store, text_field
 from node.errors import BadInput
 from node.records import inbox, letters, registers
-from node.sync.worker import node_status, sync_once
+from node.sync.health import node_status
+from node.sync.worker import sync_once
 
 bp = protected_blueprint("api", __name__)
 

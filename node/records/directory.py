@@ -6,7 +6,7 @@ row edited on disk is not trusted. The pinned keys are also written to
 ``<instance>/hub_keys.json`` so that a node whose database is lost can still verify what
 the hub sends when it is rebuilt (:mod:`node.sync.restore`).
 
-This module does not fetch directories; :mod:`node.sync.worker` and :mod:`node.sync.enrolment` do.
+This module does not fetch directories; :mod:`node.sync.pull` and :mod:`node.sync.enrolment` do.
 """
 
 from __future__ import annotations

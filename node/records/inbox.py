@@ -8,7 +8,7 @@ register and sends a ``registered`` receipt with that number and time; returning
 ``returned`` with the reason. Incoming receipts and withdrawals update the sender's
 tracking.
 
-The caller (:mod:`node.sync.worker`) has verified every envelope before these functions see it.
+The caller (:mod:`node.sync.pull`) has verified every envelope before these functions see it.
 """
 
 from __future__ import annotations

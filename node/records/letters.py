@@ -6,7 +6,7 @@ a sent letter signs a ``withdraw`` envelope for every recipient that has not reg
 it. :func:`get_letter` returns one letter with its tracking and its whole history.
 
 Drafting, numbering and dispatch are in :mod:`node.records.outgoing`; receiving in
-:mod:`node.records.inbox`; moving envelopes to the hub in :mod:`node.sync.worker`.
+:mod:`node.records.inbox`; moving envelopes to the hub in :mod:`node.sync.push`.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ year (Bangkok midnight; 1 October for a fiscal register) is a new register, so i
 number is 1.
 
 Shared registers (listed in the directory's ``shared_registers`` with this office as a
-member) are numbered by the hub: numbers come from leases; when the leases are used up
-offline the office issues a *provisional* number, which a hub ``lease`` finalisation later
-replaces (the letter is marked for the clerk). Leased numbers still unused at year end are
-voided with a reason, so the hub sees no unexplained gap.
+member) are numbered by the hub: :func:`allocate` takes their numbers from the open
+leases, and when those are used up offline it issues a *provisional* number. Receiving
+leases, finalising provisional numbers and voiding unused leased numbers at year end are
+in :mod:`node.records.leases`.
 
 Every issue, reservation and void writes a ``register`` envelope to the feed.
 """
@@ -31,7 +31,7 @@ from node.storage.store import Store
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.errors import BadLetterNumber, BadMessage
-from protocol.messages import Lease, RegisterEntry
+from protocol.messages import RegisterEntry
 from protocol.numbers import (
     Instrument,
     LetterNumber,
@@ -39,10 +39,7 @@ from protocol.numbers import (
     Series,
     YearBasis,
     register_year,
-    search_key,
 )
-
-YEAR_END_VOID_REASON = "เลขที่ได้รับจัดสรรไม่ได้ใช้ สิ้นปี"
 
 
 @dataclass(frozen=True)
@@ -74,8 +71,9 @@ def parse_series(text: str) -> Series:
         ) from e
 
 
-def _when(now: float) -> datetime:
-    return datetime.fromtimestamp(now, UTC)
+def register_year_at(now: float, basis: YearBasis) -> int:
+    """The Buddhist-era year of the register that a number issued at ``now`` belongs to."""
+    return register_year(datetime.fromtimestamp(now, UTC), basis)
 
 
 def _shared_entry(
@@ -141,7 +139,7 @@ def ensure_register(
         basis = YearBasis((ctx.settings.get("YEAR_BASIS") or {}).get(series.value, "calendar"))
         code = unit or (ctx.settings.get("UNIT_CODES") or {}).get(series.value) or ctx.office
     try:
-        key = RegisterKey(owner, series, register_year(_when(now), basis))
+        key = RegisterKey(owner, series, register_year_at(now, basis))
     except (BadMessage, BadLetterNumber) as e:
         raise BadInput(str(e), code="bad_register") from e
     reg_id = key.as_id()
@@ -383,155 +381,6 @@ def use_reserved(store: Store, register_id: str, number: int) -> dict[str, Any]:
             f"number {number} is not reserved in {register_id}", message_th="เลขนี้ไม่ได้ถูกจองไว้"
         )
     return entry
-
-
-# -- shared registers: leases ------------------------------------------------------------
-
-
-def apply_lease(ctx: NodeContext, store: Store, env: Envelope, lease: Lease, now: float) -> str:
-    """Apply a verified hub ``lease`` envelope: a grant or a finalisation. Idempotent."""
-    if lease.office != ctx.office:
-        return "ignored: lease for another office"
-    if lease.action == "grant":
-        if store.scalar("SELECT 1 FROM leases WHERE env_id = ?", (env.env_id,)):
-            return "duplicate"
-        assert lease.start is not None and lease.end is not None
-        ensure_register_by_id(ctx, store, lease.register)
-        store.insert(
-            "leases",
-            {
-                "env_id": env.env_id,
-                "register": lease.register,
-                "start": lease.start,
-                "end": lease.end,
-                "next": lease.start,
-                "granted_at": now,
-            },
-        )
-        return f"granted {lease.start}-{lease.end}"
-    return finalise(ctx, store, str(lease.provisional_id), int(lease.number or 0), now)
-
-
-def finalise(ctx: NodeContext, store: Store, provisional_id: str, number: int, now: float) -> str:
-    """Replace a provisional number by the hub's final one, and tell the clerk."""
-    entry = store.one("SELECT * FROM register_entries WHERE provisional_id = ?", (provisional_id,))
-    if entry is None:
-        return "ignored: unknown provisional number"
-    if entry["final_number"] is not None:
-        return "duplicate"
-    reg = store.one("SELECT * FROM registers WHERE id = ?", (entry["register"],))
-    if reg is None:
-        return "ignored: unknown register"
-    display = display_number(
-        ctx, Series(reg["series"]), reg["display_code"], number, reg["year"], False
-    )
-    store.execute(
-        "UPDATE register_entries SET number = ?, final_number = ?, display = ? WHERE id = ?",
-        (number, number, display, entry["id"]),
-    )
-    if entry["letter"] is not None:
-        notice = f"เลขชั่วคราว {entry['display']} ได้รับเลขจริงเป็น {display}"
-        store.execute(
-            "UPDATE letters SET number = ?, number_key = ?, register_number = ?, "
-            "number_notice = ? WHERE id = ?",
-            (display, search_key(display), number, notice, entry["letter"]),
-        )
-        audit.record(
-            store,
-            now,
-            "hub",
-            "number_finalised",
-            f"letter:{entry['letter']}",
-            {"provisional": entry["display"], "final": display},
-        )
-    return f"finalised {display}"
-
-
-def lease_needs(ctx: NodeContext, store: Store, now: float) -> list[str]:
-    """Shared registers of this year whose unused leased numbers are running low."""
-    trusted = load_trusted(store)
-    if trusted is None:
-        return []
-    low = max(1, int(ctx.settings["LEASE_SIZE"]) // 2)
-    wanted: list[str] = []
-    for entry in shared_registers(trusted):
-        if ctx.office not in entry.get("members", []):
-            continue
-        try:
-            series = Series(str(entry.get("series")))
-            basis = YearBasis(entry.get("basis") or YearBasis.CALENDAR.value)
-            reg_id = RegisterKey(
-                str(entry["owner"]), series, register_year(_when(now), basis)
-            ).as_id()
-        except (ValueError, KeyError, BadMessage):
-            continue
-        left = store.scalar(
-            'SELECT COALESCE(SUM("end" - next + 1), 0) FROM leases '
-            'WHERE register = ? AND closed = 0 AND next <= "end"',
-            (reg_id,),
-        )
-        if int(left) < low:
-            wanted.append(reg_id)
-    return wanted
-
-
-def provisional_pending(store: Store) -> int:
-    """Provisional numbers the hub has not finalised yet."""
-    return int(
-        store.scalar(
-            "SELECT COUNT(*) FROM register_entries "
-            "WHERE provisional_id IS NOT NULL AND final_number IS NULL"
-        )
-    )
-
-
-def void_unused_leases(ctx: NodeContext, store: Store, now: float) -> list[dict[str, Any]]:
-    """Void every leased number left unused in registers of past years (year end)."""
-    voided: list[dict[str, Any]] = []
-    with store.transaction():
-        for lease in store.query(
-            "SELECT l.*, r.year, r.basis, r.series, r.display_code "
-            "FROM leases l JOIN registers r ON r.id = l.register "
-            "WHERE l.closed = 0"
-        ):
-            current = register_year(_when(now), YearBasis(lease["basis"] or "calendar"))
-            if lease["year"] >= current:
-                continue
-            for number in range(int(lease["next"]), int(lease["end"]) + 1):
-                store.insert(
-                    "register_entries",
-                    {
-                        "register": lease["register"],
-                        "number": number,
-                        "action": "voided",
-                        "reason": YEAR_END_VOID_REASON,
-                        "at": now,
-                        "display": display_number(
-                            ctx,
-                            Series(lease["series"]),
-                            lease["display_code"],
-                            number,
-                            lease["year"],
-                            False,
-                        ),
-                    },
-                )
-                msg = RegisterEntry(
-                    register=lease["register"],
-                    action="voided",
-                    number=number,
-                    reason=YEAR_END_VOID_REASON,
-                )
-                feed.append(store, ctx.signer, msg, now)
-                voided.append({"register": lease["register"], "number": number})
-            store.execute(
-                'UPDATE leases SET closed = 1, next = "end" + 1 WHERE id = ?', (lease["id"],)
-            )
-        if voided:
-            audit.record(
-                store, now, "system", "void_unused_leases", "registers", {"count": len(voided)}
-            )
-    return voided
 
 
 def list_registers(store: Store) -> list[dict[str, Any]]:

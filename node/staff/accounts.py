@@ -1,9 +1,10 @@
 """Local user accounts of a node: who may log in to the clerk's pages, with which roles.
 
 Passwords are stored only as scrypt hashes with a random salt (``scrypt$n$r$p$salt$hash``)
-and compared in constant time. A user who fails to log in :data:`MAX_FAILURES` times in a
-row is locked for :data:`LOCK_SECONDS`, whatever password comes next, so guessing is slow
-even from many machines. The first administrator is created at the command line
+and compared in constant time. A login is judged as at the hub's console
+(:func:`protocol.sessions.judge_login`): a user who fails ``MAX_FAILURES`` times in a row is
+locked for ``LOCK_SECONDS``, whatever password comes next, so guessing is slow even from
+many machines. The first administrator is created at the command line
 (`saraban node adduser`); later users by an administrator.
 
 Does not: keep sessions or check CSRF tokens (the web layer does), or decide what a role
@@ -13,7 +14,6 @@ may see (:mod:`node.records.access`).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,14 +22,16 @@ from node.errors import BadInput, Conflict, NodeError, NotFound
 from node.records.access import ROLES, Viewer
 from node.storage import audit
 from node.storage.store import Store
-from protocol.passwords import hash_password, password_matches
+from protocol.passwords import hash_password
+from protocol.sessions import (
+    LOGIN_REFUSED_TH,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    USERNAME_RE,
+    LoginOutcome,
+    judge_login,
+)
 from protocol.thai import normalize_thai
-
-MIN_PASSWORD = 10
-MAX_PASSWORD = 200
-MAX_FAILURES = 5
-LOCK_SECONDS = 300
-USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 
 
 class LoginRefused(NodeError):
@@ -37,7 +39,7 @@ class LoginRefused(NodeError):
 
     status = 401
     code = "login_refused"
-    message_th = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
+    message_th = LOGIN_REFUSED_TH
 
 
 def _check_password(password: str) -> None:
@@ -135,46 +137,35 @@ def viewer_of(row: dict[str, Any]) -> Viewer:
 
 
 def authenticate(ctx: NodeContext, store: Store, username: str, password: str) -> Viewer:
-    """Check a login; count failures and lock after :data:`MAX_FAILURES`.
+    """Check a login; count failures and lock after ``MAX_FAILURES``.
 
-    The answer to a wrong name, a wrong password and a locked account is the same, so the
+    The answer to a wrong name, a wrong password and an inactive account is the same, so the
     page does not tell a guesser which user names exist.
     """
     username = (username or "").strip().lower()
     now = ctx.now()
-    refusal: LoginRefused | None = None
     # The failure count must be committed although the login is refused, so the refusal is
     # raised after the transaction, never inside it (that would roll the count back).
     with store.transaction():
         row = store.one("SELECT * FROM users WHERE username = ?", (username,))
-        if row is None or not row["active"]:
-            # Spend the same time as a real check, so timing does not reveal the name.
-            password_matches(password, hash_password("x" * MIN_PASSWORD))
-            refusal = LoginRefused(f"login refused for {username!r}")
-        elif row["locked_until"] and row["locked_until"] > now:
-            refusal = LoginRefused(
-                f"{username} is locked after repeated failures",
-                message_th="เข้าสู่ระบบผิดหลายครั้ง บัญชีถูกระงับชั่วคราว กรุณารอ 5 นาที",
-            )
-        elif not password_matches(password, row["password_hash"]):
-            failures = int(row["failures"] or 0) + 1
-            locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
+        verdict = judge_login(password, row, now)
+        after = verdict.lockout
+        if verdict.outcome is LoginOutcome.WRONG_PASSWORD:
             store.execute(
                 "UPDATE users SET failures = ?, locked_until = ? WHERE username = ?",
-                (0 if locked else failures, locked, username),
+                (after.failures, after.locked_until or 0, username),
             )
             audit.record(store, now, username, "login_failed", f"user:{username}", {})
-            refusal = LoginRefused(f"login refused for {username!r}")
-        else:
+        elif verdict.accepted:
             store.execute(
-                "UPDATE users SET failures = 0, locked_until = 0, last_login = ? "
+                "UPDATE users SET failures = ?, locked_until = ?, last_login = ? "
                 "WHERE username = ?",
-                (now, username),
+                (after.failures, after.locked_until or 0, now, username),
             )
             audit.record(store, now, username, "login", f"user:{username}", {})
-    if refusal is not None:
-        raise refusal
-    assert row is not None  # every path without a user row set a refusal
+    if not verdict.accepted:
+        raise LoginRefused(verdict.reason(username), message_th=verdict.message_th)
+    assert row is not None  # only a found, active user is accepted
     return viewer_of(row)
 
 

@@ -5,7 +5,7 @@ A complete blob lives at ``blobs/<aa>/<sha256>``; a download in progress at
 records what each blob is and whether it is present and uploaded
 (:func:`node.records.letters.record_attachment`).
 
-This module does not talk to the hub; :mod:`node.sync.worker` moves the bytes.
+This module does not talk to the hub; :mod:`node.sync.attachments` moves the bytes.
 """
 
 from __future__ import annotations

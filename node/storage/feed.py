@@ -5,7 +5,7 @@
 always inside the caller's transaction, so a clerk's state change and its envelope commit
 together. The outbox is the feed rows the hub has not accepted yet.
 
-This module does not talk to the hub (see :mod:`node.sync.worker`).
+This module does not talk to the hub (see :mod:`node.sync.push`).
 """
 
 from __future__ import annotations

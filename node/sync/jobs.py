@@ -22,7 +22,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from node.context import NodeContext
 from node.records.attachment_text import extract_missing
-from node.records.registers import void_unused_leases
+from node.records.leases import void_unused_leases
 from node.sync.hubclient import hub_client
 from node.sync.worker import scheduled_sync, sync_once
 from protocol.api import register_digest

@@ -23,8 +23,9 @@ from node.storage import feed
 from node.storage.highwater import local_marks
 from node.storage.store import SIDECAR_NAME, Store, read_sidecar, write_sidecar
 from node.sync.hubclient import hub_client
+from node.sync.pull import pull_mailbox
 from node.sync.replay import catch_up, reconcile_leases
-from node.sync.worker import SyncResult, pull_mailbox
+from node.sync.state import SyncResult
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
 from protocol.messages import RegisterEntry

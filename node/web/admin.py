@@ -35,9 +35,9 @@ from node.errors import BadInput, NodeError, NotFound
 from node.records import registers, units
 from node.records.access import ROLES
 from node.staff import accounts
-from node.staff.accounts import MAX_PASSWORD
 from node.web.kit import actor, choice, done, field, requires, user
 from protocol.numbers import Series
+from protocol.sessions import MAX_PASSWORD
 from protocol.thai import to_arabic_digits
 
 bp = Blueprint("web_admin", __name__)

@@ -41,8 +41,8 @@ from node.records import letters, outgoing, units
 from node.records.directory import load_trusted
 from node.records.drafts import DRAFT_STATES, Draft
 from node.storage.feed import ACCEPTED
+from node.sync.health import node_status
 from node.sync.jobs import sync_soon
-from node.sync.worker import node_status
 from node.web import kit as webkit
 from node.web.kit import actor, choice, field, requires, viewer
 from node.web.letters import human_size

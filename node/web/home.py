@@ -8,7 +8,7 @@ Routes (blueprint ``web``, no prefix):
   internet, so no CDN); the stylesheet is the app's ``/static/saraban.css``.
 
 Every page shows the sync badge (online or offline, last sync, letters waiting to leave).
-Errors on these pages are Thai HTML pages (:func:`error_page`); ``/api`` keeps JSON.
+Errors on these pages are Thai HTML pages (:mod:`node.responses`); ``/api`` keeps JSON.
 
 Does not: check passwords (:mod:`node.staff.accounts`) or decide what a user may see
 (:mod:`node.records.access`, applied by :mod:`node.records.worklist`).
@@ -16,14 +16,12 @@ Does not: check passwords (:mod:`node.staff.accounts`) or decide what a user may
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     redirect,
     render_template,
@@ -39,17 +37,10 @@ from node.api.kit import ctx, store
 from node.errors import NodeError
 from node.records.access import ROLES
 from node.records.worklist import my_work
-from node.staff.accounts import MAX_PASSWORD, LoginRefused, authenticate
-from node.sync.worker import node_status
-from node.web.session import (
-    CSRF_FIELD,
-    check_csrf,
-    csrf_token,
-    end_session,
-    login_required,
-    start_session,
-    touch_session,
-)
+from node.staff.accounts import LoginRefused, authenticate
+from node.sync.health import node_status
+from node.web.session import csrf_token, end_session, is_page, login_required, start_session
+from protocol.sessions import CSRF_FIELD, login_form
 from protocol.thai import BANGKOK, format_thai_datetime
 
 bp = Blueprint("web", __name__)
@@ -75,24 +66,6 @@ SECTIONS = frozenset(
 
 FONT_FILES = frozenset({"Sarabun-Regular.ttf", "Sarabun-Bold.ttf"})
 FONT_MAX_AGE = 7 * 24 * 3600
-HTML = "text/html; charset=utf-8"
-
-
-def wants_html() -> bool:
-    """Whether this request is for a page (Thai HTML errors) rather than the JSON API."""
-    path = request.path
-    return not (path == "/api" or path.startswith("/api/"))
-
-
-@bp.before_app_request
-def load_session() -> None:
-    """For every page (all page blueprints, not ``/api``, static files or fonts): check the
-    CSRF token of a form first, so a forged form changes nothing, not even the session;
-    then load the signed-in user."""
-    if not wants_html() or request.endpoint in (None, "static", "web.font"):
-        return
-    check_csrf()
-    touch_session(ctx(), store())
 
 
 PAGE_HEADERS = {
@@ -106,7 +79,7 @@ PAGE_HEADERS = {
 
 @bp.after_app_request
 def page_headers(response: Response) -> Response:
-    if wants_html():
+    if is_page():
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
     return response
@@ -177,15 +150,13 @@ def login() -> BaseResponse | str:
 
 @bp.post("/login")
 def login_submit() -> BaseResponse | tuple[str, int]:
-    username = request.form.get("username", "")[:64]
-    # A password longer than any allowed one cannot match; scrypt need not read it all.
-    password = request.form.get("password", "")[: MAX_PASSWORD + 1]
+    username, password = login_form(request.form)
     try:
         user = authenticate(ctx(), store(), username, password)
     except LoginRefused as e:
         page = render_template("login.html", username=username, error=e.message_th)
         return page, e.status
-    start_session(ctx(), user)
+    start_session(user)
     return redirect(url_for("web.home"))
 
 
@@ -207,17 +178,3 @@ def font(name: str) -> Response:
     if name not in FONT_FILES:
         raise HTTPNotFound()
     return send_file(SARABUN_ROOT / "files" / name, mimetype="font/ttf", max_age=FONT_MAX_AGE)
-
-
-def error_page(status: int, message_th: str) -> tuple[Response, int]:
-    """A Thai error page; never a traceback, and a bare one if the layout itself fails."""
-    try:
-        page = render_template("error.html", status=status, message_th=message_th)
-    except Exception:  # the error page must not fail in turn
-        current_app.logger.exception("error page could not be rendered")
-        page = (
-            '<!doctype html><html lang="th"><head><meta charset="utf-8">'
-            f"<title>เกิดข้อผิดพลาด</title></head><body><p>{html.escape(message_th)}</p>"
-            "</body></html>"
-        )
-    return Response(page, status=status, content_type=HTML), status

@@ -32,6 +32,7 @@ from node.records import letters
 from node.records.access import Viewer
 from node.records.letters import NewAttachment
 from node.storage import audit
+from node.web.session import login_required
 from protocol.lettertypes import LETTER_TYPE_TITLES, LETTER_TYPES, SPEED_CLASSES, SUB_TYPES
 from protocol.thai import normalize_thai
 
@@ -116,18 +117,17 @@ def actor() -> str:
 
 
 def requires(action: str | None = None) -> Callable[[F], F]:
-    """Sign-in required; with ``action``, also that permission (else a Thai 403 page)."""
+    """Sign-in required (:func:`node.web.session.login_required`); with ``action``, also
+    that permission (else a Thai 403 page)."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if g.get("user") is None:
-                return redirect(url_for("web.login"))
             if action is not None and not viewer().may(action):
                 raise Forbidden(f"{actor()} may not {action}")
             return view(*args, **kwargs)
 
-        return cast(F, wrapper)
+        return login_required(cast(F, wrapper))
 
     return decorate
 

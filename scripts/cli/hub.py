@@ -15,7 +15,7 @@ from scripts.cli.kit import Cmd, Groups, emit, instance_dir
 
 
 def hub_adduser(args: argparse.Namespace) -> None:
-    from hub.admin import open_hub
+    from hub.admin.access import open_hub
     from hub.console.operators import add_operator
 
     with open_hub(instance_dir(args, "hub")) as (_, _, store):
@@ -26,7 +26,7 @@ def hub_adduser(args: argparse.Namespace) -> None:
 
 
 def hub_passwd(args: argparse.Namespace) -> None:
-    from hub.admin import open_hub
+    from hub.admin.access import open_hub
     from hub.console.operators import set_password
 
     with open_hub(instance_dir(args, "hub")) as (_, _, store):

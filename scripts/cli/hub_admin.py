@@ -38,7 +38,7 @@ def _when(seconds: float | None) -> str:
 
 def format_tokens(rows: list[dict[str, Any]]) -> str:
     """Tokens as a plain table (never a secret: only the id of the stored hash)."""
-    from hub.admin import TOKEN_STATES
+    from hub.admin.tokens import TOKEN_STATES
 
     if not rows:
         return "(ยังไม่เคยออกรหัสลงทะเบียน)"
@@ -50,13 +50,14 @@ def format_tokens(rows: list[dict[str, Any]]) -> str:
 
 
 def hub_tokens(args: argparse.Namespace) -> None:
-    from hub.admin import enrollment_tokens
+    from hub.admin.tokens import enrollment_tokens
 
     emit(enrollment_tokens(instance_dir(args, "hub")), args.json, format_tokens)
 
 
 def hub_revoke(args: argparse.Namespace) -> None:
-    from hub.admin import open_hub, revoke_office
+    from hub.admin.access import open_hub
+    from hub.admin.offices import revoke_office
 
     reason = args.reason.strip()
     if not reason:
@@ -82,7 +83,8 @@ def hub_revoke(args: argparse.Namespace) -> None:
 
 
 def hub_rotate_key(args: argparse.Namespace) -> None:
-    from hub.admin import open_hub, rotate_hub_key
+    from hub.admin.access import open_hub
+    from hub.admin.instance import rotate_hub_key
     from hub.directory import current_directory
     from protocol.keys import fingerprint
 
@@ -125,13 +127,14 @@ def format_lists(rows: list[dict[str, Any]]) -> str:
 
 
 def hub_lists(args: argparse.Namespace) -> None:
-    from hub.admin import distribution_lists
+    from hub.admin.lists import distribution_lists
 
     emit(distribution_lists(instance_dir(args, "hub")), args.json, format_lists)
 
 
 def hub_list_save(args: argparse.Namespace) -> None:
-    from hub.admin import open_hub, save_list
+    from hub.admin.access import open_hub
+    from hub.admin.lists import save_list
 
     instance = instance_dir(args, "hub")
     when = time.time()

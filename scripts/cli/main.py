@@ -38,7 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def hub_init(args: argparse.Namespace) -> None:
-    from hub.admin import init_hub
+    from hub.admin.instance import init_hub
 
     info = init_hub(instance_dir(args, "hub"))
     emit(info, args.json, lambda d: f"hub initialised in {instance_dir(args, 'hub')}")
@@ -51,7 +51,7 @@ def hub_serve(args: argparse.Namespace) -> None:
 
 
 def hub_enroll(args: argparse.Namespace) -> None:
-    from hub.admin import issue_enrollment_token
+    from hub.admin.tokens import issue_enrollment_token
 
     token = issue_enrollment_token(instance_dir(args, "hub"), args.office, args.ttl_hours)
     emit(
@@ -62,7 +62,7 @@ def hub_enroll(args: argparse.Namespace) -> None:
 
 
 def hub_share(args: argparse.Namespace) -> None:
-    from hub.admin import add_shared_register
+    from hub.admin.offices import add_shared_register
 
     add_shared_register(
         instance_dir(args, "hub"), args.owner, args.series, args.members, args.basis

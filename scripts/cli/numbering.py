@@ -9,7 +9,8 @@ import time
 from datetime import date
 from typing import Any
 
-from hub.admin import numbering_report, open_hub
+from hub.admin.access import open_hub
+from hub.admin.reports import numbering_report
 from hub.numbering.reconcile import describe_change, format_numbering_report, run_nightly
 from protocol.thai import format_thai_date
 from scripts.cli.kit import emit, instance_dir

@@ -1,0 +1,121 @@
+"""A usage report flattened into plain tables, for the console's CSV and Excel export.
+
+Numbers stay numbers and dates are written in Thai; each table has a short name (the CSV
+choice) and a Thai title (also the Excel sheet name).
+
+Does not: compute the report (:mod:`hub.monitoring.usage`) nor write CSV or Excel bytes
+(:mod:`hub.console.stats`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.monitoring.usage import Usage, UsageReport
+from protocol.thai import BANGKOK, format_thai_date
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported table: a short ``name`` (CSV choice), Thai title, headers and rows."""
+
+    name: str
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+TABLE_TITLES = {
+    "provinces": "รายจังหวัด",
+    "groups": "รายกลุ่มจังหวัด",
+    "offices": "รายหน่วยงาน",
+    "periods": "รายวันหรือรายเดือน",
+    "registration": "ระยะเวลาลงรับ",
+    "urgent": "ด่วนที่สุดลงรับในวันเดียวกัน",
+    "inactive": "หน่วยงานที่ไม่ได้ใช้งาน",
+}
+"""Every exported table by name, with its Thai title (also the Excel sheet name)."""
+
+USAGE_HEADERS = ("หนังสือส่ง", "หนังสือรับ", "ลงรับแล้ว")
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _thai_day(moment: float | None) -> str:
+    if moment is None:
+        return ""
+    return format_thai_date(datetime.fromtimestamp(moment, BANGKOK))
+
+
+def _usage(u: Usage) -> tuple[int, int, int]:
+    return (u.sent, u.received, u.registered)
+
+
+def report_tables(report: UsageReport) -> list[Table]:
+    """The report as plain tables (numbers as numbers, dates in Thai), in page order."""
+    period_header = "วันที่" if report.period.by == "day" else "เดือน"
+    share = report.same_day
+    return [
+        Table(
+            "provinces",
+            TABLE_TITLES["provinces"],
+            ("กลุ่มที่", "กลุ่มจังหวัด", "จังหวัด", *USAGE_HEADERS),
+            [(r.group_no, r.group_name, r.province, *_usage(r.usage)) for r in report.provinces],
+        ),
+        Table(
+            "groups",
+            TABLE_TITLES["groups"],
+            ("กลุ่มที่", "กลุ่มจังหวัด", "จำนวนหน่วยงาน", *USAGE_HEADERS),
+            [(r.group_no, r.group_name, r.offices, *_usage(r.usage)) for r in report.groups],
+        ),
+        Table(
+            "offices",
+            TABLE_TITLES["offices"],
+            ("รหัสหน่วยงาน", "หน่วยงาน", "จังหวัด", "กลุ่มที่", *USAGE_HEADERS),
+            [(r.key, r.label, r.province, r.group_no, *_usage(r.usage)) for r in report.offices],
+        ),
+        Table(
+            "periods",
+            TABLE_TITLES["periods"],
+            (f"{period_header} (ค.ศ.)", period_header, *USAGE_HEADERS),
+            [(r.key, r.label, *_usage(r.usage)) for r in report.series],
+        ),
+        Table(
+            "registration",
+            TABLE_TITLES["registration"],
+            ("ชั้นความเร็ว", "จำนวนที่ลงรับ", "มัธยฐาน (ชั่วโมง)", "เปอร์เซ็นไทล์ที่ 90 (ชั่วโมง)"),
+            [(r.label, r.count, _hours(r.median), _hours(r.p90)) for r in report.registration],
+        ),
+        Table(
+            "urgent",
+            TABLE_TITLES["urgent"],
+            (
+                "ลงรับภายในวันทำการเดียวกัน",
+                "จำนวนที่นับ",
+                "ร้อยละ",
+                "ยังอยู่ในวันทำการ",
+                "ส่งคืนหรือไม่ถูกต้อง",
+            ),
+            [(share.same_day, share.counted, share.percent, share.pending, share.declined)],
+        ),
+        Table(
+            "inactive",
+            TABLE_TITLES["inactive"],
+            ("รหัสหน่วยงาน", "หน่วยงาน", "จังหวัด", "กลุ่มที่", "ใช้งานล่าสุด", "ไม่ได้ใช้งาน (วัน)"),
+            [
+                (
+                    i.office,
+                    i.name,
+                    i.province,
+                    i.group_no,
+                    _thai_day(i.last_use) or "ไม่เคยใช้งาน",
+                    i.idle_days,
+                )
+                for i in report.inactive
+            ],
+        ),
+    ]

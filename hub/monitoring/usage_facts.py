@@ -1,0 +1,116 @@
+"""The facts the usage statistics count, recorded as the hub routes letters and receipts.
+
+Does:
+
+* records two kinds of fact inside the ingest transaction, called by
+  :mod:`hub.federation.routing`: a routed letter (:func:`record_letter`: origin, time sent,
+  speed class, type) and a routed receipt (:func:`record_receipt`: recipient, letter,
+  status and the receipt's own time, which is the legal time on the recipient's clock);
+* fills those facts once from the stored feed for a hub that ran before they existed
+  (:func:`backfill`, run by :func:`hub.app.create_app`).
+
+Does not: count or roll anything up (:mod:`hub.monitoring.usage`), nor know what a node has
+not pushed yet: a node that works offline is counted when its envelopes reach the hub, on
+the days its own clock gave them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hub.clock import bangkok_day
+from hub.store import HubStore
+from protocol.envelope import Envelope
+from protocol.errors import SarabanError
+from protocol.messages import Letter, Receipt, parse_feed_message
+from protocol.thai import as_bangkok
+
+log = logging.getLogger(__name__)
+
+BACKFILL_META = "stats_backfilled"
+"""Meta key set once the facts hold everything the feed held when the hub started."""
+
+BACKFILL_BATCH = 500
+"""Feed envelopes read and recorded per write transaction of the backfill."""
+
+
+def moment_of(text: str, fallback: float) -> float:
+    """Unix seconds of an ISO 8601 time from an envelope; ``fallback`` if it is not one.
+
+    A time without an offset is Bangkok wall time (:func:`protocol.thai.as_bangkok`).
+    """
+    try:
+        moment = as_bangkok(datetime.fromisoformat(text)).timestamp()
+        bangkok_day(moment)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return fallback
+    return moment
+
+
+def record_letter(store: HubStore, letter: Letter, env_id: str, routed: int, now: float) -> None:
+    """Remember a letter the hub routed to ``routed`` offices; sent when it says it was."""
+    sent_at = moment_of(letter.created_at, now)
+    store.add_letter_fact(
+        env_id,
+        letter.origin,
+        sent_at,
+        bangkok_day(sent_at),
+        letter.speed,
+        letter.letter_type,
+        routed,
+    )
+
+
+def record_receipt(store: HubStore, receipt: Receipt, env_id: str, sender: str, now: float) -> None:
+    """Remember a receipt the hub routed to the letter's ``sender``.
+
+    Only the first receipt of each status per letter and recipient counts.
+    """
+    at = moment_of(receipt.at, now)
+    store.add_receipt_fact(
+        env_id, receipt.letter, receipt.origin, sender, receipt.status, at, bangkok_day(at)
+    )
+
+
+def backfill(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
+    """Record the facts of every stored letter and routed receipt, once per hub.
+
+    Does nothing once :data:`BACKFILL_META` is set. Idempotent (facts are inserted once),
+    so an interrupted backfill simply runs again at the next start; envelopes ingested
+    meanwhile record their own facts. Returns how many envelopes were read.
+    """
+    if store.meta(BACKFILL_META):
+        return 0
+    after, seen = 0, 0
+    while True:
+        rows = store.feed_for_facts(after, batch)
+        if not rows:
+            break
+        with store.write():
+            for row in rows:
+                _record_stored(store, row)
+        after = int(rows[-1]["position"])
+        seen += len(rows)
+    with store.write():
+        store.set_meta(BACKFILL_META, "1")
+    if seen:
+        log.info("statistics: recorded the facts of %d stored envelopes", seen)
+    return seen
+
+
+def _record_stored(store: HubStore, row: Mapping[str, Any]) -> None:
+    try:
+        env = Envelope.from_bytes(bytes(row["envelope"]))
+        msg = parse_feed_message(row["kind"], json.loads(env.body))
+    except (SarabanError, ValueError):
+        log.warning("statistics: stored envelope %s does not parse; skipped", row["env_id"])
+        return
+    received_at = float(row["received_at"])
+    if isinstance(msg, Letter):
+        record_letter(store, msg, row["env_id"], int(row["routes"]), received_at)
+    elif isinstance(msg, Receipt) and row["routed_to"] is not None:
+        record_receipt(store, msg, row["env_id"], str(row["routed_to"]), received_at)

@@ -1,0 +1,75 @@
+"""The hub's database: every SQL statement of the hub lives in this package.
+
+One SQLite file in WAL mode with a busy timeout; writes run inside ``BEGIN IMMEDIATE``
+transactions (:meth:`HubStore.write`), so one writer at a time and no lost updates. The
+rest of the hub talks to :class:`HubStore` methods, never to SQL, so that a PostgreSQL store
+offering the same methods could stand beside this one.
+
+:class:`HubStore` is one class put together from one mixin per concept, each holding the
+SQL of its own tables on top of :class:`hub.store.connection.Connection` (opening,
+transactions, the query helpers, the hub's metadata):
+
+* :mod:`hub.store.schema`: the tables, and the upgrade of a file an older hub wrote;
+* :mod:`hub.store.offices`: the offices and what their nodes last reported;
+* :mod:`hub.store.keys`: office and hub signing keys, and the nonces of signed requests;
+* :mod:`hub.store.tokens`: enrollment tokens (hashes only);
+* :mod:`hub.store.feeds`: the envelopes each office's feed holds;
+* :mod:`hub.store.mailboxes`: what each office has to pull, and the hub's own envelopes;
+* :mod:`hub.store.routes`: who each letter went to and which attachments it lists;
+* :mod:`hub.store.quarantine` and :mod:`hub.store.alerts`: what the operator must look at;
+* :mod:`hub.store.numbering`: the numbering ledger, leases, rejections and daily reports;
+* :mod:`hub.store.directory`: signed directory versions, distribution lists, shared registers;
+* :mod:`hub.store.sync_sessions`: each push and pull of a node;
+* :mod:`hub.store.operators`: console accounts and the log of what operators did;
+* :mod:`hub.store.statistics`: the usage facts and the counts over them.
+
+This package makes no decisions: what to store, route or reject is decided by the callers
+(:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
+Callers import from here (``from hub.store import HubStore``), not from the modules inside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.errors import StoreError
+from hub.store.alerts import AlertRecords
+from hub.store.connection import Connection, Row
+from hub.store.directory import DirectoryRecords
+from hub.store.feeds import FeedRecords, FeedRow
+from hub.store.keys import KeyRecords
+from hub.store.mailboxes import MailboxRecords
+from hub.store.numbering import NumberingRecords
+from hub.store.offices import OfficeRecords
+from hub.store.operators import OperatorRecords
+from hub.store.quarantine import QuarantineRecords
+from hub.store.routes import RouteRecords
+from hub.store.statistics import StatisticsRecords
+from hub.store.sync_sessions import SyncSessionRecords
+from hub.store.tokens import TokenRecords
+
+__all__ = ["FeedRow", "HubStore", "Row", "StoreError", "open_store"]
+
+
+class HubStore(
+    OfficeRecords,
+    KeyRecords,
+    TokenRecords,
+    FeedRecords,
+    MailboxRecords,
+    RouteRecords,
+    QuarantineRecords,
+    AlertRecords,
+    NumberingRecords,
+    DirectoryRecords,
+    SyncSessionRecords,
+    OperatorRecords,
+    StatisticsRecords,
+    Connection,
+):
+    """The hub's SQLite database behind a narrow, SQL-free interface."""
+
+
+def open_store(path: str | Path, create: bool = True) -> HubStore:
+    """Open the hub database at ``path``."""
+    return HubStore.open(path, create)

@@ -1,0 +1,97 @@
+"""Mailboxes: what each office has to pull, and the envelopes the hub signed itself.
+
+An office's mailbox lists, in order, the env_ids delivered to it: envelopes of other
+offices' feeds and the hub's own (``hub_envelopes``: lease grants and finalisations). The
+office pulls by position and confirms up to where it pulled (``offices.pulled_upto``).
+Who receives what is decided by :mod:`hub.federation.routing` and
+:mod:`hub.numbering.authority`, not here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hub.errors import StoreError
+from hub.store.connection import Connection, Row
+
+
+class MailboxRecords(Connection):
+    """The ``mailbox`` and ``hub_envelopes`` tables."""
+
+    def add_hub_envelope(
+        self,
+        env_id: str,
+        kind: str,
+        office: str | None,
+        register: str | None,
+        envelope: bytes,
+        now: float,
+    ) -> None:
+        """Store an envelope the hub signed; ``kind`` is ``lease_grant`` or ``lease_finalise``."""
+        self._exec(
+            "INSERT OR IGNORE INTO hub_envelopes (env_id, kind, office, register, envelope, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (env_id, kind, office, register, envelope, now),
+        )
+
+    def deliver(self, office_id: str, env_id: str, kind: str) -> bool:
+        """Put an envelope in an office's mailbox once; False when it was already there."""
+        try:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO mailbox (office, env_id, kind) VALUES (?, ?, ?)",
+                (office_id, env_id, kind),
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"database error: {e}") from e
+        return cur.rowcount == 1
+
+    def mailbox_after(self, office_id: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """``(position, envelope bytes)`` of an office's mailbox after ``after``, in order."""
+        rows = self._all(
+            "SELECT m.id AS id, coalesce(f.envelope, h.envelope) AS envelope FROM mailbox m"
+            " LEFT JOIN feed f ON f.env_id = m.env_id"
+            " LEFT JOIN hub_envelopes h ON h.env_id = m.env_id"
+            " WHERE m.office = ? AND m.id > ? ORDER BY m.id LIMIT ?",
+            (office_id, after, limit),
+        )
+        return [(int(r["id"]), bytes(r["envelope"])) for r in rows]
+
+    def mailbox_last(self, office_id: str) -> int:
+        """The last mailbox position of an office (0 when empty)."""
+        return int(
+            self._scalar("SELECT coalesce(max(id), 0) FROM mailbox WHERE office = ?", (office_id,))
+        )
+
+    def mailbox_rows(self, office_id: str) -> list[Row]:
+        """Every mailbox row of an office (for tests and the console)."""
+        return self._all("SELECT * FROM mailbox WHERE office = ? ORDER BY id", (office_id,))
+
+    def mailbox_backlogs(self) -> dict[str, int]:
+        """Per office: mailbox envelopes beyond the position it confirmed pulling."""
+        rows = self._all(
+            "SELECT o.id AS office, count(m.id) AS backlog FROM offices o"
+            " LEFT JOIN mailbox m ON m.office = o.id AND m.id > o.pulled_upto GROUP BY o.id"
+        )
+        return {r["office"]: int(r["backlog"]) for r in rows}
+
+    def pending_finalisations(self, office_id: str) -> int:
+        """Finalisation leases in an office's mailbox beyond what it confirmed pulling."""
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM mailbox m JOIN hub_envelopes h ON h.env_id = m.env_id"
+                " JOIN offices o ON o.id = m.office"
+                " WHERE m.office = ? AND h.kind = 'lease_finalise' AND m.id > o.pulled_upto",
+                (office_id,),
+            )
+        )
+
+    def pending_finalisations_in(self, register: str) -> int:
+        """Finalisations of a register not yet confirmed pulled by their office."""
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM hub_envelopes h JOIN offices o ON o.id = h.office"
+                " JOIN mailbox m ON m.env_id = h.env_id AND m.office = h.office"
+                " WHERE h.register = ? AND h.kind = 'lease_finalise' AND m.id > o.pulled_upto",
+                (register,),
+            )
+        )

@@ -1,0 +1,85 @@
+"""Operator accounts of the console and the append-only log of what operators did.
+
+Password hashes are stored here but never listed; checking a password and locking an
+account after failures is decided by :mod:`hub.console.operators`, not here.
+"""
+
+from __future__ import annotations
+
+from hub.store.connection import Connection, Row
+
+
+class OperatorRecords(Connection):
+    """The ``operators`` and ``operator_actions`` tables."""
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def operator(self, username: str) -> Row | None:
+        """One operator account (with its password hash: never render it)."""
+        return self._one("SELECT * FROM operators WHERE username = ?", (username,))
+
+    def operators(self) -> list[Row]:
+        """Every operator account, without password hashes."""
+        return [
+            {k: v for k, v in r.items() if k != "password_hash"}
+            for r in self._all("SELECT * FROM operators ORDER BY username")
+        ]
+
+    def add_operator(
+        self, username: str, display_name: str, role: str, password_hash: str, now: float
+    ) -> None:
+        """Create an operator account."""
+        self._exec(
+            "INSERT INTO operators (username, display_name, role, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (username, display_name, role, password_hash, now),
+        )
+
+    def set_operator_password(self, username: str, password_hash: str) -> None:
+        """Replace an operator's password and lift any lock."""
+        self._exec(
+            "UPDATE operators SET password_hash = ?, failures = 0, locked_until = NULL,"
+            " active = 1 WHERE username = ?",
+            (password_hash, username),
+        )
+
+    def set_login_state(
+        self, username: str, failures: int, locked_until: float | None, last_login: float | None
+    ) -> None:
+        """Store an operator's failed-login count and lock (and the time of a good login)."""
+        self._exec(
+            "UPDATE operators SET failures = ?, locked_until = ?,"
+            " last_login = coalesce(?, last_login) WHERE username = ?",
+            (failures, locked_until, last_login, username),
+        )
+
+    def set_operator_active(self, username: str, active: bool) -> None:
+        """Allow or stop an operator's logins."""
+        self._exec("UPDATE operators SET active = ? WHERE username = ?", (int(active), username))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def log_action(
+        self,
+        operator: str,
+        action: str,
+        target: str | None,
+        reason: str | None,
+        detail: str | None,
+        now: float,
+    ) -> None:
+        """Record what an operator did (append-only)."""
+        self._exec(
+            "INSERT INTO operator_actions (at, operator, action, target, reason, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, operator, action, target, reason, detail),
+        )
+
+    def actions(self, limit: int = 200, target: str | None = None) -> list[Row]:
+        """Operator actions, newest first (of one target, when given)."""
+        if target is None:
+            return self._all("SELECT * FROM operator_actions ORDER BY id DESC LIMIT ?", (limit,))
+        return self._all(
+            "SELECT * FROM operator_actions WHERE target = ? ORDER BY id DESC LIMIT ?",
+            (target, limit),
+        )

@@ -1,0 +1,75 @@
+"""The node's view of its own health, for the clerk and for the hub.
+
+:func:`node_status` is what the status page and ``saraban node status`` show: whether the
+last sync worked, the back-off, the outbox, the first rejected envelope, provisional
+numbers waiting for the hub, whether this database is behind the hub, and the counts.
+:func:`send_heartbeat` reports the same kind of figures to the hub at the end of a round,
+so the hub's console can see every office.
+
+Does not: run a sync (:mod:`node.sync.worker`) or judge the figures (the console does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.context import SOFTWARE, NodeContext
+from node.records.directory import load_trusted
+from node.records.leases import provisional_pending
+from node.records.letters import stats
+from node.storage import feed, highwater
+from node.storage.store import Store
+from node.sync.hubclient import HubClient
+from node.sync.state import SyncResult, sync_state
+from protocol import PROTOCOL_VERSION
+
+
+def send_heartbeat(
+    ctx: NodeContext, store: Store, client: HubClient, failed: SyncResult | None = None
+) -> None:
+    """Tell the hub how this node is doing: after a good round, or after one that failed
+    while the hub was answering (``failed``), so the console sees why, e.g. a directory
+    this node refused as a rollback."""
+    state = sync_state(store)
+    held = load_trusted(store)
+    report: dict[str, Any] = {
+        "outbox": feed.outbox_count(store),
+        "last_sync_ok": failed is None,
+        "last_error": state["last_error"] if failed is None else failed.error,
+        "clock": int(ctx.now()),
+        "software": f"{SOFTWARE} protocol/{PROTOCOL_VERSION}",
+        "provisional_pending": provisional_pending(store),
+        "directory_version": None if held is None else held.version,
+    }
+    if failed is not None:
+        report["last_error_code"] = failed.error_code
+    client.heartbeat(report)
+
+
+def node_status(ctx: NodeContext) -> dict[str, Any]:
+    """Everything the status page and ``saraban node status`` show."""
+    with ctx.open_store() as store:
+        state = sync_state(store)
+        trusted = load_trusted(store)
+        rejected = store.one(
+            "SELECT seq, reason FROM feed WHERE state = 'rejected' ORDER BY seq LIMIT 1"
+        )
+        mismatches = store.get_setting("digest_mismatches", [])
+        return {
+            "office": ctx.settings.get("OFFICE"),
+            "hub_url": ctx.settings.get("HUB_URL"),
+            "online": bool(state["last_attempt"]) and not state["failures"],
+            "last_sync_ok": state["last_ok"],
+            "last_sync_ok_iso": feed.iso(state["last_ok"]) if state["last_ok"] else None,
+            "last_attempt": state["last_attempt"],
+            "last_error": state["last_error"],
+            "failures": state["failures"],
+            "next_attempt": state["next_attempt"],
+            "outbox": feed.outbox_count(store),
+            "rejected": rejected,
+            "provisional_pending": provisional_pending(store),
+            "directory_version": trusted.version if trusted else None,
+            "behind": highwater.behind(store),
+            "digest_mismatches": mismatches,
+            "counts": stats(store),
+        }

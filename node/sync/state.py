@@ -1,0 +1,52 @@
+"""What a sync round did, and what the node remembers between rounds.
+
+:class:`SyncResult` is the account of one round with the hub: the local API and the CLI
+show it, and the round keeps it as ``sync_state.last_result``. :func:`sync_state` reads the
+node's one ``sync_state`` row: the pull cursor, the back-off (failures, next attempt), the
+last error and whether the directory should be fetched again.
+
+Does not: talk to the hub, or decide when to sync (:mod:`node.sync.worker` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from node.storage.store import Store
+
+
+@dataclass
+class SyncResult:
+    """What one sync did; ``ok`` is False when it stopped on an error."""
+
+    ok: bool = False
+    online: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    caught_up: int = 0
+    directory_version: int | None = None
+    uploaded: list[str] = field(default_factory=list)
+    pushed: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    leases: list[str] = field(default_factory=list)
+    pulled: int = 0
+    applied: int = 0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    downloaded: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_code: str | None = None
+    next_attempt: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON for the local API and the CLI."""
+        return asdict(self)
+
+
+def sync_state(store: Store) -> dict[str, Any]:
+    """The node's one ``sync_state`` row (created with the database)."""
+    row = store.one("SELECT * FROM sync_state WHERE id = 1")
+    assert row is not None
+    return row

@@ -1,0 +1,284 @@
+"""The demo's working day: the scenes played on the federation, from 08.00 to 17.00.
+
+:meth:`Day.play` runs the scenes in the order the package docstring tells
+(:mod:`scripts.demo`): the first sync and leases, the urgent circular with its PDF, the
+ministry's order from the command line, registering at the online centres, นครสวรรค์'s
+offline morning, the answers, เชียงใหม่'s paper letter, the misaddressed letter returned,
+the link back at noon, syncing until quiet and printing the registers. Each scene tells
+the watcher what happened, in Thai, through ``say``. :meth:`Day.report` gathers what the
+day left: each office's counts, the hub's numbering report and the invariant checks.
+
+Does not: start or stop processes (:mod:`scripts.demo.federation`) or judge and print the
+report (:mod:`scripts.demo.summary`).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from typing import Any
+
+from scripts.demo.cast import (
+    ANSWERING,
+    CENTRAL,
+    MISADDRESSING,
+    NEIGHBOURS,
+    OFFLINE,
+    OFFLINE_LEASE_SIZE,
+    PAPER,
+)
+from scripts.demo.federation import Federation
+from scripts.demo.scans import minimal_pdf
+from scripts.invariants import check_federation
+
+
+class Day(Federation):
+    """The working day played on one demo federation, and what it leaves for the report."""
+
+    def __init__(self, workdir: Path, say: Any) -> None:
+        super().__init__(workdir, say)
+        self.order = ""
+        self.paper_letter_id = 0
+        self.printed: list[str] = []
+
+    def play(self) -> None:
+        """Play the day's scenes in order, from the first sync to the printed registers."""
+        assert self.link is not None
+        self.sync()
+        self.say("08.00 น. ทุกสำนักงานซิงก์ครั้งแรก และรับการจัดสรรเลขทะเบียนหนังสือเวียนร่วม")
+
+        self.link.cut()
+        self.say(f"08.15 น. เครือข่ายของ{self.names[OFFLINE]}ขัดข้อง (ทำงานแบบออฟไลน์)")
+
+        pdf = minimal_pdf(["Ministry of Interior - e-Saraban pilot", "Circular: urgent"])
+        circular = self.send(
+            CENTRAL,
+            subject="ขอให้รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
+            lists=["pilot-centres"],
+            letter_type="ภายนอก",
+            speed="ด่วนที่สุด",
+            series="ว",
+            salutation="เรียน ผู้ว่าราชการจังหวัด (ศูนย์ปฏิบัติการกลุ่มจังหวัด)",
+            body="ด้วยกระทรวงมหาดไทยเชื่อมโยงระบบสารบรรณอิเล็กทรอนิกส์ ขอให้จังหวัดรายงานความพร้อมภายในวันนี้",
+            attachments=[
+                {
+                    "name": "circular.pdf",
+                    "media_type": "application/pdf",
+                    "content_base64": base64.b64encode(pdf).decode("ascii"),
+                }
+            ],
+        )
+        self.say(f"08.30 น. สป.มท. ส่งหนังสือเวียนด่วนที่สุด ที่ {circular['number']} ถึง 18 จังหวัด")
+        self.order_from_the_ministry()
+        self.sync([CENTRAL])
+        online = [o for o in self.nodes if o not in (CENTRAL, OFFLINE)]
+        self.sync(online)
+        registered = sum(self.register_all(o) for o in online if o != MISADDRESSING[1])
+        self.say(f"09.00 น. จังหวัดที่ออนไลน์ลงรับหนังสือเวียนแล้ว {registered} แห่ง")
+
+        self.offline_morning()
+        for office in ANSWERING:
+            sent = self.send(
+                office,
+                subject="รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
+                recipients=[CENTRAL],
+                letter_type="ภายนอก",
+                speed="ด่วน",
+                salutation="เรียน ปลัดกระทรวงมหาดไทย",
+                body="จังหวัดพร้อมใช้ระบบสารบรรณอิเล็กทรอนิกส์แล้ว",
+                references=[circular["number"]],
+            )
+            self.say(f"10.45 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
+
+        self.paper_letter_at_chiang_mai()
+
+        wrong = self.send(
+            MISADDRESSING[0],
+            subject="ขอความร่วมมือตรวจสอบข้อมูลด่านพรมแดน",
+            recipients=[MISADDRESSING[1]],
+            salutation="เรียน ผู้ว่าราชการจังหวัดสตูล",
+            body="ขอความร่วมมือตรวจสอบข้อมูลด่านพรมแดนในพื้นที่",
+        )
+        # The sender pushes before the addressee pulls: in one parallel round the pull
+        # may come first and find nothing yet.
+        self.sync([MISADDRESSING[0]])
+        self.sync([MISADDRESSING[1]])
+        self.register_all(MISADDRESSING[1], skip_from=MISADDRESSING[0])
+        arrived = [x for x in self.inbox(MISADDRESSING[1]) if x.get("env_id") == wrong["env_id"]]
+        if len(arrived) != 1:
+            raise RuntimeError(
+                f"the misaddressed letter reached {MISADDRESSING[1]} {len(arrived)} times"
+            )
+        self.nodes[MISADDRESSING[1]].call(
+            "POST",
+            f"/api/letters/{arrived[0]['id']}/return",
+            {"reason": "ส่งผิดหน่วยงาน เรื่องนี้เป็นของจังหวัดสตูล"},
+        )
+        self.say(f"11.30 น. {self.names[MISADDRESSING[1]]} ส่งคืนหนังสือที่ส่งผิดหน่วยงาน")
+
+        self.link.restore()
+        self.say(f"12.00 น. เครือข่ายของ{self.names[OFFLINE]}กลับมาใช้งานได้")
+        self.sync([OFFLINE])
+        self.register_all(OFFLINE)
+        for letter in self.nodes[OFFLINE].call("GET", "/api/letters?box=sent")["letters"]:
+            if letter.get("number_notice"):
+                self.say(f"12.05 น. {self.names[OFFLINE]}: {letter['number_notice']}")
+        rounds = self.sync_until_quiet()
+        for office in self.nodes:
+            self.register_all(
+                office, skip_from=MISADDRESSING[0] if office == MISADDRESSING[1] else None
+            )
+        rounds += self.sync_until_quiet()
+        self.say(f"16.30 น. ทุกสำนักงานซิงก์ครบ ({rounds} รอบ)")
+        self.print_registers()
+
+    def order_from_the_ministry(self) -> None:
+        """สป.มท. issues an order (คำสั่ง) to the pilot centres from the command line."""
+        order = self.cli(
+            CENTRAL,
+            "letter",
+            "send",
+            "--type",
+            "สั่งการ",
+            "--sub-type",
+            "คำสั่ง",
+            "--subject",
+            "แต่งตั้งคณะทำงานขับเคลื่อนระบบสารบรรณอิเล็กทรอนิกส์ระดับกลุ่มจังหวัด",
+            "--list",
+            "pilot-centres",
+            "--body",
+            "ให้ผู้ว่าราชการจังหวัดที่เป็นศูนย์ปฏิบัติการกลุ่มจังหวัดเป็นประธานคณะทำงาน",
+        )
+        self.order = order["number"]
+        self.say(f"08.40 น. สป.มท. ออกคำสั่ง {order['number']} ถึง 18 จังหวัด")
+
+    def offline_morning(self) -> None:
+        """นครสวรรค์, cut off, answers, registers a paper letter and runs out of leased numbers."""
+        node = OFFLINE
+        failed = self.nodes[node].call("POST", "/api/sync", {})
+        assert not failed.get("ok"), "the offline node reached the hub"
+        answer = self.send(
+            node,
+            subject="รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
+            recipients=[CENTRAL],
+            salutation="เรียน ปลัดกระทรวงมหาดไทย",
+            body="จังหวัดพร้อมใช้ระบบแล้ว (ส่งระหว่างเครือข่ายขัดข้อง)",
+        )
+        self.say(f"09.30 น. {self.names[node]} (ออฟไลน์) ออกเลข {answer['number']} รอส่ง")
+        self.nodes[node].call(
+            "POST",
+            "/api/paper-letters",
+            {
+                "number": "นว 0023.4/567",
+                "sender": "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดนครสวรรค์",
+                "subject": "รายงานผลการเบิกจ่ายงบประมาณ",
+                "letter_date": time.strftime("%Y-%m-%d"),
+            },
+        )
+        for i in range(OFFLINE_LEASE_SIZE + 1):
+            sent = self.send(
+                node,
+                subject=f"ประชุมเตรียมความพร้อมกลุ่มจังหวัด ครั้งที่ {i + 1}",
+                recipients=list(NEIGHBOURS),
+                series="ว",
+                salutation="เรียน ผู้ว่าราชการจังหวัด",
+                body="ขอเชิญประชุม",
+            )
+            self.say(
+                f"10.{15 + i * 10} น. {self.names[node]} (ออฟไลน์) หนังสือเวียน ที่ {sent['number']}"
+            )
+
+    def paper_letter_at_chiang_mai(self) -> None:
+        """A paper letter with its scan: ลงรับ, the governor's minute, then a division."""
+        self.cli(PAPER, "unit", "save", "ชม 0017.3", "กลุ่มงานอำนวยการ")
+        scan = self.workdir / "scan-ชม-5201-1234.pdf"
+        scan.write_bytes(minimal_pdf(["Chiang Mai Provincial Public Relations Office"]))
+        paper = self.cli(
+            PAPER,
+            "letter",
+            "paper",
+            "--number",
+            "ชม 5201/1234",
+            "--from",
+            "สำนักงานประชาสัมพันธ์จังหวัดเชียงใหม่",
+            "--subject",
+            "ขอเชิญร่วมงานวันรัฐธรรมนูญ",
+            "--date",
+            time.strftime("%Y-%m-%d"),
+            "--scan",
+            str(scan),
+        )
+        self.say(f"11.00 น. {self.names[PAPER]} ลงรับหนังสือกระดาษ เลขรับ {paper['receipt_number']}")
+        letter_id = str(paper["id"])
+        self.cli(
+            PAPER,
+            "letter",
+            "minute",
+            letter_id,
+            "--text",
+            "ทราบ เห็นควรเข้าร่วมงาน",
+            "--instruction",
+            "มอบกลุ่มงานอำนวยการจัดผู้แทนเข้าร่วม",
+            "--by",
+            "ผู้ว่าราชการจังหวัดเชียงใหม่",
+        )
+        self.cli(PAPER, "letter", "assign", letter_id, "--to", "ชม 0017.3")
+        self.say(f"11.10 น. ผู้ว่าราชการจังหวัดเชียงใหม่เกษียนสั่งการ มอบ{'กลุ่มงานอำนวยการ'}")
+        self.paper_letter_id = int(letter_id)
+
+    def print_registers(self) -> None:
+        """At day's end เชียงใหม่ prints its receipt register and exports its sending one."""
+        for action, series, name in (
+            ("print", "รับ", "ทะเบียนหนังสือรับ-ชม0017.pdf"),
+            ("export", "ส่ง", "ทะเบียนหนังสือส่ง-ชม0017.xlsx"),
+        ):
+            path = self.workdir / name
+            self.cli(PAPER, "register", action, "--series", series, "-o", str(path))
+            self.printed.append(str(path))
+        self.say(f"17.00 น. {self.names[PAPER]} พิมพ์ทะเบียนหนังสือรับ: {self.printed[0]}")
+
+    # ---- the report -------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """What the day left, read from every node and the hub: the figures of ``--json``."""
+        from hub.admin.reports import numbering_report
+
+        stats = {o: self.nodes[o].call("GET", "/api/stats") for o in self.nodes}
+        numbering = numbering_report(self.workdir / "hub")
+        checks = check_federation(
+            self.workdir / "hub", {o: self.instance_of(o) for o in self.nodes}
+        )
+        problems = [
+            {
+                "register": r["register"],
+                "gaps": r["gaps"],
+                "duplicates": r["duplicates"],
+                "provisional_pending": r["provisional_pending"],
+            }
+            for r in numbering
+            if r["gaps"] or r["duplicates"] or r["provisional_pending"]
+        ]
+        return {
+            "offices": {o: {"name": self.names[o], **stats[o]} for o in self.nodes},
+            "hub": self.hub_url,
+            "nodes": self.node_urls,
+            "letters_sent": checks["letters_sent"],
+            "deliveries_expected": checks["deliveries_expected"],
+            "deliveries_done": checks["deliveries_done"],
+            "receipts_expected": checks["receipts_expected"],
+            "receipts_registered": checks["receipts_registered"],
+            "receipts_returned": checks["receipts_returned"],
+            "numbering": numbering,
+            "numbering_problems": problems,
+            "invariant_violations": checks["violations"],
+            "sync_errors": self.sync_errors,
+            "order": self.order,
+            "printed_registers": self.printed,
+            "paper_letter_steps": [
+                h["action"]
+                for h in self.nodes[PAPER].call(
+                    "GET", f"/api/letters/{self.paper_letter_id}/history"
+                )["history"]
+            ],
+        }
