@@ -1,5 +1,6 @@
-"""Fixtures shared by every test module: one chromium for all browser tests, and a hub
-with a movable clock and console operators (a module may define its own ``hub``)."""
+"""Fixtures shared by every test module: one chromium for all browser tests, a movable
+clock, a hub with console operators (a module may define its own ``hub``), a hand-made
+directory for nodes that never see a hub, and a real hub with enrolled nodes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 from console_support import add_operators, console_login
 from flask.testing import FlaskClient
-from test_hub_support import Clock, Hub
+from support import Clock
+from test_hub_support import Hub
+from test_node_support import Federation, PaperHub, federation
 from web_support import CHROMIUM
 
 
@@ -47,3 +50,16 @@ def hub(tmp_path: Path, clock: Clock) -> Hub:
 def ops(hub: Hub) -> FlaskClient:
     """A console client signed in as an operator."""
     return console_login(hub)
+
+
+@pytest.fixture
+def paper() -> PaperHub:
+    """A hub signing key and directory made by hand (``offline_node``, ``publish``)."""
+    return PaperHub()
+
+
+@pytest.fixture
+def fed(tmp_path: Path) -> Iterator[Federation]:
+    """A real hub on 127.0.0.1, on a clock of its own, ready to enroll nodes."""
+    with federation(tmp_path, Clock()) as f:
+        yield f
