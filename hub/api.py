@@ -25,7 +25,7 @@ from hub.errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, Wron
 from hub.federation.auth import Caller, authenticate
 from hub.federation.enrollment import enroll
 from hub.federation.ingest import ingest_push
-from hub.monitoring.alerts import report_directory
+from hub.monitoring.alerts import report_directory, report_held
 from hub.monitoring.metrics import timed
 from hub.numbering.authority import grant_lease, register_digests
 from protocol.api import (
@@ -33,10 +33,12 @@ from protocol.api import (
     BLOB_RECEIVED_HEADER,
     BLOB_SIZE_HEADER,
     CHECKPOINT_TTL_SECONDS,
+    MAX_HELD_REPORT,
     MAX_PULL_BATCH,
     MAX_PUSH_BATCH,
 )
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
+from protocol.crashpoints import crash_point
 from protocol.envelope import Envelope
 from protocol.hub_messages import Checkpoint
 
@@ -161,7 +163,10 @@ def _push() -> Response:
         raise BadRequest("envelopes must be a non-empty list")
     if len(envelopes) > MAX_PUSH_BATCH:
         raise BadRequest(f"at most {MAX_PUSH_BATCH} envelopes per push")
-    outcome = ingest_push(get_store(), get_keyring(), caller().office, envelopes, clock())
+    outcome = ingest_push(
+        get_store(), get_keyring(), caller().office, envelopes, clock(), blobs=get_blobs()
+    )
+    crash_point("hub_push_committed")
     assert outcome.ack is not None
     return jsonify({"results": outcome.results, "ack": outcome.ack.to_wire()})
 
@@ -236,6 +241,27 @@ def _optional(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) ->
     return value
 
 
+def _held_report(value: Any) -> list[dict[str, Any]] | None:
+    """The heartbeat's ``held``: per sender, the envelopes the node holds unverified."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_HELD_REPORT:
+        raise BadRequest(f"held must be a list of at most {MAX_HELD_REPORT} senders")
+    out = []
+    for item in value:
+        origin = item.get("origin") if isinstance(item, dict) else None
+        count = item.get("count") if isinstance(item, dict) else None
+        reason = item.get("reason") if isinstance(item, dict) else None
+        if not isinstance(origin, str) or not 0 < len(origin) <= 64:
+            raise BadRequest("each held entry needs the sender's office id as origin")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise BadRequest("each held entry needs a count from 1")
+        if reason is not None and not isinstance(reason, str):
+            raise BadRequest("a held entry's reason must be a string")
+        out.append({"origin": origin, "count": count, "reason": (reason or "")[:200]})
+    return out
+
+
 @bp.post("/heartbeat")
 def heartbeat() -> Response:
     """A node's report on itself."""
@@ -256,6 +282,7 @@ def _heartbeat() -> Response:
     held = _optional(body, "directory_version", int)
     if held is not None and held < 0:
         raise BadRequest("directory_version must be a whole number from 0")
+    held_envelopes = _held_report(body.get("held"))
     node_clock = parse_clock(body.get("clock")) if body.get("clock") is not None else None
     if body.get("clock") is not None and node_clock is None:
         raise BadRequest("clock must be Unix seconds or an ISO 8601 time")
@@ -272,6 +299,8 @@ def _heartbeat() -> Response:
             None if error is None else error[:500],
         )
         report_directory(store, caller().office, held, error_code == "stale_directory", now)
+        if held_envelopes is not None:
+            report_held(store, caller().office, held_envelopes, now)
     return jsonify({"hub_time": iso_utc(now)})
 
 

@@ -87,10 +87,16 @@ def directory_body(
     """The directory the store describes, as version ``version``."""
     offices = []
     for row in store.offices():
-        keys = [
-            {"keyid": k["keyid"], "public": k["public"], "status": k["status"]}
-            for k in store.keys_of(row["id"])
-        ]
+        keys: list[dict[str, Any]] = []
+        for k in store.keys_of(row["id"]):
+            key: dict[str, Any] = {
+                "keyid": k["keyid"],
+                "public": k["public"],
+                "status": k["status"],
+            }
+            if k["status"] == "retired" and k["retired_seq"] is not None:
+                key["last_seq"] = int(k["retired_seq"])  # what it signed stays verifiable
+            keys.append(key)
         entry: dict[str, Any] = {
             "id": row["id"],
             "name": row["name"],

@@ -118,9 +118,10 @@ def status_page() -> Response:
     body = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
+    warnings = "".join(f'<p role="alert">{html.escape(w)}</p>' for w in s["warnings"])
     page = (
         '<!doctype html><html lang="th"><head><meta charset="utf-8">'
         "<title>ระบบสารบรรณอิเล็กทรอนิกส์ - สถานะ</title></head><body>"
-        f"<h1>ระบบสารบรรณอิเล็กทรอนิกส์</h1><table>{body}</table></body></html>"
+        f"<h1>ระบบสารบรรณอิเล็กทรอนิกส์</h1>{warnings}<table>{body}</table></body></html>"
     )
     return Response(page, content_type="text/html; charset=utf-8")

@@ -111,6 +111,51 @@ class HubUnreachable(NodeError):
     message_th = "ติดต่อศูนย์กลางไม่ได้ กรุณาลองใหม่ภายหลัง"
 
 
+class CannotWrite(NodeError):
+    """The node's data cannot be written now (disk full or read-only); nothing was stored,
+    and what is stored can still be read. It passes by itself once the disk is writable."""
+
+    status = 503
+    code = "cannot_write"
+    message_th = "บันทึกข้อมูลไม่ได้ในขณะนี้ ยังไม่ได้บันทึกสิ่งใด ข้อมูลเดิมยังเปิดอ่านได้ตามปกติ"
+    banner_th = "ขณะนี้บันทึกข้อมูลไม่ได้ เปิดอ่านได้ตามปกติ"
+    """What every clerk's page says at the top while the condition lasts."""
+
+
+class DiskFull(CannotWrite):
+    """The disk holding the node's data is full."""
+
+    code = "disk_full"
+    message_th = (
+        "บันทึกข้อมูลไม่ได้ เนื่องจากพื้นที่ดิสก์ของเครื่องแม่ข่ายเต็ม ยังไม่ได้บันทึกสิ่งใดจากคำสั่งนี้"
+        " ข้อมูลเดิมยังเปิดอ่านได้ตามปกติ กรุณาแจ้งผู้ดูแลระบบให้ลบไฟล์ที่ไม่ใช้หรือเพิ่มพื้นที่ดิสก์"
+        " แล้วทำรายการอีกครั้ง (ไม่ต้องเริ่มระบบใหม่)"
+    )
+    banner_th = (
+        "พื้นที่ดิสก์ของเครื่องแม่ข่ายเต็ม ขณะนี้บันทึก ส่ง รับ หรือลงรับหนังสือไม่ได้"
+        " แต่เปิดอ่านและค้นหาได้ตามปกติ แจ้งผู้ดูแลระบบให้เพิ่มพื้นที่ดิสก์"
+        " ระบบจะกลับมาบันทึกได้เองเมื่อมีพื้นที่ว่าง"
+    )
+
+
+class DiskReadOnly(CannotWrite):
+    """The node's database or data folder cannot be written (disk remounted read-only,
+    permissions taken away)."""
+
+    code = "disk_read_only"
+    message_th = (
+        "บันทึกข้อมูลไม่ได้ เนื่องจากดิสก์หรือโฟลเดอร์ข้อมูลของเครื่องแม่ข่ายอยู่ในสถานะอ่านได้อย่างเดียว"
+        " ยังไม่ได้บันทึกสิ่งใดจากคำสั่งนี้ ข้อมูลเดิมยังเปิดอ่านได้ตามปกติ"
+        " กรุณาแจ้งผู้ดูแลระบบให้ตรวจสอบดิสก์และสิทธิ์การเขียนโฟลเดอร์ข้อมูล"
+        " แล้วทำรายการอีกครั้ง (ไม่ต้องเริ่มระบบใหม่)"
+    )
+    banner_th = (
+        "ดิสก์หรือโฟลเดอร์ข้อมูลของเครื่องแม่ข่ายอ่านได้อย่างเดียว ขณะนี้บันทึก ส่ง รับ หรือลงรับหนังสือไม่ได้"
+        " แต่เปิดอ่านและค้นหาได้ตามปกติ แจ้งผู้ดูแลระบบให้ตรวจสอบดิสก์และสิทธิ์การเขียน"
+        " ระบบจะกลับมาบันทึกได้เองเมื่อแก้ไขแล้ว"
+    )
+
+
 def from_protocol(error: SarabanError) -> NodeError:
     """Translate a protocol error raised while acting on the clerk's behalf."""
     if isinstance(error, HTTPStatusError):

@@ -7,7 +7,9 @@ except blob chunks (``application/octet-stream``). Every error is JSON::
     {"error": "<code>", "reason": "<one line of English for the operator>"}
 
 with a 4xx status for the caller's mistake (400 bad_json / bad_request / bad_cursor,
-401 bad_request_signature / stale_request / replayed_nonce, 403 bad_token / forbidden /
+401 bad_request_signature / stale_request (which adds the hub's ``hub_time`` and its
+``window_seconds``, so the node can say how far off its clock is) / replayed_nonce,
+403 bad_token / forbidden /
 revoked, 404 not_found / unknown_office, 409 offset_mismatch, 413 too_large,
 415 wrong_content_type, 422 blob_hash_mismatch, 429 rate_limited with Retry-After) and
 5xx only for the hub's own failure.
@@ -22,6 +24,11 @@ Endpoints (request → response):
 ``POST /push`` ``{"envelopes": [<envelope>, ...]}`` (at most :data:`MAX_PUSH_BATCH`)
     → ``{"results": [{"env_id", "seq", "status", "reason", "detail"}], "ack": <envelope>}``
     status is ``accepted`` / ``duplicate`` / ``rejected``; results are in request order.
+    A letter citing an attachment the hub does not hold complete is ``rejected`` with
+    reason ``blobs_incomplete`` and ``missing`` (the hashes): not quarantined, the node
+    uploads them and pushes again. The ack is signed by the hub: the office's ``last_seq``
+    and ``head`` (env_id) after the push; the node marks nothing pushed that it does not
+    cover.
 ``POST /pull`` ``{"cursor": str | null, "limit": int}``
     → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>}``
     Mailbox entries after the opaque cursor: letters addressed to the office, receipts and
@@ -38,7 +45,9 @@ Endpoints (request → response):
 ``GET /blobs/<sha256>`` (optional ``Range: bytes=<start>-``) → 200 / 206 bytes; only for
     the sender and the recipients of a letter that lists the blob.
 ``POST /heartbeat`` ``{"outbox", "last_sync_ok", "last_error", "clock", "software",
-    "provisional_pending"}`` → ``{"hub_time"}``
+    "provisional_pending", "held"}`` → ``{"hub_time"}``; ``held`` (at most
+    :data:`MAX_HELD_REPORT` entries) lists ``{"origin", "count", "reason"}`` per sender whose
+    envelopes the node has held unverified past its tries, ``[]`` when none.
 ``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {"<register id>": max}}``
 ``GET /feed?after=<seq>&limit=<n>`` → ``{"envelopes": [...own feed...], "more": bool}``
 ``POST /lease`` ``{"register": "<register id>", "count": n}`` → ``{"lease": <envelope>}``
@@ -56,6 +65,9 @@ from collections.abc import Iterable
 API_PREFIX = "/api/v1"
 MAX_PUSH_BATCH = 500
 MAX_PULL_BATCH = 500
+MAX_HELD_REPORT = 100
+BLOBS_INCOMPLETE = "blobs_incomplete"
+"""The push result's reason for a letter whose attachments the hub lacks: upload, retry."""
 MAX_CHUNK = 1024 * 1024
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 BLOB_SIZE_HEADER = "X-Saraban-Blob-Size"

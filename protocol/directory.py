@@ -5,6 +5,11 @@ it is signed by a pinned hub key and its version is higher than the one held (th
 version is accepted only as the identical envelope); it then pins the hub keys it lists,
 which is how the hub rotates its key.
 
+An office signs with its ``active`` key. A key the office rotated away from (re-enrolment
+of a rebuilt node) is listed as ``retired`` with ``last_seq``, the last seq of the office's
+feed when it was retired: it still verifies what it signed before, never a later seq. A
+``revoked`` key, or any key of a revoked office, verifies nothing.
+
 This module does not fetch or store directories.
 """
 
@@ -24,6 +29,8 @@ from .keys import HUB_OFFICE, public_key_from_b64, split_keyid
 ENROLLED = "enrolled"
 PENDING = "pending"
 REVOKED = "revoked"
+ACTIVE = "active"
+RETIRED = "retired"
 
 
 @dataclass
@@ -33,14 +40,19 @@ class TrustedDirectory:
     directory: Directory
     env_id: str
     _keys: dict[str, Ed25519PublicKey] = field(default_factory=dict, repr=False)
+    _retired: dict[str, tuple[Ed25519PublicKey, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for office in self.directory.offices:
             if office.get("status") == REVOKED:
                 continue
             for key in office.get("keys", []):
-                if key.get("status", "active") == "active":
+                status = key.get("status", ACTIVE)
+                if status == ACTIVE:
                     self._keys[key["keyid"]] = public_key_from_b64(key["public"])
+                elif status == RETIRED and _is_seq(key.get("last_seq")):
+                    public = public_key_from_b64(key["public"])
+                    self._retired[key["keyid"]] = (public, key["last_seq"])
 
     @property
     def version(self) -> int:
@@ -50,6 +62,23 @@ class TrustedDirectory:
     def office_key(self, keyid: str) -> Ed25519PublicKey | None:
         """The active public key with this id of a non-revoked office, else None."""
         return self._keys.get(keyid)
+
+    def signing_key(self, keyid: str) -> Ed25519PublicKey | None:
+        """The public key with this id that may have signed an envelope a node receives:
+        active, or retired (then :meth:`signed_in_time` says which seqs it covers)."""
+        active = self._keys.get(keyid)
+        if active is not None:
+            return active
+        retired = self._retired.get(keyid)
+        return None if retired is None else retired[0]
+
+    def signed_in_time(self, keyid: str, seq: int) -> bool:
+        """Whether ``keyid`` may have signed seq ``seq`` of its office's feed: an active key
+        any seq, a retired one only up to the last seq its office had when it was retired."""
+        if keyid in self._keys:
+            return True
+        retired = self._retired.get(keyid)
+        return retired is not None and seq <= retired[1]
 
     def hub_keys(self) -> dict[str, Ed25519PublicKey]:
         """The hub keys this directory names (the ones to pin)."""
@@ -81,6 +110,10 @@ class TrustedDirectory:
             out.append(r)
         seen: set[str] = set()
         return [r for r in out if not (r in seen or seen.add(r))]  # type: ignore[func-returns-value]
+
+
+def _is_seq(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def accept_directory(

@@ -75,6 +75,13 @@ class StaleDirectory(RemoteDataError):
     code = "stale_directory"
 
 
+class BadAck(RemoteDataError):
+    """The hub's answer to a push carries no ack, or one that is not the hub's, not for this
+    office, or does not cover what the answer says it accepted."""
+
+    code = "bad_ack"
+
+
 class BadRequestSignature(RemoteDataError):
     """An HTTP request's signature headers are missing, malformed or do not verify."""
 

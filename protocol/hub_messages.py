@@ -25,7 +25,9 @@ class Directory(Message):
     """The hub-signed, versioned directory of offices, their keys and distribution lists.
 
     ``offices`` entries: ``{"id", "name", "group", "status", "keys": [{"keyid", "public",
-    "status"}], "seal_public"}`` with status ``enrolled`` / ``pending`` / ``revoked``.
+    "status"}], "seal_public"}`` with status ``enrolled`` / ``pending`` / ``revoked``; a
+    key's status is ``active``, ``retired`` (rotated away, with ``last_seq``: the office's
+    last seq when it was retired, the most it may have signed) or ``revoked``.
     ``lists``: ``{name: {"title", "members": [office id, ...]}}``. ``shared_registers``:
     ``[{"owner", "series", "basis", "members": [office id, ...]}]``, the registers numbered
     by the hub through leases. ``hub_keys`` lists the hub

@@ -3,15 +3,30 @@
 The CLI runs the node's own Flask app in-process on the node's instance folder (so
 `saraban letter ...` works whether or not the node is serving); the demo talks to node
 processes over real HTTP. Both go through the same API routes and the same error shape.
+
+Every state-changing call carries an ``Idempotency-Key``: one run of a client (one
+`saraban` command) draws a fresh prefix and numbers its calls, and a call retried after a
+lost answer or a busy database (:data:`RETRIES`) sends its key again, so the node acts on
+it once and answers the retry with the first answer.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RETRIES = (0.5, 2.0)
+"""Seconds to wait before each retry of a call the node could not answer (503, or no
+answer at all over HTTP)."""
+BUSY = 503
 
 
 class NodeAPIError(Exception):
@@ -46,6 +61,37 @@ def _raise_for(status: int, data: Any) -> None:
         raise NodeAPIError(status, "http_error", f"HTTP {status}")
 
 
+class IdempotencyKeys:
+    """The keys of one client run: a fresh prefix, then one number per call."""
+
+    def __init__(self) -> None:
+        self.prefix = uuid.uuid4().hex
+        self.calls = 0
+
+    def headers(self, method: str) -> dict[str, str]:
+        """The header of the next call, if it changes state."""
+        if method.upper() not in STATE_CHANGING:
+            return {}
+        self.calls += 1
+        return {IDEMPOTENCY_HEADER: f"{self.prefix}-{self.calls}"}
+
+
+def with_retries(send: Callable[[], Any], busy: Callable[[Any], bool]) -> Any:
+    """``send()`` again, after :data:`RETRIES`, while it raises :class:`NodeAPIError` with
+    status 0 (no answer) or its answer is ``busy``."""
+    for wait in (*RETRIES, None):
+        try:
+            answer = send()
+        except NodeAPIError as e:
+            if e.status != 0 or wait is None:
+                raise
+        else:
+            if wait is None or not busy(answer):
+                return answer
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class NodeHTTP:
     """A node served by `saraban node serve`, reached at ``url``."""
 
@@ -54,13 +100,21 @@ class NodeHTTP:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
+        self.keys = IdempotencyKeys()
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One API call; raise :class:`NodeAPIError` on a 4xx/5xx answer."""
-        try:
-            resp = self.session.request(method, self.url + path, json=body, timeout=self.timeout)
-        except requests.RequestException as e:
-            raise NodeAPIError(0, "unreachable", f"node at {self.url} is not answering") from e
+        """One API call (retried with its key); raise :class:`NodeAPIError` on a 4xx/5xx."""
+        headers = self.keys.headers(method)
+
+        def send() -> requests.Response:
+            try:
+                return self.session.request(
+                    method, self.url + path, json=body, headers=headers, timeout=self.timeout
+                )
+            except requests.RequestException as e:
+                raise NodeAPIError(0, "unreachable", f"node at {self.url} is not answering") from e
+
+        resp = with_retries(send, lambda r: r.status_code == BUSY)
         try:
             data = resp.json()
         except ValueError:
@@ -95,15 +149,21 @@ class NodeInProcess:
         )
         self.client = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.keys = IdempotencyKeys()
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One API call; raise :class:`NodeAPIError` on a 4xx/5xx answer."""
-        resp = self.client.open(
-            path,
-            method=method,
-            data=None if body is None else json.dumps(body),
-            content_type="application/json" if body is not None else None,
-            headers=self.headers,
+        """One API call (retried with its key while the database is busy); raise
+        :class:`NodeAPIError` on a 4xx/5xx answer."""
+        headers = {**self.headers, **self.keys.headers(method)}
+        resp = with_retries(
+            lambda: self.client.open(
+                path,
+                method=method,
+                data=None if body is None else json.dumps(body),
+                content_type="application/json" if body is not None else None,
+                headers=headers,
+            ),
+            lambda r: r.status_code == BUSY,
         )
         data = resp.get_json(silent=True)
         _raise_for(resp.status_code, data)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from waitress import serve
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def _quiet_waitress() -> None:
+
+def _serve(app: Flask, scheduler: Any, kind: str, host: str, port: int, threads: int) -> None:
+    """Serve ``app`` with waitress until interrupted, then stop its ``scheduler``."""
     # waitress warns on every queue backlog; the hub answers overload itself with 429.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    print(f"{kind} serving on http://{host}:{port}/", flush=True)
+    try:
+        serve(app, host=host, port=port, threads=threads, ident=f"saraban-{kind}")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def serve_hub(
@@ -25,14 +36,7 @@ def serve_hub(
     host = host or str(app.config["HOST"])
     port = port or int(app.config["PORT"])
     threads = threads or int(app.config["THREADS"])
-    scheduler = start_scheduler(app)
-    _quiet_waitress()
-    print(f"hub serving on http://{host}:{port}/", flush=True)
-    try:
-        serve(app, host=host, port=port, threads=threads, ident="saraban-hub")
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    _serve(app, start_scheduler(app), "hub", host, port, threads)
 
 
 def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
@@ -41,11 +45,4 @@ def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
     from node.sync.enrolment import start_scheduler
 
     app = create_app(instance_path=str(instance.resolve()))
-    scheduler = start_scheduler(app)
-    _quiet_waitress()
-    print(f"node serving on http://{host}:{port}/", flush=True)
-    try:
-        serve(app, host=host, port=port, threads=threads, ident="saraban-node")
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    _serve(app, start_scheduler(app), "node", host, port, threads)

@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_node_support import CHIANG_MAI, Clock, Node, PaperHub, offline_node
+from support import CHIANG_MAI, Clock
+from test_node_support import Node, PaperHub, offline_node
 
 from node.errors import BadInput, Conflict
 from node.staff.accounts import LoginRefused, add_user, authenticate, set_password
+from node.storage.store import Store
 from protocol.sessions import LOCK_SECONDS, MAX_FAILURES
 
 PASSWORD = "ม้าลาย-กินหญ้า-2569"
@@ -52,12 +54,17 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(node: Node) -> None
     assert answers[0] == answers[1] == (401, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง")
 
 
+def guess_until_locked(node: Node, store: Store) -> None:
+    """Add ``somchai`` and sign in with a wrong password until his account locks."""
+    add_user(node.ctx, store, "somchai", "สมชาย ใจดี", PASSWORD, ["clerk"])
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(LoginRefused):
+            authenticate(node.ctx, store, "somchai", "guess-guess-guess")
+
+
 def test_guessing_locks_the_account_until_the_lock_expires(node: Node) -> None:
     with node.store() as store:
-        add_user(node.ctx, store, "somchai", "สมชาย ใจดี", PASSWORD, ["clerk"])
-        for _ in range(MAX_FAILURES):
-            with pytest.raises(LoginRefused):
-                authenticate(node.ctx, store, "somchai", "guess-guess-guess")
+        guess_until_locked(node, store)
         with pytest.raises(LoginRefused) as locked:
             authenticate(node.ctx, store, "somchai", PASSWORD)
         assert "ระงับชั่วคราว" in locked.value.message_th
@@ -67,10 +74,7 @@ def test_guessing_locks_the_account_until_the_lock_expires(node: Node) -> None:
 
 def test_new_password_lifts_the_lock(node: Node) -> None:
     with node.store() as store:
-        add_user(node.ctx, store, "somchai", "สมชาย ใจดี", PASSWORD, ["clerk"])
-        for _ in range(MAX_FAILURES):
-            with pytest.raises(LoginRefused):
-                authenticate(node.ctx, store, "somchai", "guess-guess-guess")
+        guess_until_locked(node, store)
         set_password(node.ctx, store, "somchai", "another-long-one")
         assert authenticate(node.ctx, store, "somchai", "another-long-one").user == "somchai"
 

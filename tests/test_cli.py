@@ -49,22 +49,26 @@ def test_letter_command_on_a_folder_that_is_not_a_node(tmp_path: Path) -> None:
     assert_one_line_failure(proc, "not an initialised node")
 
 
-def test_hub_enroll_issues_a_token_once_and_refuses_unknown_office(tmp_path: Path) -> None:
+@pytest.fixture
+def hub_dir(tmp_path: Path) -> Path:
+    """A hub's instance folder, made by `saraban hub init`."""
     hub = tmp_path / "hub"
     assert saraban("hub", "init", "--instance", str(hub)).returncode == 0
-    ok = saraban("hub", "enroll", "ชม 0017", "--instance", str(hub), "--json")
+    return hub
+
+
+def test_hub_enroll_issues_a_token_once_and_refuses_unknown_office(hub_dir: Path) -> None:
+    ok = saraban("hub", "enroll", "ชม 0017", "--instance", str(hub_dir), "--json")
     assert ok.returncode == 0, ok.stderr
     data = json.loads(ok.stdout)
     assert data["office"] == "ชม 0017" and len(data["token"]) >= 20
-    assert data["token"] not in (hub / "hub.sqlite").read_bytes().decode("latin-1")
-    bad = saraban("hub", "enroll", "ZZ 9999", "--instance", str(hub))
+    assert data["token"] not in (hub_dir / "hub.sqlite").read_bytes().decode("latin-1")
+    bad = saraban("hub", "enroll", "ZZ 9999", "--instance", str(hub_dir))
     assert_one_line_failure(bad, "ZZ 9999")
 
 
-def test_numbering_report_of_a_new_hub_is_empty(tmp_path: Path) -> None:
-    hub = tmp_path / "hub"
-    assert saraban("hub", "init", "--instance", str(hub)).returncode == 0
-    proc = saraban("hub", "report", "numbering", "--instance", str(hub), "--json")
+def test_numbering_report_of_a_new_hub_is_empty(hub_dir: Path) -> None:
+    proc = saraban("hub", "report", "numbering", "--instance", str(hub_dir), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
 

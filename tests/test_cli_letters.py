@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_node_support import CHIANG_MAI, Clock, Federation
+from support import CHIANG_MAI, Clock
+from test_cli import saraban
+from test_node_support import Federation
 
 from protocol.thai import format_thai_date
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def saraban(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +99,30 @@ def test_paper_letter_is_worked_through_from_the_terminal(instance: Path, tmp_pa
     assert again.stderr.splitlines() == [
         f"saraban: หนังสือนี้ดำเนินการแล้ว (letter {letter_id} is already done; conflict, HTTP 409)"
     ]
+
+
+def test_paper_letter_registered_again_is_named_in_one_line_until_confirmed(
+    instance: Path,
+) -> None:
+    args = ("paper", "--subject", "เชิญประชุม", "--from", "อำเภอเมืองเชียงใหม่", "--number")
+    first = letter(instance, *args, "ชม 0117/77")
+    registered = re.fullmatch(r"ลงรับแล้ว เลขรับ (\d+) id=\d+", first.stdout.strip())
+    assert first.returncode == 0 and registered, first.stderr
+    number = int(registered[1])
+
+    again = letter(instance, *args, "ชม ๐๑๑๗/๗๗")  # the same number, typed in Thai digits
+    assert (again.returncode, again.stdout) == (1, "")
+    (line,) = again.stderr.splitlines()
+    assert re.fullmatch(
+        f"saraban: หนังสือฉบับนี้ลงรับไว้แล้ว: เลขรับ {number} เมื่อ \\d{{1,2}} \\S+ 25\\d\\d "
+        r"เวลา \d{1,2}\.\d\d น\. \(จาก อำเภอเมืองเชียงใหม่ ที่ ชม 0117/77\) "
+        "— หากเป็นหนังสือคนละฉบับ ให้สั่งอีกครั้งพร้อม --confirm-duplicate",
+        line,
+    ), line
+
+    confirmed = letter(instance, *args, "ชม 0117/77", "--confirm-duplicate")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert confirmed.stdout.startswith(f"ลงรับแล้ว เลขรับ {number + 1} ")
 
 
 BAD_COMMANDS = {

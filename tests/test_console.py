@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from console_support import PASSWORD, console_login, csrf, post_form, text_of
 from flask.testing import FlaskClient
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
+from test_hub_support import Hub, Office
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 import pytest
 from console_support import PASSWORD, add_operators
 from playwright.sync_api import Browser, Page, expect
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Hub, Office
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY
+from test_hub_support import Hub, Office
+from test_node_support import serve_node_process
 from web_support import DESKTOP, PHONE, shot
 
 from node.sync.enrolment import init_node
-from scripts.fleet import Service, free_ports, start_service
-from scripts.nodeapi import NodeHTTP, read_token
+from scripts.fleet import Service, free_ports
+from scripts.nodeapi import NodeHTTP
 
 pytestmark = pytest.mark.slow
 
@@ -80,16 +82,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveFederation]:
             for office, port in zip(offices, free_ports(len(offices)), strict=True):
                 inst = root / office.replace(" ", "_")
                 init_node(inst, url, office, hub.token(office))
-                node_url = f"http://127.0.0.1:{port}"
-                fed.nodes[office] = start_service(
-                    office,
-                    ["node", "serve", "--instance", str(inst), "--port", str(port)],
-                    node_url,
-                    "/api/health",
-                    root / "logs" / f"{office.replace(' ', '_')}.log",
-                    {"SARABAN_NODE_SYNC_INTERVAL_MINUTES": "600"},
+                fed.nodes[office], fed.api[office] = serve_node_process(
+                    office, inst, port, root / "logs"
                 )
-                fed.api[office] = NodeHTTP(node_url, read_token(inst))
             deadline = time.monotonic() + STARTUP
             for service in fed.nodes.values():
                 service.wait_ready(deadline)

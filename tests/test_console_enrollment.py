@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
+from test_hub_support import Hub, Office
 
 from hub.admin.access import open_hub
 from hub.admin.instance import init_hub

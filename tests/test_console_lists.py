@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from console_support import console_login, post_form, text_of
 from flask.testing import FlaskClient
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
+from test_hub_support import Hub
 
 from hub.admin.access import open_hub
 from hub.admin.instance import init_hub

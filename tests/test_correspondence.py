@@ -8,37 +8,22 @@ time comes from the test's Clock, which starts on 18 Nov 2569 at 18.06 น. Bang
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    Clock,
-    Node,
-    PaperHub,
-    offline_node,
-    publish,
-)
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, bangkok
+from test_node_support import Node, PaperHub, offline_node, publish
 
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.keys import Signer
-from protocol.thai import BANGKOK
 
 DIVISION = "ชม 0017.3"
 PILOT_LIST = "pilot-centres"
 REGISTERED_POST = "ไปรษณีย์ลงทะเบียน"
 OUTSIDER = "บริษัท ล้านนาการพิมพ์ จำกัด"
 DEADLINE = "2026-11-25T16:00+07:00"
-
-
-def bangkok(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
-    """The Unix time of a Bangkok wall-clock moment."""
-    return datetime(year, month, day, hour, minute, tzinfo=BANGKOK).timestamp()
 
 
 def make_office(tmp_path: Path, clock: Clock, **config: Any) -> Node:
@@ -55,11 +40,6 @@ def make_office(tmp_path: Path, clock: Clock, **config: Any) -> Node:
     }
     publish(paper, node)
     return node
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, MINISTRY, Clock, Hub
+from support import CHIANG_MAI, CHIANG_RAI, MINISTRY, Clock
+from test_hub_support import Hub
 
 from hub.admin.instance import init_hub, rotate_hub_key
 from hub.admin.offices import add_office, add_shared_register, revoke_office
@@ -21,11 +22,6 @@ from hub.monitoring.offices import office_state
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope
 from protocol.keys import public_key_from_b64
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

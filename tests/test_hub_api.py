@@ -8,28 +8,14 @@ from pathlib import Path
 
 import pytest
 from console_support import add_operators, console_login, text_of
-from test_hub_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    MINISTRY,
-    Clock,
-    Hub,
-    Office,
-    body_of,
-    kinds,
-)
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
+from test_hub_support import Hub, Office, body_of, kinds
 
 from hub.admin.offices import revoke_office
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, sign_envelope, verify_envelope
 from protocol.hub_messages import Ack, Checkpoint
 from protocol.keys import Signer, public_key_from_b64
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Answer, Clock, Hub, Office
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
+from test_hub_support import Answer, Hub, Office
 
 from protocol.api import BLOB_RECEIVED_HEADER, BLOB_SIZE_HEADER, MAX_CHUNK
 
@@ -119,9 +120,28 @@ def test_range_download_resumes_from_an_offset(hub: Hub, cm: Office) -> None:
     assert part.body == DATA[1000:]
 
 
-def test_listed_but_missing_blob_is_404(hub: Hub, cm: Office) -> None:
+def test_letter_pushed_before_its_attachment_bytes_waits_for_them(hub: Hub, cm: Office) -> None:
+    """The hub refuses the letter (retryable, no quarantine, no alert) until the bytes are
+    whole; the office's next envelope waits behind it; both go once the bytes do."""
     cr = hub.office(CHIANG_RAI)
-    data = b"never uploaded"
-    cm.push_ok(cm.letter([CHIANG_RAI], attachments=[attachment(data)]))
-    answer = cr.request("GET", f"/blobs/{hashlib.sha256(data).hexdigest()}")
-    assert (answer.status, answer.json["error"]) == (404, "not_found")
+    data = b"bytes not uploaded yet"
+    sha = hashlib.sha256(data).hexdigest()
+    letter = cm.letter([CHIANG_RAI], attachments=[attachment(data)])
+    entry = cm.register_entry(f"{CHIANG_MAI}|ส่ง|2569", 1)
+    first, second = cm.push_ok(letter, entry)
+    assert (first["status"], first["reason"], first["missing"]) == (
+        "rejected",
+        "blobs_incomplete",
+        [sha],
+    )
+    assert (second["status"], second["reason"]) == ("rejected", "out_of_sequence")
+    assert hub.counts("quarantine", "alerts", "feed") == {"quarantine": 0, "alerts": 0, "feed": 0}
+    assert cr.pull_all() == []
+    half = len(data) // 2
+    assert put(cm, sha, 0, len(data), data[:half]).json == {"received": half, "complete": False}
+    assert cm.push_ok(letter, entry)[0]["reason"] == "blobs_incomplete"  # half is not enough
+    assert put(cm, sha, half, len(data), data[half:]).json["complete"] is True
+    assert [r["status"] for r in cm.push_ok(letter, entry)] == ["accepted", "accepted"]
+    assert [e.env_id for e in cr.pull_all()] == [letter.env_id]
+    answer = cr.request("GET", f"/blobs/{sha}")
+    assert (answer.status, answer.body) == (200, data)

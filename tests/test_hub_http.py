@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, Hub, Office, kinds
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
+from test_hub_support import Hub, Office, kinds
 
 from protocol.api import API_PREFIX, MAX_CHUNK
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Answer, Clock, Hub
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
+from test_hub_support import Answer, Hub
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 TOKEN = "scrape-ฝ่ายเฝ้าระวัง-2569"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_hub_support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock, Hub, Office
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
+from test_hub_support import Hub, Office
 
 from hub.admin.offices import add_shared_register
 from hub.admin.reports import numbering_report
@@ -15,11 +16,6 @@ from protocol.keys import public_key_from_b64
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 SHARED = f"{MINISTRY}|ว|2569"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

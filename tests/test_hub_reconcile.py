@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from console_support import console_login, post_form, text_of
-from test_hub_support import CHIANG_MAI, Clock, Hub, Office
+from support import CHIANG_MAI, Clock
+from test_hub_support import Hub, Office
 
 from hub.jobs import (
     ALERTS_JOB,
@@ -27,7 +28,7 @@ from scripts.cli.main import main
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 DAY = 24 * 3600
-FIRST_DAY = "2026-11-18"  # the Bangkok day of test_hub_support.START
+FIRST_DAY = "2026-11-18"  # the Bangkok day of support.START
 NEXT_DAY = "2026-11-19"
 
 

@@ -24,18 +24,9 @@ import openpyxl
 import pytest
 from console_support import PASSWORD, text_of
 from flask.testing import FlaskClient
-from test_hub_support import Clock as HubClock
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
 from test_hub_support import Hub
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    MINISTRY,
-    Clock,
-    Federation,
-    Node,
-    federation,
-)
+from test_node_support import Federation, Node, federation
 
 from hub.app import create_app
 from hub.console import charts
@@ -743,7 +734,7 @@ def facts(hub: Hub) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_facts_follow_routing_and_a_restarted_hub_backfills_them(tmp_path: Path) -> None:
-    clock = HubClock(moment(12, 4, 12))
+    clock = Clock(moment(12, 4, 12))
     hub = Hub(tmp_path, clock)
     cm, cr, kk = hub.office(CHIANG_MAI), hub.office(CHIANG_RAI), hub.office(KHON_KAEN)
     letter = cm.letter([CHIANG_RAI], speed=URGENT, created_at="2026-12-04T09:00:00+07:00")

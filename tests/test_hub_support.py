@@ -1,5 +1,6 @@
-"""Helpers for the hub tests: a movable clock, a hub in a temporary instance folder, and
-fake-but-real offices that enroll through ``/enroll``, sign their feeds and requests.
+"""Helpers for the hub tests: a hub in a temporary instance folder on a movable clock (the
+clock and the office ids are tests/support.py's), and fake-but-real offices that enroll
+through ``/enroll``, sign their feeds and requests.
 
 No test lives here; the hub test modules import these helpers.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
+from support import Clock, serve
 
 from hub.admin.instance import init_hub
 from hub.admin.tokens import issue_enrollment_token
@@ -29,25 +29,6 @@ from protocol.auth import sign_request
 from protocol.envelope import Envelope, sign_envelope
 from protocol.keys import Signer
 from protocol.messages import Receipt, RegisterEntry, Withdraw
-
-START = 1_795_000_000.0  # 2026-11-18, Bangkok
-CHIANG_MAI = "ชม 0017"
-CHIANG_RAI = "ชร 0017"
-KHON_KAEN = "ขก 0017"
-MINISTRY = "มท 0200"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, t: float = START):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @dataclass
@@ -90,17 +71,12 @@ class Hub:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve the app on 127.0.0.1 (random port) for the duration of the block."""
-        server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_port}"
-        try:
-            yield self.base_url
-        finally:
-            self.base_url = None
-            server.shutdown()
-            thread.join(5)
-            server.server_close()
+        with serve(self.app) as url:
+            self.base_url = url
+            try:
+                yield url
+            finally:
+                self.base_url = None
 
     @contextmanager
     def store(self) -> Iterator[HubStore]:

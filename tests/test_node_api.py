@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from support import CHIANG_MAI, CHIANG_RAI
+from test_node_support import Node, office_knowing
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
-    paper, clock = PaperHub(), Clock()
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    publish(paper, cm)
-    return cm
+    return office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI)
 
 
 def counts(node: Node) -> dict[str, int]:

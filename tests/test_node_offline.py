@@ -4,21 +4,12 @@ returning, and the feed and audit chains that record it all."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    Clock,
-    Node,
-    PaperHub,
-    offline_node,
-    publish,
-)
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, bangkok
+from test_node_support import NORTH, Node, PaperHub, offline_node, publish
 
 from node.records import inbox, leases
 from node.storage.audit import verify_audit
@@ -26,28 +17,13 @@ from node.storage.store import read_sidecar
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.messages import Letter
-from protocol.thai import BANGKOK
-
-
-def bangkok(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0) -> float:
-    return datetime(year, month, day, hour, minute, sec, tzinfo=BANGKOK).timestamp()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def paper() -> PaperHub:
-    return PaperHub()
 
 
 @pytest.fixture
 def pair(tmp_path: Path, paper: PaperHub, clock: Clock) -> tuple[Node, Node]:
     cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
     cr = offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    paper.lists = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
+    paper.lists = NORTH
     offline_node(tmp_path, KHON_KAEN, paper, clock)
     publish(paper, cm, cr)
     return cm, cr

@@ -1,5 +1,6 @@
-"""Helpers for the node tests: a movable clock, nodes with a hand-made directory (no hub
-at all), and a real hub served over loopback HTTP with real enrolled nodes.
+"""Helpers for the node tests: nodes with a hand-made directory (no hub at all), a real hub
+served over loopback HTTP with real enrolled nodes, on a movable clock (the clock and the
+office ids are tests/support.py's), and a node served as a process of its own.
 
 No test lives here; the node test modules import these helpers.
 """
@@ -8,15 +9,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
+from support import CHIANG_MAI, CHIANG_RAI, Clock, serve
 
 from node.app import create_app
 from node.context import NodeContext
@@ -29,26 +29,12 @@ from protocol.envelope import Envelope, sign_envelope
 from protocol.hub_messages import Directory
 from protocol.keys import Signer, save_signer
 from protocol.messages import FeedMessage
+from scripts.fleet import Service, start_service
+from scripts.nodeapi import NodeHTTP, read_token
 
-START = 1_795_000_000.0  # 2026-11-18 18:06 Bangkok
-CHIANG_MAI = "ชม 0017"
-CHIANG_RAI = "ชร 0017"
-KHON_KAEN = "ขก 0017"
-MINISTRY = "มท 0200"
 TOKEN = "test-token-0123456789"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, t: float = START):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+NORTH = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
+"""The distribution list ภาคเหนือ, for a :class:`PaperHub`'s ``lists``."""
 
 
 def closed_port_url() -> str:
@@ -175,6 +161,49 @@ def publish(paper: PaperHub, *nodes: Node) -> None:
                 )
 
 
+def office_knowing(
+    tmp_path: Path,
+    office: str,
+    *others: str,
+    clock: Clock | None = None,
+    lists: dict[str, Any] | None = None,
+    **config: Any,
+) -> Node:
+    """``office`` with no hub, its directory naming ``others`` (nodes made beside it, on the
+    same clock) and the distribution ``lists``."""
+    paper, clock = PaperHub(), clock or Clock()
+    node = offline_node(tmp_path, office, paper, clock, **config)
+    for other in others:
+        offline_node(tmp_path, other, paper, clock)
+    paper.lists = lists or {}
+    publish(paper, node)
+    return node
+
+
+def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
+    """A paper letter registered at ``node`` through the local API (as its operator)."""
+    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
+    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
+
+
+def serve_node_process(
+    office: str, instance: Path, port: int, logs: Path
+) -> tuple[Service, NodeHTTP]:
+    """``saraban node serve`` of an enrolled ``instance`` as a process of its own on ``port``
+    (its log under ``logs``; its scheduler all but idle, so the test syncs when it means to),
+    and the node's local API over HTTP."""
+    url = f"http://127.0.0.1:{port}"
+    service = start_service(
+        office,
+        ["node", "serve", "--instance", str(instance), "--port", str(port)],
+        url,
+        "/api/health",
+        logs / f"{office.replace(' ', '_')}.log",
+        {"SARABAN_NODE_SYNC_INTERVAL_MINUTES": "600"},
+    )
+    return service, NodeHTTP(url, read_token(instance))
+
+
 # -- a real hub ---------------------------------------------------------------------------
 
 
@@ -190,10 +219,8 @@ class Federation:
         self.hub_dir = tmp_path / "hub"
         init_hub(self.hub_dir, now=clock())
         self.hub_app = create_hub({"CLOCK": clock}, instance_path=self.hub_dir)
-        self.server = make_server("127.0.0.1", 0, self.hub_app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.serving = ExitStack()
+        self.url = self.serving.enter_context(serve(self.hub_app))
         self.nodes: list[Node] = []
 
     def node(self, office: str, **config: Any) -> Node:
@@ -212,9 +239,7 @@ class Federation:
         add_shared_register(self.hub_dir, owner, series, members, now=self.clock())
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.serving.close()
 
 
 @contextmanager

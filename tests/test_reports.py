@@ -22,15 +22,15 @@ import pytest
 from fpdf import FPDF
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    Clock,
     Federation,
     Node,
     PaperHub,
     federation,
+    office_knowing,
     offline_node,
+    paper_letter,
     publish,
 )
 
@@ -49,11 +49,7 @@ def bangkok(month: int, day: int, hour: int = 10, minute: int = 0) -> float:
 
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
-    paper, clock = PaperHub(), Clock(bangkok(10, 20))
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    publish(paper, cm)
-    return cm
+    return office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, clock=Clock(bangkok(10, 20)))
 
 
 def small_pdf(text: str = "Letter from Chiang Rai") -> bytes:
@@ -66,11 +62,6 @@ def small_pdf(text: str = "Letter from Chiang Rai") -> bytes:
 
 def scan(content: bytes, name: str = "scan.pdf", media: str = "application/pdf") -> dict[str, str]:
     return {"name": name, "media_type": media, "content_base64": base64.b64encode(content).decode()}
-
-
-def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
-    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
-    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
 
 
 def get(node: Node, path: str, **headers: str) -> Any:

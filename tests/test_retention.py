@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from support import CHIANG_MAI, CHIANG_RAI, Clock
+from test_node_support import Node, PaperHub, office_knowing, offline_node, publish
 
 from node.records import inbox
 from protocol.canonical import parse_canonical
@@ -33,11 +34,7 @@ def at(year: int, month: int = 3, day: int = 1) -> float:
 
 
 def make_node(tmp_path: Path, **config: Any) -> Node:
-    paper, clock = PaperHub(), Clock(at(2000))
-    node = offline_node(tmp_path, CHIANG_MAI, paper, clock, **config)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    publish(paper, node)
-    return node
+    return office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, clock=Clock(at(2000)), **config)
 
 
 @pytest.fixture

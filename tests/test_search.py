@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,17 +20,8 @@ from urllib.parse import urlencode
 import fontpkg_sarabun
 import pytest
 from fpdf import FPDF
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    Clock,
-    Federation,
-    Node,
-    PaperHub,
-    federation,
-    offline_node,
-    publish,
-)
+from support import CHIANG_MAI, CHIANG_RAI, Clock
+from test_node_support import Federation, Node, office_knowing
 
 from node.records import attachment_text
 from node.search import index as searchindex
@@ -44,24 +34,9 @@ PDF_WORDS = "ผู้ประสานงานนางสาวพิมพ�
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def cr(tmp_path: Path, clock: Clock) -> Node:
     """ชร 0017, which receives paper letters and knows ชม 0017 from its directory."""
-    paper = PaperHub()
-    node = offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    publish(paper, node)
-    return node
-
-
-@pytest.fixture
-def fed(tmp_path: Path) -> Iterator[Federation]:
-    with federation(tmp_path, Clock()) as f:
-        yield f
+    return office_knowing(tmp_path, CHIANG_RAI, CHIANG_MAI, clock=clock)
 
 
 def paper_letter(node: Node, subject: str, **fields: Any) -> int:

@@ -8,17 +8,13 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
+from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_node_offline import deliver
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from test_node_support import Node, PaperHub, offline_node, publish
 from web_support import PASSWORD, csrf, login
 
 from node.records.worklist import HIDDEN_SUBJECT_TH
 from node.staff.accounts import add_user
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
-from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node
+from support import CHIANG_RAI, Clock
+from test_node_support import Node, PaperHub, offline_node
 from web_support import PASSWORD, add_users, csrf, login, post_form
 
 from node.errors import Conflict

@@ -8,19 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect
+from support import CHIANG_MAI, CHIANG_RAI, Clock, serve
 from test_node_offline import deliver
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import CHROMIUM, DESKTOP, PASSWORD, PHONE, serve, shot
+from test_node_support import Node, PaperHub, offline_node, publish
+from web_support import DESKTOP, PASSWORD, PHONE, shot
 
 from node.staff.accounts import add_user
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect
 
 
 @pytest.fixture

@@ -19,18 +19,9 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from flask.testing import FlaskClient
 from markupsafe import escape
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    Clock,
-    Node,
-    PaperHub,
-    federation,
-    offline_node,
-    publish,
-)
-from web_support import add_users, csrf, login
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN
+from test_node_support import NORTH, Node, federation, office_knowing
+from web_support import add_users, form_tokens, login, refused_page
 
 from node.sync.jobs import build_scheduler, sync_soon
 from node.web import kit as webkit
@@ -75,13 +66,7 @@ LABELS = (
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
     """เชียงใหม่ without a hub, knowing เชียงราย, ขอนแก่น and the list ภาคเหนือ."""
-    paper = PaperHub()
-    clock = Clock()
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    offline_node(tmp_path, KHON_KAEN, paper, clock)
-    paper.lists = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
-    publish(paper, cm)
+    cm = office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, KHON_KAEN, lists=NORTH)
     add_users(cm)
     return cm
 
@@ -101,7 +86,7 @@ def submit(
         **FIELDS,
         **fields,
         "action": action,
-        "csrf_token": csrf(client, "/compose"),
+        **form_tokens(client, "/compose"),
     }
     data["recipients"] = list(recipients)
     data["lists"] = list(lists)
@@ -119,9 +104,7 @@ def stored(node: Node) -> tuple[int, ...]:
 
 
 def refused(node: Node, resp: Any, status: int, message: str, before: tuple[int, ...]) -> str:
-    page = str(resp.get_data(as_text=True))
-    assert resp.status_code == status, page
-    assert message in page and "Traceback" not in page
+    page = refused_page(resp, status, message)
     assert stored(node) == before
     return page
 

@@ -11,25 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    Clock,
-    Node,
-    PaperHub,
-    offline_node,
-    publish,
-)
-from web_support import CHROMIUM, DESKTOP, PHONE, add_users, log_in_page, serve, shot
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
 from playwright.sync_api import Browser, expect
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, serve
+from test_node_support import NORTH, Node, office_knowing
+from web_support import PHONE, add_users, shot, signed_in_page
 
 SUBJECT = "ขอเชิญประชุมคณะทำงานระบบสารบรรณอิเล็กทรอนิกส์"
 PDF = b"%PDF-1.4 invitation " * 100  # 2,000 bytes: 2.0 KB
@@ -39,13 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 3064  # 3,072 bytes: 3.0 KB
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Node]]:
     """เชียงใหม่ over real HTTP, knowing เชียงราย, ขอนแก่น and the list ภาคเหนือ."""
-    paper = PaperHub()
-    clock = Clock()
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    offline_node(tmp_path, KHON_KAEN, paper, clock)
-    paper.lists = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
-    publish(paper, cm)
+    cm = office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, KHON_KAEN, lists=NORTH)
     add_users(cm)
     with serve(cm.app) as url:
         yield url, cm
@@ -55,8 +34,7 @@ def test_clerk_composes_filters_recipients_attaches_files_and_sends(
     browser: Browser, served: tuple[str, Node], tmp_path: Path
 ) -> None:
     url, node = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.get_by_role("link", name="เขียนหนังสือ").click()
     expect(page.get_by_role("heading", name="เขียนหนังสือ")).to_be_visible()
     expect(page.get_by_label("กำหนดเวลา")).to_be_hidden()
@@ -120,8 +98,7 @@ def test_drafts_list_links_to_each_draft(browser: Browser, served: tuple[str, No
     node.call("POST", "/api/drafts", {"subject": "ร่างคำสั่งแต่งตั้งคณะทำงาน", "speed": "ด่วนมาก"}, 201)
     numbered = node.call("POST", "/api/drafts", {"subject": "ขอความอนุเคราะห์ข้อมูล"}, 201)
     node.call("POST", f"/api/letters/{numbered['id']}/number", {})
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.goto(f"{url}/drafts")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(2)

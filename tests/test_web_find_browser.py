@@ -5,24 +5,12 @@ download, and the library, with screenshots of each at 1366x768 and on a phone
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import CHROMIUM, DESKTOP, PHONE, add_users, log_in_page, serve, shot
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
 from playwright.sync_api import Browser, Page, expect
-
-
-def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
-    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
-    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
+from support import CHIANG_MAI, CHIANG_RAI, serve
+from test_node_support import NORTH, office_knowing, paper_letter
+from web_support import PHONE, add_users, shot, signed_in_page
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +18,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Chiang Mai over real HTTP with letters sent and received, of every kind the pages
     list."""
     tmp = tmp_path_factory.mktemp("find")
-    paper, clock = PaperHub(), Clock()
-    cm = offline_node(tmp, CHIANG_MAI, paper, clock)
-    offline_node(tmp, CHIANG_RAI, paper, clock)
-    paper.lists = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
-    publish(paper, cm)
+    cm = office_knowing(tmp, CHIANG_MAI, CHIANG_RAI, lists=NORTH)
     add_users(cm)
     cm.send(recipients=[CHIANG_RAI], subject="ขอเชิญประชุมป้องกันอุทกภัยจังหวัด", speed="ด่วนที่สุด")
     cm.send(recipients=[CHIANG_RAI], subject="ขอส่งรายงานอุทกภัยประจำสัปดาห์")
@@ -52,8 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def signed_in(browser: Browser, url: str) -> Page:
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     return page
 
 

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from test_node_support import CHIANG_MAI, CHIANG_RAI
-from web_support import DESKTOP, PASSWORD, PHONE, shot
+from support import CHIANG_MAI, CHIANG_RAI
+from test_node_support import serve_node_process
+from web_support import PASSWORD, PHONE, shot, signed_in_page
 
 from scripts.fleet import Service, free_ports, start_service
-from scripts.nodeapi import NodeHTTP, read_token
+from scripts.nodeapi import NodeHTTP
 
 pytestmark = pytest.mark.slow
 
@@ -107,32 +108,15 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealFederation]:
                         ctx, store, "governor", "ผู้ว่าราชการจังหวัดเชียงราย", PASSWORD, ["executive"]
                     )
                     add_user(ctx, store, "registrar", "วิชัย ทะเบียนลับ", PASSWORD, ["registrar"])
-            url = f"http://127.0.0.1:{port}"
-            fed.nodes[office] = start_service(
-                office,
-                ["node", "serve", "--instance", str(inst), "--port", str(port)],
-                url,
-                "/api/health",
-                root / "logs" / f"{office.replace(' ', '_')}.log",
-                {"SARABAN_NODE_SYNC_INTERVAL_MINUTES": "600"},
+            fed.nodes[office], fed.api[office] = serve_node_process(
+                office, inst, port, root / "logs"
             )
-            fed.api[office] = NodeHTTP(url, read_token(inst))
         for s in fed.nodes.values():
             s.wait_ready(_deadline())
         fed.sync(CHIANG_MAI, CHIANG_RAI)
         yield fed
     finally:
         fed.close()
-
-
-def _log_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    page.goto(f"{url}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill(username)
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
-    page.wait_for_url(f"{url}/")
-    return page
 
 
 def _compose_and_send(page: Page, url: str, subject: str) -> str:
@@ -160,12 +144,12 @@ def test_a_letter_sent_from_the_page_is_registered_minuted_and_tracked_back(
 ) -> None:
     subject = "ขอเชิญประชุมคณะทำงานระบบสารบรรณอิเล็กทรอนิกส์ ครั้งที่ 1"
     cm, cr = fed.url(CHIANG_MAI), fed.url(CHIANG_RAI)
-    sender = _log_in(browser, cm, "somsri")
+    sender = signed_in_page(browser, cm, "somsri")
     number = _compose_and_send(sender, cm, subject)
     letter_page = sender.url
     fed.sync(CHIANG_MAI, CHIANG_RAI)
 
-    clerk = _log_in(browser, cr, "somsri")
+    clerk = signed_in_page(browser, cr, "somsri")
     waiting = clerk.get_by_role("row").filter(has_text=subject)
     expect(waiting).to_contain_text(number)
     waiting.get_by_role("link", name=subject).click()
@@ -178,7 +162,7 @@ def test_a_letter_sent_from_the_page_is_registered_minuted_and_tracked_back(
     receipt = found.group(1)
     shot(clerk, "flow-registered-1366x768")
 
-    governor = _log_in(browser, cr, "governor")
+    governor = signed_in_page(browser, cr, "governor")
     governor.goto(clerk.url)
     minute = "ทราบ มอบกลุ่มงานอำนวยการเตรียมการประชุม"
     governor.get_by_label("ข้อความเกษียน").fill(minute)
@@ -206,7 +190,7 @@ def test_sent_while_the_hub_is_down_shows_queued_and_arrives_when_it_is_back(
 ) -> None:
     subject = "ขอให้รายงานสถานการณ์น้ำ ส่งระหว่างศูนย์กลางขัดข้อง"
     cm, cr = fed.url(CHIANG_MAI), fed.url(CHIANG_RAI)
-    sender = _log_in(browser, cm, "somsri")
+    sender = signed_in_page(browser, cm, "somsri")
     fed.stop_hub()
     try:
         number = _compose_and_send(sender, cm, subject)
@@ -216,7 +200,7 @@ def test_sent_while_the_hub_is_down_shows_queued_and_arrives_when_it_is_back(
     finally:
         fed.start_hub()
     fed.sync(CHIANG_MAI, CHIANG_RAI)
-    clerk = _log_in(browser, cr, "somsri")
+    clerk = signed_in_page(browser, cr, "somsri")
     clerk.goto(f"{cr}/letters/inbox")
     expect(clerk.get_by_role("row").filter(has_text=subject)).to_contain_text(number)
     sender.reload()
@@ -241,14 +225,14 @@ def test_without_clearance_a_classified_letter_cannot_be_reached_by_url(
         },
     )
     cr = fed.url(CHIANG_RAI)
-    clerk = _log_in(browser, cr, "somsri")
+    clerk = signed_in_page(browser, cr, "somsri")
     response = clerk.goto(f"{cr}/letters/{created['id']}")
     assert response is not None and response.status == 403
     expect(clerk.locator("main")).to_contain_text("หนังสือชั้นความลับ")
     expect(clerk.locator("main")).not_to_contain_text(subject)
     shot(clerk, "flow-classified-refused-1366x768")
 
-    registrar = _log_in(browser, cr, "registrar")
+    registrar = signed_in_page(browser, cr, "registrar")
     registrar.goto(f"{cr}/letters/{created['id']}")
     expect(registrar.get_by_role("heading", name=subject)).to_be_visible()
     clerk.close()

@@ -16,17 +16,9 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
 from test_node_offline import deliver
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    KHON_KAEN,
-    Clock,
-    Node,
-    PaperHub,
-    offline_node,
-    publish,
-)
+from test_node_support import Node, PaperHub, offline_node, publish
 from web_support import add_users, csrf, login, post_form
 
 from node.records import inbox
@@ -41,16 +33,6 @@ PDF = minimal_pdf(["Letter from Chiang Mai"])
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 DOCX = b"PK\x03\x04" + b"\x00" * 32
 HTML_AS_PDF = b"<html><script>alert(1)</script></html>"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def paper() -> PaperHub:
-    return PaperHub()
 
 
 @pytest.fixture

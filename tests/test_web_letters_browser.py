@@ -8,18 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_node_offline import deliver
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, PaperHub, offline_node, publish
-from test_web_letters import PDF, arrive, attach, hand_back
-from web_support import CHROMIUM, DESKTOP, PHONE, add_users, log_in_page, serve, shot
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
 from playwright.sync_api import Browser, expect
+from support import CHIANG_MAI, CHIANG_RAI, Clock, serve
+from test_node_offline import deliver
+from test_node_support import PaperHub, offline_node, publish
+from test_web_letters import PDF, arrive, attach, hand_back
+from web_support import DESKTOP, PHONE, add_users, shot, signed_in_page
 
 SUBJECT = "ขอเชิญประชุมด่วนเรื่องอุทกภัย"
 OUTGOING = "ขอรายงานความเสียหายจากอุทกภัย"
@@ -55,8 +49,7 @@ def test_clerk_opens_an_e_letter_with_its_pdf_and_registers_it(
     browser: Browser, served: tuple[str, int]
 ) -> None:
     url, letter_id = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="หนังสือเข้า").click()
     expect(page.get_by_role("heading", name="หนังสือเข้า")).to_be_visible()
     row = page.get_by_role("row").filter(has_text=SUBJECT)
@@ -97,8 +90,7 @@ def test_clerk_follows_an_outgoing_letter_to_its_recipients(
     browser: Browser, served: tuple[str, int]
 ) -> None:
     url, _ = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="หนังสือออก").click()
     row = page.get_by_role("row").filter(has_text=OUTGOING)
     expect(row).to_contain_text("ชร 0017/1")

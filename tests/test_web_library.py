@@ -11,17 +11,14 @@ from urllib.parse import urlencode
 
 import pytest
 from markupsafe import escape
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import add_users, login, paper_letter
+from support import CHIANG_MAI, CHIANG_RAI
+from test_node_support import NORTH, Node, office_knowing, paper_letter
+from web_support import add_users, login
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
-    paper, clock = PaperHub(), Clock()
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    paper.lists = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
-    publish(paper, cm)
+    cm = office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, lists=NORTH)
     add_users(cm)
     return cm
 

@@ -8,17 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_node_support import CHIANG_MAI, Node
-from test_retention import at, keep, make_node, paper_letter
-from web_support import CHROMIUM, DESKTOP, PHONE, add_users, log_in_page, serve, shot
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
 from playwright.sync_api import Browser, expect
+from support import CHIANG_MAI, serve
+from test_node_support import Node
+from test_retention import at, keep, make_node, paper_letter
+from web_support import DESKTOP, PHONE, add_users, log_in_page, shot, signed_in_page
 
 NEW_PASSWORD = "ช้างเผือก-เดินป่า-2570"
 
@@ -41,8 +35,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Node]]:
 
 def test_admin_adds_a_user_who_then_signs_in(browser: Browser, served: tuple[str, Node]) -> None:
     url, _ = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url, "admin")
+    page = signed_in_page(browser, url, "admin")
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="ผู้ดูแลระบบ").click()
     expect(page.get_by_role("heading", name="ผู้ใช้", exact=True)).to_be_visible()
 
@@ -95,8 +88,7 @@ def test_clerk_proposes_the_yearly_destruction_list_and_sees_it(
     browser: Browser, served: tuple[str, Node]
 ) -> None:
     url, _ = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.get_by_role("link", name="การเก็บรักษา").click()
     expect(page.get_by_role("heading", name="หนังสือที่จัดเก็บ")).to_be_visible()
     kept = page.get_by_role("row").filter(has_text="ขอรับการสนับสนุนงบประมาณ")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
-from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import add_users, csrf, login
+from support import CHIANG_RAI
+from test_node_support import Node, office_knowing
+from web_support import add_users, form_tokens, login, refused_page
 
 from node.web import kit as webkit
 
@@ -33,16 +34,14 @@ FIELDS = {
 
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
-    paper = PaperHub()
-    cr = offline_node(tmp_path, CHIANG_RAI, paper, Clock())
-    publish(paper, cr)
+    cr = office_knowing(tmp_path, CHIANG_RAI)
     add_users(cr)
     return cr
 
 
 def submit(client: FlaskClient, files: list[tuple[bytes, str]] | None = None, **fields: str) -> Any:
     """Post the paper form (FIELDS with ``fields`` over them) with ``files`` as scans."""
-    data: dict[str, Any] = {**FIELDS, **fields, "csrf_token": csrf(client, "/paper/new")}
+    data: dict[str, Any] = {**FIELDS, **fields, **form_tokens(client, "/paper/new")}
     data["scan"] = [(io.BytesIO(content), name) for content, name in files or []]
     return client.post("/paper/new", data=data, content_type="multipart/form-data")
 
@@ -58,9 +57,7 @@ def stored(node: Node) -> tuple[int, int, int, int]:
 
 
 def refused(node: Node, resp: Any, status: int, message: str, before: tuple[int, ...]) -> str:
-    page = str(resp.get_data(as_text=True))
-    assert resp.status_code == status, page
-    assert message in page and "Traceback" not in page
+    page = refused_page(resp, status, message)
     assert stored(node) == before
     return page
 

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import pytest
 from fpdf import FPDF
-from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
-from web_support import CHROMIUM, DESKTOP, PHONE, USERS, add_users, log_in_page, serve, shot
+from playwright.sync_api import Browser, expect
+from support import CHIANG_RAI, serve
+from test_node_support import Node, office_knowing
+from web_support import PHONE, USERS, add_users, shot, signed_in_page
 
 from node.records.units import save_unit
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it: scripts/install-chromium.sh)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, expect
 
 DIVISION = "ชร 0017.1"
 
@@ -29,9 +23,7 @@ DIVISION = "ชร 0017.1"
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Node]]:
     """A node over real HTTP with a user of each role and one division."""
-    paper = PaperHub()
-    cr = offline_node(tmp_path, CHIANG_RAI, paper, Clock())
-    publish(paper, cr)
+    cr = office_knowing(tmp_path, CHIANG_RAI)
     add_users(cr)
     with cr.store() as s:
         save_unit(cr.ctx, s, DIVISION, "กลุ่มงานอำนวยการ", "", True, "admin")
@@ -53,8 +45,7 @@ def test_clerk_registers_a_paper_letter_with_its_scan(
     browser: Browser, served: tuple[str, Node], tmp_path: Path
 ) -> None:
     url, node = served
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url)
     page.get_by_role("link", name="ลงรับหนังสือกระดาษ").click()
     expect(page.get_by_role("heading", name="ลงรับหนังสือกระดาษ")).to_be_visible()
     expect(page.get_by_label("ชั้นความลับ")).to_have_count(0)
@@ -99,8 +90,7 @@ def test_executive_writes_a_minute_and_assigns_to_a_division(
     url, node = served
     body = {"subject": "ขอความร่วมมือสำรวจข้อมูล", "origin": "จังหวัดเชียงใหม่", "speed": "ด่วน"}
     letter = node.call("POST", "/api/paper-letters", body, ok=201)["id"]
-    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
-    log_in_page(page, url, "boss")
+    page = signed_in_page(browser, url, "boss")
     page.goto(f"{url}/letters/{letter}")
     expect(page.get_by_role("button", name="บันทึกเกษียน")).to_be_visible()
     expect(page.get_by_role("button", name="จัดเก็บ")).to_have_count(0)
@@ -136,8 +126,7 @@ def test_clerk_sees_the_keeping_form_and_keeps_a_finished_letter(
     body = {"subject": "แจ้งผลการประชุม", "origin": "จังหวัดเชียงใหม่"}
     letter = node.call("POST", "/api/paper-letters", body, ok=201)["id"]
     node.call("POST", f"/api/letters/{letter}/done", {"note": "รับทราบแล้ว"})
-    page = browser.new_page(viewport=PHONE, locale="th-TH")
-    log_in_page(page, url)
+    page = signed_in_page(browser, url, viewport=PHONE)
     page.goto(f"{url}/letters/{letter}")
     expect(page.get_by_label("ข้อความเกษียน")).to_have_count(0)
     shot(page, "workflow-forms-phone")

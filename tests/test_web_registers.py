@@ -15,7 +15,8 @@ import pytest
 from markupsafe import escape
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_node_support import CHIANG_MAI, CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from support import CHIANG_MAI, CHIANG_RAI, Clock
+from test_node_support import Node, office_knowing, paper_letter
 from web_support import add_users, login
 
 from protocol.thai import BANGKOK
@@ -27,19 +28,12 @@ def bangkok(month: int, day: int, hour: int = 10) -> float:
     return datetime(2026, month, day, hour, 0, tzinfo=BANGKOK).timestamp()
 
 
-def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
-    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
-    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
     """Chiang Mai with a paper letter received in October and one in November, and a letter
     sent in November; the clock stands on 20 November 2569."""
-    paper, clock = PaperHub(), Clock(bangkok(10, 20))
-    cm = offline_node(tmp_path, CHIANG_MAI, paper, clock)
-    offline_node(tmp_path, CHIANG_RAI, paper, clock)
-    publish(paper, cm)
+    clock = Clock(bangkok(10, 20))
+    cm = office_knowing(tmp_path, CHIANG_MAI, CHIANG_RAI, clock=clock)
     add_users(cm)
     paper_letter(cm, "ขอเชิญประชุมเรื่องน้ำท่วมฉับพลัน", number="ชร 0017/55")
     clock.t = bangkok(11, 18)

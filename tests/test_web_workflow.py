@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
-from test_node_support import CHIANG_RAI, Clock, Node, PaperHub, offline_node, publish
+from support import CHIANG_RAI
+from test_node_support import Node, office_knowing
 from web_support import USERS, add_users, login, post_form
 
 from node.records.units import save_unit
@@ -26,9 +27,7 @@ STATE_COLUMNS = (
 
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
-    paper = PaperHub()
-    cr = offline_node(tmp_path, CHIANG_RAI, paper, Clock())
-    publish(paper, cr)
+    cr = office_knowing(tmp_path, CHIANG_RAI)
     add_users(cr)
     with cr.store() as s:
         save_unit(cr.ctx, s, DIVISION, DIVISION_NAME, "", True, "admin")

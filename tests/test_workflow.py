@@ -10,26 +10,15 @@ Paper letters are registered at a node with no hub (time from the test's Clock, 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_node_support import (
-    CHIANG_MAI,
-    CHIANG_RAI,
-    Clock,
-    Federation,
-    Node,
-    PaperHub,
-    federation,
-    offline_node,
-)
+from support import CHIANG_MAI, CHIANG_RAI, Clock, bangkok
+from test_node_support import Federation, Node, PaperHub, offline_node
 
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
-from protocol.thai import BANGKOK
 
 SCAN = b"%PDF-1.4 scanned letter " * 8
 DIVISION = "ชม 0017.3"
@@ -38,24 +27,8 @@ POLICE = "ตำรวจภูธรจังหวัดเชียงให�
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def cm(tmp_path: Path, clock: Clock) -> Node:
     return offline_node(tmp_path, CHIANG_MAI, PaperHub(), clock)
-
-
-@pytest.fixture
-def fed(tmp_path: Path) -> Iterator[Federation]:
-    with federation(tmp_path, Clock()) as f:
-        yield f
-
-
-def bangkok(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
-    """The Unix time of a Bangkok wall-clock moment."""
-    return datetime(year, month, day, hour, minute, tzinfo=BANGKOK).timestamp()
 
 
 def api(
@@ -136,7 +109,7 @@ def feed_bodies(node: Node) -> list[dict[str, Any]]:
 
 def test_paper_letter_with_its_scan_takes_the_next_receipt_number(cm: Node) -> None:
     first = paper_letter(cm)
-    second = paper_letter(cm, letter_date="2026-11-16", attachments=[])
+    second = paper_letter(cm, number="อว 8393/1235", letter_date="2026-11-16", attachments=[])
     assert (first["receipt_number"], second["receipt_number"]) == ("1", "2")
     assert first["register"] == "ชม 0017|รับ|2569"
     assert first["registered_at"] == "2026-11-18T11:06:40Z"
@@ -161,15 +134,18 @@ def test_paper_letter_with_its_scan_takes_the_next_receipt_number(cm: Node) -> N
 
 
 def test_receipt_registers_restart_at_bangkok_new_year(cm: Node, clock: Clock) -> None:
+    def another(n: int, **fields: Any) -> dict[str, Any]:  # not one letter registered twice
+        return paper_letter(cm, number=f"อว 8393/{n}", subject=f"หนังสือฉบับที่ {n}", **fields)
+
     clock.t = bangkok(2026, 12, 31, 23, 59)
     late = [
-        paper_letter(cm)["receipt_number"],
-        paper_letter(cm)["receipt_number"],
-        paper_letter(cm, origin=POLICE, secrecy="ลับ")["receipt_number"],
+        another(1)["receipt_number"],
+        another(2)["receipt_number"],
+        another(3, origin=POLICE, secrecy="ลับ")["receipt_number"],
     ]
     assert late == ["1", "2", "1"]
     clock.t = bangkok(2027, 1, 1, 0, 1)  # 17.01 UTC on 31 Dec
-    ordinary, secret = paper_letter(cm), paper_letter(cm, origin=POLICE, secrecy="ลับ")
+    ordinary, secret = another(4), another(5, origin=POLICE, secrecy="ลับ")
     assert (ordinary["receipt_number"], ordinary["register"]) == ("1", "ชม 0017|รับ|2570")
     assert (secret["receipt_number"], secret["register"]) == ("1", "ชม 0017|ลับ|2570")
     (received,) = history(cm, ordinary["id"])
@@ -382,14 +358,18 @@ def test_workflow_on_a_letter_that_was_not_received_is_not_found(cm: Node, case:
 
 def test_classified_paper_letter_goes_to_the_control_register(cm: Node) -> None:
     ordinary = paper_letter(cm)
-    secret = paper_letter(cm, subject="ขอข้อมูลผู้ต้องสงสัย", origin=POLICE, secrecy="ลับ")
-    very = paper_letter(cm, subject="แผนเผชิญเหตุ", origin=POLICE, secrecy="ลับมาก")
+    secret = paper_letter(
+        cm, subject="ขอข้อมูลผู้ต้องสงสัย", origin=POLICE, number="ตช 0017/1", secrecy="ลับ"
+    )
+    very = paper_letter(
+        cm, subject="แผนเผชิญเหตุ", origin=POLICE, number="ตช 0017/2", secrecy="ลับมาก"
+    )
     assert (ordinary["register"], ordinary["receipt_number"]) == ("ชม 0017|รับ|2569", "1")
     assert (secret["register"], secret["receipt_number"]) == ("ชม 0017|ลับ|2569", "1")
     assert (very["register"], very["receipt_number"]) == ("ชม 0017|ลับ|2569", "2")
     shown = ok(cm, "GET", f"/api/letters/{secret['id']}", user=None)
     assert (shown["receipt_register"], shown["secrecy"]) == ("ชม 0017|ลับ|2569", "ลับ")
-    assert paper_letter(cm)["receipt_number"] == "2"
+    assert paper_letter(cm, number="อว 8393/1235", subject="อีกฉบับ")["receipt_number"] == "2"
     on_the_wire = [(b["register"], b["display"], b["subject"]) for b in feed_bodies(cm)]
     assert on_the_wire[1:3] == [("ชม 0017|ลับ|2569", "1", None), ("ชม 0017|ลับ|2569", "2", None)]
 

@@ -1,31 +1,27 @@
 """What the tests of the clerk's pages share: users of every role, signing in through the
-real login form, CSRF tokens read from the page, a node served over real HTTP, and
-Debian's chromium driven by Playwright with screenshots under tests/artifacts/.
+real login form, CSRF tokens read from the page, and Debian's chromium driven by Playwright
+with screenshots under tests/artifacts/.
 
 In-process tests use Flask's test client against the node app (``Node.app``); browser
-tests serve the same app with werkzeug on 127.0.0.1 (or run real processes, see
-tests/test_web_flow.py).
+tests serve the same app with werkzeug on 127.0.0.1 (``support.serve``, or real processes,
+see tests/test_web_flow.py).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import ViewportSize
 from test_node_support import Node
-from werkzeug.serving import make_server
 
 from node.staff.accounts import add_user
 
 PASSWORD = "รหัสผ่านยาวพอ-2569"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+FORM_KEY_RE = re.compile(r'name="idempotency_key" value="([^"]+)"')
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = ViewportSize(width=1366, height=768)
@@ -50,12 +46,6 @@ def add_users(node: Node, divisions: dict[str, list[str]] | None = None) -> None
             )
 
 
-def paper_letter(node: Node, subject: str, **fields: Any) -> dict[str, Any]:
-    """A paper letter registered at ``node`` through the local API (as its operator)."""
-    body = {"subject": subject, "origin": "สำนักงานจังหวัดเชียงราย", **fields}
-    return node.call("POST", "/api/paper-letters", body, ok=201)  # type: ignore[no-any-return]
-
-
 def csrf(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token of the form on ``path``."""
     match = CSRF_RE.search(client.get(path).get_data(as_text=True))
@@ -73,23 +63,27 @@ def login(node: Node, username: str = "somsri", password: str = PASSWORD) -> Fla
     return client
 
 
+def form_tokens(client: FlaskClient, path: str = "/") -> dict[str, str]:
+    """The hidden fields a browser sends back with the first form on ``path``: the CSRF
+    token and the idempotency key issued with the page."""
+    page = client.get(path).get_data(as_text=True)
+    token, key = CSRF_RE.search(page), FORM_KEY_RE.search(page)
+    assert token and key, f"no CSRF token or idempotency key in the form of {path}"
+    return {"csrf_token": token.group(1), "idempotency_key": key.group(1)}
+
+
 def post_form(client: FlaskClient, path: str, data: dict[str, Any], page: str = "/") -> Any:
-    """POST ``data`` to ``path`` with the session's CSRF token (read from ``page``)."""
-    return client.post(path, data={**data, "csrf_token": csrf(client, page)})
+    """POST ``data`` to ``path`` with the hidden fields of a form on ``page``
+    (:func:`form_tokens`), as a browser sends them."""
+    return client.post(path, data={**data, **form_tokens(client, page)})
 
 
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """``app`` over real HTTP on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def refused_page(resp: Any, status: int, message: str) -> str:
+    """The page of a refused request, checked to carry ``status`` and the Thai ``message``."""
+    page = str(resp.get_data(as_text=True))
+    assert resp.status_code == status, page
+    assert message in page and "Traceback" not in page
+    return page
 
 
 def shot(page: Any, name: str) -> None:
@@ -105,3 +99,12 @@ def log_in_page(page: Any, url: str, username: str = "somsri", password: str = P
     page.get_by_label("รหัสผ่าน").fill(password)
     page.get_by_role("button", name="เข้าสู่ระบบ").click()
     page.wait_for_url(f"{url}/")
+
+
+def signed_in_page(
+    browser: Any, url: str, username: str = "somsri", viewport: ViewportSize = DESKTOP
+) -> Any:
+    """A new Thai-locale browser page, signed in as ``username`` and on งานของฉัน."""
+    page = browser.new_page(viewport=viewport, locale="th-TH")
+    log_in_page(page, url, username)
+    return page

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from hub.console.kit import done, form_text, now, record
 from hub.console.session import login_required, operator_name, operator_required
-from hub.context import get_keyring, get_store
+from hub.context import get_blobs, get_keyring, get_store
 from hub.errors import ConsoleError
 from hub.federation.quarantine import MAX_REASON, discard, envelope_summary, release
 from hub.monitoring.alerts import alert_view, reason_label, refresh_alerts
@@ -23,7 +23,7 @@ from hub.monitoring.alerts import alert_view, reason_label, refresh_alerts
 bp = Blueprint("console_alerts", __name__)
 bp.add_app_template_global(reason_label, "reason_label")
 
-CONDITION_PREFIXES = ("silent:", "skew:", "quarantine:")
+CONDITION_PREFIXES = ("silent:", "skew:", "quarantine:", "clock_refused:")
 """Alerts the hub resolves by itself when the condition passes; not closed by hand."""
 
 
@@ -83,7 +83,9 @@ def quarantined(quarantine_id: int) -> str:
 @operator_required
 def release_envelope(quarantine_id: int) -> BaseResponse:
     reason = form_text("reason", "เหตุผล", MAX_REASON)
-    outcome = release(get_store(), get_keyring(), quarantine_id, operator_name(), reason, now())
+    outcome = release(
+        get_store(), get_keyring(), quarantine_id, operator_name(), reason, now(), get_blobs()
+    )
     word = "รับเข้าแล้ว" if outcome.status == "accepted" else "ศูนย์กลางมีซองนี้อยู่แล้ว"
     return done(f"ปล่อยซองแล้ว: {word}", "console_alerts.quarantined", quarantine_id=quarantine_id)
 

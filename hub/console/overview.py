@@ -46,6 +46,7 @@ from hub.monitoring.offices import (
     select_rows,
     state_counts,
 )
+from hub.store import HubStore
 from protocol.sessions import login_form
 
 bp = Blueprint("console", __name__)
@@ -103,13 +104,18 @@ def font(name: str) -> Response:
     return send_file(SARABUN_ROOT / "files" / name, mimetype="font/ttf", max_age=7 * 24 * 3600)
 
 
+def _office_rows(store: HubStore) -> list[dict[str, Any]]:
+    """Every office's row as of now, once the alerts are brought up to date."""
+    moment = now()
+    refresh_alerts(store, moment, current_app.config)
+    return office_rows(store, moment, limits())
+
+
 @bp.get("/")
 @login_required
 def dashboard() -> str:
     store = get_store()
-    moment = now()
-    refresh_alerts(store, moment, current_app.config)
-    rows = office_rows(store, moment, limits())
+    rows = _office_rows(store)
     alerts = [alert_view(a) for a in store.alerts("open")]
     keyring = get_keyring()
     return render_template(
@@ -134,10 +140,7 @@ def _group_arg() -> int | None:
 @bp.get("/offices")
 @login_required
 def offices() -> str:
-    store = get_store()
-    moment = now()
-    refresh_alerts(store, moment, current_app.config)
-    rows = office_rows(store, moment, limits())
+    rows = _office_rows(get_store())
     group = _group_arg()
     state = request.args.get("state") if request.args.get("state") in STATES else None
     sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "group"
@@ -171,9 +174,7 @@ bp.add_app_template_global(sort_link, "sort_link")
 @login_required
 def office(office_id: str) -> str:
     store = get_store()
-    moment = now()
-    refresh_alerts(store, moment, current_app.config)
-    rows = {r["id"]: r for r in office_rows(store, moment, limits())}
+    rows = {r["id"]: r for r in _office_rows(store)}
     row = rows.get(office_id)
     if row is None:
         raise HTTPNotFound(f"no office {office_id}")

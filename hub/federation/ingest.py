@@ -9,10 +9,14 @@ For each envelope, in request order:
 4. the feed rule (:func:`protocol.feed.decide_append`) against the stored head:
    accepted, duplicate (same bytes already held), rejected (out_of_sequence,
    broken_chain) or equivocation (another body at a held seq: quarantined + alert);
-5. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
+5. a letter is taken only when the hub holds every attachment it cites, complete and
+   hash-checked (:mod:`hub.federation.blobs`); otherwise it is refused ``blobs_incomplete``
+   with the ``missing`` hashes: not quarantined, not alerted, the node uploads them and
+   pushes again, so recipients never get a letter whose bytes they cannot fetch;
+6. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
    (:mod:`hub.numbering.authority`) in the same transaction as storing it.
 
-Steps 1-3 (the CPU-heavy part) run before the write transaction; steps 4-5 for the whole
+Steps 1-3 (the CPU-heavy part) run before the write transaction; steps 4-6 for the whole
 batch run in one ``BEGIN IMMEDIATE`` transaction. A rejected envelope is quarantined with
 its reason; later envelopes of the batch then fail ``out_of_sequence`` and are reported,
 not quarantined again. A push only ever touches the pushing office's feed, so a bad
@@ -30,15 +34,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.clock import iso_utc
 from hub.directory import HubKeyring
+from hub.federation.blobs import BlobStore
 from hub.federation.routing import route
 from hub.numbering.authority import NumberingRejected, record_entry
 from hub.store import HubStore
 from protocol import errors as perr
+from protocol.api import BLOBS_INCOMPLETE
 from protocol.envelope import Envelope, verify_envelope
 from protocol.feed import FeedHead, Verdict, decide_append
 from protocol.hub_messages import Ack
 from protocol.keys import public_key_from_b64, split_keyid
-from protocol.messages import FEED_KINDS, FeedMessage, RegisterEntry, parse_feed_message
+from protocol.messages import FEED_KINDS, FeedMessage, Letter, RegisterEntry, parse_feed_message
 
 NUMBERING_ALERTS = ("duplicate_number", "number_not_leased", "not_your_register")
 
@@ -125,12 +131,14 @@ def ingest_push(
     wire_envelopes: list[Any],
     now: float,
     source: str = "push",
+    blobs: BlobStore | None = None,
 ) -> PushOutcome:
     """Ingest one push request of ``office``; return per-envelope results and the ack.
 
     ``source`` is ``push`` for a node's request, or ``release`` when an operator releases a
     quarantined envelope: a release is recorded as a sync session of its own and does not
-    count as contact from the office.
+    count as contact from the office. With ``blobs``, a letter citing an attachment they do
+    not hold complete is refused ``blobs_incomplete`` (step 5).
     """
     keys = active_keys(store, office)
     checked = [check_envelope(obj, office, keys) for obj in wire_envelopes]
@@ -173,6 +181,16 @@ def ingest_push(
                     )
                 elif not (rejected_before and decision.reason == "out_of_sequence"):
                     _quarantine(store, item, office, msg.seq, now)
+                rejected_before = True
+                continue
+            missing = _missing_blobs(blobs, msg)
+            if missing:
+                result.update(
+                    reason=BLOBS_INCOMPLETE,
+                    detail=f"{len(missing)} attachment(s) not uploaded yet: "
+                    + ", ".join(m[:12] for m in missing),
+                    missing=missing,
+                )
                 rejected_before = True
                 continue
             try:
@@ -229,6 +247,14 @@ def _accept(
     store.append_feed(office, msg.seq, item.env_id, item.env.kind, item.raw, now)
     notes.extend(route(store, msg, item.env_id, now))
     return notes
+
+
+def _missing_blobs(blobs: BlobStore | None, msg: FeedMessage) -> list[str]:
+    """The attachments of a letter the hub does not hold complete, in the letter's order."""
+    if blobs is None or not isinstance(msg, Letter):
+        return []
+    cited = dict.fromkeys(str(a.get("sha256")) for a in msg.attachments)
+    return [sha for sha in cited if not blobs.state(sha).complete]
 
 
 def _quarantine(store: HubStore, item: Checked, office: str, seq: int | None, now: float) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from hub.directory import HubKeyring
 from hub.errors import ConsoleError
+from hub.federation.blobs import BlobStore
 from hub.federation.ingest import ingest_push
 from hub.store import HubStore
 
@@ -70,9 +71,16 @@ def _resolve_alert(
 
 
 def release(
-    store: HubStore, keyring: HubKeyring, quarantine_id: int, operator: str, reason: str, now: float
+    store: HubStore,
+    keyring: HubKeyring,
+    quarantine_id: int,
+    operator: str,
+    reason: str,
+    now: float,
+    blobs: BlobStore | None = None,
 ) -> Released:
-    """Ingest a quarantined envelope again; :class:`ConsoleError` (409) when still refused."""
+    """Ingest a quarantined envelope again; :class:`ConsoleError` (409) when still refused
+    (a letter also while ``blobs`` lack one of its attachments)."""
     why = _check_reason(reason)
     with store.write():
         row = _open_row(store, quarantine_id)
@@ -84,7 +92,9 @@ def release(
             raise ConsoleError(
                 "the stored bytes are not JSON", "ซองนี้เสียหาย ทิ้งได้อย่างเดียว", status=409
             ) from e
-        outcome = ingest_push(store, keyring, row["origin"], [wire], now, source="release")
+        outcome = ingest_push(
+            store, keyring, row["origin"], [wire], now, source="release", blobs=blobs
+        )
         result = outcome.results[0]
         if result["status"] not in ("accepted", "duplicate"):
             # Raised inside the transaction: the attempt leaves nothing behind.

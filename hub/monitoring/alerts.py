@@ -3,12 +3,16 @@ hub raises from the state of the federation rather than from one event.
 
 Event alerts are raised where the event happens (equivocation and numbering refusals in
 :mod:`hub.federation.ingest`, unroutable letters in :mod:`hub.federation.routing`, a directory
-rollback reported
-by a node's heartbeat, a report that got worse in :mod:`hub.numbering.reconcile`). Condition alerts
-are kept by :func:`refresh_alerts`, which runs on every console page that shows alerts and
+rollback reported by a node's heartbeat, envelopes a node holds unverified, one per
+recipient and sender (:func:`report_held`, resolved when the heartbeat stops reporting
+them), a report that got worse in :mod:`hub.numbering.reconcile`). Condition alerts are
+kept by :func:`refresh_alerts`, which runs on every console page that shows alerts and
 every minute in ``saraban hub serve``: an office gone silent, a node's clock off by more
 than the limit, an envelope waiting in quarantine. Each has a key, so it is open once at a
-time, and the hub resolves it by itself when the condition has passed.
+time, and the hub resolves it by itself when the condition has passed. So does
+``clock_refused``, raised when an office's signed requests are refused because its clock is
+outside the hub's window (:mod:`hub.federation.auth`, :func:`report_clock_refused`) and
+resolved by its next accepted request.
 
 Does not: render pages or decide what a quarantined envelope becomes
 (:mod:`hub.federation.quarantine`).
@@ -82,6 +86,12 @@ KINDS: dict[str, AlertKind] = {
         " และคำขอที่เวลาคลาดเกินกำหนดจะถูกปฏิเสธ",
         "warn",
     ),
+    "clock_refused": AlertKind(
+        "ศูนย์กลางปฏิเสธคำขอของหน่วยงานเพราะนาฬิกาคลาดเคลื่อนเกินกำหนด",
+        "หน่วยงานนี้ซิงค์ไม่ได้ หนังสือที่ส่งถึงและส่งจากหน่วยงานจะค้างอยู่จนกว่าจะแก้ไข"
+        " ให้ผู้ดูแลหน่วยงานตั้งวันเวลาของเครื่องแม่ข่ายให้ตรง (เปิดการตั้งเวลาอัตโนมัติ/NTP)"
+        " หน้าจอของหน่วยงานบอกว่านาฬิกาคลาดไปเท่าใด การแจ้งเตือนนี้ปิดเองเมื่อหน่วยงานซิงค์ได้อีกครั้ง",
+    ),
     "directory_rollback": AlertKind(
         "มีการส่งทะเบียนหน่วยงานฉบับเก่ากว่าที่หน่วยงานถืออยู่",
         "ฐานข้อมูลศูนย์กลางอาจถูกกู้คืนจากสำเนาเก่า หรือมีผู้พยายามย้อนทะเบียนหน่วยงาน"
@@ -107,6 +117,14 @@ KINDS: dict[str, AlertKind] = {
         "หนังสือที่ส่งถึงหน่วยงานนี้จะไม่ถูกส่งต่อ หากต้องการให้กลับมาใช้งานให้ออกรหัสลงทะเบียนใหม่",
         "warn",
     ),
+    "held_envelopes": AlertKind(
+        "หน่วยงานผู้รับตรวจลายมือชื่อซองจากหน่วยงานผู้ส่งไม่ผ่าน จึงพักซองไว้",
+        "ซองไม่สูญหาย หน่วยงานผู้รับเก็บไว้ครบและลองตรวจใหม่ทุกครั้งที่ซิงค์"
+        " ตรวจในหน้าการลงทะเบียนว่ากุญแจของหน่วยงานผู้ส่งยังใช้งานอยู่และไม่ถูกเพิกถอน"
+        " หากหน่วยงานผู้ส่งเพิ่งลงทะเบียนเครื่องใหม่ ให้หน่วยงานผู้รับซิงค์อีกครั้งเพื่อรับทะเบียนหน่วยงานฉบับล่าสุด"
+        " หากยังไม่ผ่าน ให้ติดต่อทั้งสองหน่วยงาน (ซองที่ปลอมหรือเสียหายจะถูกพักไว้ตลอดไป)"
+        " การแจ้งเตือนนี้ปิดเองเมื่อหน่วยงานผู้รับรับซองได้ครบ",
+    ),
 }
 
 REASONS = {
@@ -125,6 +143,7 @@ REASONS = {
     "not_your_register": "ไม่ใช่ทะเบียนของหน่วยงาน",
     "unknown_provisional": "เลขชั่วคราวที่ไม่รู้จัก",
     "bad_register": "ทะเบียนไม่ถูกต้อง",
+    "blobs_incomplete": "ไฟล์แนบยังส่งมาไม่ครบ (หน่วยงานจะส่งไฟล์แล้วส่งซองอีกครั้ง)",
 }
 """Why an envelope was refused, in Thai, by the reason code of the push result."""
 
@@ -207,6 +226,41 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
         _sync(store, "quarantine:", quarantined, now)
 
 
+def clock_refused_key(office: str) -> str:
+    """The key of the one open ``clock_refused`` alert of ``office``."""
+    return f"clock_refused:{office}"
+
+
+def report_clock_refused(
+    store: HubStore, office: str, skew: float, window: float, now: float
+) -> None:
+    """A signed request of ``office`` was refused because its clock is ``skew`` seconds off
+    the hub's (positive: ahead), beyond ``window``: count it and keep one alert open.
+
+    The caller has checked the request's signature, so only the office itself counts here;
+    :meth:`HubStore.record_clock_refusal` counts enrolled offices only.
+    """
+    store.record_clock_refusal(office, skew, now)
+    way = "เร็ว" if skew > 0 else "ช้า"
+    store.raise_alert(
+        "clock_refused",
+        office,
+        f"นาฬิกาของ {office} {way}กว่าศูนย์กลาง {format_thai_duration(skew)}"
+        f" (ยอมรับได้ไม่เกิน {format_thai_duration(window)}) ศูนย์กลางจึงปฏิเสธการซิงค์",
+        now,
+        key=clock_refused_key(office),
+    )
+
+
+def report_clock_accepted(store: HubStore, office: str, now: float) -> None:
+    """A signed request of ``office`` passed the clock window after refusals: resolve them."""
+    store.clear_clock_refusal(office)
+    key = clock_refused_key(office)
+    alert_id = store.open_alert_keys(key).get(key)
+    if alert_id is not None:
+        store.close_alert(alert_id, "hub", "นาฬิกาของหน่วยงานตรงแล้ว ซิงค์ได้ตามปกติ", now, "resolved")
+
+
 def report_directory(
     store: HubStore, office: str, held_version: int | None, refused: bool, now: float
 ) -> None:
@@ -235,3 +289,30 @@ def report_directory(
             now,
             key=f"rollback:{office}:refused:{current}",
         )
+
+
+def held_key_prefix(recipient: str) -> str:
+    """The key prefix of ``recipient``'s ``held_envelopes`` alerts (one per sender)."""
+    return f"held:{recipient}:"
+
+
+def report_held(store: HubStore, recipient: str, held: list[dict[str, Any]], now: float) -> None:
+    """What a heartbeat says about envelopes the node holds because they do not verify:
+    one open ``held_envelopes`` alert per (recipient, sender), naming both offices, and
+    the alerts of senders no longer reported resolved."""
+    prefix = held_key_prefix(recipient)
+    wanted: dict[str, tuple[str, str | None, str]] = {}
+    for entry in held:
+        sender = entry["origin"]
+        wanted[prefix + sender] = (
+            "held_envelopes",
+            recipient,
+            f"{_named(store, recipient)} พักซองจาก {_named(store, sender)} ไว้"
+            f" {entry['count']} ซอง เพราะตรวจลายมือชื่อไม่ผ่าน ({entry['reason'] or '-'})",
+        )
+    _sync(store, prefix, wanted, now)
+
+
+def _named(store: HubStore, office: str) -> str:
+    row = store.office(office)
+    return f"{office} {row['name']}" if row is not None and row["name"] else office

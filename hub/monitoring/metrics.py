@@ -11,7 +11,9 @@ of metric live in it:
   hub's own record and survives a restart: envelopes accepted (feed rows, by kind),
   rejected (quarantine rows, by reason) and pushed again (sync sessions), mailbox and
   outbox backlogs, seconds since each office was last heard from (by the app's clock),
-  each office's state, the numbering problems of each register and the open alerts.
+  signed requests refused because the office's clock was off
+  (``saraban_hub_clock_refusals``, counted for enrolled offices only, so no stranger adds a
+  label), each office's state, the numbering problems of each register and the open alerts.
 
 ``METRICS_TOKEN`` set: a scrape must send ``Authorization: Bearer <token>`` (compared in
 constant time) or gets a 401 JSON answer. Empty: the endpoint is open, as is usual for a
@@ -113,6 +115,11 @@ def _families() -> dict[str, Family]:
             "Seconds since the office last pushed, pulled or reported (absent: never).",
             labels=["office"],
         ),
+        "clock": CounterMetricFamily(
+            "saraban_hub_clock_refusals",
+            "Signed requests of an office refused because its clock was outside the window.",
+            labels=["office"],
+        ),
         "state": GaugeMetricFamily(
             "saraban_hub_office_state",
             "1 for the office's state now (healthy, late, silent, never enrolled, revoked).",
@@ -148,6 +155,7 @@ def _read(store: HubStore, now: float, limits: Thresholds) -> Iterator[Metric]:
             f["outbox"].add_metric([office], row["outbox"])
         if row["quiet_seconds"] is not None:
             f["contact"].add_metric([office], row["quiet_seconds"])
+        f["clock"].add_metric([office], row.get("clock_refusals") or 0)
         for name in STATES:
             f["state"].add_metric([office, name], 1 if row["state"] == name else 0)
     for report in numbering_report(store):

@@ -170,6 +170,12 @@ def office_problems(row: Mapping[str, Any], limits: Thresholds) -> list[str]:
             f"นาฬิกาของหน่วยงานคลาดเคลื่อน {row['clock_skew']:+.0f} วินาที"
             f" (เกิน {format_thai_duration(limits.skew_limit)})"
         )
+    if row.get("clock_refused_at") is not None:
+        skew = float(row.get("clock_refused_skew") or 0)
+        problems.append(
+            f"ศูนย์กลางปฏิเสธการซิงค์ เพราะนาฬิกาของหน่วยงาน{'เร็ว' if skew > 0 else 'ช้า'}ไป"
+            f" {format_thai_duration(skew)}"
+        )
     if row["last_sync_ok"] == 0 and row["last_error"]:
         problems.append(f"การซิงค์ครั้งล่าสุดล้มเหลว: {row['last_error']}")
     if row["outbox"]:

@@ -160,8 +160,15 @@ def record_entry(
         provisional_id,
         entry.reason,
         now,
+        replaces=_replaces(entry),
     )
     return detail
+
+
+def _replaces(entry: RegisterEntry) -> str | None:
+    """The number an office's entry says it replaces (a node rebased after an old copy)."""
+    value = entry.extra.get("replaces")
+    return value[:100] if isinstance(value, str) and value else None
 
 
 def grant_lease(
@@ -212,7 +219,9 @@ def numbering_report(store: HubStore) -> list[dict[str, Any]]:
     ``gaps`` lists the numbers in 1 .. highest that nothing explains (neither issued, nor
     voided, nor waiting unused in a granted lease); ``leased_unused`` counts leased numbers
     not yet used; ``duplicates`` counts rejected attempts to take a number twice;
-    ``provisional_pending`` counts finalisations their office has not yet pulled.
+    ``provisional_pending`` counts finalisations their office has not yet pulled;
+    ``replaced`` lists the numbers an office gave in place of ones its old copy gave out
+    twice (ADR 0012).
     """
     report = []
     for register in store.register_ids():
@@ -237,6 +246,11 @@ def numbering_report(store: HubStore) -> list[dict[str, Any]]:
                 "leased_unused": len(ledger.leased_unused(blocks, issued | voided)),
                 "duplicates": store.numbering_rejections(register, "duplicate_number"),
                 "provisional_pending": store.pending_finalisations_in(register),
+                "replaced": [
+                    {"number": r["number"], "replaces": r["replaces"], "office": r["office"]}
+                    for r in rows
+                    if r["replaces"]
+                ],
             }
         )
     return report

@@ -246,11 +246,17 @@ def format_numbering_report(rows: list[dict[str, Any]]) -> str:
     """The numbering report as a plain-text table, for a terminal or a log."""
     head = f"{'ทะเบียน':<28} {'ออกเลข':>6} {'ยกเลิก':>6} {'ช่องว่าง':>8} {'ซ้ำ':>4} {'รอเลขจริง':>9}"
     lines = [head]
+    replacements = []
     for r in rows:
         lines.append(
             f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} {len(r['gaps']):>8} "
             f"{r['duplicates']:>4} {r['provisional_pending']:>9}"
         )
+        replacements += [
+            f"  {r['register']}: {x['office']} ใช้เลข {x['number']} แทนเลข {x['replaces']} "
+            "ที่ออกซ้ำจากข้อมูลสำรองเก่า"
+            for x in r.get("replaced", ())
+        ]
     if len(lines) == 1:
         lines.append("(ยังไม่มีการออกเลข)")
-    return "\n".join(lines)
+    return "\n".join(lines + replacements)

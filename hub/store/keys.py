@@ -33,10 +33,12 @@ class KeyRecords(Connection):
         return self._one("SELECT * FROM keys WHERE keyid = ?", (keyid,))
 
     def add_key(self, keyid: str, office_id: str, key_no: int, public: str, now: float) -> None:
-        """Add an active signing key and retire the office's older ones."""
+        """Add an active signing key and retire the office's older ones, each with the last
+        seq of the office's feed now (``retired_seq``): it signed nothing after that."""
         self._exec(
-            "UPDATE keys SET status = 'retired' WHERE office = ? AND status = 'active'",
-            (office_id,),
+            "UPDATE keys SET status = 'retired', retired_seq = (SELECT COALESCE(MAX(seq), 0)"
+            " FROM feed WHERE origin = ?) WHERE office = ? AND status = 'active'",
+            (office_id, office_id),
         )
         self._exec(
             "INSERT INTO keys (keyid, office, key_no, public, status, added_at)"

@@ -35,13 +35,15 @@ class NumberingRecords(Connection):
         provisional_id: str | None,
         reason: str | None,
         now: float,
+        replaces: str | None = None,
     ) -> None:
-        """Record one register envelope in the ledger."""
+        """Record one register envelope in the ledger (``replaces``: the number it stands in
+        for, when an office replaced a number its old copy gave out twice)."""
         self._exec(
             "INSERT INTO ledger (register, owner, series, year, number, action, office, env_id,"
-            " provisional_id, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " provisional_id, reason, at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (register, owner, series, year, number, action, office, env_id, provisional_id,
-             reason, now),
+             reason, now, replaces),
         )  # fmt: skip
 
     def ledger_max(self, register: str) -> int:

@@ -2,7 +2,9 @@
 
 One row per office in ``offices``: its name and group, whether it is pending, enrolled or
 revoked, the times of its last push, pull and heartbeat, the mailbox position it confirmed
-pulling and the directory version it holds. Its signing keys are in :mod:`hub.store.keys`.
+pulling, the directory version it holds, and how often its requests were refused because
+its clock was off (``clock_refusals``; ``clock_refused_at`` while that lasts). Its signing
+keys are in :mod:`hub.store.keys`.
 """
 
 from __future__ import annotations
@@ -89,6 +91,22 @@ class OfficeRecords(Connection):
         self._exec(
             "UPDATE offices SET pulled_upto = max(pulled_upto, ?) WHERE id = ?",
             (position, office_id),
+        )
+
+    def record_clock_refusal(self, office_id: str, skew: float, now: float) -> None:
+        """Count a signed request of an enrolled office refused because its clock is off by
+        ``skew`` seconds (its time minus the hub's), and remember the last one."""
+        self._exec(
+            "UPDATE offices SET clock_refusals = clock_refusals + 1, clock_refused_at = ?,"
+            " clock_refused_skew = ? WHERE id = ? AND status = 'enrolled'",
+            (now, skew, office_id),
+        )
+
+    def clear_clock_refusal(self, office_id: str) -> None:
+        """The office's clock is right again: its refusals are history (the count stays)."""
+        self._exec(
+            "UPDATE offices SET clock_refused_at = NULL, clock_refused_skew = NULL WHERE id = ?",
+            (office_id,),
         )
 
     def set_office_directory_version(self, office_id: str, version: int | None) -> None:

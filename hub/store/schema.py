@@ -250,6 +250,11 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("quarantine", "resolution", "TEXT"),
     ("offices", "directory_version", "INTEGER"),
     ("tokens", "cancelled_at", "REAL"),
+    ("keys", "retired_seq", "INTEGER"),
+    ("offices", "clock_refusals", "INTEGER NOT NULL DEFAULT 0"),
+    ("offices", "clock_refused_at", "REAL"),
+    ("offices", "clock_refused_skew", "REAL"),
+    ("ledger", "replaces", "TEXT"),
 )
 """Columns added after the first release: ``(table, column, type)``, added when missing."""
 
@@ -291,3 +296,9 @@ def upgrade(conn: sqlite3.Connection) -> None:
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.execute("CREATE INDEX IF NOT EXISTS alerts_key ON alerts (key, status)")
+    # Keys retired before retired_seq existed: bound them by the feed as it is now, which
+    # covers everything they signed (the hub accepts only active keys).
+    conn.execute(
+        "UPDATE keys SET retired_seq = (SELECT COALESCE(MAX(seq), 0) FROM feed"
+        " WHERE feed.origin = keys.office) WHERE status = 'retired' AND retired_seq IS NULL"
+    )

@@ -4,14 +4,24 @@ Every route except ``/api/health`` needs ``Authorization: Bearer <token>`` with 
 written at init into ``<instance>/api_token``. Errors are rendered in one place
 (:func:`node.responses.render_errors`) as
 ``{"error": code, "reason": English, "message_th": Thai}``; bad input is a 4xx and
-stores nothing.
+stores nothing. A state-changing call may carry an ``Idempotency-Key`` header: the same key
+again gets the first answer and nothing is done twice (:func:`node.api.kit.answered_once`).
 """
 
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify
 
-from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store, text_field
+from node.api.kit import (
+    actor,
+    acts_every_time,
+    body,
+    ctx,
+    int_field,
+    protected_blueprint,
+    store,
+    text_field,
+)
 from node.errors import BadInput
 from node.records import inbox, letters, registers
 from node.sync.health import node_status
@@ -95,6 +105,7 @@ def list_registers() -> Response:
 
 
 @bp.post("/sync")
+@acts_every_time
 def sync_now() -> Response:
     """Run one sync now, ignoring back-off."""
     return jsonify(sync_once(ctx()).to_json())

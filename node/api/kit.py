@@ -5,22 +5,38 @@ without the node's bearer token (``/api/health`` excepted) and, before the first
 writes, makes sure the hub is not ahead of this node (:func:`node.sync.worker.startup_check`).
 Input helpers raise :class:`~node.errors.BadInput`, so bad input is a 400 that stores
 nothing.
+
+Every state-changing route of such a blueprint (POST, PUT, PATCH, DELETE) is answered once
+per ``Idempotency-Key`` header (:func:`answered_once`, :mod:`node.storage.idempotency`): the
+same key again gets the first answer, same status and body, with ``Idempotent-Replayed:
+true``, and nothing is done again; a key sent with another route or body is a 422. A call
+without the header acts each time it is sent. A route that is harmless to repeat and must
+not run inside one transaction says so with :func:`acts_every_time` (``POST /api/sync``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from node.context import NodeContext
 from node.errors import BadInput, Unauthorised
 from node.records.access import Viewer, viewer_from_headers
+from node.storage.idempotency import Claim, Outcome, check_key, run_once
 from node.storage.store import Store
 from node.sync.worker import startup_check
 
 UNCHECKED_ENDPOINTS = frozenset({"api.health", "api.sync_now"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def ctx() -> NodeContext:
@@ -115,9 +131,66 @@ def check_hub_highwater_once() -> None:
         startup_check(ctx())
 
 
+def acts_every_time(view: F) -> F:
+    """Mark a state-changing route that :func:`answered_once` leaves alone: one harmless to
+    repeat that does its own transactions (below ``@bp.post``)."""
+    view.acts_every_time = True  # type: ignore[attr-defined]
+    return view
+
+
+def answered_once(view: F) -> F:
+    """``view`` run once per ``Idempotency-Key``: its answer is recorded in the transaction
+    of what it does, and the same key again gets that answer without running it."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        sent = hashlib.sha256(request.query_string + b"?" + request.get_data())
+        route = f"{request.method} {request.path}"
+        claim = Claim(check_key(key.strip()), actor(), route, sent.hexdigest())
+
+        def answered() -> Outcome:
+            first = current_app.make_response(view(*args, **kwargs))
+            return Outcome(first.status_code, first.headers.get("Location"), first.get_data(True))
+
+        outcome = run_once(store(), claim, ctx().now(), answered)
+        answer = Response(outcome.body, status=outcome.status, mimetype="application/json")
+        if outcome.location:
+            answer.headers["Location"] = outcome.location
+        if outcome.replayed:
+            answer.headers[REPLAYED_HEADER] = "true"
+        return answer
+
+    return cast(F, wrapper)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose state-changing routes are :func:`answered_once`."""
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        methods = {m.upper() for m in options.get("methods") or ()}
+        if (
+            view_func is not None
+            and methods & STATE_CHANGING
+            and not getattr(view_func, "acts_every_time", False)
+        ):
+            view_func = answered_once(view_func)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
 def protected_blueprint(name: str, import_name: str) -> Blueprint:
-    """A blueprint under ``/api`` behind the bearer token and the high-water check."""
-    bp = Blueprint(name, import_name, url_prefix="/api")
+    """A blueprint under ``/api`` behind the bearer token and the high-water check, its
+    state-changing routes answered once per idempotency key."""
+    bp = ApiBlueprint(name, import_name, url_prefix="/api")
     bp.before_request(require_token)
     bp.before_request(check_hub_highwater_once)
     return bp

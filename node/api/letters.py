@@ -7,7 +7,9 @@ Routes (all behind the bearer token; the viewer from ``X-Saraban-User``/``-Roles
 * ``POST /api/letters/<id>/number``: ออกเลข (``{"reserved_number"?}``);
 * ``POST /api/letters/<id>/dispatch``: send (``{"method"?, "note"?}`` for paper);
 * ``GET /api/letters``, ``GET /api/letters/<id>``, ``GET /api/letters/<id>/history``;
-* ``POST /api/paper-letters``: ลงรับหนังสือกระดาษ with its scan;
+* ``POST /api/paper-letters``: ลงรับหนังสือกระดาษ with its scan; one that looks registered
+  already is a 409 ``possible_duplicate`` naming the ``earlier`` entry, unless
+  ``"confirm_duplicate": true``;
 * ``POST /api/letters/<id>/minute|assign|forward|done``: the receiving workflow
   (:data:`WORKFLOW_STEPS`);
 * ``GET /api/units``, ``POST /api/units``: the office's units and their letter codes.
@@ -138,8 +140,16 @@ def paper_letter() -> tuple[Response, int]:
         sub_type=text_field(data, "sub_type") or None,
         attachments=_attachments(data),
         clerk=actor(),
+        confirm_duplicate=_flag(data, "confirm_duplicate"),
     )
     return jsonify(result), 201
+
+
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise BadInput(f"{name} must be true or false", code="bad_field")
+    return value
 
 
 WORKFLOW_STEPS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {

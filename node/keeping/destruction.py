@@ -358,11 +358,12 @@ def destroy(ctx: NodeContext, store: Store, list_id: int, actor: str = "clerk") 
             f"destruction_list:{list_id}",
             {"letters": [r["id"] for r in doomed], "blobs_removed": len(orphaned)},
         )
-    # Files go only after the commit: a failed commit must leave every byte in place.
-    removed = _remove_blobs(ctx, store, orphaned)
+    # Files go only after the commit (the caller's, when this is part of a larger
+    # transaction): a failed commit must leave every byte in place.
+    store.after_commit(lambda: _remove_blobs(ctx, store, orphaned))
     result = get_destruction_list(store, list_id)
     result["destroyed"] = [r["id"] for r in doomed]
-    result["blobs_removed"] = removed
+    result["blobs_removed"] = len(orphaned)
     return result
 
 

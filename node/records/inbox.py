@@ -1,9 +1,14 @@
 """Receiving letters (รับหนังสือ): storing what the hub delivers, ลงรับ, ส่งคืน, paper letters.
 
-A letter pulled from the hub is stored and answered at once with a signed ``delivered``
-receipt (exactly once per letter: the feed is checked for an earlier one), naming the
-letter's env_id and attachment hashes. The time of receipt is this node's clock when it
-stored the letter. Registering it (ลงรับ) issues the next number of the office's รับ
+A letter pulled from the hub is stored and answered with a signed ``delivered`` receipt
+(exactly once per letter: the feed is checked for an earlier one), naming the letter's
+env_id and attachment hashes, as soon as this node holds every attachment: a blob is kept
+only after its SHA-256 checked out (:mod:`node.storage.blobs`), so "present" means held
+and checked. Until then the letter waits in ``awaiting_attachments`` and
+:func:`emit_due_deliveries` sends the receipt when the last one arrives; it cannot be
+registered meanwhile, so ``delivered`` always comes before ``registered``. The time of
+receipt is this node's clock when it stored the letter, or when its last attachment
+arrived. Registering it (ลงรับ) issues the next number of the office's รับ
 register and sends a ``registered`` receipt with that number and time; returning it sends
 ``returned`` with the reason. Incoming receipts and withdrawals update the sender's
 tracking.
@@ -21,6 +26,7 @@ from typing import Any
 from node.context import NodeContext
 from node.errors import BadInput, Conflict, NotFound
 from node.records import registers
+from node.records.duplicates import refuse_duplicate
 from node.records.letters import (
     NewAttachment,
     letter_row,
@@ -57,9 +63,21 @@ def _delivered_receipt_exists(store: Store, letter_env_id: str) -> bool:
     )
 
 
+def missing_attachments(ctx: NodeContext, store: Store, hashes: Iterable[str]) -> list[str]:
+    """The hashes of ``hashes`` this node does not hold (present, checked, on disk)."""
+    missing = []
+    for sha in hashes:
+        present = store.scalar("SELECT present FROM attachments WHERE sha256 = ?", (sha,))
+        if not present or not has_blob(ctx.blob_dir(), sha):
+            missing.append(sha)
+    return missing
+
+
 def emit_delivered(ctx: NodeContext, store: Store, letter_env_id: str, now: float) -> bool:
-    """Send the ``delivered`` receipt of a stored letter unless one was already sent."""
+    """Send the ``delivered`` receipt of a stored letter once every attachment it lists is
+    held here, unless one was already sent; until then the letter waits for them."""
     if _delivered_receipt_exists(store, letter_env_id):
+        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
         return False
     row = store.one(
         "SELECT origin, attachments, received_at FROM letters WHERE env_id = ?", (letter_env_id,)
@@ -67,15 +85,32 @@ def emit_delivered(ctx: NodeContext, store: Store, letter_env_id: str, now: floa
     if row is None:
         return False
     hashes = [a["sha256"] for a in json.loads(row["attachments"] or "[]")]
+    if missing_attachments(ctx, store, hashes):
+        store.execute(
+            "INSERT OR IGNORE INTO awaiting_attachments (letter_env, since) VALUES (?, ?)",
+            (letter_env_id, now),
+        )
+        return False
+    waited = store.scalar(
+        "SELECT 1 FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,)
+    )
+    if waited:
+        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
     receipt = Receipt(
         letter=letter_env_id,
         letter_origin=row["origin"],
         status="delivered",
-        at=feed.iso(row["received_at"] or now),
+        at=feed.iso(now if waited else row["received_at"] or now),
         attachments=hashes,
     )
     feed.append(store, ctx.signer, receipt, now)
     return True
+
+
+def emit_due_deliveries(ctx: NodeContext, store: Store, now: float) -> int:
+    """Send the ``delivered`` receipts of letters whose last attachment has arrived."""
+    due = store.query("SELECT letter_env FROM awaiting_attachments ORDER BY since, letter_env")
+    return sum(emit_delivered(ctx, store, r["letter_env"], now) for r in due)
 
 
 def apply_incoming_letter(
@@ -194,6 +229,14 @@ def register_receipt(
                 f"letter {letter_id} is {row['state']}, not waiting to be registered",
                 message_th="หนังสือนี้ลงรับแล้วหรือไม่อยู่ในสถานะที่ลงรับได้",
             )
+        if not emit_delivered(ctx, store, row["env_id"], now) and not _delivered_receipt_exists(
+            store, row["env_id"]
+        ):
+            raise Conflict(
+                f"letter {letter_id} waits for its attachments; register it once they arrive",
+                code="attachments_missing",
+                message_th="ยังได้รับไฟล์แนบของหนังสือนี้ไม่ครบ ลงรับได้เมื่อได้รับไฟล์แนบครบแล้ว",
+            )
         issued = registers.allocate(ctx, store, Series.RECEIPT, now)
         at = feed.iso(now)
         store.execute(
@@ -303,12 +346,14 @@ def register_paper_letter(
     sub_type: str | None = None,
     attachments: Iterable[NewAttachment] = (),
     clerk: str = "clerk",
+    confirm_duplicate: bool = False,
 ) -> dict[str, Any]:
     """ลงรับหนังสือกระดาษ: enter a letter that came on paper, with its scan, in a register.
 
     Ordinary letters take the next number of the รับ register; classified ones (ลับ, ลับมาก,
     ลับที่สุด) the next of the office's control register of classified letters (ลับ), and
-    their subject never leaves the office.
+    their subject never leaves the office. One that looks registered already is refused
+    unless ``confirm_duplicate`` (:func:`~node.records.duplicates.refuse_duplicate`).
     """
     subject = normalize_thai(subject or "").strip()
     origin = normalize_thai(origin or "").strip()
@@ -343,10 +388,14 @@ def register_paper_letter(
             ) from e
         day, letter_date = parsed.isoformat(), format_thai_date(parsed)
     number = canonical_number(number)
+    number_key = search_key(number) if number else ""
+    same = {"origin": origin, "number_key": number_key, "letter_day": day, "subject": subject}
+    refuse_duplicate(store, same, confirm_duplicate)  # before a file is kept, and again below
     metas = save_attachments(ctx, attachments)
     series = Series.CLASSIFIED if secrecy else Series.RECEIPT
     now = ctx.now()
     with store.transaction():
+        duplicate = refuse_duplicate(store, same, confirm_duplicate)  # under the write lock
         letter_id = store.insert(
             "letters",
             {
@@ -354,7 +403,7 @@ def register_paper_letter(
                 "paper": 1,
                 "origin": origin,
                 "number": number or None,
-                "number_key": search_key(number) if number else None,
+                "number_key": number_key or None,
                 "subject": subject,
                 "letter_type": letter_type,
                 "sub_type": sub_type or None,
@@ -389,7 +438,7 @@ def register_paper_letter(
             clerk,
             "register_paper_letter",
             f"letter:{letter_id}",
-            {"receipt_number": issued.display, "from": origin, "number": number},
+            {"receipt_number": issued.display, "from": origin, "number": number, **duplicate},
         )
     return {
         "id": letter_id,

@@ -26,8 +26,9 @@ from node.errors import BadInput, Conflict, NotFound
 from node.records.directory import load_trusted, shared_registers
 from node.records.units import issuer_of
 from node.storage import audit, feed
-from node.storage.highwater import check_not_behind
+from node.storage.highwater import issued_high, register_behind
 from node.storage.store import Store
+from protocol.crashpoints import crash_point
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.errors import BadLetterNumber, BadMessage
@@ -197,10 +198,12 @@ def ensure_register_by_id(ctx: NodeContext, store: Store, reg_id: str) -> None:
 
 
 def _next_owned(store: Store, reg_id: str) -> int:
+    # Above every number the office is known to have issued, not only this database's: a
+    # database started from an old copy must not give a number out twice.
     high = store.scalar(
         "SELECT COALESCE(MAX(number), 0) FROM register_entries WHERE register = ?", (reg_id,)
     )
-    return int(high) + 1
+    return max(int(high), issued_high(store, reg_id)) + 1
 
 
 def _take_leased(store: Store, reg_id: str) -> int | None:
@@ -224,11 +227,11 @@ def allocate(
     unit: str | None = None,
 ) -> Issued:
     """Take the next number of the series' current register (no envelope yet)."""
-    check_not_behind(store)
     reg = ensure_register(ctx, store, series, now, unit)
     provisional_id: str | None = None
     if reg["shared"]:
-        leased = _take_leased(store, reg["id"])
+        # Behind the office's own marks, the lease's next numbers may be spent already.
+        leased = None if register_behind(store, reg["id"]) else _take_leased(store, reg["id"])
         if leased is None:
             count = store.scalar(
                 "SELECT COUNT(*) FROM register_entries WHERE register = ? "
@@ -263,6 +266,7 @@ def allocate(
             "at": now,
         },
     )
+    crash_point("node_number_before_envelope")
     return Issued(reg["id"], number, display, provisional_id, entry_id)
 
 

@@ -85,6 +85,7 @@ def _text(value: str, field: str, field_th: str, required: bool = True) -> str:
 
 
 def _received(store: Store, letter_id: int, viewer: Viewer) -> dict[str, Any]:
+    """The registered received letter ``letter_id`` that ``viewer`` may open."""
     row = store.one("SELECT * FROM letters WHERE id = ? AND direction = 'in'", (letter_id,))
     if row is None or not viewer.may_open(row):
         raise NotFound(f"no received letter {letter_id}", message_th="ไม่พบหนังสือรับ")
@@ -96,7 +97,12 @@ def _received(store: Store, letter_id: int, viewer: Viewer) -> dict[str, Any]:
     return row
 
 
-def _require_before(row: dict[str, Any], stage: str, what_th: str) -> None:
+def _received_before(
+    store: Store, letter_id: int, viewer: Viewer, stage: str, what_th: str
+) -> dict[str, Any]:
+    """:func:`_received`, refused if the letter is already past ``stage`` (no step runs
+    backwards); ``what_th`` names the step in the Thai message."""
+    row = _received(store, letter_id, viewer)
     current = row["stage"] or "registered"
     if current in _ORDER and _ORDER.index(current) > _ORDER.index(stage):
         title = STAGE_TITLES.get(current, current)
@@ -104,6 +110,7 @@ def _require_before(row: dict[str, Any], stage: str, what_th: str) -> None:
             f"letter {row['id']} is already {current}",
             message_th=f"หนังสือนี้{title} ไม่สามารถ{what_th}ได้",
         )
+    return row
 
 
 def _advance(
@@ -144,19 +151,12 @@ def minute(
     instruction = _text(instruction, "instruction", "คำสั่งการ", required=False)
     by = _text(by, "by", "ผู้เกษียน", required=False) or actor
     with store.transaction():
-        row = _received(store, letter_id, viewer)
-        _require_before(row, "assigned", "เกษียน")
+        row = _received_before(store, letter_id, viewer, "assigned", "เกษียน")
         stage = row["stage"] if row["stage"] == "assigned" else "minuted"
-        return _advance(
-            ctx,
-            store,
-            row,
-            stage,
-            {"minute": text, "instruction": instruction, "minuted_by": by, "minuted_at": ctx.now()},
-            "minute",
-            actor,
-            {"minute": text, "instruction": instruction, "by": by},
-        )
+        now = ctx.now()
+        columns = {"minute": text, "instruction": instruction, "minuted_by": by, "minuted_at": now}
+        detail = {"minute": text, "instruction": instruction, "by": by}
+        return _advance(ctx, store, row, stage, columns, "minute", actor, detail)
 
 
 def assign(
@@ -173,8 +173,7 @@ def assign(
     to = _text(to, "to", "ผู้รับมอบหมาย")
     note = _text(note, "note", "หมายเหตุ", required=False)
     with store.transaction():
-        row = _received(store, letter_id, viewer)
-        _require_before(row, "assigned", "มอบหมาย")
+        row = _received_before(store, letter_id, viewer, "assigned", "มอบหมาย")
         action = "forward" if row["assigned_to"] else "assign"
         detail = {"to": to, "note": note}
         if row["assigned_to"]:
@@ -184,16 +183,8 @@ def assign(
                     message_th=f"หนังสือนี้อยู่กับ {to} แล้ว",
                 )
             detail["from"] = row["assigned_to"]
-        return _advance(
-            ctx,
-            store,
-            row,
-            "assigned",
-            {"assigned_to": to, "assigned_at": ctx.now()},
-            action,
-            actor,
-            detail,
-        )
+        columns = {"assigned_to": to, "assigned_at": ctx.now()}
+        return _advance(ctx, store, row, "assigned", columns, action, actor, detail)
 
 
 def forward(
@@ -229,8 +220,7 @@ def complete(
     """ดำเนินการแล้ว: the work the letter asked for is done."""
     note = _text(note, "note", "ผลการดำเนินการ", required=False)
     with store.transaction():
-        row = _received(store, letter_id, viewer)
-        _require_before(row, "done", "บันทึกว่าดำเนินการแล้ว")
+        row = _received_before(store, letter_id, viewer, "done", "บันทึกว่าดำเนินการแล้ว")
         if row["stage"] == "done":
             raise Conflict(f"letter {letter_id} is already done", message_th="หนังสือนี้ดำเนินการแล้ว")
         return _advance(

@@ -10,9 +10,13 @@ This module does not talk to the hub; :mod:`node.sync.attachments` moves the byt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
 from pathlib import Path
+
+from node.storage import disk
 
 
 def blob_path(root: Path, sha256: str) -> Path:
@@ -31,14 +35,29 @@ def has_blob(root: Path, sha256: str) -> bool:
 
 
 def save_blob(root: Path, content: bytes) -> str:
-    """Store bytes by their hash (no-op if already held); return the hex SHA-256."""
+    """Store bytes by their hash (no-op if already held); return the hex SHA-256.
+
+    A disk that is full or read-only raises :class:`node.errors.CannotWrite` and leaves
+    no piece of the file behind."""
     digest = hashlib.sha256(content).hexdigest()
     path = blob_path(root, digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{digest}.{os.getpid()}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
+        place = disk.files_place(root.parent)
+        # A name of its own per writer: two clerks attaching the same file at once would
+        # otherwise rename one temporary file away under the other (or mix their writes).
+        tmp = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            refusal = disk.refusal_for(e, place)
+            if refusal is None:
+                raise
+            raise refusal from e
+        disk.clear(place)
     return digest
 
 

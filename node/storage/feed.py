@@ -14,7 +14,6 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from node.storage.highwater import check_not_behind
 from node.storage.store import Store
 from protocol.envelope import Envelope, sign_envelope
 from protocol.keys import Signer
@@ -58,10 +57,12 @@ def append(
 
     Must run inside ``store.transaction()``. ``origin``, ``seq`` and ``prev`` are set here;
     ``created_at`` from ``now`` when the message has none. Returns the message as signed
-    and its envelope. Refuses (:class:`~node.errors.BehindHighwater`) while the database is
-    older than what this office has already issued.
+    and its envelope.
+
+    A database older than what the office already published (an old copy) still appends:
+    the seq it signs may collide with one the hub holds, and the first contact with the hub
+    signs it again after the hub's (:mod:`node.sync.rebase`).
     """
-    check_not_behind(store)
     seq, prev = head(store)
     changes: dict[str, Any] = {"origin": signer.office, "seq": seq + 1, "prev": prev}
     if not message.created_at:

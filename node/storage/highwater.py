@@ -1,11 +1,13 @@
-"""The old-backup guard: never reissue a feed seq or a letter number.
+"""The old-backup guard: never reissue a letter number, and know when the feed is behind.
 
 Two records say how far this office has already gone: the sidecar file written beside the
 database after every commit (:func:`node.storage.store.write_sidecar`) and the hub's
-``GET /highwater`` answer, which the sync worker stores in ``sync_state.hub_ahead``. When
-the database is behind either (it was restored from an old copy), the node refuses to
-issue numbers or append to its feed until it has fetched its missing envelopes back from
-the hub (:func:`node.sync.restore.catch_up`).
+``GET /highwater`` answer, which the sync worker stores in ``sync_state.hub_ahead``. A
+database behind either was started from an old copy (ADR 0012). It keeps working: an owned
+register issues above every mark it knows (:func:`issued_high`), so no number the office
+already gave out is given again, and a shared register issues provisional numbers the hub
+makes final. The feed seqs it signs meanwhile are signed again after the hub's at the first
+contact with the hub (:mod:`node.sync.rebase`).
 
 Shared registers are compared with the sidecar only: the hub's high for a shared register
 counts numbers issued by other offices.
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from node.errors import BehindHighwater
 from node.storage.store import Store, read_sidecar
 
 
@@ -56,15 +57,29 @@ def behind(store: Store) -> list[str]:
     return problems
 
 
-def check_not_behind(store: Store) -> None:
-    """Raise :class:`~node.errors.BehindHighwater` when the database is behind."""
-    problems = behind(store)
-    if problems:
-        raise BehindHighwater(
-            "database is behind what this office already issued ("
-            + "; ".join(problems[:3])
-            + "); run a sync to catch up from the hub before issuing"
-        )
+def known_marks(store: Store) -> tuple[int, dict[str, int]]:
+    """The highest feed seq and register numbers this office is known to have issued: the
+    database's, the sidecar's and the hub's, whichever is higher."""
+    seq, regs = local_marks(store)
+    references = [read_sidecar(store.sidecar)] if store.sidecar is not None else []
+    raw = store.scalar("SELECT hub_ahead FROM sync_state WHERE id = 1")
+    if raw:
+        references.append(json.loads(raw))
+    for ref in references:
+        seq = max(seq, int(ref.get("feed_seq") or 0))
+        for reg, high in (ref.get("registers") or {}).items():
+            regs[reg] = max(regs.get(reg, 0), int(high))
+    return seq, regs
+
+
+def issued_high(store: Store, register: str) -> int:
+    """The highest number of ``register`` this office is known to have issued anywhere."""
+    return known_marks(store)[1].get(register, 0)
+
+
+def register_behind(store: Store, register: str) -> bool:
+    """Whether some copy of this office issued numbers of ``register`` this database lacks."""
+    return issued_high(store, register) > local_marks(store)[1].get(register, 0)
 
 
 def record_hub_highwater(

@@ -67,6 +67,15 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, actor TEXT, action TEXT,
     subject TEXT, detail TEXT, prev_hash TEXT, hash TEXT);
 INSERT OR IGNORE INTO sync_state (id) VALUES (1);
+-- Envelopes pulled from the hub that did not verify, kept until they do (node.sync.held):
+-- the bytes, what they claim to be, why they failed, and what they wait for.
+CREATE TABLE IF NOT EXISTS held_envelopes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, env_id TEXT NOT NULL UNIQUE, origin TEXT,
+    kind TEXT, envelope BLOB NOT NULL, reason TEXT NOT NULL, waits_for TEXT,
+    tries INTEGER NOT NULL DEFAULT 1, first_try REAL NOT NULL, last_try REAL NOT NULL);
+-- Received letters whose delivered receipt waits for their attachments (node.records.inbox).
+CREATE TABLE IF NOT EXISTS awaiting_attachments (
+    letter_env TEXT PRIMARY KEY, since REAL NOT NULL);
 
 -- correspondence: units (letter codes an administrator edits) ------------------------
 CREATE TABLE IF NOT EXISTS units (
@@ -196,6 +205,18 @@ CREATE TABLE IF NOT EXISTS destruction_items (
     position INTEGER NOT NULL, decision TEXT NOT NULL DEFAULT 'destroy',
     keep_until INTEGER, new_keep_until INTEGER, UNIQUE (list, letter));
 CREATE INDEX IF NOT EXISTS destruction_items_letter ON destruction_items (letter);
+
+-- idempotency (node.storage.idempotency) ----------------------------------------------
+-- The first answer to each idempotency key (a form token of the clerk's pages, or the
+-- local API's Idempotency-Key header): who sent it, to which route, and what was answered,
+-- written in the transaction of the action it guards. Forgotten after a day.
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, who TEXT NOT NULL, route TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '', status INTEGER NOT NULL, location TEXT,
+    body TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+-- A paper letter registered twice is found by its sender's number (node.records.duplicates).
+CREATE INDEX IF NOT EXISTS letters_number_key ON letters (number_key);
 """
 
 LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -225,6 +246,12 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("destroyed_at", "REAL"),
         ("destruction_list", "INTEGER"),  # the destruction list that destroyed it
         ("destruction_ref", "TEXT"),  # the National Archives' agreement of that list
+    ),
+    "sync_state": (
+        # how far this machine's clock is from the hub's (node.sync.clock)
+        ("clock_skew", "REAL"),  # seconds, this node's time minus the hub's; NULL: unknown
+        ("clock_refused", "INTEGER NOT NULL DEFAULT 0"),  # 1 while the hub refuses our time
+        ("clock_window", "REAL"),  # the hub's window, as its last refusal said
     ),
     "recipients": (
         ("channel", "TEXT NOT NULL DEFAULT 'hub'"),

@@ -9,19 +9,27 @@ After each commit the store writes the high-water sidecar (``highwater.json``: t
 feed seq, the highest number of each register and the audit head), which lets a node that
 was restored from an old copy of this file notice it (see :mod:`node.storage.highwater`).
 
+A disk that cannot be written (full, remounted read-only, permissions taken away) does not
+stop the reading: the file is then opened for reading only, every write is refused with
+:class:`node.errors.DiskFull` or :class:`node.errors.DiskReadOnly` before anything is
+half-written, the condition is logged once (:mod:`node.storage.disk`), and the next
+connection or write that works again ends it, without a restart.
+
 This module does not know letters or registers; it only holds their tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.request import pathname2url
 
 import sqlite_utils
 
@@ -30,7 +38,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from node.errors import NodeError
+from node.errors import CannotWrite, DiskReadOnly, NodeError
+from node.storage import disk
 from node.storage.schema import SCHEMA, add_missing_columns
 
 SIDECAR_NAME = "highwater.json"
@@ -52,26 +61,72 @@ class Store:
     ) -> None:
         self.path = Path(path)
         self.sidecar = sidecar
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._depth = 0
+        self._after_commit: list[Callable[[], object]] = []
+        self._timeout_ms = int(busy_timeout_ms)
+        self.place = disk.database_place(self.path)
+        self.refusal: CannotWrite | None = None
+        """Set when the file could only be opened for reading: what every write answers."""
+        with contextlib.suppress(OSError):  # a read-only disk: opening below tells
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = self._open_writable()
+        except sqlite3.Error as e:
+            self.refusal = disk.refusal_for(e, self.place) if self.path.exists() else None
+            if self.refusal is None:
+                raise StoreBusy(f"cannot open {self.path.name}: {e}") from e
+            conn = self._open_read_only(e)
+        else:
+            disk.clear(self.place, DiskReadOnly)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
         # isolation_level=None: the driver opens no implicit transactions, so every write
         # happens inside transaction() (or a sqlite-utils atomic block) and nowhere else.
         conn = sqlite3.connect(
-            str(self.path),
-            timeout=busy_timeout_ms / 1000,
+            target,
+            timeout=self._timeout_ms / 1000,
             isolation_level=None,
             check_same_thread=False,
+            uri=uri,
         )
-        self.db = sqlite_utils.Database(conn)
-        self.conn = conn
-        self._depth = 0
+        conn.execute(f"PRAGMA busy_timeout = {self._timeout_ms}")
+        return conn
+
+    def _open_writable(self) -> sqlite3.Connection:
+        conn = self._connect(str(self.path))
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
             add_missing_columns(conn)
-        except sqlite3.OperationalError as e:
+        except sqlite3.Error:
             conn.close()
-            raise StoreBusy(f"cannot open {self.path.name}: {e}") from e
+            raise
+        return conn
+
+    def _open_read_only(self, cause: sqlite3.Error) -> sqlite3.Connection:
+        """The file opened for reading only, when writing it is impossible: as a reader
+        beside other connections, then with the WAL's shared-memory file read-only (a full
+        or read-only disk cannot make it grow), and, only when no WAL holds committed pages
+        the main file lacks, as an immutable file (nobody can change it there)."""
+        uri = "file:" + pathname2url(os.path.abspath(self.path))
+        options = ["?mode=ro", "?mode=ro&readonly_shm=1"]
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            options.append("?mode=ro&immutable=1")
+        for option in options:
+            try:
+                conn = self._connect(uri + option, uri=True)
+            except sqlite3.Error:
+                continue
+            try:
+                conn.execute("SELECT count(*) FROM sync_state").fetchone()
+            except sqlite3.Error:
+                conn.close()
+                continue
+            return conn
+        raise StoreBusy(f"cannot open {self.path.name} even to read: {cause}") from cause
 
     def close(self) -> None:
         """Close the connection."""
@@ -97,10 +152,12 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        if self.refusal is not None:
+            raise type(self.refusal)(self.refusal.reason)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
-            raise StoreBusy(f"database is locked: {e}") from e
+            raise disk.refusal_for(e, self.place) or StoreBusy(f"database is locked: {e}") from e
         self._depth = 1
         marks: dict[str, Any] | None = None
         try:
@@ -108,14 +165,48 @@ class Store:
             if self.sidecar is not None:
                 marks = self.high_marks()
             self.conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            # A full disk fails a statement or the COMMIT; SQLite may have rolled back already.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            refusal = disk.refusal_for(e, self.place)
+            if refusal is None:
+                raise
+            raise refusal from e
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
         finally:
             self._depth = 0
+            pending, self._after_commit = self._after_commit, []
+        disk.clear(self.place)
         if marks is not None and self.sidecar is not None:
-            write_sidecar(self.sidecar, marks)
+            self._write_sidecar(self.sidecar, marks)
+        for work in pending:
+            work()
+
+    def after_commit(self, work: Callable[[], object]) -> None:
+        """Do ``work`` once the outermost transaction has committed (at once outside one);
+        dropped if it rolls back. For what must not happen before the commit, such as
+        removing files, when the caller's transaction is part of a larger one."""
+        if self._depth:
+            self._after_commit.append(work)
+        else:
+            work()
+
+    @staticmethod
+    def _write_sidecar(sidecar: Path, marks: dict[str, Any]) -> None:
+        # The transaction has committed: failing it now would make the clerk do it twice.
+        # A sidecar that cannot be written is said once; the next one written merges all.
+        place = disk.files_place(sidecar.parent)
+        try:
+            write_sidecar(sidecar, marks)
+        except OSError as e:
+            if disk.refusal_for(e, place) is None:
+                raise
+        else:
+            disk.clear(place)
 
     def query(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
@@ -219,6 +310,22 @@ def _sidecar_lock(path: Path) -> Iterator[None]:
             os.close(fd)  # closing releases the lock
 
 
+def _replace_sidecar(path: Path, marks: dict[str, Any]) -> None:
+    # A name of its own per writer: a temporary file shared by two threads was renamed
+    # away under the other one, which then failed after its transaction had committed.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps(marks, ensure_ascii=False))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk: leave no half of a file behind
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_sidecar(path: Path, marks: dict[str, Any]) -> None:
     """Merge ``marks`` into the sidecar, never lowering a mark, and replace it atomically."""
     with _sidecar_lock(path):
@@ -237,11 +344,18 @@ def write_sidecar(path: Path, marks: dict[str, Any]) -> None:
         }
         if merged == old:
             return
-        # A name of its own per writer: a temporary file shared by two threads was renamed
-        # away under the other one, which then failed after its transaction had committed.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(json.dumps(merged, ensure_ascii=False))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _replace_sidecar(path, merged)
+
+
+def lower_sidecar_feed_seq(path: Path, seq: int) -> None:
+    """Bring the sidecar's feed seq down to ``seq``: the seqs above it were signed by a copy
+    of the database that is gone, and the hub never saw them, so they are free again.
+
+    Register marks are never lowered: a number once given out stays given out.
+    """
+    with _sidecar_lock(path):
+        marks = read_sidecar(path)
+        if int(marks.get("feed_seq") or 0) <= seq:
+            return
+        marks["feed_seq"] = seq
+        _replace_sidecar(path, marks)

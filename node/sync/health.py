@@ -2,7 +2,10 @@
 
 :func:`node_status` is what the status page and ``saraban node status`` show: whether the
 last sync worked, the back-off, the outbox, the first rejected envelope, provisional
-numbers waiting for the hub, whether this database is behind the hub, and the counts.
+numbers waiting for the hub, whether this database is behind the hub, the counts, the
+envelopes held unverified (per sender) and the letters waiting for attachments, and what
+every clerk's page warns about at the top (``warnings``, Thai): a disk that cannot be written
+(:mod:`node.storage.disk`) and a clock the hub refuses or soon will (:mod:`node.sync.clock`).
 :func:`send_heartbeat` reports the same kind of figures to the hub at the end of a round,
 so the hub's console can see every office.
 
@@ -17,9 +20,12 @@ from node.context import SOFTWARE, NodeContext
 from node.records.directory import load_trusted
 from node.records.leases import provisional_pending
 from node.records.letters import stats
-from node.storage import feed, highwater
+from node.storage import disk, feed, highwater
 from node.storage.store import Store
+from node.sync.clock import clock_warning
+from node.sync.held import held_status, stuck_report
 from node.sync.hubclient import HubClient
+from node.sync.rebase import recent_notices
 from node.sync.state import SyncResult, sync_state
 from protocol import PROTOCOL_VERSION
 
@@ -40,6 +46,7 @@ def send_heartbeat(
         "software": f"{SOFTWARE} protocol/{PROTOCOL_VERSION}",
         "provisional_pending": provisional_pending(store),
         "directory_version": None if held is None else held.version,
+        "held": stuck_report(store),
     }
     if failed is not None:
         report["last_error_code"] = failed.error_code
@@ -55,6 +62,16 @@ def node_status(ctx: NodeContext) -> dict[str, Any]:
             "SELECT seq, reason FROM feed WHERE state = 'rejected' ORDER BY seq LIMIT 1"
         )
         mismatches = store.get_setting("digest_mismatches", [])
+        clock, skew = clock_warning(state), state.get("clock_skew")
+        unwritable = disk.conditions(store.place, disk.files_place(ctx.instance))
+        warnings = [c.message_th for c in unwritable] + ([clock["message_th"]] if clock else [])
+        warnings += recent_notices(store, ctx.now())  # numbers replaced after an old copy
+        held = held_status(store)
+        if held["count"]:
+            warnings.append(
+                f"มีซองเอกสารจากหน่วยงานอื่น {held['count']} ซองที่ตรวจลายมือชื่อไม่ผ่าน"
+                " เครื่องพักไว้และจะตรวจใหม่ทุกครั้งที่ซิงค์ (ดูหน้าผู้ดูแลระบบ: การรับส่งกับศูนย์กลาง)"
+            )
         return {
             "office": ctx.settings.get("OFFICE"),
             "hub_url": ctx.settings.get("HUB_URL"),
@@ -72,4 +89,16 @@ def node_status(ctx: NodeContext) -> dict[str, Any]:
             "behind": highwater.behind(store),
             "digest_mismatches": mismatches,
             "counts": stats(store),
+            "held": held,
+            "awaiting_attachments": store.scalar("SELECT COUNT(*) FROM awaiting_attachments"),
+            "clock": {
+                "skew_seconds": None if skew is None else round(float(skew)),
+                "refused": bool(state.get("clock_refused")),
+                "warning_th": None if clock is None else clock["message_th"],
+            },
+            "disk": {
+                "writable": not unwritable,
+                "conditions": [{"code": c.code, "message_th": c.message_th} for c in unwritable],
+            },
+            "warnings": warnings,
         }

@@ -10,6 +10,7 @@ clerk sends a letter) without waiting for it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -21,11 +22,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from node.context import NodeContext
+from node.errors import CannotWrite
 from node.records.attachment_text import extract_missing
 from node.records.leases import void_unused_leases
+from node.storage import disk
 from node.sync.hubclient import hub_client
 from node.sync.worker import scheduled_sync, sync_once
 from protocol.api import register_digest
+from protocol.crashpoints import crash_point
 from protocol.errors import SarabanError
 
 TIMEZONE = "Asia/Bangkok"
@@ -77,13 +81,22 @@ def backup_database(ctx: NodeContext) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(ctx.now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"node-{stamp}.sqlite"
-    src = sqlite3.connect(ctx.settings["DATABASE"])
-    dst = sqlite3.connect(str(target))
     try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
+        src = sqlite3.connect(ctx.settings["DATABASE"])
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+    except (sqlite3.Error, OSError) as e:
+        # A copy cut short by a full disk is no backup: leave none rather than half of one.
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
+        refusal = disk.refusal_for(e, disk.files_place(ctx.instance))
+        if refusal is None:
+            raise
+        raise refusal from e
     keep = max(1, int(ctx.settings["BACKUP_KEEP"]))
     for old in sorted(folder.glob("node-*.sqlite"))[:-keep]:
         old.unlink()
@@ -91,12 +104,22 @@ def backup_database(ctx: NodeContext) -> Path:
 
 
 def nightly(ctx: NodeContext) -> dict[str, Any]:
-    """The nightly job; returns what it did."""
+    """The nightly job; returns what it did. A disk that cannot be written stops it without
+    a traceback (:mod:`node.storage.disk` logged it once); tomorrow's run does the rest."""
     report: dict[str, Any] = {}
+    try:
+        _nightly(ctx, report)
+    except CannotWrite as e:
+        report["stopped"] = e.code
+    return report
+
+
+def _nightly(ctx: NodeContext, report: dict[str, Any]) -> None:
     with ctx.open_store() as store:
         report["year_end_voided"] = len(void_unused_leases(ctx, store, ctx.now()))
     result = sync_once(ctx)
     report["sync"] = result.to_json()
+    crash_point("node_nightly")
     if result.ok:
         try:
             report["digest_mismatches"] = compare_register_digests(ctx)
@@ -104,7 +127,6 @@ def nightly(ctx: NodeContext) -> dict[str, Any]:
             report["digest_error"] = str(e)
     report["search_texts"] = extract_missing(ctx)  # search: PDFs present but not yet read
     report["backup"] = str(backup_database(ctx))
-    return report
 
 
 def _hhmm(text: str) -> tuple[int, int]:

@@ -5,17 +5,28 @@ each one, and the push stops at the first it rejects, since the hub takes an off
 only in sequence. The reason is kept on the envelope, and
 :func:`node.sync.health.node_status` shows it. A letter the hub accepted is marked sent.
 
+Bytes before letters: before a batch goes, the hub must hold every attachment its letters
+cite (:func:`node.sync.attachments.upload_cited`); a letter the hub still refuses
+``blobs_incomplete`` has the missing bytes uploaded again and is pushed once more.
+
+Nothing is marked accepted on the answer's word alone (:func:`check_ack`): the answer's
+``ack`` must be signed by a pinned hub key and be for this office, and its ``last_seq`` and
+``head`` must cover every envelope to be marked (the head is our own envelope at that seq,
+so the hub's chain holds all of ours before it). A missing or bad ack marks nothing and
+fails the round with :class:`~protocol.errors.BadAck`.
+
 :func:`request_leases` asks the hub for a new block of numbers for each shared register
 running low, and applies the signed grant at once (kept in the mailbox too, so pulling it
 again later is a duplicate).
 
-Does not: pull (:mod:`node.sync.pull`), upload attachments (:mod:`node.sync.attachments`),
+Does not: pull (:mod:`node.sync.pull`), move attachment bytes (:mod:`node.sync.attachments`),
 or apply what a lease means to the registers (:mod:`node.records.leases`).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from node.context import NodeContext
 from node.records.directory import pinned_keys
@@ -23,36 +34,54 @@ from node.records.leases import apply_lease, lease_needs
 from node.records.letters import mark_sent
 from node.storage import feed
 from node.storage.store import Store
+from node.sync.attachments import forget_uploaded, upload_cited
 from node.sync.hubclient import HubClient, HubHTTPError
 from node.sync.state import SyncResult
 from node.sync.verify import verify_hub_envelope
-from protocol.api import MAX_PUSH_BATCH
+from protocol.api import BLOBS_INCOMPLETE, MAX_PUSH_BATCH
 from protocol.envelope import Envelope
-from protocol.errors import RemoteDataError
-from protocol.hub_messages import Lease
+from protocol.errors import BadAck, RemoteDataError
+from protocol.hub_messages import Ack, Lease
 from protocol.sync import next_push_batch
+
+TAKEN = ("accepted", "duplicate")
 
 
 def push_outbox(ctx: NodeContext, store: Store, client: HubClient, result: SyncResult) -> None:
     """Push pending envelopes in feed order; stop at the first the hub rejects."""
     batch_size = max(1, min(int(ctx.settings["PUSH_BATCH"]), MAX_PUSH_BATCH))
+    uploaded_again: set[str] = set()
     while True:
         rows = next_push_batch(feed.outbox(store, batch_size), batch_size)
         if not rows:
             return
-        answer = client.push([json.loads(r["envelope"]) for r in rows])
+        sendable = upload_cited(ctx, store, client, rows, result)
+        if not sendable:
+            return
+        answer = client.push([json.loads(r["envelope"]) for r in sendable])
         by_id = {r.get("env_id"): r for r in answer.get("results") or [] if isinstance(r, dict)}
-        stop = False
+        check_ack(ctx, store, answer, sendable, by_id)
+        stop = again = False
         now = ctx.now()
         with store.transaction():
-            for row in rows:
+            for row in sendable:
                 verdict = by_id.get(row["env_id"])
                 if verdict is None:
                     stop = True
                     break
                 status = verdict.get("status")
+                if (
+                    status == "rejected"
+                    and verdict.get("reason") == BLOBS_INCOMPLETE
+                    and row["env_id"] not in uploaded_again
+                ):
+                    # The hub lacks bytes we took it to hold: upload them, push once more.
+                    uploaded_again.add(row["env_id"])
+                    forget_uploaded(store, verdict.get("missing"))
+                    again = True
+                    break
                 result.pushed += 1
-                if status in ("accepted", "duplicate"):
+                if status in TAKEN:
                     feed.mark(store, row["env_id"], feed.ACCEPTED, None, now)
                     if row["kind"] == "letter":
                         mark_sent(store, row["env_id"], now)
@@ -74,8 +103,38 @@ def push_outbox(ctx: NodeContext, store: Store, client: HubClient, result: SyncR
                 )
                 stop = True
                 break
-        if stop or len(rows) < batch_size:
+        if again:
+            continue
+        if stop or len(sendable) < len(rows) or len(rows) < batch_size:
             return
+
+
+def check_ack(
+    ctx: NodeContext,
+    store: Store,
+    answer: dict[str, Any],
+    rows: list[dict[str, Any]],
+    by_id: dict[Any, dict[str, Any]],
+) -> Ack:
+    """The push answer's ack, verified; :class:`BadAck` unless it covers what it takes."""
+    try:
+        env = Envelope.from_wire(answer.get("ack"))
+        ack = verify_hub_envelope(env, pinned_keys(store))
+    except RemoteDataError as e:
+        raise BadAck(f"the hub's ack is missing or not the hub's: {e}") from e
+    if not isinstance(ack, Ack):
+        raise BadAck(f"the hub answered the push with a {env.kind}, not an ack")
+    if ack.office != ctx.office:
+        raise BadAck(f"the hub's ack is for {ack.office!r}, not this office")
+    taken = [r["seq"] for r in rows if (by_id.get(r["env_id"]) or {}).get("status") in TAKEN]
+    if taken and ack.last_seq < max(taken):
+        raise BadAck(f"the hub's ack stops at seq {ack.last_seq}, before seq {max(taken)}")
+    if taken and (
+        ack.head is None
+        or ack.head != store.scalar("SELECT env_id FROM feed WHERE seq = ?", (ack.last_seq,))
+    ):
+        raise BadAck(f"the hub's ack names another envelope than ours at seq {ack.last_seq}")
+    return ack
 
 
 def request_leases(ctx: NodeContext, store: Store, client: HubClient, result: SyncResult) -> None:

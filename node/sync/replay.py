@@ -129,15 +129,20 @@ def replay_own(ctx: NodeContext, store: Store, env: Envelope, msg: FeedMessage, 
         feed.mark(store, env.env_id, feed.ACCEPTED, None, now)
         return False
     feed.store_accepted(store, env, msg, now)
+    apply_own(ctx, store, env.env_id, msg, now)
+    return True
+
+
+def apply_own(ctx: NodeContext, store: Store, env_id: str, msg: FeedMessage, now: float) -> None:
+    """Bring letters, registers and tracking to what one own envelope says."""
     if isinstance(msg, Letter):
-        create_out_letter_from_feed(store, env.env_id, msg, now)
+        create_out_letter_from_feed(store, env_id, msg, now)
     elif isinstance(msg, RegisterEntry):
-        _replay_register(ctx, store, env.env_id, msg, now)
+        _replay_register(ctx, store, env_id, msg, now)
     elif isinstance(msg, Receipt):
         apply_own_receipts(store, msg.letter)
     elif isinstance(msg, Withdraw):
         _replay_withdraw(store, msg, now)
-    return True
 
 
 def reconcile_leases(store: Store) -> None:

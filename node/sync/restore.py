@@ -3,8 +3,14 @@
 :func:`restore_from_hub` moves the old database aside and rebuilds a new one from what the
 hub holds for this office: its own feed (``GET /feed``, every envelope verified against
 the office's own key) and its mailbox (pulled from a null cursor). Letters, registers,
-recipients' states and leases are reconstructed by replaying both; nothing is re-signed
-except a ``delivered`` receipt that was never sent.
+recipients' states and leases are reconstructed by replaying both.
+
+Nothing the office made is dropped silently: when the old database can still be read, what
+it made that never reached the hub (letters sent while the link was down, ลงรับ, register
+entries) is carried over and signed again after the hub's envelopes
+(:func:`carry_over`), a number the hub's copy already used replaced by the register's next
+(:mod:`node.sync.rebase`); the command lists every letter carried over and every number
+voided because the copy that issued it is gone.
 
 It needs the instance folder's keys, ``config.json`` and ``hub_keys.json`` (written at
 enrolment), which is why those live beside, not inside, the database.
@@ -12,59 +18,157 @@ enrolment), which is why those live beside, not inside, the database.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from node.context import NodeContext
 from node.errors import from_protocol
 from node.records.directory import accept_and_store, keys_from_list, read_hub_keys
+from node.records.registers import display_number
 from node.storage import feed
-from node.storage.highwater import local_marks
 from node.storage.store import SIDECAR_NAME, Store, read_sidecar, write_sidecar
 from node.sync.hubclient import hub_client
 from node.sync.pull import pull_mailbox
-from node.sync.replay import catch_up, reconcile_leases
+from node.sync.rebase import FINAL_RECEIPTS, RENUMBER_NOTICE, RENUMBER_REASON, void_lost_numbers
+from node.sync.replay import apply_own, catch_up, reconcile_leases
 from node.sync.state import SyncResult
+from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
-from protocol.messages import RegisterEntry
+from protocol.messages import (
+    FeedMessage,
+    Letter,
+    Receipt,
+    RegisterEntry,
+    Withdraw,
+    parse_feed_message,
+)
+from protocol.numbers import Series
 
-LOST_REASON = "เลขที่ออกแล้วแต่สูญหายก่อนส่งถึงศูนย์กลาง (กู้คืนระบบ)"
+
+def _unpublished(old_db: Path, published: set[str]) -> list[tuple[str, FeedMessage]]:
+    """The envelopes the old database made that the hub does not hold, in feed order."""
+    if not old_db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"{old_db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT env_id, envelope FROM feed ORDER BY seq").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return []  # unreadable: nothing can be carried over, the lost numbers are voided
+    out: list[tuple[str, FeedMessage]] = []
+    for env_id, blob in rows:
+        if env_id in published:
+            continue
+        env = Envelope.from_bytes(blob)
+        out.append((env_id, parse_feed_message(env.kind, parse_canonical(env.body))))
+    return out
 
 
-def void_lost_numbers(
-    ctx: NodeContext, store: Store, marks: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Void numbers the lost database issued but the hub never saw, so none is reused.
+def carry_over(ctx: NodeContext, store: Store, old_db: Path) -> list[dict[str, Any]]:
+    """Sign again, after the hub's envelopes, what the old database made and the hub lacks.
 
-    The sidecar knows the highest number of each register; every number above what the
-    rebuilt database holds is voided with a reason. Feed seqs the hub never saw are free
-    to use again.
+    Returns each letter carried over (its number, subject and what replaced its number).
     """
-    _, local = local_marks(store)
-    voided: list[dict[str, Any]] = []
+    published = {r["env_id"] for r in store.query("SELECT env_id FROM feed")}
+    unpublished = _unpublished(old_db, published)
+    if not unpublished:
+        return []
+    answered = {
+        (r["ref"], "final" if r["status"] in FINAL_RECEIPTS else r["status"])
+        for r in store.query("SELECT ref, status FROM feed WHERE kind = 'receipt'")
+    }
+    renumber = _renumbering(ctx, store, unpublished)
     now = ctx.now()
+    carried: list[dict[str, Any]] = []
+    new_envs: dict[str, str] = {}
     with store.transaction():
-        for reg, high in (marks.get("registers") or {}).items():
-            for number in range(local.get(reg, 0) + 1, int(high) + 1):
-                store.insert(
-                    "register_entries",
-                    {
-                        "register": reg,
-                        "number": number,
-                        "action": "voided",
-                        "reason": LOST_REASON,
-                        "display": str(number),
-                        "at": now,
-                    },
-                )
-                entry = RegisterEntry(
-                    register=reg, action="voided", number=number, reason=LOST_REASON
-                )
-                feed.append(store, ctx.signer, entry, now)
-                voided.append({"register": reg, "number": number})
-    return voided
+        for old_env, msg in unpublished:
+            if isinstance(msg, Receipt):
+                kind = "final" if msg.status in FINAL_RECEIPTS else msg.status
+                if (msg.letter, kind) in answered:
+                    continue  # the hub's copy already answered for that letter
+            changes: dict[str, Any] = {"seq": 0, "prev": None}
+            if isinstance(msg, Letter) and old_env in renumber:
+                changes["number"] = renumber[old_env][1]
+            if isinstance(msg, RegisterEntry):
+                if msg.letter:
+                    changes["letter"] = new_envs.get(msg.letter, msg.letter)
+                if (msg.register, msg.number) in renumber:
+                    number, display = renumber[(msg.register, msg.number)]
+                    changes.update(
+                        number=number,
+                        display=display,
+                        reason=RENUMBER_REASON.format(old=msg.display),
+                    )
+            if isinstance(msg, Withdraw):
+                changes["letter"] = new_envs.get(msg.letter, msg.letter)
+            kept, env = feed.append(store, ctx.signer, dataclasses.replace(msg, **changes), now)
+            new_envs[old_env] = env.env_id
+            apply_own(ctx, store, env.env_id, kept, now)
+            if isinstance(kept, Letter):
+                _queue(store, env.env_id)
+                entry = {"number": kept.number, "subject": kept.subject}
+                if old_env in renumber:
+                    entry["replaced"] = renumber[old_env][2]
+                    notice = RENUMBER_NOTICE.format(old=renumber[old_env][2], new=kept.number)
+                    store.execute(
+                        "UPDATE letters SET number_notice = ? WHERE env_id = ?",
+                        (notice, env.env_id),
+                    )
+                carried.append(entry)
+        store.log(now, "carried_over", {"letters": carried, "envelopes": len(new_envs)})
+    return carried
+
+
+def _renumbering(
+    ctx: NodeContext, store: Store, unpublished: list[tuple[str, FeedMessage]]
+) -> dict[Any, Any]:
+    """Numbers of the old database that the hub's copy already used, and their replacements:
+    ``(register, old number) -> (new number, new display)`` and, for the letter that carried
+    it, ``old letter env_id -> (new number, new display, old display)``."""
+    out: dict[Any, Any] = {}
+    taken: dict[str, int] = {}
+    for _, msg in unpublished:
+        if not isinstance(msg, RegisterEntry) or msg.number is None:
+            continue
+        clash = store.scalar(
+            "SELECT 1 FROM register_entries WHERE register = ? AND number = ?",
+            (msg.register, msg.number),
+        )
+        if not clash:
+            continue
+        reg = store.one("SELECT * FROM registers WHERE id = ?", (msg.register,))
+        if reg is None:
+            continue
+        high = store.scalar(
+            "SELECT COALESCE(MAX(number), 0) FROM register_entries WHERE register = ?",
+            (msg.register,),
+        )
+        number = max(int(high), taken.get(msg.register, 0)) + 1
+        taken[msg.register] = number
+        display = display_number(
+            ctx, Series(reg["series"]), reg["display_code"], number, reg["year"], False
+        )
+        out[(msg.register, msg.number)] = (number, display)
+        if msg.letter:
+            out[msg.letter] = (number, display, msg.display)
+    return out
+
+
+def _queue(store: Store, env_id: str) -> None:
+    """A carried-over letter waits for the hub again (รอส่ง), as it did in the old database."""
+    store.execute("UPDATE letters SET state = 'queued' WHERE env_id = ?", (env_id,))
+    store.execute(
+        "UPDATE recipients SET state = 'queued' WHERE letter = "
+        "(SELECT id FROM letters WHERE env_id = ?) AND state = 'sent'",
+        (env_id,),
+    )
 
 
 def _remove_db(path: Path) -> None:
@@ -104,6 +208,7 @@ def restore_from_hub(
                 instance=ctx.instance,
             )
         own = catch_up(ctx, store, client)
+        carried = carry_over(ctx, store, db_path)
         lost = void_lost_numbers(ctx, store, read_sidecar(sidecar))
         pull_mailbox(ctx, store, client, result)
         with store.transaction():
@@ -143,8 +248,9 @@ def restore_from_hub(
         "office": ctx.office,
         "feed_envelopes": own,
         "mailbox_envelopes": result.applied,
+        "carried_over": carried,
         "lost_numbers_voided": lost,
-        "quarantined": len(result.quarantined),
+        "held": result.held,
         "previous_database": moved,
         **counts,
     }

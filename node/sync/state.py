@@ -18,13 +18,16 @@ from node.storage.store import Store
 
 @dataclass
 class SyncResult:
-    """What one sync did; ``ok`` is False when it stopped on an error."""
+    """What one sync did; ``ok`` is False when it stopped on an error, when the hub
+    rejected an envelope, or while envelopes are held (``held``): never a plain "ok" then."""
 
     ok: bool = False
     online: bool = False
     started_at: float = 0.0
     finished_at: float = 0.0
     caught_up: int = 0
+    rebased: dict[str, Any] | None = None
+    lost_voided: list[dict[str, Any]] = field(default_factory=list)
     directory_version: int | None = None
     uploaded: list[str] = field(default_factory=list)
     pushed: int = 0
@@ -34,11 +37,20 @@ class SyncResult:
     leases: list[str] = field(default_factory=list)
     pulled: int = 0
     applied: int = 0
-    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    held: int = 0
+    """Envelopes from the hub held here because they do not verify yet (node.sync.held)."""
+    held_from: list[str] = field(default_factory=list)
+    """The offices those held envelopes claim to come from."""
+    released: int = 0
+    """Held envelopes that verified and were applied this round."""
     downloaded: list[str] = field(default_factory=list)
     error: str | None = None
     error_code: str | None = None
     next_attempt: float | None = None
+    clock_skew: float | None = None
+    """Seconds this node's clock is ahead of the hub's (negative: behind), when measured."""
+    warnings: list[str] = field(default_factory=list)
+    """What the clerks should know although the round went through (Thai)."""
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON for the local API and the CLI."""

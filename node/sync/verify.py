@@ -1,10 +1,13 @@
 """Verifying what the hub hands the node: office envelopes against the directory, hub
 envelopes against the pinned hub keys.
 
-An office envelope must be signed by an active key of a non-revoked office in the trusted
+An office envelope must be signed by a key of a non-revoked office in the trusted
 directory, and that office must be the body's ``origin`` (a valid signature by another
-office does not make a letter from ``origin``). A hub envelope must be signed by a pinned
-hub key. Anything else raises a :class:`~protocol.errors.RemoteDataError`.
+office does not make a letter from ``origin``). The key is the office's active one, or one
+it retired (re-enrolment) as long as the envelope's seq is no later than the office's last
+seq when that key was retired: a rotation does not lose what was signed before it. A hub
+envelope must be signed by a pinned hub key. Anything else raises a
+:class:`~protocol.errors.RemoteDataError`.
 
 This module stores nothing.
 """
@@ -17,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope, verify_envelope
-from protocol.errors import BadMessage
+from protocol.errors import BadMessage, UnknownKey
 from protocol.hub_messages import HUB_KINDS, parse_hub_message
 from protocol.keys import HUB_OFFICE, split_keyid
 from protocol.messages import FEED_KINDS, FeedMessage, Message, parse_feed_message
@@ -25,10 +28,12 @@ from protocol.messages import FEED_KINDS, FeedMessage, Message, parse_feed_messa
 
 def verify_office_envelope(env: Envelope, trusted: TrustedDirectory) -> FeedMessage:
     """The typed body of an office envelope whose signer is its origin."""
-    keyid, body = verify_envelope(env, trusted.office_key)
+    keyid, body = verify_envelope(env, trusted.signing_key)
     message = parse_feed_message(env.kind, body)
     if split_keyid(keyid)[0] != message.origin:
         raise BadMessage(f"envelope from {message.origin!r} is signed by {keyid!r}")
+    if not trusted.signed_in_time(keyid, message.seq):
+        raise UnknownKey(f"{keyid} was retired before its office's seq {message.seq}")
     return message
 
 

@@ -2,11 +2,14 @@
 
 :func:`sync_once` does, in order: check the hub's high-water marks (and catch up from the
 hub if this database is behind them); refresh the directory when the hub has a newer one;
-upload the attachments of outgoing letters; push the outbox in batches; ask for leases of
-shared registers running low; pull the mailbox until ``more`` is false; download the
-attachments of received letters; report a heartbeat. The steps live in
-:mod:`node.sync.pull`, :mod:`node.sync.push`, :mod:`node.sync.attachments` and
-:mod:`node.sync.health`.
+upload the attachments of outgoing letters; push the outbox in batches (each letter's bytes
+first, each answer's signed ack checked); ask for leases of shared registers running low;
+try the held envelopes again and pull the mailbox until ``more`` is false; download the
+attachments this node lacks (and send the ``delivered`` receipts they complete); report a
+heartbeat. The steps live in :mod:`node.sync.pull`, :mod:`node.sync.held`,
+:mod:`node.sync.push`, :mod:`node.sync.attachments` and :mod:`node.sync.health`. A round
+that went through is still not ``ok`` while the hub rejected an envelope or envelopes are
+held (``error_code`` ``push_rejected`` or ``held``).
 
 A failure records exponential back-off with jitter (honouring Retry-After) in
 ``sync_state``; the node keeps working offline, and :func:`node.sync.health.node_status`
@@ -22,11 +25,19 @@ import random
 import threading
 
 from node.context import NodeContext
-from node.errors import NodeError
+from node.errors import CannotWrite, NodeError
 from node.records.directory import load_trusted
-from node.storage import highwater
+from node.storage import disk
 from node.storage.store import Store
 from node.sync.attachments import download_attachments, upload_attachments
+from node.sync.clock import (
+    REFUSED_CODE,
+    clock_warning,
+    record_accepted,
+    record_refusal,
+    refusal_reason,
+    refusal_skew,
+)
 from node.sync.health import send_heartbeat
 from node.sync.hubclient import HubClient, hub_client
 from node.sync.pull import check_highwater, pull_mailbox, refresh_directory
@@ -62,21 +73,36 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
     hub = client or hub_client(ctx)
     store = ctx.open_store()
     try:
+        if store.refusal is not None:
+            # Nothing pulled could be kept: only tell the hub why this office is quiet.
+            _record_failure(ctx, store, result, store.refusal, rng)
+            _report_failure(ctx, store, hub, result)
+            return result
         try:
-            check_highwater(ctx, store, hub, result)
+            # The own feed must agree with the hub's before anything is pushed; when it
+            # cannot be made to, the round says why but still pulls what others sent.
+            feed_problem: SarabanError | NodeError | None = None
+            try:
+                check_highwater(ctx, store, hub, result)
+            except TransportError:
+                raise
+            except (SarabanError, NodeError) as e:
+                feed_problem = e
             result.online = True
             if load_trusted(store) is None or sync_state(store)["directory_wanted"]:
                 result.directory_version = refresh_directory(ctx, store, hub)
-            upload_attachments(ctx, store, hub, result)
-            push_outbox(ctx, store, hub, result)
-            request_leases(ctx, store, hub, result)
-            if highwater.behind(store):
-                highwater.check_not_behind(store)
+            if feed_problem is None:
+                upload_attachments(ctx, store, hub, result)
+                push_outbox(ctx, store, hub, result)
+                request_leases(ctx, store, hub, result)
             pull_mailbox(ctx, store, hub, result)
             download_attachments(ctx, store, hub, result)
             send_heartbeat(ctx, store, hub)
-        except (SarabanError, NodeError) as e:
-            _record_failure(ctx, store, result, e, rng)
+            if feed_problem is not None:
+                raise feed_problem
+        except (SarabanError, NodeError, OSError) as e:
+            error = e if not isinstance(e, OSError) else _disk_refusal(ctx, e)
+            _record_failure(ctx, store, result, error, rng)
             if result.online:
                 _report_failure(ctx, store, hub, result)
         else:
@@ -85,7 +111,11 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
                     result.rejected[0]["reason"]
                 )
                 result.error_code = "push_rejected"
-            result.ok = not result.rejected
+            elif result.held:
+                senders = ", ".join(result.held_from)
+                result.error = f"{result.held} envelope(s) held unverified, from {senders}"
+                result.error_code = "held"
+            result.ok = not result.rejected and not result.held
             _record_success(ctx, store, result)
     finally:
         store.close()
@@ -103,6 +133,15 @@ def _report_failure(ctx: NodeContext, store: Store, hub: HubClient, result: Sync
         log.info("heartbeat after a failed sync not sent: %s", e)
 
 
+def _disk_refusal(ctx: NodeContext, error: OSError) -> CannotWrite:
+    # Attachment bytes that cannot be written: a full or read-only disk is the round's
+    # failure like any other (said once); any other OSError is a bug to see in full.
+    refusal = disk.refusal_for(error, disk.files_place(ctx.instance))
+    if refusal is None:
+        raise error
+    return refusal
+
+
 def _record_failure(
     ctx: NodeContext,
     store: Store,
@@ -116,8 +155,34 @@ def _record_failure(
     result.error = str(error)
     result.error_code = getattr(error, "code", "error")
     result.finished_at = now
-    with store.transaction():
-        failures = int(sync_state(store)["failures"] or 0) + 1
+    refused = refusal_skew(error, now)
+    if refused is not None:
+        result.clock_skew, window = refused
+        result.error = refusal_reason(result.clock_skew, window)
+        result.error_code = REFUSED_CODE
+        warning = clock_warning(
+            {"clock_refused": 1, "clock_skew": result.clock_skew, "clock_window": window}
+        )
+        result.warnings.append(warning["message_th"] if warning else result.error)
+    try:
+        with store.transaction():
+            _remember_failure(ctx, store, result, rng, retry_after, refused)
+    except CannotWrite:
+        pass  # said once by node.storage.disk; the result says why the round failed
+
+
+def _remember_failure(
+    ctx: NodeContext,
+    store: Store,
+    result: SyncResult,
+    rng: random.Random | None,
+    retry_after: float | None,
+    refused: tuple[float | None, float] | None,
+) -> None:
+    now = result.finished_at
+    failures = int(sync_state(store)["failures"] or 0) + 1
+    due = 0.0
+    if refused is None:
         delay = backoff_delay(
             failures,
             rng or random.Random(),
@@ -125,35 +190,53 @@ def _record_failure(
             float(ctx.settings["BACKOFF_CAP_SECONDS"]),
             retry_after,
         )
-        result.next_attempt = now + delay
-        store.execute(
-            "UPDATE sync_state SET failures = ?, next_attempt = ?, last_attempt = ?, "
-            "last_error = ?, last_result = ? WHERE id = 1",
-            (
-                failures,
-                result.next_attempt,
-                now,
-                result.error,
-                json.dumps(result.to_json(), ensure_ascii=False),
-            ),
-        )
-        store.log(now, "sync_failed", {"error": result.error, "code": result.error_code})
+        due = result.next_attempt = now + delay
+    else:
+        # A refused clock is this machine's to fix, not the hub's trouble: no back-off, and
+        # no deadline written in the wrong time, so the round after the clock was set right
+        # goes through on the normal schedule.
+        result.next_attempt = now
+        record_refusal(store, *refused)
+    store.execute(
+        "UPDATE sync_state SET failures = ?, next_attempt = ?, last_attempt = ?, "
+        "last_error = ?, last_result = ? WHERE id = 1",
+        (
+            failures,
+            due,
+            now,
+            result.error,
+            json.dumps(result.to_json(), ensure_ascii=False),
+        ),
+    )
+    store.log(now, "sync_failed", {"error": result.error, "code": result.error_code})
 
 
 def _record_success(ctx: NodeContext, store: Store, result: SyncResult) -> None:
     now = ctx.now()
     result.finished_at = now
-    with store.transaction():
-        store.execute(
-            "UPDATE sync_state SET failures = 0, next_attempt = 0, last_attempt = ?, "
-            "last_ok = ?, last_error = ?, last_result = ? WHERE id = 1",
-            (now, now, result.error, json.dumps(result.to_json(), ensure_ascii=False)),
-        )
-        store.log(
-            now,
-            "sync_ok" if result.ok else "sync_partial",
-            {"pushed": result.pushed, "pulled": result.pulled, "error": result.error},
-        )
+    window = sync_state(store).get("clock_window")
+    warning = clock_warning({"clock_skew": result.clock_skew, "clock_window": window})
+    if warning is not None:
+        result.warnings.append(warning["message_th"])
+    try:
+        with store.transaction():
+            record_accepted(store, result.clock_skew)
+            _remember_success(store, result, now)
+    except CannotWrite:
+        pass  # said once by node.storage.disk
+
+
+def _remember_success(store: Store, result: SyncResult, now: float) -> None:
+    store.execute(
+        "UPDATE sync_state SET failures = 0, next_attempt = 0, last_attempt = ?, "
+        "last_ok = ?, last_error = ?, last_result = ? WHERE id = 1",
+        (now, now, result.error, json.dumps(result.to_json(), ensure_ascii=False)),
+    )
+    store.log(
+        now,
+        "sync_ok" if result.ok else "sync_partial",
+        {"pushed": result.pushed, "pulled": result.pulled, "error": result.error},
+    )
 
 
 STARTUP_CHECK_TIMEOUT = 3.0
@@ -189,9 +272,17 @@ def startup_check(ctx: NodeContext) -> None:
 
 
 def scheduled_sync(ctx: NodeContext) -> SyncResult | None:
-    """Sync unless back-off says it is too early; the scheduler's job."""
-    with ctx.open_store() as store:
-        due = float(sync_state(store)["next_attempt"] or 0)
-    if due > ctx.now():
+    """Sync unless back-off says it is too early; the scheduler's job.
+
+    Never raises: what went wrong is in the result and ``sync_state``, a disk that cannot
+    be written was logged once when it started (:mod:`node.storage.disk`), and anything
+    else the node reports is one log line, not a traceback every few minutes."""
+    try:
+        with ctx.open_store() as store:
+            due = float(sync_state(store)["next_attempt"] or 0)
+        if due > ctx.now():
+            return None
+        return sync_once(ctx)
+    except NodeError as e:
+        log.warning("scheduled sync did not run: %s (%s)", e.reason, e.code)
         return None
-    return sync_once(ctx)

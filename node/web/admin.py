@@ -12,7 +12,10 @@ Routes (blueprint ``web_admin``, all behind the ``admin`` permission):
   (add a unit or rename it, with the issuer named in its orders);
 * ``GET /admin/registers`` (each register with its counts and the reserved numbers),
   ``POST /admin/registers/reserve`` (จองเลข) and ``POST /admin/registers/void``
-  (ยกเลิกเลข, with a reason).
+  (ยกเลิกเลข, with a reason);
+* ``GET /admin/sync`` (การรับส่งกับศูนย์กลาง): the envelopes from other offices held because
+  they do not verify (:mod:`node.sync.held`), per sender and one by one, and the received
+  letters waiting for their attachments.
 
 Passwords are never written back into a form or shown. A failed form shows the page
 again with the Thai message of :mod:`node.staff.accounts`, :mod:`node.records.units` or
@@ -34,8 +37,10 @@ from node.api.kit import ctx, store
 from node.errors import BadInput, NodeError, NotFound
 from node.records import registers, units
 from node.records.access import ROLES
+from node.records.directory import load_trusted
 from node.staff import accounts
-from node.web.kit import actor, choice, done, field, requires, user
+from node.sync.held import HELD_TRIES, held_list, held_status
+from node.web.kit import Done, actor, choice, done, field, once, requires, user
 from protocol.numbers import Series
 from protocol.sessions import MAX_PASSWORD
 from protocol.thai import to_arabic_digits
@@ -56,6 +61,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("web_admin.units", "หน่วยงานและรหัส", ("web_admin.save_unit",)),
     ("web_admin.registers", "ทะเบียนเลข", ("web_admin.reserve", "web_admin.void")),
+    ("web_admin.sync", "การรับส่งกับศูนย์กลาง", ()),
 )
 """This part's own menu: endpoint, Thai title, and the endpoints that belong to it."""
 
@@ -134,7 +140,7 @@ def users() -> str:
 @bp.post("/admin/users")
 @requires("admin")
 def add_user() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         username = field("username", "ชื่อผู้ใช้", max_len=32)
         display_name = field("display_name", "ชื่อ-สกุล", max_len=200)
         password = _password()
@@ -142,9 +148,12 @@ def add_user() -> BaseResponse | tuple[str, int]:
         added = accounts.add_user(
             ctx(), store(), username, display_name, password, roles, divisions, actor=actor()
         )
+        return done(f"เพิ่มผู้ใช้ {added['username']} ({added['display_name']}) แล้ว", "web_admin.users")
+
+    try:
+        return once(act)
     except NodeError as e:
         return _users_page(e.message_th, request.form), e.status
-    return done(f"เพิ่มผู้ใช้ {added['username']} ({added['display_name']}) แล้ว", "web_admin.users")
 
 
 def _find_user(username: str) -> dict[str, Any]:
@@ -185,36 +194,48 @@ def user_page(username: str) -> tuple[str, int]:
 @requires("admin")
 def save_roles(username: str) -> BaseResponse | tuple[str, int]:
     held = _find_user(username)["divisions"]
-    try:
+
+    def act() -> Done:
         roles, divisions = _roles_and_divisions(held)
         accounts.set_roles(ctx(), store(), username, roles, divisions, actor=actor())
+        return done(f"บันทึกบทบาทของ {username} แล้ว", "web_admin.user_page", username=username)
+
+    try:
+        return once(act)
     except NodeError as e:
         return _user_page(username, e.message_th, request.form, e.status)
-    return done(f"บันทึกบทบาทของ {username} แล้ว", "web_admin.user_page", username=username)
 
 
 @bp.post("/admin/users/<username>/password")
 @requires("admin")
 def reset_password(username: str) -> BaseResponse | tuple[str, int]:
     _find_user(username)
-    try:
+
+    def act() -> Done:
         accounts.set_password(ctx(), store(), username, _password(), actor=actor())
+        return done(f"ตั้งรหัสผ่านใหม่ของ {username} แล้ว", "web_admin.user_page", username=username)
+
+    try:
+        return once(act)
     except NodeError as e:
         return _user_page(username, e.message_th, request.form, e.status)
-    return done(f"ตั้งรหัสผ่านใหม่ของ {username} แล้ว", "web_admin.user_page", username=username)
 
 
 @bp.post("/admin/users/<username>/active")
 @requires("admin")
 def set_active(username: str) -> BaseResponse | tuple[str, int]:
     _find_user(username)
-    try:
+
+    def act() -> Done:
         active = choice("active", "สถานะการใช้งาน", ("0", "1"), required=True) == "1"
         accounts.set_active(ctx(), store(), username, active, actor=actor())
+        state = "เปิดการใช้งาน" if active else "ปิดการใช้งาน"
+        return done(f"{state}บัญชี {username} แล้ว", "web_admin.user_page", username=username)
+
+    try:
+        return once(act)
     except NodeError as e:
         return _user_page(username, e.message_th, request.form, e.status)
-    state = "เปิดการใช้งาน" if active else "ปิดการใช้งาน"
-    return done(f"{state}บัญชี {username} แล้ว", "web_admin.user_page", username=username)
 
 
 # -- units -----------------------------------------------------------------------------------
@@ -253,7 +274,7 @@ def units_page() -> str:
 @bp.post("/admin/units")
 @requires("admin")
 def save_unit() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         saved = units.save_unit(
             ctx(),
             store(),
@@ -263,9 +284,12 @@ def save_unit() -> BaseResponse | tuple[str, int]:
             active=request.form.get("active") == "1",
             actor=actor(),
         )
+        return done(f"บันทึกหน่วยงาน {saved['code']} {saved['name']} แล้ว", "web_admin.units")
+
+    try:
+        return once(act)
     except NodeError as e:
         return _units_page(e.message_th, request.form), e.status
-    return done(f"บันทึกหน่วยงาน {saved['code']} {saved['name']} แล้ว", "web_admin.units")
 
 
 # -- registers -------------------------------------------------------------------------------
@@ -298,13 +322,16 @@ def registers_page() -> str:
 @bp.post("/admin/registers/reserve")
 @requires("admin")
 def reserve() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         series = field("series", "ทะเบียน", max_len=20)
         reason = field("reason", "เหตุผลการจอง", required=False, max_len=500)
         issued = registers.reserve(ctx(), store(), series, reason, actor())
+        return done(f"จองเลข {issued.display} แล้ว", "web_admin.registers")
+
+    try:
+        return once(act)
     except NodeError as e:
         return _registers_page(e.message_th, request.form), e.status
-    return done(f"จองเลข {issued.display} แล้ว", "web_admin.registers")
 
 
 def _number() -> int:
@@ -317,7 +344,7 @@ def _number() -> int:
 @bp.post("/admin/registers/void")
 @requires("admin")
 def void() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         register_id = field("register", "ทะเบียน", max_len=200)
         if not store().scalar("SELECT 1 FROM registers WHERE id = ?", (register_id,)):
             raise BadInput(
@@ -332,6 +359,38 @@ def void() -> BaseResponse | tuple[str, int]:
             field("reason", "เหตุผลการยกเลิก", max_len=500),
             actor(),
         )
+        return done(f"ยกเลิกเลข {voided['number']} แล้ว", "web_admin.registers")
+
+    try:
+        return once(act)
     except NodeError as e:
         return _registers_page(e.message_th, request.form), e.status
-    return done(f"ยกเลิกเลข {voided['number']} แล้ว", "web_admin.registers")
+
+
+# -- the round trip with the hub --------------------------------------------------------------
+
+KIND_TH = {
+    "letter": "หนังสือ",
+    "receipt": "ใบตอบรับ",
+    "withdraw": "การถอนหนังสือ",
+    "register": "รายการทะเบียน",
+    "lease": "การจัดสรรเลข",
+}
+"""Each envelope kind in Thai, for the held list."""
+
+
+@bp.get("/admin/sync", endpoint="sync")
+@requires("admin")
+def sync_page() -> str:
+    """The envelopes held because they do not verify: per sender, then one by one."""
+    trusted = load_trusted(store())
+    names = {o["id"]: o.get("name") or "" for o in trusted.directory.offices} if trusted else {}
+    return _page(
+        "admin_sync.html",
+        held=held_status(store()),
+        envelopes=held_list(store()),
+        names=names,
+        kinds=KIND_TH,
+        tries=HELD_TRIES,
+        awaiting=store().scalar("SELECT COUNT(*) FROM awaiting_attachments"),
+    )

@@ -15,7 +15,9 @@ Routes (blueprint ``web_compose``):
 * ``GET /drafts`` (``web_compose.drafts``): the drafts and the numbered letters not yet sent.
 
 Writing drafts needs the ``compose`` permission; numbering and dispatch need ``send``.
-After a send the node is asked to sync at once (:func:`node.sync.jobs.sync_soon`); the page never
+Each form is acted on once (:func:`node.web.kit.once`): a double click on ส่ง or Back and
+ส่ง again shows the one letter sent, with its one number. After a send is committed the
+node is asked to sync at once (:func:`node.sync.jobs.sync_soon`); the page never
 waits for the hub, and its confirmation says whether the letter has left or waits in the
 outbox.
 
@@ -45,7 +47,6 @@ from node.sync.health import node_status
 from node.sync.jobs import sync_soon
 from node.web import kit as webkit
 from node.web.kit import actor, choice, field, requires, viewer
-from node.web.letters import human_size
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
 from protocol.messages import MAX_TEXT
 from protocol.thai import BANGKOK, normalize_thai
@@ -224,7 +225,7 @@ def _action(allowed: tuple[str, ...]) -> str:
 # -- after a send ----------------------------------------------------------------------------
 
 
-def _sent_message(sent: dict[str, Any], sync_asked: bool) -> str:
+def _sent_message(sent: dict[str, Any], leaving: bool) -> str:
     """Whether the letter has left: no envelope (paper only) or accepted by the hub; leaving
     now (an online node syncing at once); or waiting in the outbox."""
     number = sent.get("number")
@@ -233,22 +234,33 @@ def _sent_message(sent: dict[str, Any], sync_asked: bool) -> str:
     if env_id is None or state == ACCEPTED:
         return f"ส่งหนังสือที่ {number} แล้ว" if number else "ส่งหนังสือแล้ว"
     done_th = f"ออกเลขที่ {number} แล้ว" if number else "บันทึกการส่งแล้ว"
-    return f"{done_th} — {_LEAVING_TH if sync_asked and _online() else _PENDING_TH}"
+    return f"{done_th} — {_LEAVING_TH if leaving else _PENDING_TH}"
 
 
-def _online() -> bool:
+def _scheduler() -> Any:
+    return current_app.extensions.get("saraban_scheduler")
+
+
+def _leaving_now() -> bool:
+    """Whether a letter this form numbers or sends will leave at once: a scheduler runs and
+    the node is online. Asked before the action's transaction, which node_status (a
+    connection of its own) would wait for."""
+    if request.form.get("action", "save") == "save" or not getattr(_scheduler(), "running", 0):
+        return False
     try:
         return bool(node_status(ctx())["online"])
     except NodeError:
         return False
 
 
-def _sync_soon() -> bool:
-    return sync_soon(current_app.extensions.get("saraban_scheduler"))
+def _sync_after_commit() -> None:
+    """Ask for a sync once the letter is committed: a sync started before would miss it."""
+    store().after_commit(lambda: sync_soon(_scheduler()))
 
 
-def _after_send(sent: dict[str, Any]) -> BaseResponse:
-    message = _sent_message(sent, _sync_soon())
+def _after_send(sent: dict[str, Any], leaving: bool) -> webkit.Done:
+    _sync_after_commit()
+    message = _sent_message(sent, leaving)
     return webkit.done(message, "web_letters.letter", letter_id=sent["id"])
 
 
@@ -260,7 +272,9 @@ def _after_send(sent: dict[str, Any]) -> BaseResponse:
 def compose() -> BaseResponse | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("compose.html", form=MultiDict(), error=None, **_new_letter())
-    try:
+    leaving = _leaving_now()
+
+    def act() -> webkit.Done:
         action = _action(("save", "send"))
         draft = _read_draft()
         method = _method()
@@ -269,9 +283,12 @@ def compose() -> BaseResponse | str | tuple[str, int]:
             kept = drafting.create_draft(ctx(), store(), draft, files, actor())
             return webkit.done("บันทึกร่างแล้ว", "web_compose.edit", letter_id=kept["id"])
         sent = outgoing.send_letter(ctx(), store(), draft, files, method=method, actor=actor())
+        return _after_send(sent, leaving)
+
+    try:
+        return webkit.once(act)
     except NodeError as e:
         return webkit.form_error("compose.html", e, **_new_letter())
-    return _after_send(sent)
 
 
 def _new_letter() -> dict[str, Any]:
@@ -322,7 +339,7 @@ def _files(letter: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": a.get("name") or "",
-            "size_th": human_size(int(a.get("size") or 0)),
+            "size_th": webkit.human_size(int(a.get("size") or 0)),
             "url": url_for("web_letters.attachment", letter_id=letter["id"], sha=a.get("sha256")),
         }
         for a in letter.get("attachments") or []
@@ -381,22 +398,30 @@ def edit(letter_id: int) -> BaseResponse | str | tuple[str, int]:
     sent = letter["direction"] == "out" and letter["state"] not in DRAFT_STATES
     if sent and request.method == "GET":
         return redirect(url_for("web_letters.letter", letter_id=letter_id))
-    row = drafting.own_draft(store(), letter_id)
     if request.method == "GET":
+        row = drafting.own_draft(store(), letter_id)
         return _edit_page(letter, row, _draft_form(row))
-    try:
+    leaving = _leaving_now()
+
+    def act() -> webkit.Done:
+        # Inside the action, not before it: a second ส่ง of the same form must reach
+        # webkit.once, which answers with the first send, not be refused as already sent.
+        state = drafting.own_draft(store(), letter_id)["state"]
         action = _action(EDIT_ACTIONS)
-        result = _apply(letter_id, row["state"], action)
-    except NodeError as e:
-        return _edit_page(letter, row, request.form.copy(), e.message_th, e.status)
-    if action == "send":
-        return _after_send(result)
-    if action == "number":
-        _sync_soon()
-        message = f"ออกเลขที่ {result['number']} แล้ว"
-    else:
+        result = _apply(letter_id, state, action)
+        if action == "send":
+            return _after_send(result, leaving)
         message = "บันทึกร่างแล้ว"
-    return webkit.done(message, "web_compose.edit", letter_id=letter_id)
+        if action == "number":
+            _sync_after_commit()
+            message = f"ออกเลขที่ {result['number']} แล้ว"
+        return webkit.done(message, "web_compose.edit", letter_id=letter_id)
+
+    try:
+        return webkit.once(act)
+    except NodeError as e:
+        row = drafting.own_draft(store(), letter_id)
+        return _edit_page(letter, row, request.form.copy(), e.message_th, e.status)
 
 
 @bp.get("/drafts")

@@ -39,7 +39,14 @@ from node.records.access import ROLES
 from node.records.worklist import my_work
 from node.staff.accounts import LoginRefused, authenticate
 from node.sync.health import node_status
-from node.web.session import csrf_token, end_session, is_page, login_required, start_session
+from node.web.session import (
+    csrf_token,
+    end_session,
+    form_tokens,
+    is_page,
+    login_required,
+    start_session,
+)
 from protocol.sessions import CSRF_FIELD, login_form
 from protocol.thai import BANGKOK, format_thai_datetime
 
@@ -119,6 +126,7 @@ def sync_badge() -> dict[str, Any] | None:
         "last_sync": thai_datetime(s["last_sync_ok"]) if s["last_sync_ok"] else "ยังไม่เคย",
         "outbox": int(s["outbox"] or 0),
         "office": s["office"] or "",
+        "warnings": s.get("warnings") or [],
     }
 
 
@@ -127,6 +135,7 @@ def page_globals() -> dict[str, Any]:
     return {
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token,
+        "form_tokens": form_tokens,
         "sync_badge": sync_badge,
         "current_user": g.get("user"),
         "current_viewer": g.get("viewer"),

@@ -11,7 +11,10 @@
   says); every view and every download of a classified letter is written to the audit
   chain, and so is every refused attempt.
 * :func:`form_error` re-renders a form with the Thai message and what was typed;
-  :func:`done` flashes a Thai confirmation and redirects (post/redirect/get).
+* :func:`once` runs a form's action once for the idempotency key of its page and answers
+  with a redirect (post/redirect/get) to what the action's :func:`done` names, with its Thai
+  confirmation; the same key again (a double click, Back and submit again) gets that
+  answer and nothing is done again (:mod:`node.storage.idempotency`).
 
 Does not: define routes (each ``node/web_*.py`` does) or check passwords.
 """
@@ -19,6 +22,7 @@ Does not: define routes (each ``node/web_*.py`` does) or check passwords.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -32,7 +36,8 @@ from node.records import letters
 from node.records.access import Viewer
 from node.records.letters import NewAttachment
 from node.storage import audit
-from node.web.session import login_required
+from node.storage.idempotency import Claim, Outcome, run_once
+from node.web.session import form_key, login_required
 from protocol.lettertypes import LETTER_TYPE_TITLES, LETTER_TYPES, SPEED_CLASSES, SUB_TYPES
 from protocol.thai import normalize_thai
 
@@ -264,6 +269,15 @@ def open_letter(letter_id: int) -> dict[str, Any]:
     return letter
 
 
+def human_size(size: int) -> str:
+    """``850 ไบต์``, ``12.5 KB``, ``3.2 MB``."""
+    if size < 1024:
+        return f"{size:,} ไบต์"
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
 # -- answers ---------------------------------------------------------------------------------
 
 
@@ -273,7 +287,39 @@ def form_error(template: str, error: NodeError, **context: Any) -> tuple[str, in
     return page, error.status
 
 
-def done(message_th: str, endpoint: str, **values: Any) -> BaseResponse:
-    """Flash a Thai confirmation and go to ``endpoint`` (post/redirect/get)."""
-    flash(message_th)
-    return redirect(url_for(endpoint, **values))
+REPEATED_TH = "(คำขอนี้ดำเนินการไปแล้ว ระบบไม่ได้ดำเนินการซ้ำ)"
+"""Added to the confirmation when a form's key came again and its first answer is shown."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a form's action leads to: a Thai confirmation and the page to show it on."""
+
+    message_th: str
+    location: str
+
+
+def done(message_th: str, endpoint: str, **values: Any) -> Done:
+    """The answer of a form's action (given by :func:`once`): ``message_th`` on ``endpoint``."""
+    return Done(message_th, url_for(endpoint, **values))
+
+
+def once(act: Callable[[], Done]) -> BaseResponse:
+    """Run ``act`` once for this form's idempotency key, in one transaction with the record
+    of its answer; flash the Thai confirmation and redirect (post/redirect/get).
+
+    The same key again waits for the first request and gets its answer, marked
+    :data:`REPEATED_TH`; a key of another form or user raises
+    :class:`node.storage.idempotency.KeyReused`. A refused action raises its error and
+    records nothing, so the form can be sent again."""
+    action = request.form.get("action")
+    route = f"{request.method} {request.path}" + (f" {action}" if action else "")
+    claim = Claim(form_key(), who=actor(), route=route)
+
+    def answered() -> Outcome:
+        result = act()
+        return Outcome(302, result.location, result.message_th)
+
+    outcome = run_once(store(), claim, ctx().now(), answered)
+    flash(f"{outcome.body} {REPEATED_TH}" if outcome.replayed else outcome.body)
+    return redirect(outcome.location or url_for("web.home"))

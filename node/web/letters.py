@@ -9,8 +9,8 @@ Routes (blueprint ``web_letters``):
 * ``GET /letters/<id>``: one letter (:func:`render_letter`): its details, its attachments with
   the first PDF shown in the page, ลงรับ and ส่งคืน while it waits, each recipient's state for
   an outgoing letter, its history, and the workflow forms (``_workflow.html``);
-* ``POST /letters/<id>/register`` and ``POST /letters/<id>/return``: ลงรับ and ส่งคืน,
-  through the same functions as the local API;
+* ``POST /letters/<id>/register`` and ``POST /letters/<id>/return``: ลงรับ and ส่งคืน (once
+  per form: :func:`node.web.kit.once`), through the same functions as the local API;
 * ``GET /letters/<id>/files/<sha256>`` (``?download=1`` to save it) and
   ``GET /letters/<id>/files/<sha256>/stamped``: an attachment, and a received PDF with the
   receipt stamp. Every view and download of a classified letter, and every refused attempt,
@@ -43,9 +43,12 @@ from node.records.worklist import HIDDEN_SUBJECT_TH
 from node.storage.blobs import blob_path, has_blob
 from node.web.kit import (
     FILE_KINDS,
+    Done,
     actor,
     done,
     field,
+    human_size,
+    once,
     open_letter,
     openable_row,
     record_classified,
@@ -300,15 +303,6 @@ def _files(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def human_size(size: int) -> str:
-    """``850 ไบต์``, ``12.5 KB``, ``3.2 MB``."""
-    if size < 1024:
-        return f"{size:,} ไบต์"
-    if size < 1024 * 1024:
-        return f"{size / 1024:,.1f} KB"
-    return f"{size / (1024 * 1024):,.1f} MB"
-
-
 def _tracked(t: Mapping[str, Any], names: _OfficeNames) -> dict[str, Any]:
     """One recipient's row of the tracking table, in Thai."""
     paper = t.get("channel") == PAPER_CHANNEL
@@ -387,25 +381,31 @@ def _link(endpoint: str, **values: Any) -> str | None:
 @requires("receive")
 def register(letter_id: int) -> BaseResponse | tuple[str, int]:
     openable_row(letter_id)
+
+    def act() -> Done:
+        number = receiving.register_receipt(ctx(), store(), letter_id, actor())["receipt_number"]
+        return done(f"ลงรับแล้ว เลขรับ {number}", "web_letters.letter", letter_id=letter_id)
+
     try:
-        receipt = receiving.register_receipt(ctx(), store(), letter_id, actor())
+        return once(act)
     except (BadInput, Conflict) as e:
         return render_letter(letter_id, error=e.message_th, status=e.status)
-    return done(
-        f"ลงรับแล้ว เลขรับ {receipt['receipt_number']}", "web_letters.letter", letter_id=letter_id
-    )
 
 
 @bp.post("/letters/<int:letter_id>/return")
 @requires("receive")
 def return_letter(letter_id: int) -> BaseResponse | tuple[str, int]:
     openable_row(letter_id)
-    try:
+
+    def act() -> Done:
         reason = field("reason", "เหตุผลที่ส่งคืน", max_len=500)
         receiving.return_letter(ctx(), store(), letter_id, reason, actor())
+        return done("ส่งคืนแล้ว", "web_letters.letter", letter_id=letter_id)
+
+    try:
+        return once(act)
     except (BadInput, Conflict) as e:
         return render_letter(letter_id, error=e.message_th, form=request.form, status=e.status)
-    return done("ส่งคืนแล้ว", "web_letters.letter", letter_id=letter_id)
 
 
 # -- files ---------------------------------------------------------------------------------

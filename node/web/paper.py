@@ -4,7 +4,10 @@ Routes (blueprint ``web_paper``):
 
 * ``GET/POST /paper/new`` (``web_paper.paper``): the form (เลขที่หนังสือ, ลงวันที่ in Thai or
   ISO, จาก, เรียน/ถึง, เรื่อง, ชนิดและประเภทย่อย, ชั้นความเร็ว, ชั้นความลับ, ไฟล์สแกน) for
-  whoever may receive; registering it goes to the letter's page with its เลขรับ.
+  whoever may receive; registering it goes to the letter's page with its เลขรับ, once per
+  form (:func:`node.web.kit.once`). A letter that looks registered already (same sender
+  and number, or same sender, date and subject: :mod:`node.records.duplicates`) shows the
+  form again with the earlier entry and a box to tick to register it all the same.
 
 ชั้นความลับ is offered only to the registrar of classified letters and assistants; such a
 letter takes its number from the ลับ register. Scans are judged by their bytes
@@ -19,12 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from node.api.kit import ctx, store
 from node.errors import BadInput, NodeError
 from node.records import inbox
+from node.records.duplicates import PossibleDuplicate
 from node.web import kit as webkit
 from node.web.kit import actor, choice, field, requires, viewer
 from protocol.lettertypes import (
@@ -42,6 +46,8 @@ MAX_DATE = 60
 MAX_PARTY = 300
 MAX_SUBJECT = 500
 DEFAULT_TYPE = "ภายนอก"
+CONFIRM_FIELD = "confirm_duplicate"
+"""The box a clerk ticks to register a letter that looks registered already."""
 
 _SCAN_NAMES = ", ".join(webkit.FILE_KINDS[k] for k in webkit.SCAN_KINDS)
 _SCAN_ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff," + ",".join(webkit.SCAN_KINDS)
@@ -118,6 +124,7 @@ def _register() -> dict[str, Any]:
         sub_type=sub_type,
         attachments=scans,
         clerk=actor(),
+        confirm_duplicate=request.form.get(CONFIRM_FIELD) == "yes",
     )
 
 
@@ -126,10 +133,16 @@ def _register() -> dict[str, Any]:
 def paper() -> BaseResponse | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("paper.html", form={}, error=None, **_choices())
-    try:
+
+    def act() -> webkit.Done:
         result = _register()
+        number = result["receipt_number"]
+        return webkit.done(f"ลงรับแล้ว เลขรับ {number}", "web_letters.letter", letter_id=result["id"])
+
+    try:
+        return webkit.once(act)
+    except PossibleDuplicate as e:
+        earlier = {**e.earlier, "url": url_for("web_letters.letter", letter_id=e.earlier["id"])}
+        return webkit.form_error("paper.html", e, duplicate=earlier, **_choices())
     except NodeError as e:
         return webkit.form_error("paper.html", e, **_choices())
-    return webkit.done(
-        f"ลงรับแล้ว เลขรับ {result['receipt_number']}", "web_letters.letter", letter_id=result["id"]
-    )

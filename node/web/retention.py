@@ -36,7 +36,7 @@ from node.errors import BadInput, NodeError, NotFound
 from node.keeping import archives, destruction, destruction_lists, loans
 from node.keeping import kept as keeping
 from node.keeping.retention import check_year, year_be_now
-from node.web.kit import actor, done, field, requires, viewer
+from node.web.kit import Done, actor, done, field, once, requires, viewer
 from protocol.numbers import search_key
 from protocol.thai import to_arabic_digits
 
@@ -183,7 +183,7 @@ def find_letter(text: str) -> int:
 @bp.post("/retention/loans")
 @requires("retention")
 def borrow() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         letter_id = find_letter(field("letter", "เลขที่หนังสือหรือรหัสหนังสือ", max_len=100))
         loan = loans.borrow_letter(
             ctx(),
@@ -195,23 +195,29 @@ def borrow() -> BaseResponse | tuple[str, int]:
             actor=actor(),
             viewer=viewer(),
         )
+        return done(
+            f"บันทึกการยืมแล้ว: {loan['borrower']} กำหนดคืน {loan['due_th']}",
+            "web_retention.loans",
+        )
+
+    try:
+        return once(act)
     except NodeError as e:
         return _loans_page(e.message_th, request.form), e.status
-    return done(
-        f"บันทึกการยืมแล้ว: {loan['borrower']} กำหนดคืน {loan['due_th']}",
-        "web_retention.loans",
-    )
 
 
 @bp.post("/retention/loans/<int:letter_id>/return")
 @requires("retention")
 def return_loan(letter_id: int) -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         back = loans.return_loan(ctx(), store(), letter_id, actor=actor(), viewer=viewer())
+        late = f" (เลยกำหนด {back['days_late']} วัน)" if back["days_late"] else ""
+        return done(f"บันทึกการส่งคืนแล้ว{late}", "web_retention.loans")
+
+    try:
+        return once(act)
     except NodeError as e:
         return _loans_page(e.message_th), e.status
-    late = f" (เลยกำหนด {back['days_late']} วัน)" if back["days_late"] else ""
-    return done(f"บันทึกการส่งคืนแล้ว{late}", "web_retention.loans")
 
 
 # -- destruction lists -------------------------------------------------------------------------
@@ -236,17 +242,20 @@ def lists() -> str:
 @bp.post("/retention/lists")
 @requires("retention")
 def propose() -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         year = _year(field("year", "ปี พ.ศ.", required=False, max_len=10))
         proposed = destruction.propose_destruction(ctx(), store(), year, actor())
+        return done(
+            f"จัดทำบัญชีหนังสือขอทำลาย ประจำปี พ.ศ. {proposed['year']} แล้ว "
+            f"({len(proposed['items'])} รายการ) รอคณะกรรมการพิจารณา",
+            "web_retention.destruction_list",
+            list_id=proposed["id"],
+        )
+
+    try:
+        return once(act)
     except NodeError as e:
         return _lists_page(e.message_th, request.form), e.status
-    return done(
-        f"จัดทำบัญชีหนังสือขอทำลาย ประจำปี พ.ศ. {proposed['year']} แล้ว "
-        f"({len(proposed['items'])} รายการ) รอคณะกรรมการพิจารณา",
-        "web_retention.destruction_list",
-        list_id=proposed["id"],
-    )
 
 
 def _list_page(
@@ -304,7 +313,7 @@ def _extend_years() -> int | None:
 @bp.post("/retention/lists/<int:list_id>/approve")
 @requires("retention")
 def approve(list_id: int) -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         destruction.approve_destruction(
             ctx(),
             store(),
@@ -320,19 +329,22 @@ def approve(list_id: int) -> BaseResponse | tuple[str, int]:
             extend_years=_extend_years(),
             actor=actor(),
         )
+        return done(
+            "บันทึกความเห็นชอบของคณะกรรมการและหอจดหมายเหตุแห่งชาติแล้ว",
+            "web_retention.destruction_list",
+            list_id=list_id,
+        )
+
+    try:
+        return once(act)
     except NodeError as e:
         return _list_page(list_id, e.message_th, request.form, e.status)
-    return done(
-        "บันทึกความเห็นชอบของคณะกรรมการและหอจดหมายเหตุแห่งชาติแล้ว",
-        "web_retention.destruction_list",
-        list_id=list_id,
-    )
 
 
 @bp.post("/retention/lists/<int:list_id>/destroy")
 @requires("retention")
 def destroy(list_id: int) -> BaseResponse | tuple[str, int]:
-    try:
+    def act() -> Done:
         if request.form.get("confirm") != "yes":
             raise BadInput(
                 "destruction not confirmed",
@@ -340,13 +352,16 @@ def destroy(list_id: int) -> BaseResponse | tuple[str, int]:
                 message_th="กรุณาทำเครื่องหมายยืนยันการทำลายก่อน",
             )
         result = destruction.destroy(ctx(), store(), list_id, actor())
+        return done(
+            f"ทำลายหนังสือตามบัญชีแล้ว {len(result['destroyed'])} รายการ",
+            "web_retention.destruction_list",
+            list_id=list_id,
+        )
+
+    try:
+        return once(act)
     except NodeError as e:
         return _list_page(list_id, e.message_th, status=e.status)
-    return done(
-        f"ทำลายหนังสือตามบัญชีแล้ว {len(result['destroyed'])} รายการ",
-        "web_retention.destruction_list",
-        list_id=list_id,
-    )
 
 
 @bp.get("/retention/lists/<int:list_id>/print")

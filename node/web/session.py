@@ -8,6 +8,12 @@ back as a hidden field; a POST without the right token is refused before anythin
 from the form or done. The hub's console works the same way (:mod:`hub.console.session`);
 what both decide without Flask is :mod:`protocol.sessions`.
 
+Beside the CSRF token every form carries an idempotency key issued with the page
+(:func:`form_tokens` writes both hidden fields); a form that changes state without one is
+refused as well, and :func:`node.web.kit.once` acts on each key once
+(:mod:`node.storage.idempotency`). Signing in and out need no key: doing them twice is
+doing them once.
+
 :func:`login_required` sends a stranger to the login page; :func:`node.web.kit.requires`
 also checks a permission.
 
@@ -17,18 +23,21 @@ user may see (:mod:`node.records.access`).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from markupsafe import Markup
 
 from node.api.kit import ctx, store
 from node.context import NodeContext
 from node.errors import NodeError
 from node.records.access import Viewer
 from node.staff.accounts import get_user, viewer_of
+from node.storage.idempotency import check_key
 from protocol.sessions import (
     CSRF_FIELD,
     CSRF_REFUSED_TH,
@@ -45,6 +54,10 @@ NOT_A_PAGE = ("/api/",)
 """Paths that are not the clerk's pages: no session, no CSRF check, JSON errors."""
 SESSIONLESS_ENDPOINTS = (None, "static", "web.font")
 """Requests that never touch the session (no route, a static file, the font)."""
+FORM_KEY_FIELD = "idempotency_key"
+"""The hidden field through which a form sends back the idempotency key of its page."""
+KEYLESS_ENDPOINTS = ("web.login_submit", "web.logout")
+"""Forms that need no idempotency key: signing in or out twice is signing in or out."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,15 +112,51 @@ def check_csrf() -> None:
         raise CsrfRefused(refusal)
 
 
+class FormKeyMissing(NodeError):
+    """A form that changes state came back without the idempotency key of its page."""
+
+    status = 400
+    code = "form_key_missing"
+    message_th = "แบบฟอร์มนี้ไม่สมบูรณ์หรือเปิดไว้จากรุ่นก่อน กรุณาเปิดหน้านี้ใหม่แล้วลองอีกครั้ง (ยังไม่ได้บันทึกสิ่งใด)"
+
+
+def new_form_key() -> str:
+    """A fresh idempotency key for one form of a page."""
+    return secrets.token_urlsafe(18)
+
+
+def form_tokens() -> Markup:
+    """The hidden fields of every form: this session's CSRF token and a fresh idempotency
+    key (templates: ``{{ form_tokens() }}``)."""
+    return Markup(
+        '<input type="hidden" name="{}" value="{}">\n<input type="hidden" name="{}" value="{}">'
+    ).format(CSRF_FIELD, csrf_token(), FORM_KEY_FIELD, new_form_key())
+
+
+def form_key() -> str:
+    """The idempotency key this form came back with; :class:`FormKeyMissing` if none."""
+    key = request.form.get(FORM_KEY_FIELD, "")
+    if not key:
+        raise FormKeyMissing(f"{request.path}: a form without {FORM_KEY_FIELD}")
+    return check_key(key)
+
+
+def check_form_key() -> None:
+    """Refuse a POST that changes state but carries no idempotency key."""
+    if request.method == "POST" and request.endpoint not in KEYLESS_ENDPOINTS:
+        form_key()
+
+
 def load_session() -> None:
-    """Before every page (not ``/api``, static files or fonts): check the CSRF token of a
-    form first, so a forged form changes nothing, not even the session; then load the
-    signed-in user."""
+    """Before every page (not ``/api``, static files or fonts): check the CSRF token and the
+    idempotency key of a form first, so a forged or keyless form changes nothing, not even
+    the session; then load the signed-in user."""
     g.user = None
     g.viewer = None
     if not is_page() or request.endpoint in SESSIONLESS_ENDPOINTS:
         return
     check_csrf()
+    check_form_key()
     touch_session()
 
 

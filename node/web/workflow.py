@@ -34,7 +34,7 @@ from node.keeping.retention import NEVER, default_retention, keep_until_th, rete
 from node.records import workflow
 from node.records.units import list_units
 from node.staff.accounts import list_users
-from node.web.kit import actor, done, field, requires, user, viewer
+from node.web.kit import Done, actor, done, field, once, requires, user, viewer
 
 bp = Blueprint("web_workflow", __name__)
 
@@ -170,14 +170,19 @@ def _holder(name: str) -> str:
 def _step(
     letter_id: int, confirm_th: str, run: Callable[[], object]
 ) -> BaseResponse | tuple[str, int]:
-    """Run one step; back to the letter's page with ``confirm_th``, or with the Thai error."""
-    try:
+    """Run one step once (:func:`node.web.kit.once`); back to the letter's page with
+    ``confirm_th``, or with the Thai error."""
+
+    def act() -> Done:
         run()
+        return done(confirm_th, "web_letters.letter", letter_id=letter_id)
+
+    try:
+        return once(act)
     except NodeError as e:
         from node.web.letters import render_letter
 
         return render_letter(letter_id, error=e.message_th, form=request.form, status=e.status)
-    return done(confirm_th, "web_letters.letter", letter_id=letter_id)
 
 
 @bp.post("/letters/<int:letter_id>/minute")

@@ -10,13 +10,45 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from protocol.thai import BANGKOK, format_thai_datetime
 from scripts.cli.kit import CLIError, Cmd, Groups, emit, instance_dir
 
+if TYPE_CHECKING:
+    from hub.store import HubStore
+
 CLI_OPERATOR = "cli"
+
+
+@dataclass
+class Change:
+    """One change the command line makes at a hub: its instance folder, its store (in the
+    write transaction that makes the change) and the time of it."""
+
+    instance: Path
+    store: HubStore
+    when: float
+
+    def log(self, action: str, subject: str, reason: str | None, detail: str) -> None:
+        """Record the change in the operator action log, as ``cli``'s."""
+        self.store.log_action(CLI_OPERATOR, action, subject, reason, detail, self.when)
+
+
+@contextmanager
+def _change(args: argparse.Namespace) -> Iterator[Change]:
+    """The hub of ``--instance``, opened for one change made now."""
+    from hub.admin.access import open_hub
+
+    instance = instance_dir(args, "hub")
+    when = time.time()
+    with open_hub(instance) as (_, _, store), store.write():
+        yield Change(instance, store, when)
 
 
 def _office_id(typed: str) -> str:
@@ -56,25 +88,15 @@ def hub_tokens(args: argparse.Namespace) -> None:
 
 
 def hub_revoke(args: argparse.Namespace) -> None:
-    from hub.admin.access import open_hub
     from hub.admin.offices import revoke_office
 
     reason = args.reason.strip()
     if not reason:
         raise CLIError("--reason must say why the office is revoked")
     office = _office_id(args.office)
-    instance = instance_dir(args, "hub")
-    when = time.time()
-    with open_hub(instance) as (_, _, store), store.write():
-        version = revoke_office(instance, office, reason, when, store=store)
-        store.log_action(
-            CLI_OPERATOR,
-            "revoke_office",
-            office,
-            reason,
-            f"ทะเบียนหน่วยงานฉบับที่ {version}",
-            when,
-        )
+    with _change(args) as change:
+        version = revoke_office(change.instance, office, reason, change.when, store=change.store)
+        change.log("revoke_office", office, reason, f"ทะเบียนหน่วยงานฉบับที่ {version}")
     emit(
         {"office": office, "directory_version": version},
         args.json,
@@ -83,29 +105,24 @@ def hub_revoke(args: argparse.Namespace) -> None:
 
 
 def hub_rotate_key(args: argparse.Namespace) -> None:
-    from hub.admin.access import open_hub
     from hub.admin.instance import rotate_hub_key
     from hub.directory import current_directory
     from protocol.keys import fingerprint
 
-    instance = instance_dir(args, "hub")
-    when = time.time()
-    with open_hub(instance) as (_, _, store), store.write():
-        keyid = rotate_hub_key(instance, when, store=store)
-        public = next(r["public"] for r in store.hub_keys() if r["keyid"] == keyid)
-        head = current_directory(store)
+    with _change(args) as change:
+        keyid = rotate_hub_key(change.instance, change.when, store=change.store)
+        public = next(r["public"] for r in change.store.hub_keys() if r["keyid"] == keyid)
+        head = current_directory(change.store)
         info = {
             "hub_keyid": keyid,
             "fingerprint": fingerprint(public),
             "directory_version": head[0] if head else 0,
         }
-        store.log_action(
-            CLI_OPERATOR,
+        change.log(
             "rotate_hub_key",
             keyid,
             None,
             f"ลายนิ้วมือ {info['fingerprint']}; ทะเบียนหน่วยงานฉบับที่ {info['directory_version']}",
-            when,
         )
     emit(
         info,
@@ -133,22 +150,19 @@ def hub_lists(args: argparse.Namespace) -> None:
 
 
 def hub_list_save(args: argparse.Namespace) -> None:
-    from hub.admin.access import open_hub
     from hub.admin.lists import save_list
 
-    instance = instance_dir(args, "hub")
-    when = time.time()
-    with open_hub(instance) as (_, _, store), store.write():
-        saved = save_list(instance, args.name, args.title, args.member, when, store=store)
+    with _change(args) as change:
+        saved = save_list(
+            change.instance, args.name, args.title, args.member, change.when, store=change.store
+        )
         if saved["changed"]:
-            store.log_action(
-                CLI_OPERATOR,
+            change.log(
                 "create_list" if saved["created"] else "update_list",
                 saved["name"],
                 None,
                 f"{saved['title']}; {len(saved['members'])} หน่วยงาน;"
                 f" ทะเบียนหน่วยงานฉบับที่ {saved['directory_version']}",
-                when,
             )
 
     def text(d: dict[str, Any]) -> str:

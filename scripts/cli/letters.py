@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
 from scripts.cli.kit import CLIError, Cmd, Groups, Parser, emit, node_api, thai_time
+from scripts.nodeapi import NodeAPIError
 
 
 def _attachment(path: str) -> dict[str, str]:
@@ -110,8 +111,16 @@ def letter_paper(args: argparse.Namespace) -> None:
         "letter_type": args.type,
         "sub_type": args.sub_type,
         "attachments": [_attachment(a) for a in args.scan or []],
+        "confirm_duplicate": args.confirm_duplicate,
     }
-    data = node_api(args).call("POST", "/api/paper-letters", body)
+    try:
+        data = node_api(args).call("POST", "/api/paper-letters", body)
+    except NodeAPIError as e:
+        if e.code != "possible_duplicate":
+            raise
+        raise CLIError(
+            f"{e.message_th} — หากเป็นหนังสือคนละฉบับ ให้สั่งอีกครั้งพร้อม --confirm-duplicate"
+        ) from e
     emit(data, args.json, lambda d: f"ลงรับแล้ว เลขรับ {d['receipt_number']} id={d['id']}")
 
 
@@ -267,6 +276,11 @@ def add_commands(groups: Groups, cmd: Cmd) -> None:
     c.add_argument("--speed", default="", choices=SPEED_CLASSES)
     c.add_argument("--secrecy", default="", choices=SECRECY_CLASSES)
     c.add_argument("--scan", nargs="*", help="scanned pages (PDF)")
+    c.add_argument(
+        "--confirm-duplicate",
+        action="store_true",
+        help="register it although it looks registered (same sender and number, or date, subject)",
+    )
     c = cmd(letter, "return", letter_return, "return (ส่งคืน) a letter with a reason", "node")
     c.add_argument("id", type=int)
     c.add_argument("--reason", required=True)

@@ -95,14 +95,39 @@ def node_sync(args: argparse.Namespace) -> None:
 
 def node_status(args: argparse.Namespace) -> None:
     data = _node(args).call("GET", "/api/status")
-    emit(data, args.json, lambda d: json.dumps(d, ensure_ascii=False, indent=2))
+    emit(data, args.json, _status_text)
+
+
+def _status_text(data: dict[str, Any]) -> str:
+    # What needs doing (a clock the hub refuses, a disk that cannot be written) comes first.
+    warnings = [f"คำเตือน: {w}" for w in data.get("warnings") or []]
+    return "\n".join([*warnings, json.dumps(data, ensure_ascii=False, indent=2)])
 
 
 def node_restore(args: argparse.Namespace) -> None:
     from node.sync.restore import restore_from_hub
 
     info = restore_from_hub(instance_dir(args, "node"))
-    emit(info, args.json, lambda d: f"restored: {json.dumps(d, ensure_ascii=False)}")
+    emit(info, args.json, format_restore)
+
+
+def format_restore(info: dict[str, Any]) -> str:
+    """What a restore rebuilt, kept and voided, in Thai lines a clerk can check."""
+    lines = [
+        f"กู้คืน {info['office']} จากศูนย์กลางแล้ว: หนังสือ {info['letters']} ฉบับ, "
+        f"รายการทะเบียน {info['register_entries']} รายการ",
+    ]
+    carried = info.get("carried_over") or []
+    if carried:
+        lines.append(f"หนังสือที่ยังไม่ถึงศูนย์กลางและเก็บไว้ส่งใหม่ {len(carried)} ฉบับ:")
+        for c in carried:
+            replaced = f" (แทนเลข {c['replaced']})" if c.get("replaced") else ""
+            lines.append(f"  {c['number'] or '-'}{replaced} {c['subject']}")
+    for v in info.get("lost_numbers_voided") or []:
+        lines.append(f"ยกเลิกเลข {v['number']} ของทะเบียน {v['register']} (ออกแล้วแต่สูญหาย)")
+    if info.get("previous_database"):
+        lines.append(f"ฐานข้อมูลเดิมเก็บไว้ที่ {info['previous_database']}")
+    return "\n".join(lines)
 
 
 # ---- demo ------------------------------------------------------------------------------
