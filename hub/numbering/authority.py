@@ -109,7 +109,7 @@ def record_entry(
     if entry.provisional and entry.action in NUMBERED_ACTIONS:
         assert provisional_id is not None  # RegisterEntry.validate guarantees it
         earlier = store.provisional_entry(register, office, provisional_id)
-        if entry.action == "issued":
+        if entry.action in ("issued", "reserved"):  # both take a number: make it final
             if earlier is not None:
                 raise NumberingRejected(
                     "duplicate_number",

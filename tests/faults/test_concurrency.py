@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from faults.harness import RECIPIENTS, SENDER, finish_and_check
@@ -158,16 +157,6 @@ def test_lease_holder_killed_mid_lease_issues_no_number_twice(start_federation: 
     assert [(r["duplicates"], r["gaps"], r["provisional_pending"]) for r in shared] == [(0, [], 0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a number reserved (จองเลข) from a shared register after the office's lease ran "
-        "out is provisional; the hub's numbering authority finalises only provisional "
-        "'issued' entries and refuses a provisional 'reserved' one as unknown_provisional, "
-        "so the office's feed stalls at that envelope (hub.numbering.authority.record_entry, "
-        "node.records.registers.reserve)"
-    ),
-)
 def test_office_reserving_a_shared_number_offline_after_its_lease_ran_out_is_not_stalled(
     start_federation: Start,
 ) -> None:
