@@ -54,13 +54,22 @@ def test_scheduler_overlapping_a_manual_sync_sends_once(start_federation: Start)
                 lambda before=before: len(runs) > before or stop.is_set(),
             )
 
+    def overlapping(rounds: int) -> bool:
+        # Go on syncing by hand until the scheduler has run at least twice meanwhile, so
+        # the overlap the test is about really happened, however fast each round is.
+        return rounds < 3 or (len(runs) < 2 and time.monotonic() < started + 90)
+
     def served_node() -> None:
-        for _ in range(3):
+        rounds = 0
+        while overlapping(rounds):
             manual.append(fed.sync(SENDER))
+            rounds += 1
 
     def in_process() -> None:
-        for _ in range(3):
+        rounds = 0
+        while overlapping(rounds):
             manual.append(sync_once(ctx).to_json())
+            rounds += 1
 
     def command_line() -> None:
         argv = ["node", "sync", "--instance", str(fed.instance(SENDER)), "--json"]
