@@ -84,17 +84,6 @@ class NotInitialised(NodeError):
     message_th = "ยังไม่ได้ลงทะเบียนหน่วยงานกับศูนย์กลาง"
 
 
-class BehindHighwater(NodeError):
-    """The database is older than what this office already issued (restored backup)."""
-
-    status = 409
-    code = "behind_highwater"
-    message_th = (
-        "ฐานข้อมูลของหน่วยงานเก่ากว่าเลขที่ออกไปแล้ว (อาจกู้คืนจากสำเนาเก่า) "
-        "ระงับการออกเลขและการส่งหนังสือจนกว่าจะซิงค์ข้อมูลจากศูนย์กลางให้ครบ"
-    )
-
-
 class HubRefused(NodeError):
     """The hub answered an administrative request (enrolment, restore) with an error."""
 

@@ -55,6 +55,8 @@ from protocol.messages import (
 from protocol.numbers import Series, search_key
 
 FINAL_RECEIPTS = ("registered", "returned", "invalid")
+NOTICE_DAYS = 14
+"""How long a rebase's notice stays at the top of the clerk's pages."""
 LOST_REASON = "เลขที่ออกแล้วแต่สูญหายก่อนส่งถึงศูนย์กลาง (กู้คืนระบบ)"
 SECOND_RECEIPT_REASON = "ลงรับซ้ำ: หนังสือฉบับนี้ลงรับไว้แล้วเป็นเลขรับที่ {number} (พบเมื่อเชื่อมต่อศูนย์กลาง)"
 RENUMBER_NOTICE = (
@@ -359,7 +361,12 @@ def rebase(
             "UPDATE register_entries SET letter_env = ? WHERE letter_env = ?", (new_env, old_env)
         )
     if report.renumbered or report.dropped_receipts:
-        notices = list(store.get_setting("notices", []))
+        # Only the notices still shown are kept, so the setting does not grow for ever.
+        notices = [
+            n
+            for n in store.get_setting("notices", [])
+            if isinstance(n, dict) and float(n.get("at") or 0) >= now - NOTICE_DAYS * 86400
+        ]
         for r in report.renumbered:
             notices.append({"at": now, "text_th": RENUMBER_NOTICE.format(old=r.old, new=r.new)})
         for _ in report.dropped_receipts:
@@ -448,7 +455,7 @@ def settle_lost_tail(ctx: NodeContext, store: Store) -> list[dict[str, Any]]:
     return voided
 
 
-def recent_notices(store: Store, now: float, days: float = 14) -> list[str]:
+def recent_notices(store: Store, now: float, days: float = NOTICE_DAYS) -> list[str]:
     """The Thai notices of the last ``days`` for the top of the clerk's pages."""
     raw = store.get_setting("notices", [])
     return [
