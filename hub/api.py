@@ -25,6 +25,7 @@ from hub.errors import BadCursor, BadJSON, BadRequest, Forbidden, NotFound, Wron
 from hub.federation.auth import Caller, authenticate
 from hub.federation.enrollment import enroll
 from hub.federation.ingest import ingest_push
+from hub.federation.watch import current_etag, issue_token, office_of, watch_secret
 from hub.monitoring.alerts import report_directory, report_held
 from hub.monitoring.metrics import timed
 from hub.numbering.authority import grant_lease, register_digests
@@ -36,6 +37,8 @@ from protocol.api import (
     MAX_HELD_REPORT,
     MAX_PULL_BATCH,
     MAX_PUSH_BATCH,
+    WATCH_HEADER,
+    watch_etag,
 )
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
 from protocol.crashpoints import crash_point
@@ -134,6 +137,22 @@ def health() -> Response:
     )
 
 
+@bp.get("/watch")
+def watch() -> Response:
+    """The wake-up check (ADR 0016): 304 while nothing new waits for the token's office."""
+    store = get_store()
+    token = request.headers.get(WATCH_HEADER, "")
+    office = office_of(store, watch_secret(get_keyring()), token)
+    etag = current_etag(store, office)
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        resp = Response(status=304)
+    else:
+        resp = jsonify({"etag": etag})
+    resp.headers["ETag"] = etag
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 # -- signed -------------------------------------------------------------------------------
 
 
@@ -226,6 +245,10 @@ def _pull() -> Response:
             "cursor": cursor,
             "more": more,
             "checkpoint": signed_checkpoint.to_wire(),
+            "watch": {
+                "token": issue_token(watch_secret(get_keyring()), office, caller().keyid),
+                "etag": watch_etag(position, checkpoint.directory_version),
+            },
         }
     )
 

@@ -28,6 +28,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OFFICE", "", "This office's id (its letter code, e.g. 'ชม 0017'; set at init)."),
     Setting("DATABASE", "", "SQLite file; empty means <instance>/node.sqlite."),
     Setting("SYNC_INTERVAL_MINUTES", 5, "Minutes between scheduled syncs while the node runs."),
+    Setting(
+        "WATCH_SECONDS",
+        3.0,
+        "Seconds between wake-up checks with the hub (ADR 0016); 0 leaves only the schedule.",
+    ),
     Setting("NIGHTLY_AT", "02:30", "Bangkok time (HH:MM) of the nightly catch-up and backup."),
     Setting("PUSH_BATCH", 200, "Envelopes per push request."),
     Setting("PULL_BATCH", 500, "Envelopes asked for per pull request."),

@@ -34,6 +34,10 @@ class NodeContext:
     clock: Callable[[], float] = time.time
     _signer: Signer | None = field(default=None, repr=False)
     startup_checked: bool = False
+    sync_phase: str | None = None
+    """The step of the sync round running now (``push``, ``pull`` …), None between rounds."""
+    on_feed_change: Callable[[], None] | None = field(default=None, repr=False)
+    """Called after a transaction that appended to the own feed commits (the live sync)."""
 
     @classmethod
     def load(
@@ -71,7 +75,9 @@ class NodeContext:
 
     def open_store(self) -> Store:
         """A new connection to the node database (close it, or use it as a context)."""
-        return Store(self.settings["DATABASE"], sidecar=self.instance / SIDECAR_NAME)
+        store = Store(self.settings["DATABASE"], sidecar=self.instance / SIDECAR_NAME)
+        store.on_feed_change = self.on_feed_change
+        return store
 
     def blob_dir(self) -> Path:
         """Where attachment bytes live, by SHA-256."""

@@ -30,7 +30,8 @@ Endpoints (request → response):
     and ``head`` (env_id) after the push; the node marks nothing pushed that it does not
     cover.
 ``POST /pull`` ``{"cursor": str | null, "limit": int}``
-    → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>}``
+    → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>,
+    "watch": {"token", "etag"}}``
     Mailbox entries after the opaque cursor: letters addressed to the office, receipts and
     withdrawals about letters it sent or received, and hub-signed ``lease`` envelopes.
     The checkpoint carries ``directory_version``; a node holding an older directory GETs
@@ -52,6 +53,11 @@ Endpoints (request → response):
 ``GET /feed?after=<seq>&limit=<n>`` → ``{"envelopes": [...own feed...], "more": bool}``
 ``POST /lease`` ``{"register": "<register id>", "count": n}`` → ``{"lease": <envelope>}``
     (the same grant is also put in the office's mailbox, so a lost answer loses nothing)
+``GET /watch`` (unsigned; header ``X-Saraban-Watch: <token>``, optional ``If-None-Match``)
+    → 304 when the office's mailbox and the directory are where the ETag says, else 200
+    ``{"etag"}`` with the ``ETag`` header (:func:`watch_etag`); 403 ``bad_watch_token``.
+    Every pull answer carries ``"watch": {"token", "etag"}``, the ETag being where that
+    pull ended; a node that pulled to the end checks with it and syncs on a 200.
 ``GET /registers/digests`` → ``{"registers": {"<register id>": {"count", "digest"}}}``
 
 This module holds no I/O; it only names things both sides must agree on.
@@ -73,6 +79,16 @@ DEFAULT_MAX_BODY = 8 * 1024 * 1024
 BLOB_SIZE_HEADER = "X-Saraban-Blob-Size"
 BLOB_RECEIVED_HEADER = "X-Saraban-Blob-Received"
 CHECKPOINT_TTL_SECONDS = 15 * 60
+WATCH_HEADER = "X-Saraban-Watch"
+
+
+def watch_etag(mailbox_position: int, directory_version: int) -> str:
+    """The wake-up check's ETag: the office's mailbox position and the directory version.
+
+    A node that has pulled to the end of its mailbox (``more`` false) knows the ETag from
+    the pull's cursor and checkpoint, so its next check answers 304 until something new
+    arrives."""
+    return f'"{int(mailbox_position)}.{int(directory_version)}"'
 
 
 def register_digest(envelope_ids: Iterable[str]) -> str:

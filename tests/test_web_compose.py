@@ -1,32 +1,30 @@
 """Writing and sending letters on the clerk's pages, driven in-process: a letter composed and
 sent in one step lands on its page with its number and its envelope in the feed; a draft is
 kept, edited, numbered and sent; an offline node says the letter waits in the outbox; an
-online node with its scheduler sends it at once; every bad field, file, permission or token
-gets a Thai message and stores nothing."""
+online node sends it at once and the recipient's node fetches it within seconds; every bad
+field, file, permission or token gets a Thai message and stores nothing."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from flask.testing import FlaskClient
 from markupsafe import escape
 from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN
 from test_node_support import NORTH, Node, federation, office_knowing
 from web_support import add_users, form_tokens, login, refused_page
 
-from node.sync.jobs import build_scheduler, sync_soon
+from node.sync.live import LiveSync
 from node.web import kit as webkit
 from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
+from scripts.faults.federation import wait_for
 
 PDF = b"%PDF-1.4 invitation " * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -384,63 +382,37 @@ def test_the_registrar_writes_a_classified_draft_the_clerk_cannot_see(node: Node
     assert "แผนรักษาความปลอดภัย" not in page.get_data(as_text=True)
 
 
-# -- sync soon after a send ---------------------------------------------------------------
-
-
-def test_sync_soon_does_nothing_without_a_running_scheduler(node: Node) -> None:
-    assert sync_soon(None) is False
-    assert sync_soon(build_scheduler(node.ctx)) is False  # built, never started
-
-
-def test_sync_soon_brings_the_sync_job_forward(node: Node) -> None:
-    scheduler = build_scheduler(node.ctx)
-    scheduler.start(paused=True)
-    try:
-        job = scheduler.get_job("sync")
-        assert job is not None and job.next_run_time > datetime.now(UTC) + timedelta(minutes=1)
-        assert sync_soon(scheduler) is True
-        job = scheduler.get_job("sync")
-        assert job is not None and job.next_run_time <= datetime.now(UTC)
-    finally:
-        scheduler.shutdown(wait=False)
+# -- sent at once by the live sync ------------------------------------------------------
 
 
 @pytest.fixture
 def online(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    """เชียงใหม่ and เชียงราย enrolled at a real hub; เชียงใหม่'s scheduler runs."""
+    """เชียงใหม่ and เชียงราย enrolled at a real hub, both running their live sync."""
     with federation(tmp_path) as fed:
         cm, cr = fed.node(CHIANG_MAI), fed.node(CHIANG_RAI)
         assert cm.sync().ok and cr.sync().ok
         add_users(cm)
-        scheduler = build_scheduler(cm.ctx)
-        scheduler.start()
-        cm.app.extensions["saraban_scheduler"] = scheduler
+        lives = [LiveSync(n.ctx, watch_seconds=0.2).start() for n in (cm, cr)]
+        cm.app.extensions["saraban_live"] = lives[0]
         try:
             yield cm, cr
         finally:
-            scheduler.shutdown(wait=True)
+            for live in lives:
+                live.stop()
 
 
-def test_an_online_node_sends_the_letter_at_once_without_waiting_for_it(
+def test_an_online_node_sends_the_letter_at_once_and_it_reaches_the_recipient(
     online: tuple[Node, Node],
 ) -> None:
     cm, cr = online
-    scheduler = cm.app.extensions["saraban_scheduler"]
-    synced = threading.Event()
-
-    def after_sync(event: JobExecutionEvent) -> None:
-        if event.job_id == "sync":
-            synced.set()
-
-    scheduler.add_listener(after_sync, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     clerk = login(cm)
     resp = submit(clerk)
     assert resp.status_code == 302
     assert notice(clerk, resp.headers["Location"]) == "ออกเลขที่ ชม 0017/1 แล้ว — กำลังส่งไปยังศูนย์กลาง"
-    assert synced.wait(30), "the sync job did not run after the send"
+    # Nobody syncs by hand: the send's commit pushes it, the recipient's check fetches it.
+    wait_for("the letter is in เชียงราย's inbox", lambda: bool(cr.inbox()))
     states = {r["kind"]: r["state"] for r in cm.rows("SELECT kind, state FROM feed")}
     assert states == {"letter": "accepted", "register": "accepted"}
-    assert cr.sync().ok
     assert [r["subject"] for r in cr.inbox()] == [FIELDS["subject"]]
     page = clerk.get(resp.headers["Location"]).get_data(as_text=True)
     assert "ส่งแล้ว" in page

@@ -28,6 +28,13 @@ class KeyRecords(Connection):
         rows = self._all("SELECT * FROM keys WHERE status = 'active' ORDER BY office, key_no")
         return {r["office"]: r for r in rows}
 
+    def active_key(self, office_id: str) -> Row | None:
+        """An office's newest active signing key, if it has one."""
+        return self._one(
+            "SELECT * FROM keys WHERE office = ? AND status = 'active' ORDER BY key_no DESC",
+            (office_id,),
+        )
+
     def key(self, keyid: str) -> Row | None:
         """One office signing key."""
         return self._one("SELECT * FROM keys WHERE keyid = ?", (keyid,))

@@ -84,6 +84,8 @@ def append(
             "created_at": now,
         },
     )
+    if store.on_feed_change is not None:
+        store.after_commit(store.on_feed_change)
     return signed, env
 
 

@@ -63,6 +63,8 @@ class Store:
         self.sidecar = sidecar
         self._depth = 0
         self._after_commit: list[Callable[[], object]] = []
+        self.on_feed_change: Callable[[], object] | None = None
+        """Run after a commit that appended to the own feed (:func:`node.storage.feed.append`)."""
         self._timeout_ms = int(busy_timeout_ms)
         self.place = disk.database_place(self.path)
         self.refusal: CannotWrite | None = None
@@ -191,7 +193,8 @@ class Store:
         dropped if it rolls back. For what must not happen before the commit, such as
         removing files, when the caller's transaction is part of a larger one."""
         if self._depth:
-            self._after_commit.append(work)
+            if work not in self._after_commit:  # the same callable twice runs once
+                self._after_commit.append(work)
         else:
             work()
 

@@ -24,6 +24,7 @@ from node.storage import audit
 from node.storage.store import SIDECAR_NAME, Store
 from node.sync.hubclient import HubClient
 from node.sync.jobs import build_scheduler
+from node.sync.live import LiveSync
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
 from protocol.keys import Signer, fingerprint, generate_seal_key, save_signer
@@ -116,11 +117,14 @@ def init_node(
 
 
 def start_scheduler(app: Flask) -> Any:
-    """Start the sync and nightly jobs for a node app unless ``SCHEDULER`` is off."""
+    """Start the sync and nightly jobs for a node app unless ``SCHEDULER`` is off, and the
+    live sync (:mod:`node.sync.live`) unless ``WATCH_SECONDS`` is 0."""
     if not app.config.get("SCHEDULER", True):
         return None
     ctx: NodeContext = app.extensions["saraban_node"]
     scheduler = build_scheduler(ctx)
     scheduler.start()
     app.extensions["saraban_scheduler"] = scheduler
+    if float(ctx.settings["WATCH_SECONDS"]) > 0:
+        app.extensions["saraban_live"] = LiveSync(ctx).start()
     return scheduler

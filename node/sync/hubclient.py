@@ -21,7 +21,7 @@ import requests
 
 from node.context import NodeContext
 from node.errors import NotInitialised
-from protocol.api import API_PREFIX, BLOB_RECEIVED_HEADER, BLOB_SIZE_HEADER
+from protocol.api import API_PREFIX, BLOB_RECEIVED_HEADER, BLOB_SIZE_HEADER, WATCH_HEADER
 from protocol.auth import sign_request
 from protocol.errors import HTTPStatusError, Unreachable
 from protocol.keys import Signer
@@ -171,6 +171,16 @@ class HubClient:
     def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
         """``POST /pull`` → ``{"envelopes", "cursor", "more", "checkpoint"}``."""
         return self._call("POST", "/pull", json_body={"cursor": cursor, "limit": limit})
+
+    def watch(self, token: str, etag: str | None) -> str | None:
+        """``GET /watch``: the new ETag when something waits at the hub, None on 304."""
+        headers = {WATCH_HEADER: token}
+        if etag:
+            headers["If-None-Match"] = etag
+        resp = self._request("GET", "/watch", headers=headers, signed=False, ok=(200, 304))
+        if resp.status_code == 304:
+            return None
+        return str(resp.headers.get("ETag") or "*")
 
     def blob_status(self, sha256: str) -> tuple[bool, int]:
         """``HEAD /blobs/<sha256>`` → ``(complete, bytes held)``."""

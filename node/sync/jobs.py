@@ -4,8 +4,8 @@ The nightly job does a full catch-up sync, fetches missing attachments (part of 
 voids leased numbers left over from last year, compares each register's digest with the
 hub's (anti-entropy) and writes a consistent backup of the database with SQLite's backup
 API, keeping ``BACKUP_KEEP`` files. Each scheduler job is a one-line wrapper around a plain
-function that tests call directly. :func:`sync_soon` brings the next sync forward (after a
-clerk sends a letter) without waiting for it.
+function that tests call directly. The sync job is the safety net: the live sync
+(:mod:`node.sync.live`) runs a round as soon as there is something to send or to fetch.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
 
 from node.context import NodeContext
 from node.errors import CannotWrite
@@ -156,18 +154,3 @@ def build_scheduler(ctx: NodeContext) -> BackgroundScheduler:
         coalesce=True,
     )
     return scheduler
-
-
-def sync_soon(scheduler: BaseScheduler | None) -> bool:
-    """Run the sync job now instead of at its next interval, without waiting for it.
-
-    The job still honours the back-off of an offline node. False when no scheduler runs
-    (tests with ``SCHEDULER`` off, the CLI): the letter waits for the next sync.
-    """
-    if scheduler is None or not scheduler.running:
-        return False
-    try:
-        scheduler.modify_job(SYNC_JOB, next_run_time=datetime.now(UTC))
-    except JobLookupError:
-        return False
-    return True

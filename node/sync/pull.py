@@ -35,7 +35,7 @@ from node.sync import held
 from node.sync.clock import skew_against
 from node.sync.hubclient import HubClient, HubHTTPError
 from node.sync.rebase import reconcile_with_hub, settle_lost_tail
-from node.sync.state import SyncResult, sync_state
+from node.sync.state import SyncResult, remember_watch, sync_state
 from node.sync.verify import verify_any, verify_hub_envelope
 from protocol.api import MAX_PULL_BATCH
 from protocol.crashpoints import crash_point
@@ -259,6 +259,7 @@ def pull_mailbox(ctx: NodeContext, store: Store, client: HubClient, result: Sync
                 _store_verified(ctx, store, p.env, p.msg, now, result)
                 crash_point("node_pull_mid_batch")
             store.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (answer.get("cursor"),))
+            remember_watch(store, answer)
         _count_held(store, result)
         accepted = store.scalar("SELECT COALESCE(MAX(seq), 0) FROM feed WHERE state = 'accepted'")
         if cp.last_seq > int(accepted):

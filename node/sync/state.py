@@ -15,6 +15,9 @@ from typing import Any
 
 from node.storage.store import Store
 
+WATCH_SETTING = "watch"
+"""The hub's wake-up token and the ETag where the last pull ended (ADR 0016)."""
+
 
 @dataclass
 class SyncResult:
@@ -62,3 +65,21 @@ def sync_state(store: Store) -> dict[str, Any]:
     row = store.one("SELECT * FROM sync_state WHERE id = 1")
     assert row is not None
     return row
+
+
+def remember_watch(store: Store, answer: dict[str, Any]) -> None:
+    """Keep the wake-up token and ETag of a pull answer (inside the pull's transaction)."""
+    watch = answer.get("watch")
+    if not isinstance(watch, dict) or not isinstance(watch.get("token"), str):
+        return
+    etag = watch.get("etag") if not answer.get("more") else None
+    store.set_setting(
+        WATCH_SETTING, {"token": watch["token"], "etag": etag if isinstance(etag, str) else None}
+    )
+
+
+def watch_credentials(store: Store) -> tuple[str | None, str | None]:
+    """``(token, etag)`` for the wake-up check; ``(None, None)`` before the first pull."""
+    value = store.get_setting(WATCH_SETTING) or {}
+    token, etag = value.get("token"), value.get("etag")
+    return (token if isinstance(token, str) else None, etag if isinstance(etag, str) else None)

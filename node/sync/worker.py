@@ -83,6 +83,7 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             # cannot be made to, the round says why but still pulls what others sent.
             feed_problem: SarabanError | NodeError | None = None
             try:
+                ctx.sync_phase = "check"
                 check_highwater(ctx, store, hub, result)
             except TransportError:
                 raise
@@ -92,10 +93,13 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             if load_trusted(store) is None or sync_state(store)["directory_wanted"]:
                 result.directory_version = refresh_directory(ctx, store, hub)
             if feed_problem is None:
+                ctx.sync_phase = "push"
                 upload_attachments(ctx, store, hub, result)
                 push_outbox(ctx, store, hub, result)
                 request_leases(ctx, store, hub, result)
+            ctx.sync_phase = "pull"
             pull_mailbox(ctx, store, hub, result)
+            ctx.sync_phase = "download"
             download_attachments(ctx, store, hub, result)
             send_heartbeat(ctx, store, hub)
             if feed_problem is not None:
@@ -118,6 +122,7 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             result.ok = not result.rejected and not result.held
             _record_success(ctx, store, result)
     finally:
+        ctx.sync_phase = None
         store.close()
         if own_client:
             hub.close()

@@ -16,10 +16,9 @@ Routes (blueprint ``web_compose``):
 
 Writing drafts needs the ``compose`` permission; numbering and dispatch need ``send``.
 Each form is acted on once (:func:`node.web.kit.once`): a double click on ส่ง or Back and
-ส่ง again shows the one letter sent, with its one number. After a send is committed the
-node is asked to sync at once (:func:`node.sync.jobs.sync_soon`); the page never
-waits for the hub, and its confirmation says whether the letter has left or waits in the
-outbox.
+ส่ง again shows the one letter sent, with its one number. The commit of a send starts a
+sync at once (:mod:`node.sync.live`); the page never waits for the hub, and its
+confirmation says whether the letter has left or waits in the outbox.
 
 Does not: check a draft, number or dispatch it (:mod:`node.records.drafts`,
 :mod:`node.records.outgoing`),
@@ -44,7 +43,6 @@ from node.records.directory import load_trusted
 from node.records.drafts import DRAFT_STATES, Draft
 from node.storage.feed import ACCEPTED
 from node.sync.health import node_status
-from node.sync.jobs import sync_soon
 from node.web import kit as webkit
 from node.web.kit import actor, choice, field, requires, viewer
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
@@ -237,15 +235,12 @@ def _sent_message(sent: dict[str, Any], leaving: bool) -> str:
     return f"{done_th} — {_LEAVING_TH if leaving else _PENDING_TH}"
 
 
-def _scheduler() -> Any:
-    return current_app.extensions.get("saraban_scheduler")
-
-
 def _leaving_now() -> bool:
-    """Whether a letter this form numbers or sends will leave at once: a scheduler runs and
-    the node is online. Asked before the action's transaction, which node_status (a
-    connection of its own) would wait for."""
-    if request.form.get("action", "save") == "save" or not getattr(_scheduler(), "running", 0):
+    """Whether a letter this form numbers or sends will leave at once: the live sync runs
+    (:mod:`node.sync.live`, kicked by the commit) and the node is online. Asked before the
+    action's transaction, which node_status (a connection of its own) would wait for."""
+    live = current_app.extensions.get("saraban_live")
+    if request.form.get("action", "save") == "save" or not getattr(live, "running", False):
         return False
     try:
         return bool(node_status(ctx())["online"])
@@ -253,13 +248,7 @@ def _leaving_now() -> bool:
         return False
 
 
-def _sync_after_commit() -> None:
-    """Ask for a sync once the letter is committed: a sync started before would miss it."""
-    store().after_commit(lambda: sync_soon(_scheduler()))
-
-
 def _after_send(sent: dict[str, Any], leaving: bool) -> webkit.Done:
-    _sync_after_commit()
     message = _sent_message(sent, leaving)
     return webkit.done(message, "web_letters.letter", letter_id=sent["id"])
 
@@ -413,7 +402,6 @@ def edit(letter_id: int) -> BaseResponse | str | tuple[str, int]:
             return _after_send(result, leaving)
         message = "บันทึกร่างแล้ว"
         if action == "number":
-            _sync_after_commit()
             message = f"ออกเลขที่ {result['number']} แล้ว"
         return webkit.done(message, "web_compose.edit", letter_id=letter_id)
 
