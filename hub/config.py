@@ -44,6 +44,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address `saraban hub serve` listens on."),
     Setting("PORT", 8700, "Port `saraban hub serve` listens on."),
     Setting("THREADS", 8, "Worker threads of the waitress server."),
+    Setting(
+        "CONNECTIONS",
+        4000,
+        "Open connections the server keeps (every node keeps one for its wake-up check).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

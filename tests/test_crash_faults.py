@@ -38,6 +38,7 @@ MAX_QUIET_ROUNDS = 12
 # Small batches and chunks so one sync is many requests, and a kill lands inside one.
 NODE_ENV = {
     "SARABAN_NODE_SYNC_INTERVAL_MINUTES": "600",
+    "SARABAN_NODE_WATCH_SECONDS": "0",  # no live sync either (ADR 0016)
     "SARABAN_NODE_PUSH_BATCH": "10",
     "SARABAN_NODE_PULL_BATCH": "10",
     "SARABAN_NODE_CHUNK_BYTES": "1024",

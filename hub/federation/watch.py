@@ -22,7 +22,7 @@ import base64
 import hashlib
 import hmac
 
-from hub.directory import HubKeyring, current_directory
+from hub.directory import HubKeyring
 from hub.errors import Forbidden
 from hub.store import HubStore
 from protocol.api import watch_etag
@@ -73,5 +73,4 @@ def office_of(store: HubStore, secret: bytes, token: str) -> str:
 
 def current_etag(store: HubStore, office: str) -> str:
     """What the office's next pull would start from: its mailbox head and the directory."""
-    head = current_directory(store)
-    return watch_etag(store.mailbox_last(office), head[0] if head else 0)
+    return watch_etag(store.mailbox_last(office), store.directory_version_number())

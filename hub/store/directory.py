@@ -23,6 +23,10 @@ class DirectoryRecords(Connection):
         """The newest directory version: ``version, env_id, envelope``."""
         return self._one("SELECT * FROM directory_versions ORDER BY version DESC LIMIT 1")
 
+    def directory_version_number(self) -> int:
+        """The newest directory version, without its envelope (0 before the first)."""
+        return int(self._scalar("SELECT coalesce(max(version), 0) FROM directory_versions"))
+
     def add_directory(self, version: int, env_id: str, envelope: bytes, now: float) -> None:
         """Store a signed directory version."""
         self._exec(

@@ -45,6 +45,7 @@ MAX_QUIET_ROUNDS = 15
 NODE_ENV: dict[str, str] = {
     # The harness drives syncs itself; a test that wants the scheduler sets its own.
     "SARABAN_NODE_SYNC_INTERVAL_MINUTES": "600",
+    "SARABAN_NODE_WATCH_SECONDS": "0",  # no live sync either (ADR 0016)
     # Small batches and chunks: one sync is many requests, so a fault lands inside one.
     "SARABAN_NODE_PUSH_BATCH": "10",
     "SARABAN_NODE_PULL_BATCH": "10",
