@@ -4,6 +4,8 @@
 They belong to no office's feed: the hub issues them, and nodes verify them against the
 hub keys they pinned at enrollment. Like the office kinds of :mod:`protocol.messages`,
 ``from_dict`` keeps unknown fields so an older node passes a newer message through.
+:func:`finalised_display` says how a provisional letter number reads once a ``lease``
+finalisation has made it final, the same at the hub and at every node.
 
 This module does not sign or verify (see :mod:`protocol.envelope`) and does not decide
 whether a directory may replace the one a node holds (see :mod:`protocol.directory`).
@@ -12,12 +14,13 @@ whether a directory may replace the one a node holds (see :mod:`protocol.directo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from .canonical import JSONObject
-from .errors import BadMessage
+from .errors import BadLetterNumber, BadMessage
 from .messages import Message
+from .numbers import parse_letter_number
 
 
 @dataclass
@@ -113,7 +116,14 @@ class Lease(Message):
     """Hub-signed numbering decision for a shared register.
 
     ``grant``: the numbers ``start`` .. ``end`` of ``register`` are the office's to issue
-    offline. ``finalise``: the provisional number ``provisional_id`` becomes ``number``.
+    offline. ``finalise``: the provisional number ``provisional_id`` of ``office`` becomes
+    ``number``. A finalisation also names, when the hub knows them, the provisional number
+    as written (``provisional_display``, ``มท 0200/ว (ชั่วคราว 1)``), the final one as
+    written (``display``, ``มท 0200/ว 183``) and the env_id of the ``letter`` that carried
+    it; the hub delivers it to the office and to every recipient of that letter, which
+    finds the letter by ``letter`` or by ``office``, ``register`` and
+    ``provisional_display``. These three fields are optional: finalisations signed before
+    them carry none.
     """
 
     KIND: ClassVar[str] = "lease"
@@ -127,6 +137,9 @@ class Lease(Message):
         "provisional_id": "str?",
         "number": "int?",
         "at": "str",
+        "letter": "sha256?",
+        "provisional_display": "str?",
+        "display": "str?",
     }
 
     v: int = 1
@@ -138,6 +151,9 @@ class Lease(Message):
     provisional_id: str | None = None
     number: int | None = None
     at: str = ""
+    letter: str | None = None
+    provisional_display: str | None = None
+    display: str | None = None
 
     def validate(self) -> None:
         if self.action not in LEASE_ACTIONS:
@@ -148,6 +164,24 @@ class Lease(Message):
             raise BadMessage("a grant needs 1 <= start <= end")
         if self.action == "finalise" and not (self.provisional_id and self.number):
             raise BadMessage("a finalisation needs provisional_id and number")
+        if self.action != "finalise" and (self.letter or self.provisional_display or self.display):
+            raise BadMessage("only a finalisation names a letter and its numbers")
+
+
+def finalised_display(provisional: str, number: int) -> str | None:
+    """The provisional letter number ``provisional`` as written once it is ``number``.
+
+    ``มท 0200/ว (ชั่วคราว 1)`` finalised as 183 is ``มท 0200/ว 183``; an instrument keeps
+    its issuer and year. None when ``provisional`` is not a provisional letter number (a
+    receipt register's bare ``(ชั่วคราว 3)``, or a number that is already final).
+    """
+    try:
+        parsed = parse_letter_number(provisional)
+        if not parsed.provisional:
+            return None
+        return replace(parsed, number=number, provisional=False).format()
+    except BadLetterNumber:
+        return None
 
 
 HUB_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in (Directory, Ack, Checkpoint, Lease)}

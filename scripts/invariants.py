@@ -311,11 +311,13 @@ def _numbers(reader: _Reader, hub: Path) -> tuple[int, int]:
                     env.env_id,
                     env.env_id,
                 )
-    for office, entries in sorted(reader.mailboxes.items()):
+    for _, entries in sorted(reader.mailboxes.items()):
         for env, body in entries:
             if env.kind == "lease" and body.get("action") == "finalise" and body.get("number"):
+                # Recipients of the letter hold copies: the number is the sender's.
                 identity = f"provisional:{body['provisional_id']}"
-                take(body["register"], int(body["number"]), "issued", office, identity, env.env_id)
+                owner = str(body.get("office") or "")
+                take(body["register"], int(body["number"]), "issued", owner, identity, env.env_id)
     ledger = list(
         _rows(
             _hub_db(hub),

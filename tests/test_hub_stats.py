@@ -32,6 +32,7 @@ from hub.app import create_app
 from hub.console import charts
 from hub.console.operators import add_operator
 from hub.monitoring.periods import Period
+from hub.monitoring.timings import MEASURES, timing_report
 from hub.monitoring.usage import registration_times, usage_report
 from hub.monitoring.workdays import WorkCalendar
 from hub.store import HubStore
@@ -387,6 +388,69 @@ def test_statistics_equal_what_the_nodes_registered(days: ScriptedDays) -> None:
     ]
 
 
+def spans_from_nodes(
+    days: ScriptedDays, first: date, last: date
+) -> dict[str, dict[str, list[float]]]:
+    """Speed class -> span -> seconds, of the letters sent between two days, from the nodes'
+    own databases: the sender's feed (when its clerk sent the letter, when the hub
+    acknowledged it) and the recipient's letters (when it stored it, when it was registered)."""
+    sent: dict[str, tuple[float, str]] = {}
+    spans: dict[str, dict[str, list[float]]] = {}
+    for node in days.nodes.values():
+        for row in node.rows(
+            "SELECT l.env_id, l.speed, f.created_at, f.acked_at FROM letters l"
+            " JOIN feed f ON f.env_id = l.env_id WHERE l.direction = 'out' AND f.kind = 'letter'"
+        ):
+            if first <= bangkok_day(row["created_at"]) <= last:
+                sent[row["env_id"]] = (row["created_at"], row["speed"])
+                into = spans.setdefault(row["speed"], {})
+                into.setdefault("to_hub", []).append(row["acked_at"] - row["created_at"])
+    for node in days.nodes.values():
+        for row in node.rows(
+            "SELECT env_id, received_at, registered_at FROM letters"
+            " WHERE direction = 'in' AND paper = 0"
+        ):
+            if row["env_id"] not in sent:
+                continue
+            at, speed = sent[row["env_id"]]
+            into = spans.setdefault(speed, {})
+            into.setdefault("to_inbox", []).append(row["received_at"] - at)
+            if row["registered_at"] is not None:
+                into.setdefault("to_registered", []).append(row["registered_at"] - at)
+    return spans
+
+
+def test_times_from_sending_equal_what_the_nodes_recorded(days: ScriptedDays) -> None:
+    expected = spans_from_nodes(days, *DECEMBER)
+    store = days.hub_store()
+    try:
+        timings = timing_report(store, Period.month(2026, 12), None)
+    finally:
+        store.close()
+    for row in timings.speeds:
+        for measure, spread in zip(MEASURES, row.spreads(), strict=True):
+            values = expected.get(row.key, {}).get(measure, [])
+            assert spread.count == len(values), (row.label, measure)
+            if values:
+                assert (spread.p50, spread.p95) == (
+                    nearest_rank(values, 50),
+                    nearest_rank(values, 95),
+                ), (row.label, measure)
+    assert days.client is not None
+    page = text_of(fetch(days.client, "/stats?month=2569-12"))
+    # ด่วนที่สุด: ก sent 08.30, in เชียงราย's inbox at 09.00 and registered 09.40 (70 minutes
+    # from ส่ง, 40 from the inbox); the wait for sync is counted, the November letter is not.
+    assert table_rows(page, "timing-speeds")[URGENT] == [
+        URGENT,
+        *("6", "5 นาที", "5 นาที"),
+        *("7", "30 นาที", "30 นาที"),
+        *("4", "6 ชม. 30 นาที", "3 วัน 17 ชม."),
+    ]
+    assert table_rows(page, "registration")[URGENT][2] == "6 ชม."  # from the inbox, not ส่ง
+    # เชียงราย's inbox, every class: ช 5 minutes after ส่ง, ฉ 15, ก and ง 30
+    assert table_rows(page, "timing-provinces")["เชียงราย"][5:8] == ["4", "15 นาที", "30 นาที"]
+
+
 def test_days_and_months_count_by_the_day_the_node_gave(days: ScriptedDays) -> None:
     assert days.client is not None
     expected = from_nodes(days, date(2026, 11, 30), date(2026, 12, 8))
@@ -511,6 +575,10 @@ def test_excel_export_has_every_table_with_thai_headers(days: ScriptedDays) -> N
         "รายหน่วยงาน",
         "รายวันหรือรายเดือน",
         "ระยะเวลาลงรับ",
+        "เวลาตั้งแต่ส่ง ตามชั้นความเร็ว",
+        "เวลาตั้งแต่ส่ง รายจังหวัด",
+        "เวลาตั้งแต่ส่ง รายกลุ่มจังหวัด",
+        "เวลาตั้งแต่ส่ง รายหน่วยงาน",
         "ด่วนที่สุดลงรับในวันเดียวกัน",
         "หน่วยงานที่ไม่ได้ใช้งาน",
     ]

@@ -1,4 +1,6 @@
-"""The console's usage statistics: per province and provincial group, per day or month.
+"""The console's usage statistics: per province and provincial group, per day or month, and
+how long letters take from the moment their sender sent them (to the hub, to the
+recipient's inbox, to ลงรับ) per speed class, province, group and office.
 
 Routes (blueprint ``console_stats``): ``GET /stats`` (the filter form, charts and tables),
 ``GET /stats/export.csv`` (one table, ``?table=``, UTF-8 with a BOM so that Excel reads
@@ -15,7 +17,8 @@ query arguments:
 Bad arguments are refused with a Thai page and status 400 (:class:`ConsoleError`); the
 pages only read. Any signed-in operator, viewers included, may see and export them.
 
-Does not: count anything itself (:mod:`hub.monitoring.usage`) or draw (:mod:`hub.console.charts`).
+Does not: count anything itself (:mod:`hub.monitoring.usage`, :mod:`hub.monitoring.timings`)
+or draw (:mod:`hub.console.charts`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from hub.console.session import login_required
 from hub.context import get_store
 from hub.errors import ConsoleError
 from hub.monitoring.periods import GRANULARITIES, Period
+from hub.monitoring.timing_facts import CLOCK_ALLOWANCE
+from hub.monitoring.timings import MEASURE_TITLES, TimingReport, thai_span, timing_report
 from hub.monitoring.usage import UsageReport, group_choices, usage_report
 from hub.monitoring.usage_export import TABLE_TITLES, report_tables
 from hub.monitoring.workdays import SettingError, WorkCalendar
@@ -57,6 +62,7 @@ from protocol.thai import (
 )
 
 bp = Blueprint("console_stats", __name__)
+bp.add_app_template_filter(thai_span, "thai_span")
 
 MAX_ARG = 40
 MAX_DAYS_IN_RANGE = 3660
@@ -224,7 +230,7 @@ def _calendar() -> WorkCalendar:
         ) from e
 
 
-def _report() -> tuple[StatsQuery, UsageReport, list[tuple[int, str]]]:
+def _report() -> tuple[StatsQuery, UsageReport, TimingReport, list[tuple[int, str]]]:
     store = get_store()
     moment = now()
     choices = group_choices(store.offices())
@@ -235,7 +241,7 @@ def _report() -> tuple[StatsQuery, UsageReport, list[tuple[int, str]]]:
         datetime.fromtimestamp(moment, BANGKOK).date(),
     )
     report = usage_report(store, query.period, query.group, query.days, _calendar(), moment)
-    return query, report, choices
+    return query, report, timing_report(store, query.period, query.group), choices
 
 
 SENT, RECEIVED, REGISTERED = "หนังสือส่ง", "หนังสือรับ", "ลงรับแล้ว"
@@ -289,11 +295,14 @@ def _charts(report: UsageReport) -> dict[str, Any]:
 @bp.get("/stats")
 @login_required
 def stats() -> str:
-    query, report, choices = _report()
+    query, report, timings, choices = _report()
     return render_template(
         "stats.html",
         q=query,
         r=report,
+        t=timings,
+        measures=MEASURE_TITLES,
+        allowance=CLOCK_ALLOWANCE,
         groups=choices,
         granularities=GRANULARITIES,
         charts=_charts(report),
@@ -320,9 +329,9 @@ def _cell(value: Any) -> Any:
 @bp.get("/stats/export.csv")
 @login_required
 def export_csv() -> Response:
-    query, report, _ = _report()
+    query, report, timings, _ = _report()
     name = request.args.get("table", "provinces")
-    tables = {t.name: t for t in report_tables(report)}
+    tables = {t.name: t for t in report_tables(report, timings)}
     if name not in tables:
         raise _refuse(f"table {name[:40]!r}", "ไม่มีตารางที่เลือก กรุณาเลือกจากหน้าสถิติ")
     table = tables[name]
@@ -340,7 +349,7 @@ def export_csv() -> Response:
 @bp.get("/stats/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
-    query, report, choices = _report()
+    query, report, timings, choices = _report()
     book = Workbook()
     about = book.active
     about.title = "เงื่อนไข"
@@ -358,7 +367,7 @@ def export_xlsx() -> Response:
     about.column_dimensions["A"].width = 28
     about.column_dimensions["B"].width = 40
     header_fill = PatternFill("solid", fgColor="ECE9F3")
-    for table in report_tables(report):
+    for table in report_tables(report, timings):
         sheet = book.create_sheet(table.title[:31])
         sheet.append(list(table.headers))
         for row in table.rows:

@@ -2,7 +2,9 @@
 
 * ``letter``: one mailbox row per recipient the hub knows and has not revoked (a pending
   office's letters wait until it enrolls and pulls); an unknown or revoked recipient gets
-  an ``unroutable`` alert and a note in the push result, and the letter is still accepted;
+  an ``unroutable`` alert and a note in the push result, and the letter is still accepted.
+  A letter carrying a provisional number the hub has already made final is followed in
+  those mailboxes by the finalisation (:func:`hub.numbering.authority.deliver_finalisations`);
 * ``receipt``: the letter's sender, when the receipt's origin is a recipient of that letter
   (otherwise accepted, not routed, and an alert raised);
 * ``withdraw``: the letter's recipients, when the withdrawal comes from its sender;
@@ -11,12 +13,15 @@
 Exactly once: a mailbox row is unique per ``(office, env_id)``. Runs inside the ingest
 transaction, so an envelope is stored, routed and numbered together or not at all; a routed
 letter or receipt is also recorded there for the usage statistics
-(:mod:`hub.monitoring.usage_facts`).
+(:mod:`hub.monitoring.usage_facts`) and for the times from sending to ลงรับ
+(:mod:`hub.monitoring.timing_facts`).
 """
 
 from __future__ import annotations
 
+from hub.monitoring.timing_facts import record_answer, record_sent
 from hub.monitoring.usage_facts import record_letter, record_receipt
+from hub.numbering.authority import deliver_finalisations
 from hub.store import HubStore
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
 
@@ -54,8 +59,10 @@ def _route_letter(store: HubStore, letter: Letter, env_id: str, now: float) -> l
         store.deliver(recipient, env_id, Letter.KIND)
         routed.append(recipient)
     store.add_routes(env_id, letter.origin, routed)
+    deliver_finalisations(store, letter, env_id, routed)
     store.add_blob_refs(env_id, [a["sha256"] for a in letter.attachments])
     record_letter(store, letter, env_id, len(routed), now)
+    record_sent(store, letter, env_id, routed, now)
     return notes
 
 
@@ -71,6 +78,7 @@ def _route_receipt(store: HubStore, receipt: Receipt, env_id: str, now: float) -
     else:
         store.deliver(sender, env_id, Receipt.KIND)
         record_receipt(store, receipt, env_id, sender, now)
+        record_answer(store, receipt, now)
         return []
     store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
     return [f"not routed: {detail}"]

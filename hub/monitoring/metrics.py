@@ -13,7 +13,11 @@ of metric live in it:
   outbox backlogs, seconds since each office was last heard from (by the app's clock),
   signed requests refused because the office's clock was off
   (``saraban_hub_clock_refusals``, counted for enrolled offices only, so no stranger adds a
-  label), each office's state, the numbering problems of each register and the open alerts.
+  label), each office's state, the numbering problems of each register and the open alerts;
+  and how long the letters sent in the last :data:`TIMING_WINDOW` seconds took from their
+  sending to the hub, to the recipient's inbox and to ลงรับ, overall and per speed class
+  (``saraban_hub_letter_timing_seconds`` with a ``quantile`` of 0.5 or 0.95, and
+  ``saraban_hub_letter_timing_count``; :func:`hub.monitoring.timings.delivery_timings`).
 
 ``METRICS_TOKEN`` set: a scrape must send ``Authorization: Bearer <token>`` (compared in
 constant time) or gets a 401 JSON answer. Empty: the endpoint is open, as is usual for a
@@ -38,6 +42,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from hub.errors import Unauthorized
 from hub.monitoring.alerts import KINDS, REASONS
 from hub.monitoring.offices import STATES, Thresholds, office_rows
+from hub.monitoring.timing_facts import CLOCK_ALLOWANCE
+from hub.monitoring.timings import ALL_SPEEDS, MEASURES, PERCENTS, delivery_timings
 from hub.numbering.authority import numbering_report
 from hub.numbering.reconcile import PROBLEMS, problem_count
 from hub.store import HubStore
@@ -47,6 +53,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format: what every Prometheus server reads."""
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Seconds; a push of a full batch of signed envelopes may take seconds on a busy hub."""
+TIMING_WINDOW = 7 * 86_400
+"""Seconds back from now whose sent letters the timing metrics cover: a week, so that the
+slower ลงรับ of a letter sent days ago still counts."""
 
 bp = Blueprint("metrics", __name__)
 
@@ -135,6 +144,19 @@ def _families() -> dict[str, Family]:
             "Open alerts for the operator, by kind.",
             labels=["kind"],
         ),
+        "timing": GaugeMetricFamily(
+            "saraban_hub_letter_timing_seconds",
+            "Seconds from a letter's sending to the hub (to_hub), the recipient's inbox"
+            " (to_inbox) and registration (to_registered), letters sent in the last 7 days,"
+            " nearest-rank quantile, by speed class (all: every class).",
+            labels=["measure", "speed", "quantile"],
+        ),
+        "timed": GaugeMetricFamily(
+            "saraban_hub_letter_timing_count",
+            "Spans the letter timing quantiles were taken from (letters for to_hub,"
+            " letter and recipient pairs for the others).",
+            labels=["measure", "speed"],
+        ),
     }
 
 
@@ -164,6 +186,16 @@ def _read(store: HubStore, now: float, limits: Thresholds) -> Iterator[Metric]:
     opened = store.open_alert_counts_by_kind()
     for kind in sorted(set(KINDS) | set(opened)):
         f["alerts"].add_metric([kind], opened.get(kind, 0))
+    # A sending clock the hub believed may be ahead of it by up to CLOCK_ALLOWANCE.
+    timings = delivery_timings(store, now - TIMING_WINDOW, now + CLOCK_ALLOWANCE)
+    for speed, spans in ((ALL_SPEEDS, timings["overall"]), *timings["by_speed"].items()):
+        for measure in MEASURES:
+            span = spans[measure]
+            f["timed"].add_metric([measure, speed], span["count"])
+            for percent in PERCENTS:
+                value = span[f"p{percent}_s"]
+                if value is not None:
+                    f["timing"].add_metric([measure, speed, f"{percent / 100:g}"], value)
     yield from f.values()
 
 

@@ -8,9 +8,9 @@ Does not: count anything (:mod:`hub.monitoring.usage`) nor read the console's fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from protocol.thai import THAI_MONTHS, THAI_MONTHS_ABBR, be_year, format_thai_date
+from protocol.thai import BANGKOK, THAI_MONTHS, THAI_MONTHS_ABBR, be_year, format_thai_date
 
 GRANULARITIES = {"day": "รายวัน", "month": "รายเดือน"}
 """Per day or per month, with the Thai words of the form."""
@@ -47,6 +47,13 @@ class Period:
     def is_month(self) -> bool:
         """Exactly one calendar month."""
         return self.first.day == 1 and self.last == _next_month(self.first) - timedelta(days=1)
+
+    def bounds(self) -> tuple[float, float]:
+        """The period as Unix seconds ``[since, until)``: Bangkok midnight of the first day to
+        Bangkok midnight after the last."""
+        since = datetime.combine(self.first, time(0), BANGKOK)
+        until = datetime.combine(self.last + timedelta(days=1), time(0), BANGKOK)
+        return since.timestamp(), until.timestamp()
 
     def keys(self) -> list[str]:
         """Every period key in order: ISO days or ``YYYY-MM`` months."""

@@ -7,7 +7,8 @@ Does:
   speed class, type) and a routed receipt (:func:`record_receipt`: recipient, letter,
   status and the receipt's own time, which is the legal time on the recipient's clock);
 * fills those facts once from the stored feed for a hub that ran before they existed
-  (:func:`backfill`, run by :func:`hub.app.create_app`).
+  (:func:`backfill`, run by :func:`hub.app.create_app`), and the delivery timings with
+  them (:func:`hub.monitoring.timing_facts.backfill_timings`).
 
 Does not: count or roll anything up (:mod:`hub.monitoring.usage`), nor know what a node has
 not pushed yet: a node that works offline is counted when its envelopes reach the hub, on
@@ -23,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.clock import bangkok_day
+from hub.monitoring.timing_facts import backfill_timings
 from hub.store import HubStore
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
@@ -77,12 +79,20 @@ def record_receipt(store: HubStore, receipt: Receipt, env_id: str, sender: str, 
 
 
 def backfill(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
-    """Record the facts of every stored letter and routed receipt, once per hub.
+    """Record the facts and the delivery timings of every stored letter and routed receipt,
+    each once per hub.
 
-    Does nothing once :data:`BACKFILL_META` is set. Idempotent (facts are inserted once),
-    so an interrupted backfill simply runs again at the next start; envelopes ingested
-    meanwhile record their own facts. Returns how many envelopes were read.
+    The facts are skipped once :data:`BACKFILL_META` is set, the timings once theirs is
+    (:func:`hub.monitoring.timing_facts.backfill_timings`), so a hub whose facts were
+    filled before the timings existed fills only the timings. Idempotent (facts are
+    inserted once), so an interrupted backfill simply runs again at the next start;
+    envelopes ingested meanwhile record their own facts. Returns how many envelopes were
+    read.
     """
+    return _backfill_facts(store, batch) + backfill_timings(store, batch)
+
+
+def _backfill_facts(store: HubStore, batch: int) -> int:
     if store.meta(BACKFILL_META):
         return 0
     after, seen = 0, 0

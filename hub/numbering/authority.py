@@ -5,7 +5,11 @@ register (``owner|series|year``), after checking with :mod:`protocol.ledger` tha
 office may write there, that the number is not already taken and, for a shared register,
 that it lies in a block leased to the office. A provisional entry (issued offline after a
 lease ran out) is given the next free number in the same transaction, and the hub-signed
-``lease`` finalisation is put in the office's mailbox.
+``lease`` finalisation is put in the office's mailbox and, when the entry names the letter
+that carried the number, in the mailbox of every office that letter was routed to, after
+the letter. A letter routed after its number's finalisation (its register entry named no
+letter: numbered, then dispatched) is followed by it there too
+(:func:`deliver_finalisations`, called by :mod:`hub.federation.routing`).
 
 Everything here runs inside the caller's write transaction; a :class:`NumberingRejected`
 leaves only the count of the rejected attempt behind.
@@ -23,9 +27,9 @@ from protocol import errors as perr
 from protocol import ledger
 from protocol.api import register_digest
 from protocol.envelope import Envelope
-from protocol.hub_messages import Lease
-from protocol.messages import RegisterEntry
-from protocol.numbers import RegisterKey
+from protocol.hub_messages import Lease, finalised_display
+from protocol.messages import Letter, RegisterEntry
+from protocol.numbers import RegisterKey, parse_letter_number, search_key
 
 NUMBERED_ACTIONS = ("issued", "voided", "reserved", "paper_registered")
 
@@ -57,27 +61,72 @@ def _blocks(store: HubStore, register: str) -> list[ledger.LeaseBlock]:
     return [ledger.LeaseBlock(r["office"], r["start"], r["end"]) for r in store.leases(register)]
 
 
+def provisional_key(number: str | None) -> str | None:
+    """The search key of a provisional letter number as written, else None."""
+    if not number:
+        return None
+    try:
+        parsed = parse_letter_number(number)
+    except perr.BadLetterNumber:
+        return None
+    return search_key(number) if parsed.provisional else None
+
+
 def _finalise(
     store: HubStore,
     keyring: HubKeyring,
     office: str,
     register: str,
-    provisional_id: str,
+    entry: RegisterEntry,
     now: float,
 ) -> int:
     number = ledger.next_free_number(store.lease_max_end(register), store.ledger_max(register))
+    key = provisional_key(entry.display)
+    provisional = entry.display if key else None
     lease = Lease(
         office=office,
         register=register,
         action="finalise",
-        provisional_id=provisional_id,
+        provisional_id=entry.provisional_id,
         number=number,
         at=iso_utc(now),
+        letter=entry.letter,
+        provisional_display=provisional,
+        display=None if provisional is None else finalised_display(provisional, number),
     )
     env = keyring.sign(Lease.KIND, lease.to_dict())
-    store.add_hub_envelope(env.env_id, "lease_finalise", office, register, env.to_bytes(), now)
+    store.add_hub_envelope(
+        env.env_id,
+        "lease_finalise",
+        office,
+        register,
+        env.to_bytes(),
+        now,
+        letter=entry.letter,
+        provisional_key=key,
+    )
     store.deliver(office, env.env_id, Lease.KIND)
+    if entry.letter is not None and store.letter_sender(entry.letter) == office:
+        # The letter came first in the office's feed, so it is routed already.
+        for recipient in store.letter_recipients(entry.letter):
+            store.deliver(recipient, env.env_id, Lease.KIND)
     return number
+
+
+def deliver_finalisations(
+    store: HubStore, letter: Letter, env_id: str, recipients: list[str]
+) -> int:
+    """Put the finalisation of the provisional number ``letter`` carries, if the hub made it
+    final already, in the mailboxes of its ``recipients`` (after the letter); return how
+    many finalisations followed it."""
+    key = provisional_key(letter.number)
+    if key is None or not recipients:
+        return 0
+    found = store.finalisations_of_letter(letter.origin, env_id, letter.register, key)
+    for final in found:
+        for recipient in recipients:
+            store.deliver(recipient, final, Lease.KIND)
+    return len(found)
 
 
 def record_entry(
@@ -115,7 +164,7 @@ def record_entry(
                     "duplicate_number",
                     f"provisional {provisional_id} was already finalised as {earlier['number']}",
                 )
-            number = _finalise(store, keyring, office, register, provisional_id, now)
+            number = _finalise(store, keyring, office, register, entry, now)
             detail = f"provisional {provisional_id} finalised as {number}"
         else:
             if earlier is None:

@@ -21,7 +21,8 @@ transactions, the query helpers, the hub's metadata):
 * :mod:`hub.store.directory`: signed directory versions, distribution lists, shared registers;
 * :mod:`hub.store.sync_sessions`: each push and pull of a node;
 * :mod:`hub.store.operators`: console accounts and the log of what operators did;
-* :mod:`hub.store.statistics`: the usage facts and the counts over them.
+* :mod:`hub.store.statistics`: the usage facts and the counts over them;
+* :mod:`hub.store.delivery_times`: each letter's times from sending to ลงรับ, per recipient.
 
 This package makes no decisions: what to store, route or reject is decided by the callers
 (:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
@@ -35,6 +36,7 @@ from pathlib import Path
 from hub.errors import StoreError
 from hub.store.alerts import AlertRecords
 from hub.store.connection import Connection, Row
+from hub.store.delivery_times import DeliveryTimeRecords
 from hub.store.directory import DirectoryRecords
 from hub.store.feeds import FeedRecords, FeedRow
 from hub.store.keys import KeyRecords
@@ -65,6 +67,7 @@ class HubStore(
     SyncSessionRecords,
     OperatorRecords,
     StatisticsRecords,
+    DeliveryTimeRecords,
     Connection,
 ):
     """The hub's SQLite database behind a narrow, SQL-free interface."""

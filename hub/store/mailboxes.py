@@ -1,8 +1,10 @@
 """Mailboxes: what each office has to pull, and the envelopes the hub signed itself.
 
 An office's mailbox lists, in order, the env_ids delivered to it: envelopes of other
-offices' feeds and the hub's own (``hub_envelopes``: lease grants and finalisations). The
-office pulls by position and confirms up to where it pulled (``offices.pulled_upto``).
+offices' feeds and the hub's own (``hub_envelopes``: lease grants and finalisations; a
+finalisation remembers the letter that carried the provisional number and that number's
+search key, so a letter routed after it is followed by it). The office pulls by position
+and confirms up to where it pulled (``offices.pulled_upto``).
 Who receives what is decided by :mod:`hub.federation.routing` and
 :mod:`hub.numbering.authority`, not here.
 """
@@ -26,13 +28,30 @@ class MailboxRecords(Connection):
         register: str | None,
         envelope: bytes,
         now: float,
+        *,
+        letter: str | None = None,
+        provisional_key: str | None = None,
     ) -> None:
-        """Store an envelope the hub signed; ``kind`` is ``lease_grant`` or ``lease_finalise``."""
+        """Store an envelope the hub signed; ``kind`` is ``lease_grant`` or ``lease_finalise``
+        (with the ``letter`` that carried the provisional number and its ``provisional_key``,
+        when known)."""
         self._exec(
-            "INSERT OR IGNORE INTO hub_envelopes (env_id, kind, office, register, envelope, at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (env_id, kind, office, register, envelope, now),
+            "INSERT OR IGNORE INTO hub_envelopes (env_id, kind, office, register, envelope, at,"
+            " letter, provisional_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (env_id, kind, office, register, envelope, now, letter, provisional_key),
         )
+
+    def finalisations_of_letter(
+        self, office: str, letter: str, register: str | None, provisional_key: str
+    ) -> list[str]:
+        """env_ids of the finalisations of ``office`` about ``letter``: naming it, or made
+        for the provisional number it carries (``provisional_key`` in ``register``)."""
+        rows = self._all(
+            "SELECT env_id FROM hub_envelopes WHERE kind = 'lease_finalise' AND office = ?"
+            " AND (letter = ? OR (register = ? AND provisional_key = ?)) ORDER BY at, env_id",
+            (office, letter, register, provisional_key),
+        )
+        return [r["env_id"] for r in rows]
 
     def deliver(self, office_id: str, env_id: str, kind: str) -> bool:
         """Put an envelope in an office's mailbox once; False when it was already there."""
@@ -75,12 +94,13 @@ class MailboxRecords(Connection):
         return {r["office"]: int(r["backlog"]) for r in rows}
 
     def pending_finalisations(self, office_id: str) -> int:
-        """Finalisation leases in an office's mailbox beyond what it confirmed pulling."""
+        """Finalisations of an office's own numbers in its mailbox beyond what it confirmed
+        pulling (a recipient's copy of another office's finalisation is not one)."""
         return int(
             self._scalar(
                 "SELECT count(*) FROM mailbox m JOIN hub_envelopes h ON h.env_id = m.env_id"
-                " JOIN offices o ON o.id = m.office"
-                " WHERE m.office = ? AND h.kind = 'lease_finalise' AND m.id > o.pulled_upto",
+                " JOIN offices o ON o.id = m.office WHERE m.office = ? AND h.office = m.office"
+                " AND h.kind = 'lease_finalise' AND m.id > o.pulled_upto",
                 (office_id,),
             )
         )

@@ -1,9 +1,11 @@
 """The tables of the hub's database, and the upgrade that brings an older file up to date.
 
 :data:`SCHEMA` creates every table and index and may run again on an existing file (``IF NOT
-EXISTS``); :func:`upgrade` then adds the columns that came after the first release, so a
-database written by an older hub opens with today's tables. :data:`TABLES` names the tables
-whose rows :meth:`hub.store.HubStore.count` counts.
+EXISTS``), so a table that came later (``delivery_times``) is created empty in an older file
+and filled once from its feed (:mod:`hub.monitoring.usage_facts`); :func:`upgrade` then adds
+the columns that came after the first release, so a database written by an older hub opens
+with today's tables. :data:`TABLES` names the tables whose rows
+:meth:`hub.store.HubStore.count` counts.
 
 This module opens no connection: :meth:`hub.store.connection.Connection.open` runs
 :data:`SCHEMA` and :func:`upgrade` when it opens a file with ``create``.
@@ -232,6 +234,25 @@ CREATE TABLE IF NOT EXISTS receipt_facts (
 );
 CREATE INDEX IF NOT EXISTS receipt_facts_day ON receipt_facts (status, day, office);
 CREATE INDEX IF NOT EXISTS receipt_facts_office ON receipt_facts (office, status, at);
+-- delivery timings: one row per routed letter and recipient, every time from the sender's send
+CREATE TABLE IF NOT EXISTS delivery_times (
+    letter TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    speed TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    sent_replaced INTEGER NOT NULL DEFAULT 0,
+    hub_at REAL NOT NULL,
+    delivered_at REAL,
+    delivered_hub_at REAL,
+    registered_at REAL,
+    registered_hub_at REAL,
+    receipt_number TEXT,
+    returned_at REAL,
+    returned_hub_at REAL,
+    PRIMARY KEY (letter, recipient)
+);
+CREATE INDEX IF NOT EXISTS delivery_times_sent ON delivery_times (sent_at);
 CREATE TABLE IF NOT EXISTS numbering_reports (
     day TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -255,6 +276,8 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("offices", "clock_refused_at", "REAL"),
     ("offices", "clock_refused_skew", "REAL"),
     ("ledger", "replaces", "TEXT"),
+    ("hub_envelopes", "letter", "TEXT"),
+    ("hub_envelopes", "provisional_key", "TEXT"),
 )
 """Columns added after the first release: ``(table, column, type)``, added when missing."""
 
@@ -284,18 +307,24 @@ TABLES = frozenset(
         "numbering_reports",
         "letter_facts",
         "receipt_facts",
+        "delivery_times",
     }
 )
 """The tables :meth:`hub.store.HubStore.count` counts (``meta`` is not one of them)."""
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
-    """Add the columns of :data:`MIGRATIONS` that ``conn``'s file lacks, and the alert-key index."""
+    """Add the columns of :data:`MIGRATIONS` that ``conn``'s file lacks, and the indexes on
+    them (alert keys; the finalisations by the office whose number they made final)."""
     for table, column, kind in MIGRATIONS:
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.execute("CREATE INDEX IF NOT EXISTS alerts_key ON alerts (key, status)")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS hub_envelopes_finalised ON hub_envelopes (office)"
+        " WHERE kind = 'lease_finalise'"
+    )
     # Keys retired before retired_seq existed: bound them by the feed as it is now, which
     # covers everything they signed (the hub accepts only active keys).
     conn.execute(

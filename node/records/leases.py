@@ -6,8 +6,12 @@ of need; :func:`lease_needs` says which registers are running low, and the sync 
 more. A hub ``lease`` envelope is either a grant (:func:`apply_lease` records it) or the
 finalisation of a provisional number the office issued offline once its leases ran out
 (:func:`finalise` writes the final number on the register entry and on the letter, and
-leaves a notice for the clerk). Leased numbers still unused at year end are voided with a
-reason (:func:`void_unused_leases`), so the hub sees no unexplained gap.
+leaves a notice for the clerk). The hub also sends a finalisation to every office that
+received the letter carrying the provisional number: :func:`finalise_received` shows the
+final number on the received letter (inbox, registers, search) and leaves the same notice;
+its เลขรับ does not change. Either way the provisional number stays findable: it is kept in
+``letter_number_aliases``, which search reads. Leased numbers still unused at year end are
+voided with a reason (:func:`void_unused_leases`), so the hub sees no unexplained gap.
 
 Does not: take a number for a letter (:func:`node.records.registers.allocate` draws from
 the open leases, or issues the provisional number), fetch leases from the hub
@@ -25,7 +29,7 @@ from node.storage import audit, feed
 from node.storage.store import Store
 from protocol.envelope import Envelope
 from protocol.errors import BadMessage
-from protocol.hub_messages import Lease
+from protocol.hub_messages import Lease, finalised_display
 from protocol.messages import RegisterEntry
 from protocol.numbers import RegisterKey, Series, YearBasis, search_key
 
@@ -33,8 +37,11 @@ YEAR_END_VOID_REASON = "เลขที่ได้รับจัดสรร�
 
 
 def apply_lease(ctx: NodeContext, store: Store, env: Envelope, lease: Lease, now: float) -> str:
-    """Apply a verified hub ``lease`` envelope: a grant or a finalisation. Idempotent."""
+    """Apply a verified hub ``lease`` envelope: a grant or a finalisation, of this office's
+    numbers or of a letter it received. Idempotent."""
     if lease.office != ctx.office:
+        if lease.action == "finalise":
+            return finalise_received(store, lease, now)
         return "ignored: lease for another office"
     if lease.action == "grant":
         if store.scalar("SELECT 1 FROM leases WHERE env_id = ?", (env.env_id,)):
@@ -75,6 +82,7 @@ def finalise(ctx: NodeContext, store: Store, provisional_id: str, number: int, n
     )
     if entry["letter"] is not None:
         notice = f"เลขชั่วคราว {entry['display']} ได้รับเลขจริงเป็น {display}"
+        _keep_alias(store, int(entry["letter"]), str(entry["display"]))
         store.execute(
             "UPDATE letters SET number = ?, number_key = ?, register_number = ?, "
             "number_notice = ? WHERE id = ?",
@@ -89,6 +97,81 @@ def finalise(ctx: NodeContext, store: Store, provisional_id: str, number: int, n
             {"provisional": entry["display"], "final": display},
         )
     return f"finalised {display}"
+
+
+def finalise_received(store: Store, lease: Lease, now: float) -> str:
+    """Show the final number on the letters received from ``lease.office`` that carry the
+    provisional number it finalises; keep the provisional one for search. Idempotent.
+
+    The letter is the one ``lease.letter`` names, or else the one from that office whose
+    number in ``lease.register`` is ``lease.provisional_display``. Its new number is its own
+    signed provisional number with the hub's ``number`` (``lease.display`` must agree), so a
+    finalisation can change nothing but the running number of a provisional one.
+    """
+    number = int(lease.number or 0)
+    rows = _received_carrying(store, lease)
+    if not rows:
+        return "ignored: no letter received with that number"
+    finalised: list[str] = []
+    for row in rows:
+        provisional = str(row["number"] or "")
+        display = finalised_display(provisional, number)
+        if display is None or (
+            lease.display is not None and search_key(lease.display) != search_key(display)
+        ):
+            continue
+        _keep_alias(store, int(row["id"]), provisional)
+        notice = f"เลขชั่วคราว {provisional} ได้รับเลขจริงเป็น {display}"
+        store.execute(
+            "UPDATE letters SET number = ?, number_key = ?, number_notice = ? WHERE id = ?",
+            (display, search_key(display), notice, row["id"]),
+        )
+        audit.record(
+            store,
+            now,
+            "hub",
+            "number_finalised",
+            f"letter:{row['id']}",
+            {"provisional": provisional, "final": display, "from": lease.office},
+        )
+        finalised.append(display)
+    if not finalised:
+        already = lease.display is not None and any(
+            search_key(str(r["number"] or "")) == search_key(lease.display) for r in rows
+        )
+        return "duplicate" if already else "ignored: the letter does not carry that number"
+    return f"finalised {', '.join(finalised)}"
+
+
+def _received_carrying(store: Store, lease: Lease) -> list[dict[str, Any]]:
+    """Received letters of ``lease.office`` the finalisation is about: the one it names, and
+    any carrying its provisional number, whether still shown or already replaced."""
+    rows: dict[int, dict[str, Any]] = {}
+    if lease.letter is not None:
+        for r in store.query(
+            "SELECT id, number FROM letters "
+            "WHERE env_id = ? AND direction = 'in' AND origin = ? AND register = ?",
+            (lease.letter, lease.office, lease.register),
+        ):
+            rows[int(r["id"])] = r
+    if lease.provisional_display:
+        key = search_key(lease.provisional_display)
+        for r in store.query(
+            "SELECT id, number FROM letters WHERE direction = 'in' AND origin = ? "
+            "AND register = ? AND (number_key = ? OR id IN "
+            "(SELECT letter FROM letter_number_aliases WHERE number_key = ?))",
+            (lease.office, lease.register, key, key),
+        ):
+            rows[int(r["id"])] = r
+    return [rows[i] for i in sorted(rows)]
+
+
+def _keep_alias(store: Store, letter_id: int, number: str) -> None:
+    """Keep ``number``, which the letter no longer shows, findable by search."""
+    store.execute(
+        "INSERT OR IGNORE INTO letter_number_aliases (letter, number, number_key) VALUES (?, ?, ?)",
+        (letter_id, number, search_key(number)),
+    )
 
 
 def lease_needs(ctx: NodeContext, store: Store, now: float) -> list[str]:

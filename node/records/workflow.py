@@ -69,6 +69,7 @@ ACTION_TITLES: dict[str, str] = {
     "view_classified": "เปิดอ่านหนังสือลับ",
     "download_classified": "ดาวน์โหลดหนังสือลับ",
     "classified_refused": "พยายามเปิดหนังสือลับโดยไม่มีสิทธิ์",
+    "number_finalised": "ได้รับเลขจริงแทนเลขชั่วคราว",
 }
 """Audit actions of a letter's history, in Thai."""
 

@@ -29,8 +29,9 @@ How a query is read:
 * a query that reads as a letter number (``ชม0017.3/ว456``, ``ชม ๐๐๑๗.๓/ว. ๔๕๖``) is
   folded with :func:`~protocol.numbers.search_key`; the letters whose number has exactly
   that key are the answer (an index lookup), and only when there is none are the numbers
-  that contain it listed; a query of digits also lists the letters of that receipt number
-  (เลขรับ) first.
+  that contain it listed; a letter is also found by a number it no longer shows (the
+  provisional number a finalisation replaced: ``letter_number_aliases``, exact key only);
+  a query of digits also lists the letters of that receipt number (เลขรับ) first.
 
 Ranking: exact number matches first. Then, when at most :data:`COUNT_LIMIT` letters
 match, those whose subject holds every word, then the rest, each newest first; when more
@@ -239,10 +240,13 @@ def _exact_ids(store: Store, plan: Plan, where: str, params: list[Any]) -> list[
     # Both fragments come from this module; values are parameters.
     sql = (
         "SELECT letters.id FROM letters "  # noqa: S608
-        "WHERE (letters.number_key = ? OR letters.receipt_number = ?) "
+        "WHERE (letters.number_key = ? OR letters.receipt_number = ? OR letters.id IN "
+        "(SELECT letter FROM letter_number_aliases WHERE number_key = ?)) "
         f"AND {where} ORDER BY letters.id DESC LIMIT ?"
     )
-    rows = store.conn.execute(sql, [plan.number_key, plan.receipt_number, *params, EXACT_LIMIT])
+    rows = store.conn.execute(
+        sql, [plan.number_key, plan.receipt_number, plan.number_key, *params, EXACT_LIMIT]
+    )
     return [int(r[0]) for r in rows]
 
 

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS register_entries (
     display TEXT, action TEXT NOT NULL, letter INTEGER, letter_env TEXT, reason TEXT,
     provisional_id TEXT UNIQUE, final_number INTEGER, env_id TEXT, at REAL,
     UNIQUE (register, number));
+-- A received letter finds the register entries that name it (node.records.inbox).
+CREATE INDEX IF NOT EXISTS register_entries_letter_env ON register_entries (letter_env);
 CREATE TABLE IF NOT EXISTS leases (
     id INTEGER PRIMARY KEY AUTOINCREMENT, env_id TEXT UNIQUE, register TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, next INTEGER NOT NULL,
@@ -179,6 +181,16 @@ CREATE TRIGGER IF NOT EXISTS attachment_text_delete AFTER DELETE ON attachment_t
     INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
         SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
         WHERE id IN (SELECT letter FROM letter_attachments WHERE sha256 = old.sha256);
+END;
+-- A letter's earlier numbers, found by search as well as its number: the provisional
+-- number a shared register's finalisation replaced (node.records.leases writes them,
+-- node.search reads them).
+CREATE TABLE IF NOT EXISTS letter_number_aliases (
+    letter INTEGER NOT NULL, number TEXT NOT NULL, number_key TEXT NOT NULL,
+    PRIMARY KEY (letter, number_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS letter_number_aliases_key ON letter_number_aliases (number_key);
+CREATE TRIGGER IF NOT EXISTS letters_aliases_delete AFTER DELETE ON letters BEGIN
+    DELETE FROM letter_number_aliases WHERE letter = old.id;
 END;
 -- Bytes that are gone (a destroyed letter's scan) take their extracted text with them.
 CREATE TRIGGER IF NOT EXISTS attachments_search_delete AFTER DELETE ON attachments BEGIN
