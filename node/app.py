@@ -45,6 +45,7 @@ WEB_MODULES: tuple[str, ...] = (
     "node.web.library",
     "node.web.retention",
     "node.web.admin",
+    "node.web.sync",
 )
 """The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
 

@@ -60,7 +60,7 @@ def test_login_shows_my_work_and_the_sync_badge(node: Node) -> None:
     client = login(node)
     page = client.get("/").get_data(as_text=True)
     assert "งานของฉัน" in page and "สมศรี ธุรการ" in page
-    assert "ออฟไลน์" in page and "ซิงค์ล่าสุด" in page and "รอส่ง" in page
+    assert "ขาดการเชื่อมต่อ" in page and "ส่ง-รับสำเร็จล่าสุด" in page and "รอส่ง" in page
 
 
 @pytest.mark.parametrize(

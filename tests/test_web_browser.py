@@ -57,7 +57,7 @@ def test_clerk_logs_in_sees_urgent_letter_and_badge_then_logs_out(
     expect(waiting.locator(".speed")).to_have_text("ด่วนที่สุด")
     expect(waiting.locator(".speed")).to_have_css("color", "rgb(192, 0, 0)")
     badge = page.get_by_role("status", name="สถานะการเชื่อมต่อ")
-    expect(badge).to_contain_text("ออฟไลน์")
+    expect(badge).to_contain_text("ขาดการเชื่อมต่อ")
     expect(badge).to_contain_text("รอส่ง")
     # The page's font is the node's own Sarabun, not a fallback.
     loaded = page.evaluate(

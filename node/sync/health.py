@@ -7,7 +7,8 @@ envelopes held unverified (per sender) and the letters waiting for attachments, 
 every clerk's page warns about at the top (``warnings``, Thai): a disk that cannot be written
 (:mod:`node.storage.disk`) and a clock the hub refuses or soon will (:mod:`node.sync.clock`).
 :func:`send_heartbeat` reports the same kind of figures to the hub at the end of a round,
-so the hub's console can see every office.
+so the hub's console can see every office. :func:`clerk_outbox_count` is the part of the
+outbox a clerk sent (the badge's รอส่ง).
 
 Does not: run a sync (:mod:`node.sync.worker`) or judge the figures (the console does).
 """
@@ -28,6 +29,23 @@ from node.sync.hubclient import HubClient
 from node.sync.rebase import recent_notices
 from node.sync.state import SyncResult, sync_state
 from protocol import PROTOCOL_VERSION
+
+CLERK_SENT_SQL = "(kind IN ('letter', 'withdraw') OR (kind = 'receipt' AND status = 'returned'))"
+"""The feed envelopes that are a clerk's own sending (see :func:`clerk_outbox_count`)."""
+
+
+def clerk_outbox_count(store: Store) -> int:
+    """How many of the envelopes waiting for the hub a clerk sent: letters (ส่ง), withdrawals
+    (ถอน) and returns (ส่งคืน), pending or rejected by the hub.
+
+    Not counted: what the node sends by itself as a consequence of other work, the
+    ``delivered`` and ``invalid`` receipts, the ``registered`` receipt of a ลงรับ (the
+    clerk registered a letter, they did not send one) and every ``register`` entry for the
+    hub's numbering ledger. :func:`node.storage.feed.outbox_count` counts them all.
+    """
+    # The condition is the constant above, never input.
+    sql = f"SELECT COUNT(*) FROM feed WHERE state != ? AND {CLERK_SENT_SQL}"  # noqa: S608
+    return int(store.scalar(sql, (feed.ACCEPTED,)) or 0)
 
 
 def send_heartbeat(
@@ -83,6 +101,7 @@ def node_status(ctx: NodeContext) -> dict[str, Any]:
             "failures": state["failures"],
             "next_attempt": state["next_attempt"],
             "outbox": feed.outbox_count(store),
+            "outbox_clerks": clerk_outbox_count(store),
             "rejected": rejected,
             "provisional_pending": provisional_pending(store),
             "directory_version": trusted.version if trusted else None,

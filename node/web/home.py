@@ -7,7 +7,7 @@ Routes (blueprint ``web``, no prefix):
 * ``GET /fonts/<name>``: the Sarabun font, served by the node itself (offices may have no
   internet, so no CDN); the stylesheet is the app's ``/static/saraban.css``.
 
-Every page shows the sync badge (online or offline, last sync, letters waiting to leave).
+Every page shows the sync badge and its ส่ง/รับเดี๋ยวนี้ button (:mod:`node.web.sync`).
 Errors on these pages are Thai HTML pages (:mod:`node.responses`); ``/api`` keeps JSON.
 
 Does not: check passwords (:mod:`node.staff.accounts`) or decide what a user may see
@@ -34,11 +34,9 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from node.api.kit import ctx, store
-from node.errors import NodeError
 from node.records.access import ROLES
 from node.records.worklist import my_work
 from node.staff.accounts import LoginRefused, authenticate
-from node.sync.health import node_status
 from node.web.session import (
     csrf_token,
     end_session,
@@ -47,6 +45,7 @@ from node.web.session import (
     login_required,
     start_session,
 )
+from node.web.sync import sync_badge
 from protocol.sessions import CSRF_FIELD, login_form
 from protocol.thai import BANGKOK, format_thai_datetime
 
@@ -113,21 +112,6 @@ def thai_datetime(value: Any) -> str:
     except (TypeError, ValueError, OverflowError):
         return str(value)
     return format_thai_datetime(moment)
-
-
-def sync_badge() -> dict[str, Any] | None:
-    """What the badge shows, or None when the node cannot tell (the page still renders)."""
-    try:
-        s = node_status(ctx())
-    except NodeError:
-        return None
-    return {
-        "online": bool(s["online"]),
-        "last_sync": thai_datetime(s["last_sync_ok"]) if s["last_sync_ok"] else "ยังไม่เคย",
-        "outbox": int(s["outbox"] or 0),
-        "office": s["office"] or "",
-        "warnings": s.get("warnings") or [],
-    }
 
 
 @bp.app_context_processor

@@ -7,8 +7,9 @@ Routes (blueprint ``web_letters``):
   subject, its sender or a link;
 * ``GET /letters/sent``: หนังสือออก, with how many recipients have registered each letter;
 * ``GET /letters/<id>``: one letter (:func:`render_letter`): its details, its attachments with
-  the first PDF shown in the page, ลงรับ and ส่งคืน while it waits, each recipient's state for
-  an outgoing letter, its history, and the workflow forms (``_workflow.html``);
+  the first PDF shown in the page, ลงรับ and ส่งคืน while it waits, for an outgoing letter
+  each recipient's state and steps with their times (:mod:`node.web.tracking`), its
+  history, and the workflow forms (``_workflow.html``);
 * ``POST /letters/<id>/register`` and ``POST /letters/<id>/return``: ลงรับ and ส่งคืน (once
   per form: :func:`node.web.kit.once`), through the same functions as the local API;
 * ``GET /letters/<id>/files/<sha256>`` (``?download=1`` to save it) and
@@ -56,6 +57,7 @@ from node.web.kit import (
     sniff,
     viewer,
 )
+from node.web.tracking import PAPER_CHANNEL, tracking_rows
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPE_TITLES
 
 bp = Blueprint("web_letters", __name__)
@@ -76,17 +78,6 @@ OUT_STATE_TH = {
     "dispatched": "ส่งแล้ว",
     "withdrawn": "ถอนแล้ว",
 }
-RECIPIENT_STATE_TH = {
-    "queued": "รอส่ง",
-    "sent": "ส่งแล้ว",
-    "delivered": "ถึงปลายทาง",
-    "registered": "ลงรับแล้ว",
-    "returned": "ส่งคืน",
-    "withdrawn": "ถอนแล้ว",
-    "invalid": "ผู้รับแจ้งว่าหนังสือไม่ถูกต้อง",
-    "dispatched": "ส่งแล้ว",
-}
-PAPER_CHANNEL = "paper"
 
 PDF = "application/pdf"
 IMAGE_KINDS = frozenset({"image/jpeg", "image/png"})
@@ -247,7 +238,7 @@ def render_letter(
         may_receive=_waiting(row) and viewer().may("receive"),
         stamped=row["direction"] == "in" and bool(row.get("receipt_number")),
         may_stamp=viewer().may("receive"),
-        tracking=[_tracked(t, names) for t in row["tracking"]] if row["direction"] == "out" else [],
+        tracking=tracking_rows(row, names) if row["direction"] == "out" else [],
         edit_url=_link("web_compose.edit", letter_id=letter_id) if _is_draft(row) else None,
         back=_back(row),
         history=_history(row["history"]),
@@ -301,32 +292,6 @@ def _files(row: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _tracked(t: Mapping[str, Any], names: _OfficeNames) -> dict[str, Any]:
-    """One recipient's row of the tracking table, in Thai."""
-    paper = t.get("channel") == PAPER_CHANNEL
-    state = str(t["state"])
-    label = RECIPIENT_STATE_TH.get(state, state)
-    notes: list[str] = []
-    if state == "dispatched" and t.get("method"):
-        label = f"ส่งแล้ว (ทาง{t['method']})"
-    elif state == "registered" and t.get("receipt_number"):
-        notes.append(f"เลขรับ {t['receipt_number']}")
-    elif state in ("returned", "withdrawn", "invalid") and t.get("reason"):
-        notes.append(f"เหตุผล: {t['reason']}")
-    channel = "ระบบ"
-    if paper:
-        channel = f"กระดาษ ({t['method']})" if t.get("method") else "กระดาษ"
-    return {
-        "office": t["office"],
-        "name": t["office"] if paper else names(str(t["office"])),
-        "channel_th": channel,
-        "state": state,
-        "state_th": label,
-        "notes": notes,
-        "at": t.get("at") or t.get("updated_at"),
-    }
 
 
 def _history(steps: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
