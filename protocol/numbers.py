@@ -18,6 +18,7 @@ and the nodes.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -133,6 +134,12 @@ def parse_unit_code(text: str) -> str:
     """
     if not isinstance(text, str):
         raise BadLetterNumber(f"a unit code must be text, not {type(text).__name__}")
+    return _canonical_unit_code(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_unit_code(text: str) -> str:
+    # An office sees the same few hundred codes over and over, in every letter number.
     match = _LOOSE_UNIT_CODE_RE.fullmatch(_clean(text))
     if match is None:
         raise BadLetterNumber(

@@ -15,6 +15,7 @@ reads no clock: callers pass the moment to format.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zoneinfo
@@ -154,6 +155,43 @@ def _clusters(text: str) -> list[_Cluster]:
     return clusters
 
 
+def _canonical_pairs() -> frozenset[str]:
+    """Every two Thai marks that may stand next to each other in normalised text: a run of
+    marks is canonical exactly when each neighbouring pair is (the sort is stable and only
+    neighbours are deduplicated)."""
+    return frozenset(
+        first + second
+        for first in _THAI_MARKS
+        for second in _THAI_MARKS
+        if first != second and _mark_rank(first) <= _mark_rank(second)
+    )
+
+
+_CANONICAL_PAIRS = _canonical_pairs()
+_MARK_CLASS = "[" + "".join(sorted(_THAI_MARKS)) + "]"
+_MARK_RUN = re.compile(_MARK_CLASS + _MARK_CLASS + "+")
+_INVISIBLE_CHARS = "".join(map(chr, _INVISIBLE))
+# What always needs work in NFC text: an invisible character, NIKHAHIT before SARA AA, a
+# Thai mark after SARA AM, SARA E twice. One leading class lets the scan skip ahead.
+_ALWAYS_CHANGED = re.compile(
+    f"[{_INVISIBLE_CHARS}{_NIKHAHIT}{_SARA_AM}{_SARA_E}]"
+    f"(?:(?<=[{_INVISIBLE_CHARS}])|(?<={_NIKHAHIT}){_SARA_AA}"
+    f"|(?<={_SARA_AM}){_MARK_CLASS}|(?<={_SARA_E}){_SARA_E})"
+)
+
+
+def _is_normalized(text: str) -> bool:
+    """Whether :func:`normalize_thai` would return ``text`` unchanged, checked in one scan
+    or two of the text instead of rebuilding it."""
+    if not unicodedata.is_normalized("NFC", text) or _ALWAYS_CHANGED.search(text):
+        return False
+    return all(
+        run[i : i + 2] in _CANONICAL_PAIRS
+        for run in _MARK_RUN.findall(text)
+        for i in range(len(run) - 1)
+    )
+
+
 def normalize_thai(text: str) -> str:
     """Return ``text`` in the one form used for hashing, signing and indexing.
 
@@ -164,6 +202,14 @@ def normalize_thai(text: str) -> str:
     and folds SARA E + SARA E into SARA AE. Never NFKC/NFKD. Idempotent. Latin text and
     spacing are left as NFC leaves them; see :func:`fold_spaces` for whitespace.
     """
+    if text.isascii() or _is_normalized(text):
+        # Most text is in the one form already (it was normalised before it was stored
+        # or signed): checking that costs a fraction of rebuilding it.
+        return text
+    return _normalize_in_full(text)
+
+
+def _normalize_in_full(text: str) -> str:
     text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
     out: list[_Cluster] = []
     for cluster in _clusters(text):
@@ -316,6 +362,12 @@ def parse_thai_date(text: str) -> date:
     :class:`~protocol.errors.BadMessage` for anything else, including years outside
     :data:`MIN_BE_YEAR`–:data:`MAX_BE_YEAR`.
     """
+    return _parse_date(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_date(text: str) -> date:
+    # Letters arriving together mostly carry a handful of dates.
     cleaned = fold_spaces(to_arabic_digits(normalize_thai(text)))
     if match := _ISO_DATE_RE.fullmatch(cleaned):
         year_be = be_year(int(match["year"]))

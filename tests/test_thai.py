@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol import thai
 from protocol.errors import BadMessage
 from protocol.thai import (
     BANGKOK,
@@ -140,6 +141,32 @@ def test_normalized_thai_has_no_nikhahit_before_sara_aa(text: str) -> None:
     once = normalize_thai(text)
     assert NIKHAHIT + SARA_AA not in once
     assert SARA_E + SARA_E not in once
+
+
+@given(st.one_of(THAI_AND_FRIENDS, THAI_ONLY, st.text(max_size=12)))
+def test_text_already_normal_is_recognised_without_changing_the_result(text: str) -> None:
+    # normalize_thai returns text it finds already normal as it is; it must find exactly
+    # the text that the full rules would leave unchanged.
+    full = thai._normalize_in_full(text)
+    assert normalize_thai(text) == full
+    assert normalize_thai(full) == full
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ที่" + "\u0e48\u0e35", id="tone-before-vowel"),
+        pytest.param("ก" + "\u0e34\u0e34", id="vowel-twice"),
+        pytest.param("ก" + NIKHAHIT + "\u0e48" + SARA_AA, id="nikhahit-tone-sara-aa"),
+        pytest.param("น" + SARA_AM + "\u0e49", id="tone-after-sara-am"),
+        pytest.param("ข้อความ\u200bยาว", id="zero-width-space"),
+        pytest.param(SARA_E + SARA_E + "ก", id="sara-e-twice"),
+        pytest.param("ก" + "\u0e49\u0e4c", id="two-tones"),
+        pytest.param("e\u0301 ก", id="decomposed-latin"),
+    ],
+)
+def test_text_that_needs_work_is_normalised_in_full(text: str) -> None:
+    assert normalize_thai(text) == thai._normalize_in_full(text)
 
 
 # --- spaces and digits -----------------------------------------------------------------

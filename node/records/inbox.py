@@ -85,24 +85,25 @@ def emit_delivered(ctx: NodeContext, store: Store, letter_env_id: str, now: floa
     if row is None:
         return False
     hashes = [a["sha256"] for a in json.loads(row["attachments"] or "[]")]
-    if missing_attachments(ctx, store, hashes):
+    waited = bool(
+        store.scalar("SELECT 1 FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
+    )
+    at = feed.iso(now if waited else row["received_at"] or now)
+    receipt = Receipt(letter=letter_env_id, letter_origin=row["origin"], at=at, attachments=hashes)
+    return _deliver(ctx, store, receipt, now, waited)
+
+
+def _deliver(ctx: NodeContext, store: Store, receipt: Receipt, now: float, waited: bool) -> bool:
+    """Sign a letter's ``delivered`` receipt if every attachment it lists is held here (at
+    the time the last one arrived if it ``waited``), else let the letter wait for them."""
+    if receipt.attachments and missing_attachments(ctx, store, receipt.attachments):
         store.execute(
             "INSERT OR IGNORE INTO awaiting_attachments (letter_env, since) VALUES (?, ?)",
-            (letter_env_id, now),
+            (receipt.letter, now),
         )
         return False
-    waited = store.scalar(
-        "SELECT 1 FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,)
-    )
     if waited:
-        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
-    receipt = Receipt(
-        letter=letter_env_id,
-        letter_origin=row["origin"],
-        status="delivered",
-        at=feed.iso(now if waited else row["received_at"] or now),
-        attachments=hashes,
-    )
+        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (receipt.letter,))
     feed.append(store, ctx.signer, receipt, now)
     return True
 
@@ -121,30 +122,33 @@ def apply_incoming_letter(
         return "ignored: not addressed to this office"
     if letter.origin == ctx.office:
         return "ignored: own letter"
-    existing = store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,))
-    if existing is None:
-        letter_id = store.insert(
-            "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
+    if store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,)) is not None:
+        emit_delivered(ctx, store, env_id, now)
+        return "duplicate"
+    letter_id = store.insert(
+        "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
+    )
+    attachments = letter.attachment_list()
+    for att in attachments:
+        record_attachment(store, att, present=has_blob(ctx.blob_dir(), att.sha256), direction="in")
+    audit.record(
+        store,
+        now,
+        "system",
+        "letter_received",
+        f"letter:{letter_id}",
+        {"env_id": env_id, "from": letter.origin, "number": letter.number},
+    )
+    # After a restore or catch-up our own receipts may already say what became of it.
+    receipts = _own_receipts(store, env_id)
+    _bring_to_own_receipts(store, letter_id, env_id, receipts)
+    if not any(r["status"] == "delivered" for r in receipts):
+        hashes = [att.sha256 for att in attachments]
+        receipt = Receipt(
+            letter=env_id, letter_origin=letter.origin, at=feed.iso(now), attachments=hashes
         )
-        for att in letter.attachment_list():
-            record_attachment(
-                store, att, present=has_blob(ctx.blob_dir(), att.sha256), direction="in"
-            )
-        audit.record(
-            store,
-            now,
-            "system",
-            "letter_received",
-            f"letter:{letter_id}",
-            {"env_id": env_id, "from": letter.origin, "number": letter.number},
-        )
-        # After a restore or catch-up our own receipts may already say what became of it.
-        apply_own_receipts(store, env_id)
-        outcome = "stored"
-    else:
-        outcome = "duplicate"
-    emit_delivered(ctx, store, env_id, now)
-    return outcome
+        _deliver(ctx, store, receipt, now, waited=False)
+    return "stored"
 
 
 def apply_receipt(ctx: NodeContext, store: Store, receipt: Receipt, now: float) -> str:
@@ -448,21 +452,35 @@ def register_paper_letter(
     }
 
 
+def _own_receipts(store: Store, letter_env_id: str) -> list[dict[str, Any]]:
+    """This office's receipts about a letter, oldest first: ``status`` and ``envelope``."""
+    return store.query(
+        "SELECT status, envelope FROM feed WHERE kind = 'receipt' AND ref = ? ORDER BY seq",
+        (letter_env_id,),
+    )
+
+
 def apply_own_receipts(store: Store, letter_env_id: str) -> None:
     """Bring a received letter to the state this office's own receipts about it say."""
-    row = store.one(
+    letter_id = store.scalar(
         "SELECT id FROM letters WHERE env_id = ? AND direction = 'in'", (letter_env_id,)
     )
-    if row is None:
+    if letter_id is None:
         return
+    receipts = _own_receipts(store, letter_env_id)
+    _bring_to_own_receipts(store, int(letter_id), letter_env_id, receipts)
+
+
+def _bring_to_own_receipts(
+    store: Store, letter_id: int, letter_env_id: str, receipts: list[dict[str, Any]]
+) -> None:
     store.execute(
         "UPDATE register_entries SET letter = ? WHERE letter_env = ? AND letter IS NULL",
-        (row["id"], letter_env_id),
+        (letter_id, letter_env_id),
     )
-    for r in store.query(
-        "SELECT envelope FROM feed WHERE kind = 'receipt' AND ref = ? ORDER BY seq",
-        (letter_env_id,),
-    ):
+    for r in receipts:
+        if r["status"] == "delivered":
+            continue  # says nothing about the letter's state here
         receipt = Receipt.from_dict(parse_canonical(Envelope.from_bytes(r["envelope"]).body))
         if receipt.status == "registered":
             register = store.scalar(
@@ -473,10 +491,10 @@ def apply_own_receipts(store: Store, letter_env_id: str) -> None:
                 "UPDATE letters SET state = 'registered', receipt_number = ?, "
                 "registered_at = ?, receipt_register = COALESCE(?, receipt_register) "
                 "WHERE id = ?",
-                (receipt.receipt_number, parse_iso(receipt.at), register, row["id"]),
+                (receipt.receipt_number, parse_iso(receipt.at), register, letter_id),
             )
         elif receipt.status in ("returned", "invalid"):
             store.execute(
                 "UPDATE letters SET state = ?, reason = ? WHERE id = ?",
-                (receipt.status, receipt.reason, row["id"]),
+                (receipt.status, receipt.reason, letter_id),
             )

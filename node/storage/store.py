@@ -21,6 +21,7 @@ This module does not know letters or registers; it only holds their tables.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -188,6 +189,17 @@ class Store:
         for work in pending:
             work()
 
+    @contextmanager
+    def page_cache(self, kib: int) -> Iterator[None]:
+        """SQLite's page cache at ``kib`` KiB for the work inside, then as it was: writing
+        thousands of rows touches more index pages than the default 2 MB keeps."""
+        before = int(self.scalar("PRAGMA cache_size"))
+        self.conn.execute(f"PRAGMA cache_size = -{int(kib)}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {before}")
+
     def after_commit(self, work: Callable[[], object]) -> None:
         """Do ``work`` once the outermost transaction has committed (at once outside one);
         dropped if it rolls back. For what must not happen before the commit, such as
@@ -239,11 +251,7 @@ class Store:
 
     def insert(self, table: str, row: Mapping[str, Any]) -> int:
         """Insert one row inside the current transaction; return its rowid."""
-        cols = ", ".join(f'"{c}"' for c in row)
-        marks = ", ".join("?" for _ in row)
-        # Table and column names come from this package's code, never from input.
-        sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
-        return self.execute(sql, list(row.values()))
+        return self.execute(_insert_sql(table, tuple(row)), list(row.values()))
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A stored setting (JSON value)."""
@@ -282,6 +290,16 @@ class Store:
             "registers": registers,
             "audit": {"count": audit["count"] if audit else 0, "head": head},
         }
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """The INSERT statement of ``columns``, built once per shape (rows are inserted by the
+    thousand when a node catches up)."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    # Table and column names come from this package's code, never from input.
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:

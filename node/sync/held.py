@@ -93,6 +93,11 @@ def held_rows(store: Store) -> list[dict[str, Any]]:
     return store.query("SELECT * FROM held_envelopes ORDER BY id")
 
 
+def any_held(store: Store) -> bool:
+    """Whether any envelope is held here."""
+    return bool(store.scalar("SELECT 1 FROM held_envelopes LIMIT 1"))
+
+
 def is_held(store: Store, env_id: str | None) -> bool:
     """Whether the envelope ``env_id`` is held here."""
     return env_id is not None and bool(
