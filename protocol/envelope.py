@@ -68,6 +68,19 @@ class Signature:
     sig: bytes
 
 
+_RECEIVED_PAYLOAD = "_received_payload"
+
+
+def _is_canonical_base64(text: str, data: bytes) -> bool:
+    """Whether ``text``, which decodes strictly to ``data``, is what encoding ``data``
+    gives: the right length, and no stray bits in the last group (every full group
+    decodes one way only)."""
+    if len(text) != 4 * ((len(data) + 2) // 3):
+        return False
+    tail = len(data) % 3 or 3
+    return not data or text[-4:] == b64encode(data[-tail:])
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A signed envelope as it travels; ``body`` is the exact signed bytes."""
@@ -88,9 +101,10 @@ class Envelope:
 
     def to_wire(self) -> JSONObject:
         """The JSON object sent over HTTP and stored."""
+        payload = getattr(self, _RECEIVED_PAYLOAD, None)
         return {
             "payloadType": self.payload_type,
-            "payload": b64encode(self.body),
+            "payload": b64encode(self.body) if payload is None else payload,
             "signatures": [{"keyid": s.keyid, "sig": b64encode(s.sig)} for s in self.signatures],
         }
 
@@ -124,7 +138,11 @@ class Envelope:
             body = b64decode(payload)
         except BadMessage as e:
             raise MalformedEnvelope("payload is not base64") from e
-        return cls(ptype, body, tuple(signatures))
+        env = cls(ptype, body, tuple(signatures))
+        if _is_canonical_base64(payload, body):
+            # to_wire() answers the text received instead of encoding the body again.
+            object.__setattr__(env, _RECEIVED_PAYLOAD, payload)
+        return env
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
@@ -139,7 +157,7 @@ class Envelope:
 def sign_envelope(kind: str, body: Mapping[str, Any], signer: Signer) -> Envelope:
     """Canonicalise ``body`` and sign it as an envelope of ``kind``."""
     ptype = payload_type(kind)
-    data = canonical_bytes(dict(body))
+    data = canonical_bytes(body if type(body) is dict else dict(body))
     return Envelope(ptype, data, (Signature(signer.keyid, signer.sign(pae(ptype, data))),))
 
 

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.canonical import canonical_bytes, parse_canonical
+from protocol.canonical import canonical_bytes, parse_canonical, parse_json
 from protocol.envelope import Envelope, Signature, pae, sign_envelope, verify_envelope
 from protocol.errors import (
     BadMessage,
@@ -71,6 +71,14 @@ NON_CANONICAL = [
     pytest.param(b'{"a":1.50}', id="number-form"),
     pytest.param(b"\xff\xfe", id="not-utf8"),
     pytest.param(b'{"a":', id="truncated"),
+    pytest.param(b'{"a":1.0}', id="integral-float-with-point"),
+    pytest.param(b'{"a":1e21}', id="exponent-without-sign"),
+    pytest.param(b'{"a":NaN}', id="nan"),
+    pytest.param(b'{"a":9007199254740992}', id="integer-beyond-2**53"),
+    pytest.param(b'{"a":"\\/"}', id="escaped-solidus"),
+    pytest.param(b'{"a":"\\ud800"}', id="lone-surrogate"),
+    pytest.param('{"\uff61":2,"\U0001f600":1}'.encode(), id="astral-key-in-code-point-order"),
+    pytest.param(b'{"a":{"b":1,"b":1}}', id="nested-duplicate-key"),
 ]
 
 
@@ -78,6 +86,18 @@ NON_CANONICAL = [
 def test_non_canonical_body_is_refused(data: bytes) -> None:
     with pytest.raises(NotCanonical):
         parse_canonical(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'{"a":1.5}', id="float"),
+        pytest.param(b'{"a":1e+21}', id="float-exponent"),
+        pytest.param('{"\U0001f600":1,"\uff61":2}'.encode(), id="astral-key-in-utf16-order"),
+    ],
+)
+def test_canonical_bodies_outside_the_fast_subset_are_accepted(data: bytes) -> None:
+    assert canonical_bytes(parse_canonical(data)) == data
 
 
 def test_signed_letter_verifies_and_round_trips(signer: Signer) -> None:
@@ -310,3 +330,73 @@ def test_fast_canonical_path_agrees_with_rfc8785(value: object) -> None:
 def test_keys_outside_the_fast_subset_sort_as_rfc8785_says(key: str) -> None:
     value = {key: 1, "\uff61": 2}
     assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+@given(json_values)
+@settings(max_examples=300, deadline=None)
+def test_canonical_bytes_parse_back_and_other_spellings_are_refused(value: object) -> None:
+    body = {"v": value}
+    try:
+        data = canonical_bytes(body)
+    except NotCanonical:
+        return
+    assert parse_canonical(data) == body
+    for spelling in (
+        json.dumps(body, ensure_ascii=True, sort_keys=True, separators=(",", ":")),
+        json.dumps(body, ensure_ascii=False, sort_keys=True),
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    ):
+        other = spelling.encode("utf-8", "surrogatepass")
+        if other != data:
+            with pytest.raises(NotCanonical):
+                parse_canonical(other)
+
+
+json_texts = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+).map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+@given(json_texts)
+@settings(max_examples=300, deadline=None)
+def test_parse_json_reads_what_json_loads_reads(data: bytes) -> None:
+    try:
+        expected = json.loads(data)
+    except ValueError as e:
+        with pytest.raises(type(e)):
+            parse_json(data)
+        return
+    assert repr(parse_json(data)) == repr(expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"NaN", b"[1e400]", b"[18446744073709551616]", b'["\\ud800"]', b"\xef\xbb\xbf{}", b"[1.0]"],
+)
+def test_parse_json_agrees_with_json_loads_where_orjson_would_not(data: bytes) -> None:
+    assert repr(parse_json(data)) == repr(json.loads(data))
+
+
+def test_payload_with_stray_bits_travels_on_in_canonical_base64(signer: Signer) -> None:
+    env = sign_envelope("letter", letter_body(subject="ก"), signer)
+    wire = env.to_wire()
+    padded = wire["payload"]
+    assert padded.endswith("=")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = len(padded.rstrip("=")) - 1
+    stray = padded[:last] + alphabet[alphabet.index(padded[last]) + 1] + padded[last + 1 :]
+    received = Envelope.from_wire({**wire, "payload": stray})
+    assert received.body == env.body
+    assert received.to_wire()["payload"] == padded
+    assert Envelope.from_wire(wire).to_bytes() == env.to_bytes()
+
+
+def test_every_code_point_is_escaped_as_rfc8785_escapes_it() -> None:
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    value = {"text": text, "keys": {chr(c): c for c in range(0x20, 0xD800, 97)}}
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+    assert parse_canonical(rfc8785.dumps(value)) == value

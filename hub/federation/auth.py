@@ -2,7 +2,9 @@
 
 The signature headers are parsed and verified with :mod:`protocol.auth` against the
 office's active key as the store holds it. Order matters: the nonce is remembered only
-after the signature verified, so nobody can burn another office's nonces.
+after the signature verified, so nobody can burn another office's nonces. A push
+remembers its nonce in its own ingest transaction (:func:`remember_nonce`), not here, so
+that checking a push never waits for another push's write.
 
 Outcomes: unknown office 404 ``unknown_office``; revoked office 403 ``revoked``; unknown
 or retired key, bad or missing headers, bad signature 401 ``bad_request_signature``;
@@ -35,10 +37,11 @@ from protocol.keys import public_key_from_b64
 
 @dataclass(frozen=True)
 class Caller:
-    """The office a verified request came from."""
+    """The office a verified request came from, and the request's nonce."""
 
     office: str
     keyid: str
+    nonce: str = ""
 
 
 def authenticate(
@@ -49,8 +52,14 @@ def authenticate(
     body: bytes,
     now: float,
     window: float,
+    remember: bool = True,
 ) -> Caller:
-    """Verify a signed request; return who sent it or raise a :class:`HubError`."""
+    """Verify a signed request; return who sent it or raise a :class:`HubError`.
+
+    With ``remember`` False the caller remembers the nonce itself, with
+    :func:`remember_nonce` inside the transaction that acts on the request (a push), so
+    that checking a request never waits for another request's write.
+    """
     try:
         claims = parse_request_headers(headers)
     except (perr.SarabanError, UnicodeDecodeError) as e:
@@ -72,12 +81,19 @@ def authenticate(
         _refuse_clock(store, claims, method, path, body, public_key, now, window, e)
     except perr.SarabanError as e:
         raise from_protocol(e) from e
-    if not store.remember_nonce(claims.keyid, claims.nonce, now, now - 2 * window):
-        raise Unauthorized("this request nonce was already used", code="replayed_nonce")
+    if remember:
+        remember_nonce(store, claims.keyid, claims.nonce, now, window)
     if office.get("clock_refused_at") is not None:
         with store.write():
             report_clock_accepted(store, claims.office, now)
-    return Caller(claims.office, claims.keyid)
+    return Caller(claims.office, claims.keyid, claims.nonce)
+
+
+def remember_nonce(store: HubStore, keyid: str, nonce: str, now: float, window: float) -> None:
+    """Record a verified request's nonce; 401 ``replayed_nonce`` when it was seen before.
+    Inside a transaction it joins it, so a refusal undoes what the request wrote."""
+    if not store.remember_nonce(keyid, nonce, now, now - 2 * window):
+        raise Unauthorized("this request nonce was already used", code="replayed_nonce")
 
 
 def _refuse_clock(

@@ -16,8 +16,10 @@ For each envelope, in request order:
 6. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
    (:mod:`hub.numbering.authority`) in the same transaction as storing it.
 
-Steps 1-3 (the CPU-heavy part) run before the write transaction; steps 4-6 for the whole
-batch run in one ``BEGIN IMMEDIATE`` transaction. A rejected envelope is quarantined with
+Steps 1-3 (the CPU-heavy part, :mod:`protocol.push_check`) run before the write
+transaction, a large batch's on every core (:mod:`hub.federation.verifier_pool`, ADR 0017)
+with the same outcome as in this process; steps 4-6 for the whole batch run in one
+``BEGIN IMMEDIATE`` transaction in the one writer. A rejected envelope is quarantined with
 its reason; later envelopes of the batch then fail ``out_of_sequence`` and are reported,
 not quarantined again. A push only ever touches the pushing office's feed, so a bad
 envelope never affects another office.
@@ -25,40 +27,26 @@ envelope never affects another office.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from hub.clock import iso_utc
 from hub.directory import HubKeyring
+from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore
 from hub.federation.routing import route
+from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
 from hub.store import HubStore
-from protocol import errors as perr
 from protocol.api import BLOBS_INCOMPLETE
-from protocol.envelope import Envelope, verify_envelope
+from protocol.envelope import Envelope
 from protocol.feed import FeedHead, Verdict, decide_append
 from protocol.hub_messages import Ack
-from protocol.keys import public_key_from_b64, split_keyid
-from protocol.messages import FEED_KINDS, FeedMessage, Letter, RegisterEntry, parse_feed_message
+from protocol.keys import b64decode, public_key_from_b64
+from protocol.messages import FeedMessage, Letter, RegisterEntry
+from protocol.push_check import Checked
 
 NUMBERING_ALERTS = ("duplicate_number", "number_not_leased", "not_your_register")
-
-
-@dataclass
-class Checked:
-    """One pushed envelope after the checks that need no database state."""
-
-    env_id: str
-    raw: bytes
-    env: Envelope | None = None
-    msg: FeedMessage | None = None
-    reason: str = ""
-    detail: str = ""
 
 
 @dataclass
@@ -76,52 +64,14 @@ class PushOutcome:
         return out
 
 
-def _raw_of(obj: Any) -> tuple[str, bytes]:
-    raw = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-    return hashlib.sha256(raw).hexdigest(), raw
-
-
-def check_envelope(obj: Any, office: str, keys: dict[str, Ed25519PublicKey]) -> Checked:
-    """Steps 1-3 for one wire envelope pushed by ``office`` whose active keys are ``keys``."""
-    try:
-        env = Envelope.from_wire(obj)
-    except perr.RemoteDataError as e:
-        env_id, raw = _raw_of(obj)
-        return Checked(env_id, raw, reason=e.code, detail=str(e))
-    checked = Checked(env.env_id, env.to_bytes(), env)
-    if env.kind not in FEED_KINDS:
-        checked.reason, checked.detail = "not_a_feed_kind", f"{env.kind!r} is not pushed by offices"
-        return checked
-    for sig in env.signatures:
-        try:
-            signer_office = split_keyid(sig.keyid)[0]
-        except perr.BadMessage:
-            signer_office = ""
-        if signer_office != office:
-            checked.reason = "not_your_feed"
-            checked.detail = f"signed by {sig.keyid!r}, not by {office}"
-            return checked
-    try:
-        _, body = verify_envelope(env, keys.get)
-        msg = parse_feed_message(env.kind, body)
-    except perr.RemoteDataError as e:
-        checked.reason, checked.detail = e.code, str(e)
-        return checked
-    if msg.origin != office:
-        checked.reason = "not_your_feed"
-        checked.detail = f"origin {msg.origin!r} is not the pushing office {office}"
-        return checked
-    checked.msg = msg
-    return checked
-
-
-def active_keys(store: HubStore, office: str) -> dict[str, Ed25519PublicKey]:
-    """The office's active signing keys, by key id."""
-    return {
-        k["keyid"]: public_key_from_b64(k["public"])
-        for k in store.keys_of(office)
-        if k["status"] == "active"
-    }
+def active_keys(store: HubStore, office: str) -> dict[str, bytes]:
+    """The office's active signing keys, raw public bytes by key id."""
+    keys = {}
+    for k in store.keys_of(office):
+        if k["status"] == "active":
+            public_key_from_b64(k["public"])  # a stored key that is not one fails here
+            keys[k["keyid"]] = b64decode(k["public"])
+    return keys
 
 
 def ingest_push(
@@ -132,18 +82,23 @@ def ingest_push(
     now: float,
     source: str = "push",
     blobs: BlobStore | None = None,
+    nonce: tuple[str, str, float] | None = None,
 ) -> PushOutcome:
     """Ingest one push request of ``office``; return per-envelope results and the ack.
 
     ``source`` is ``push`` for a node's request, or ``release`` when an operator releases a
     quarantined envelope: a release is recorded as a sync session of its own and does not
     count as contact from the office. With ``blobs``, a letter citing an attachment they do
-    not hold complete is refused ``blobs_incomplete`` (step 5).
+    not hold complete is refused ``blobs_incomplete`` (step 5). ``nonce`` (key id, nonce,
+    clock window) is the request's, remembered first in the transaction: a replayed push
+    is refused 401 ``replayed_nonce`` with nothing written.
     """
     keys = active_keys(store, office)
-    checked = [check_envelope(obj, office, keys) for obj in wire_envelopes]
+    checked = check_on_every_core(office, keys, wire_envelopes)
     outcome = PushOutcome()
     with store.write():
+        if nonce is not None:
+            remember_nonce(store, nonce[0], nonce[1], now, nonce[2])
         stored = store.feed_head(office)
         head = None if stored is None else FeedHead(*stored)
         rejected_before = False
@@ -239,12 +194,11 @@ def _accept(
     # Numbering first: a refused number must leave nothing stored (the transaction goes on
     # for the rest of the batch, so nothing may be written before the refusal).
     notes: list[str] = []
-    assert item.env is not None
     if isinstance(msg, RegisterEntry):
         detail = record_entry(store, keyring, office, msg, item.env_id, now)
         if detail:
             notes.append(detail)
-    store.append_feed(office, msg.seq, item.env_id, item.env.kind, item.raw, now)
+    store.append_feed(office, msg.seq, item.env_id, item.kind, item.raw, now)
     notes.extend(route(store, msg, item.env_id, now))
     return notes
 

@@ -1,7 +1,10 @@
 """The connection under every part of the hub's store: opening, transactions, query helpers.
 
 One SQLite file in WAL mode with a busy timeout; writes run inside ``BEGIN IMMEDIATE``
-transactions (:meth:`Connection.write`), so one writer at a time and no lost updates.
+transactions (:meth:`Connection.write`), so one writer at a time and no lost updates. The
+writers of one process take turns on a lock of the file's own before they begin: SQLite's
+busy handler sleeps between tries (up to 100 ms), so concurrent pushes left to it would
+wait out sleeps after every commit.
 :class:`Connection` is the base class of every record mixin of :mod:`hub.store`: they run
 their SQL through ``_one``, ``_all``, ``_exec`` and ``_scalar``, which turn an ``sqlite3``
 error into :class:`hub.errors.StoreError`. It also keeps the hub's own metadata (``meta``).
@@ -12,6 +15,7 @@ It holds no SQL about offices, envelopes or numbers: each mixin holds that of it
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +28,16 @@ BUSY_TIMEOUT_MS = 10_000
 
 Row = dict[str, Any]
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_of(path: str | Path) -> threading.RLock:
+    """The lock this process's writers of the file at ``path`` take turns on."""
+    key = str(Path(path).resolve())
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
+
 
 def _row(cursor_row: sqlite3.Row | None) -> Row | None:
     return None if cursor_row is None else dict(cursor_row)
@@ -32,8 +46,9 @@ def _row(cursor_row: sqlite3.Row | None) -> Row | None:
 class Connection:
     """One open hub database, its transactions, and the helpers every mixin queries with."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, writer: threading.RLock | None = None):
         self.conn = conn
+        self.writer = writer or threading.RLock()
 
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> Self:
@@ -55,7 +70,7 @@ class Connection:
                 upgrade(conn)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the hub database: {e}") from e
-        return cls(conn)
+        return cls(conn, _writer_of(path))
 
     def close(self) -> None:
         """Close the connection."""
@@ -67,15 +82,18 @@ class Connection:
         if self.conn.in_transaction:
             yield self
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise StoreError(f"database busy: {e}") from e
-        try:
-            yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self.writer:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"database busy: {e}") from e
+            try:
+                yield self
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        # The turn ends before COMMIT: the checkpoint a commit may run (and its fsync)
+        # happens after SQLite's own write lock is released, and need not hold up the next.
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
