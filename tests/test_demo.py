@@ -41,6 +41,9 @@ def test_demo_day_delivers_every_letter_and_every_receipt(tmp_path: Path) -> Non
     )
     assert report["numbering_problems"] == []
     assert report["invariant_violations"] == []
+    # Nobody synced by hand: every online recipient was timed, and the figures are there.
+    assert report["deliveries_timed"] >= 17 and report["registrations_timed"] >= 16
+    assert report["send_to_inbox_p95_s"] > 0 and report["send_to_registered_p95_s"] > 0
     offline = report["offices"]["นว 0017"]
     assert offline["sent"] >= 4 and offline["pending"] == 0
     shared = [r for r in report["numbering"] if r["register"].startswith("มท 0200|ว|")]

@@ -30,6 +30,7 @@ from scripts.demo.cast import (
 )
 from scripts.demo.federation import Federation
 from scripts.demo.scans import minimal_pdf
+from scripts.demo.timing import Stopwatch
 from scripts.invariants import check_federation
 
 
@@ -38,6 +39,7 @@ class Day(Federation):
 
     def __init__(self, workdir: Path, say: Any) -> None:
         super().__init__(workdir, say)
+        self.stopwatch = Stopwatch(self.nodes)
         self.order = ""
         self.paper_letter_id = 0
         self.printed: list[str] = []
@@ -52,6 +54,8 @@ class Day(Federation):
         self.say(f"08.15 น. เครือข่ายของ{self.names[OFFLINE]}ขัดข้อง (ทำงานแบบออฟไลน์)")
 
         pdf = minimal_pdf(["Ministry of Interior - e-Saraban pilot", "Circular: urgent"])
+        watch = self.stopwatch
+        started = time.monotonic()
         circular = self.send(
             CENTRAL,
             subject="ขอให้รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
@@ -70,15 +74,23 @@ class Day(Federation):
             ],
         )
         self.say(f"08.30 น. สป.มท. ส่งหนังสือเวียนด่วนที่สุด ที่ {circular['number']} ถึง 18 จังหวัด")
-        self.order_from_the_ministry()
-        self.sync([CENTRAL])
+        # Nobody syncs by hand from here on: the send's commit pushes the letter and the
+        # recipients' wake-up checks fetch it (ADR 0016); the day only waits and times it.
         online = [o for o in self.nodes if o not in (CENTRAL, OFFLINE)]
-        self.sync(online)
-        registered = sum(self.register_all(o) for o in online if o != MISADDRESSING[1])
+        watch.delivered(circular, online, started)
+        self.say(
+            f"08.31 น. หนังสือเวียนถึงจังหวัดที่ออนไลน์ครบ {len(online)} แห่ง "
+            f"ภายใน {max(watch.to_inbox):.1f} วินาที โดยไม่มีใครกดซิงก์"
+        )
+        self.order_from_the_ministry()
+        registering = [o for o in online if o != MISADDRESSING[1]]
+        registered = sum(self.register_all(o, only=circular["env_id"]) for o in registering)
+        watch.registered(CENTRAL, circular, registering, started)
         self.say(f"09.00 น. จังหวัดที่ออนไลน์ลงรับหนังสือเวียนแล้ว {registered} แห่ง")
 
         self.offline_morning()
         for office in ANSWERING:
+            started = time.monotonic()
             sent = self.send(
                 office,
                 subject="รายงานความพร้อมการใช้ระบบสารบรรณอิเล็กทรอนิกส์",
@@ -89,10 +101,12 @@ class Day(Federation):
                 body="จังหวัดพร้อมใช้ระบบสารบรรณอิเล็กทรอนิกส์แล้ว",
                 references=[circular["number"]],
             )
+            watch.delivered(sent, [CENTRAL], started)
             self.say(f"10.45 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
 
         self.paper_letter_at_chiang_mai()
 
+        started = time.monotonic()
         wrong = self.send(
             MISADDRESSING[0],
             subject="ขอความร่วมมือตรวจสอบข้อมูลด่านพรมแดน",
@@ -100,10 +114,7 @@ class Day(Federation):
             salutation="เรียน ผู้ว่าราชการจังหวัดสตูล",
             body="ขอความร่วมมือตรวจสอบข้อมูลด่านพรมแดนในพื้นที่",
         )
-        # The sender pushes before the addressee pulls: in one parallel round the pull
-        # may come first and find nothing yet.
-        self.sync([MISADDRESSING[0]])
-        self.sync([MISADDRESSING[1]])
+        watch.delivered(wrong, [MISADDRESSING[1]], started)
         self.register_all(MISADDRESSING[1], skip_from=MISADDRESSING[0])
         arrived = [x for x in self.inbox(MISADDRESSING[1]) if x.get("env_id") == wrong["env_id"]]
         if len(arrived) != 1:
@@ -119,7 +130,7 @@ class Day(Federation):
 
         self.link.restore()
         self.say(f"12.00 น. เครือข่ายของ{self.names[OFFLINE]}กลับมาใช้งานได้")
-        self.sync([OFFLINE])
+        self.caught_up(OFFLINE)
         self.register_all(OFFLINE)
         for letter in self.nodes[OFFLINE].call("GET", "/api/letters?box=sent")["letters"]:
             if letter.get("number_notice"):
@@ -243,6 +254,8 @@ class Day(Federation):
     def report(self) -> dict[str, Any]:
         """What the day left, read from every node and the hub: the figures of ``--json``."""
         from hub.admin.reports import numbering_report
+        from hub.monitoring.timings import delivery_timings
+        from hub.store import open_store
 
         stats = {o: self.nodes[o].call("GET", "/api/stats") for o in self.nodes}
         numbering = numbering_report(self.workdir / "hub")
@@ -259,7 +272,16 @@ class Day(Federation):
             for r in numbering
             if r["gaps"] or r["duplicates"] or r["provisional_pending"]
         ]
+        hub_store = open_store(self.workdir / "hub" / "hub.sqlite", create=False)
+        try:
+            hub_timings = delivery_timings(hub_store, 0.0, time.time() + 1)
+        finally:
+            hub_store.close()
         return {
+            **self.stopwatch.summary(),
+            "hub_timings": {
+                k: hub_timings[k] for k in ("send_to_inbox_p95_s", "send_to_registered_p95_s")
+            },
             "offices": {o: {"name": self.names[o], **stats[o]} for o in self.nodes},
             "hub": self.hub_url,
             "nodes": self.node_urls,

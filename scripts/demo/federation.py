@@ -91,7 +91,7 @@ class Federation:
             token = issue_enrollment_token(hub_dir, oid, 24)
             hub_for_node = link_url if oid == OFFLINE else self.hub_url
             init_node(inst, hub_for_node, oid, token)
-            env = {"SARABAN_NODE_SYNC_INTERVAL_MINUTES": "30"}
+            env: dict[str, str] = {}
             if oid == OFFLINE:
                 env["SARABAN_NODE_LEASE_SIZE"] = str(OFFLINE_LEASE_SIZE)
             url = f"http://127.0.0.1:{port}"
@@ -169,6 +169,17 @@ class Federation:
                 return round_no
         return MAX_QUIET_ROUNDS
 
+    def caught_up(self, office: str, seconds: float = 120.0) -> None:
+        """Wait, without syncing, until ``office`` has sent everything and holds no
+        provisional number: its live sync does the work once its link is back."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            status = self.nodes[office].call("GET", "/api/status")
+            if status["outbox"] == 0 and status["provisional_pending"] == 0:
+                return
+            time.sleep(0.2)  # polling a real process's progress
+        raise RuntimeError(f"{office} did not catch up within {seconds:.0f} s of its link")
+
     def _online(self, office: str) -> bool:
         return office != OFFLINE or (self.link is not None and self.link.up)
 
@@ -181,10 +192,15 @@ class Federation:
         rows: list[dict[str, Any]] = data["letters"]
         return rows
 
-    def register_all(self, office: str, skip_from: str | None = None) -> int:
+    def register_all(
+        self, office: str, skip_from: str | None = None, only: str | None = None
+    ) -> int:
+        """ลงรับ every delivered letter in ``office``'s inbox (``only`` one envelope's)."""
         done = 0
         for letter in self.inbox(office):
             if letter.get("state") != "delivered" or letter.get("origin") == skip_from:
+                continue
+            if only is not None and letter.get("env_id") != only:
                 continue
             self.nodes[office].call("POST", f"/api/letters/{letter['id']}/register", {})
             done += 1

@@ -38,6 +38,15 @@ def print_report(report: dict[str, Any]) -> None:
     )
     for v in report["invariant_violations"]:
         print(f"  ! {v}")
+    print(
+        f"ส่งถึงกล่องหนังสือเข้าของปลายทาง (p95) {_seconds(report['send_to_inbox_p95_s'])}, "
+        f"ผู้ส่งเห็นลงรับ (p95) {_seconds(report['send_to_registered_p95_s'])} "
+        f"(วัดจาก {report['deliveries_timed']} ปลายทาง ไม่มีใครกดซิงก์)"
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} วินาที"
 
 
 def day_shortfalls(report: dict[str, Any]) -> list[str]:
