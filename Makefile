@@ -47,6 +47,9 @@ pytest: $(TEST_STAMP)
 
 test: $(TEST_STAMP) browser lint typecheck pytest
 
+# Every figure of docs/design.md §11 with real hub and node processes on 127.0.0.1 (about
+# 15 minutes); prints one line per figure and writes bench-results.json.
+# ARGS='--quick' for a smoke test, ARGS='--only storm,catchup' for some families.
 bench: $(TEST_STAMP)
 	$(BIN)/python -m scripts.bench $(ARGS)
 

@@ -1,0 +1,82 @@
+"""``sign_ratio`` and ``verify_ratio``: envelope signing and verifying against raw Ed25519.
+
+The envelope side is :func:`protocol.envelope.sign_envelope` on the body of a 3–4 KB Thai
+letter (canonical JSON, PAE, the signature) and :func:`protocol.envelope.verify_envelope`
+of the result (PAE, the signature, the canonical parse). The limit is ``cryptography``'s
+Ed25519 alone, signing and verifying a message of the same length (the PAE bytes the
+envelope signs). Raw and envelope loops take turns, five rounds, and each rate is the
+best of its rounds, so load on a shared machine costs neither side more than the other.
+
+Does not: start any process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from protocol.envelope import pae, sign_envelope, verify_envelope
+from protocol.keys import Signer
+from scripts.bench.figures import Figure, measured
+from scripts.bench.plan import Sizes
+from scripts.bench.traffic import thai_letter
+
+LOOPS = 5
+
+
+def rate(n: int, action: Callable[[], object]) -> float:
+    """Calls of ``action`` per second over ``n`` calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        action()
+    return n / (time.perf_counter() - start)
+
+
+def best_rates(
+    n: int, raw: Callable[[], object], envelope: Callable[[], object]
+) -> tuple[float, float]:
+    """The best rate of ``raw`` and of ``envelope`` over :data:`LOOPS` rounds that time
+    one loop of each in turn, so that load on the machine falls on both alike."""
+    best_raw = best_envelope = 0.0
+    for _ in range(LOOPS):
+        best_raw = max(best_raw, rate(n, raw))
+        best_envelope = max(best_envelope, rate(n, envelope))
+    return best_raw, best_envelope
+
+
+def run(sizes: Sizes, workdir: Path) -> list[Figure]:
+    """Measure both ratios."""
+    n = sizes.signatures
+    signer = Signer.generate("ชม 0017")
+    private, public = signer.private_key, signer.private_key.public_key()
+    body = thai_letter("ชม 0017", 4321, "0" * 64, ["มท 0200"])
+    env = sign_envelope("letter", body, signer)
+    message = pae(env.payload_type, env.body)
+    raw_sig = private.sign(message)
+    keys = {signer.keyid: public}.get
+
+    def raw_verify() -> None:
+        public.verify(raw_sig, message)
+
+    raw_sign_rate, env_sign_rate = best_rates(
+        n, lambda: private.sign(message), lambda: sign_envelope("letter", body, signer)
+    )
+    raw_verify_rate, env_verify_rate = best_rates(n, raw_verify, lambda: verify_envelope(env, keys))
+    size = f"{len(env.body):,}-byte letter body"
+    return [
+        measured(
+            "sign_ratio",
+            env_sign_rate / raw_sign_rate,
+            f"envelope {env_sign_rate:,.0f}/s vs raw Ed25519 {raw_sign_rate:,.0f}/s; {size}",
+            limit=raw_sign_rate,
+            ratio=env_sign_rate / raw_sign_rate,
+        ),
+        measured(
+            "verify_ratio",
+            env_verify_rate / raw_verify_rate,
+            f"envelope {env_verify_rate:,.0f}/s vs raw Ed25519 {raw_verify_rate:,.0f}/s; {size}",
+            limit=raw_verify_rate,
+            ratio=env_verify_rate / raw_verify_rate,
+        ),
+    ]
