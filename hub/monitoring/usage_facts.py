@@ -17,18 +17,16 @@ the days its own clock gave them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from hub.clock import bangkok_day
+from hub.monitoring.replay import replay_stored
 from hub.monitoring.timing_facts import backfill_timings
 from hub.store import HubStore
-from protocol.envelope import Envelope
-from protocol.errors import SarabanError
-from protocol.messages import Letter, Receipt, parse_feed_message
+from protocol.messages import FeedMessage, Letter, Receipt
 from protocol.thai import as_bangkok
 
 log = logging.getLogger(__name__)
@@ -93,33 +91,12 @@ def backfill(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
 
 
 def _backfill_facts(store: HubStore, batch: int) -> int:
-    if store.meta(BACKFILL_META):
-        return 0
-    after, seen = 0, 0
-    while True:
-        rows = store.feed_for_facts(after, batch)
-        if not rows:
-            break
-        with store.write():
-            for row in rows:
-                _record_stored(store, row)
-        after = int(rows[-1]["position"])
-        seen += len(rows)
-    with store.write():
-        store.set_meta(BACKFILL_META, "1")
-    if seen:
-        log.info("statistics: recorded the facts of %d stored envelopes", seen)
-    return seen
+    return replay_stored(store, BACKFILL_META, batch, _record_stored, "statistics")
 
 
-def _record_stored(store: HubStore, row: Mapping[str, Any]) -> None:
-    try:
-        env = Envelope.from_bytes(bytes(row["envelope"]))
-        msg = parse_feed_message(row["kind"], json.loads(env.body))
-    except (SarabanError, ValueError):
-        log.warning("statistics: stored envelope %s does not parse; skipped", row["env_id"])
-        return
-    received_at = float(row["received_at"])
+def _record_stored(
+    store: HubStore, msg: FeedMessage, row: Mapping[str, Any], received_at: float
+) -> None:
     if isinstance(msg, Letter):
         record_letter(store, msg, row["env_id"], int(row["routes"]), received_at)
     elif isinstance(msg, Receipt) and row["routed_to"] is not None:
