@@ -33,6 +33,11 @@ SETTINGS: tuple[Setting, ...] = (
         3.0,
         "Seconds between wake-up checks with the hub (ADR 0016); 0 leaves only the schedule.",
     ),
+    Setting(
+        "SEARCH_INDEX_SECONDS",
+        1.0,
+        "Longest a search spends indexing letters just stored before it answers (ADR 0019).",
+    ),
     Setting("NIGHTLY_AT", "02:30", "Bangkok time (HH:MM) of the nightly catch-up and backup."),
     Setting("PUSH_BATCH", 200, "Envelopes per push request."),
     Setting("PULL_BATCH", 500, "Envelopes asked for per pull request."),

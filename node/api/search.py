@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from node.api.kit import protected_blueprint, store, viewer
+from node.api.kit import ctx, protected_blueprint, store, viewer
 from node.search import engine as search
 from node.search import query as searchquery
 
@@ -26,4 +26,5 @@ bp = protected_blueprint("search", __name__)
 def search_letters() -> Response:
     """One page of letters matching the query and filters, best first."""
     query = searchquery.SearchQuery.from_params(request.args.to_dict(flat=True))
-    return jsonify(search.search_letters(store(), viewer(), query).to_json())
+    seconds = float(ctx().settings["SEARCH_INDEX_SECONDS"])
+    return jsonify(search.search_letters(store(), viewer(), query, seconds).to_json())

@@ -14,8 +14,10 @@ ascending rowid order, so ascending is newest first), columns ``subject``, ``num
 letter number's and the receipt number's search keys), ``parties`` (origin, sender,
 salutation, recipients, paper addressees), ``body`` and ``files`` (attachment names and
 extracted text), each ending in a space. Triggers on ``letters`` and ``attachment_text``
-keep it right whichever module writes a letter (sending, receiving, paper letters, the
-workflow, retention, restore), so nothing here needs calling when a letter changes.
+queue every letter whichever module writes it (sending, receiving, paper letters, the
+workflow, retention, restore) and the queue is indexed a moment later; a search first
+indexes a short queue itself, so it sees every letter but during a long catch-up, when the
+page says how many it does not see yet (``unindexed``).
 
 How a query is read:
 
@@ -54,7 +56,7 @@ from typing import Any
 
 from node.records.access import Viewer
 from node.records.workflow import STAGE_TITLES
-from node.search.index import ensure_index
+from node.search.index import SEARCH_CATCH_UP_SECONDS, catch_up, ensure_index
 from node.search.plan import Plan, digit_forms, filter_sql, plan_query, row_terms_sql, subject_sql
 from node.search.query import SearchFilters, SearchQuery
 from node.storage.store import Store
@@ -154,6 +156,9 @@ class SearchPage:
     matches only) or ``browse`` (no words)."""
     recent_only: int | None = None
     """Set when only the newest this many letters were searched (one-character words)."""
+    unindexed: int = 0
+    """Letters stored or changed that the words could not find yet: the index is still
+    catching up with them (:mod:`node.search.index`); numbers are found regardless."""
 
     @property
     def pages(self) -> int:
@@ -175,6 +180,7 @@ class SearchPage:
             "total_exact": self.total_exact,
             "order": self.order,
             "recent_only": self.recent_only,
+            "unindexed": self.unindexed,
             "page": self.query.page,
             "per_page": self.query.per_page,
             "pages": self.pages,
@@ -197,9 +203,13 @@ class _Found:
     recent_only: int | None = None
 
 
-def search_letters(store: Store, viewer: Viewer, query: SearchQuery) -> SearchPage:
-    """One page of the letters ``viewer`` may see that match ``query``, best first."""
+def search_letters(
+    store: Store, viewer: Viewer, query: SearchQuery, index_seconds: float = SEARCH_CATCH_UP_SECONDS
+) -> SearchPage:
+    """One page of the letters ``viewer`` may see that match ``query``, best first, after
+    indexing the letters stored since the index last ran for at most ``index_seconds``."""
     ensure_index(store)
+    unindexed = catch_up(store, index_seconds)
     plan = plan_query(query.text)
     visible, visible_params = viewer.visible_sql("letters")
     filters, filter_params = filter_sql(query.filters)
@@ -230,6 +240,7 @@ def search_letters(store: Store, viewer: Viewer, query: SearchQuery) -> SearchPa
         total_exact=found.total_exact,
         order=found.order,
         recent_only=found.recent_only,
+        unindexed=unindexed,
     )
 
 

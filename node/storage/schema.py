@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS users (
 -- What node.search indexes: one FTS5 trigram row per letter, built by the view
 -- letter_search_docs from the letter's row and the text extracted from the attachments it
 -- lists. Its rowid is -letters.id: FTS5 walks fastest in ascending rowid order, which is
--- then newest first. Triggers keep it right whoever writes letters (see node.searchindex).
+-- then newest first. Triggers queue every change whoever writes letters (node.search.index).
 CREATE INDEX IF NOT EXISTS letters_number_key ON letters (number_key);
 CREATE INDEX IF NOT EXISTS letters_receipt_number ON letters (receipt_number);
 CREATE TABLE IF NOT EXISTS attachment_text (
@@ -134,12 +134,25 @@ CREATE VIEW IF NOT EXISTS letter_search_docs AS SELECT
               LEFT JOIN attachment_text AS t ON t.sha256 = json_extract(a.value, '$.sha256')
               WHERE a.type = 'object'), '') || ' ' AS files
     FROM letters;
-CREATE TRIGGER IF NOT EXISTS letters_search_insert AFTER INSERT ON letters BEGIN
+-- The index follows the letters a moment later (ADR 0019): a letter written or changed, or
+-- whose attachments' text changed, is queued in search_pending, and node.search.index
+-- indexes the queue in batches outside the transactions that store letters (a search
+-- first indexes a short queue itself). The triggers of the first schema, which indexed
+-- inside those transactions, are dropped from older files. The queue's rows are added
+-- only when absent, not with OR IGNORE: an outer upsert overrides a trigger's conflict
+-- clause.
+CREATE TABLE IF NOT EXISTS search_pending (letter INTEGER PRIMARY KEY);
+DROP TRIGGER IF EXISTS letters_search_insert;
+DROP TRIGGER IF EXISTS letters_search_update;
+DROP TRIGGER IF EXISTS letters_search_delete;
+DROP TRIGGER IF EXISTS attachment_text_insert;
+DROP TRIGGER IF EXISTS attachment_text_update;
+DROP TRIGGER IF EXISTS attachment_text_delete;
+CREATE TRIGGER IF NOT EXISTS letters_search_queue_insert AFTER INSERT ON letters BEGIN
     INSERT OR IGNORE INTO letter_attachments (sha256, letter)
         SELECT sha256, letter FROM letter_attachment_refs WHERE letter = new.id;
-    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
-        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
-        WHERE id = new.id;
+    INSERT INTO search_pending (letter) SELECT new.id
+        WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE letter = new.id);
 END;
 CREATE TRIGGER IF NOT EXISTS letters_search_attachments AFTER UPDATE OF attachments ON letters
 BEGIN
@@ -147,40 +160,32 @@ BEGIN
     INSERT OR IGNORE INTO letter_attachments (sha256, letter)
         SELECT sha256, letter FROM letter_attachment_refs WHERE letter = new.id;
 END;
-CREATE TRIGGER IF NOT EXISTS letters_search_update AFTER UPDATE OF
+CREATE TRIGGER IF NOT EXISTS letters_search_queue_update AFTER UPDATE OF
     subject, number, number_key, receipt_number, origin, sender, salutation, recipients,
     parties, body, attachments ON letters
 BEGIN
-    DELETE FROM letter_fts WHERE rowid = -old.id;
-    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
-        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
-        WHERE id = new.id;
+    INSERT INTO search_pending (letter) SELECT new.id
+        WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE letter = new.id);
 END;
-CREATE TRIGGER IF NOT EXISTS letters_search_delete AFTER DELETE ON letters BEGIN
+CREATE TRIGGER IF NOT EXISTS letters_search_queue_delete AFTER DELETE ON letters BEGIN
     DELETE FROM letter_attachments WHERE letter = old.id;
     DELETE FROM letter_fts WHERE rowid = -old.id;
+    DELETE FROM search_pending WHERE letter = old.id;
 END;
-CREATE TRIGGER IF NOT EXISTS attachment_text_insert AFTER INSERT ON attachment_text BEGIN
-    DELETE FROM letter_fts WHERE rowid IN
-        (SELECT -letter FROM letter_attachments WHERE sha256 = new.sha256);
-    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
-        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
-        WHERE id IN (SELECT letter FROM letter_attachments WHERE sha256 = new.sha256);
+CREATE TRIGGER IF NOT EXISTS attachment_text_queue_insert AFTER INSERT ON attachment_text BEGIN
+    INSERT INTO search_pending (letter)
+        SELECT DISTINCT letter FROM letter_attachments WHERE sha256 = new.sha256
+        AND letter NOT IN (SELECT letter FROM search_pending);
 END;
-CREATE TRIGGER IF NOT EXISTS attachment_text_update AFTER UPDATE ON attachment_text BEGIN
-    DELETE FROM letter_fts WHERE rowid IN
-        (SELECT -letter FROM letter_attachments WHERE sha256 IN (old.sha256, new.sha256));
-    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
-        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
-        WHERE id IN (SELECT letter FROM letter_attachments
-                     WHERE sha256 IN (old.sha256, new.sha256));
+CREATE TRIGGER IF NOT EXISTS attachment_text_queue_update AFTER UPDATE ON attachment_text BEGIN
+    INSERT INTO search_pending (letter)
+        SELECT DISTINCT letter FROM letter_attachments WHERE sha256 IN (old.sha256, new.sha256)
+        AND letter NOT IN (SELECT letter FROM search_pending);
 END;
-CREATE TRIGGER IF NOT EXISTS attachment_text_delete AFTER DELETE ON attachment_text BEGIN
-    DELETE FROM letter_fts WHERE rowid IN
-        (SELECT -letter FROM letter_attachments WHERE sha256 = old.sha256);
-    INSERT INTO letter_fts (rowid, subject, numbers, parties, body, files)
-        SELECT -id, subject, numbers, parties, body, files FROM letter_search_docs
-        WHERE id IN (SELECT letter FROM letter_attachments WHERE sha256 = old.sha256);
+CREATE TRIGGER IF NOT EXISTS attachment_text_queue_delete AFTER DELETE ON attachment_text BEGIN
+    INSERT INTO search_pending (letter)
+        SELECT DISTINCT letter FROM letter_attachments WHERE sha256 = old.sha256
+        AND letter NOT IN (SELECT letter FROM search_pending);
 END;
 -- A letter's earlier numbers, found by search as well as its number: the provisional
 -- number a shared register's finalisation replaced (node.records.leases writes them,
@@ -197,7 +202,7 @@ CREATE TRIGGER IF NOT EXISTS attachments_search_delete AFTER DELETE ON attachmen
     DELETE FROM attachment_text WHERE sha256 = old.sha256;
 END;
 -- A database that holds no letter yet is trivially indexed; an older one is indexed in
--- full by node.searchindex.ensure_index on its first search.
+-- full by node.search.index.ensure_index on its first search.
 INSERT OR IGNORE INTO settings (key, value)
     SELECT 'search_index', '1' WHERE NOT EXISTS (SELECT 1 FROM letters);
 
@@ -269,6 +274,10 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("channel", "TEXT NOT NULL DEFAULT 'hub'"),
         ("method", "TEXT"),
         ("tracking_no", "TEXT"),
+    ),
+    "users": (
+        # moved on by sign-out, a new password or deactivation: older sessions end
+        ("session_gen", "INTEGER NOT NULL DEFAULT 0"),
     ),
 }
 """Columns added after their table first shipped: ``table -> ((column, type), ...)``."""

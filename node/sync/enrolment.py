@@ -20,6 +20,7 @@ from node.config import write_instance_config
 from node.context import API_TOKEN_FILE, SEAL_KEY_FILE, SIGN_KEY_FILE, SOFTWARE, NodeContext
 from node.errors import BadInput, Conflict, from_protocol
 from node.records.directory import accept_and_store, keys_from_list
+from node.search.indexer import SearchIndexer
 from node.storage import audit
 from node.storage.store import SIDECAR_NAME, Store
 from node.sync.hubclient import HubClient
@@ -117,14 +118,16 @@ def init_node(
 
 
 def start_scheduler(app: Flask) -> Any:
-    """Start the sync and nightly jobs for a node app unless ``SCHEDULER`` is off, and the
-    live sync (:mod:`node.sync.live`) unless ``WATCH_SECONDS`` is 0."""
+    """Start the sync and nightly jobs for a node app unless ``SCHEDULER`` is off, with the
+    search index's worker (:mod:`node.search.indexer`) and the live sync
+    (:mod:`node.sync.live`) unless ``WATCH_SECONDS`` is 0."""
     if not app.config.get("SCHEDULER", True):
         return None
     ctx: NodeContext = app.extensions["saraban_node"]
     scheduler = build_scheduler(ctx)
     scheduler.start()
     app.extensions["saraban_scheduler"] = scheduler
+    app.extensions["saraban_indexer"] = SearchIndexer(ctx).start()
     if float(ctx.settings["WATCH_SECONDS"]) > 0:
         app.extensions["saraban_live"] = LiveSync(ctx).start()
     return scheduler

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
-from node.api.kit import store
+from node.api.kit import ctx, store
 from node.errors import NodeError
 from node.printing.registers import SERIES_TITLES, office_name
 from node.records.directory import load_trusted
@@ -116,6 +116,7 @@ def _results(found: SearchPage, params: Mapping[str, str]) -> dict[str, Any]:
         "total": found.total,
         "total_exact": found.total_exact,
         "recent_only": found.recent_only,
+        "unindexed": found.unindexed,
         "page": query.page,
         "pages": found.pages,
         "prev_url": _page_url(params, query.page - 1) if query.page > 1 else None,
@@ -133,7 +134,9 @@ def search() -> tuple[str, int]:
         return render_template("search.html", results=None, **context), 200
     try:
         query = SearchQuery.from_params(params)
-        found = search_letters(store(), viewer(), query)
+        found = search_letters(
+            store(), viewer(), query, float(ctx().settings["SEARCH_INDEX_SECONDS"])
+        )
     except NodeError as e:
         return render_template("search.html", results=None, error=e.message_th, **context), e.status
     return render_template("search.html", results=_results(found, params), **context), 200

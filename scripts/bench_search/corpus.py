@@ -4,8 +4,8 @@
 letters with numbers of the office's registers (``ชม 0017.3/ว 456``, orders), received
 letters with other provinces' and the ministry's numbers and a receipt number per year,
 paper letters from outside bodies, a few classified ones, and the text of an attached PDF
-for some. :func:`build` writes them into a new node database through the real schema, so
-the search triggers index them as they would a clerk's letters.
+for some. :func:`build` writes them into a new node database through the real schema and
+indexes each batch as a node's indexer would (:func:`node.search.index.index_pending`).
 
 Does not: time anything (:mod:`scripts.bench_search.timing`).
 """
@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from node.search.index import index_pending
 from node.storage.store import Store
 from protocol.numbers import search_key
 from protocol.thai import format_thai_date
@@ -263,7 +264,7 @@ COLUMNS = (
 
 
 def build(path: Path, total: int, seed: int, batch: int = 20_000) -> dict[str, Any]:
-    """Fill a new node database with ``total`` letters through the schema's triggers."""
+    """Fill a new node database with ``total`` letters through the schema, indexed."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = Store(path)
@@ -286,6 +287,8 @@ def build(path: Path, total: int, seed: int, batch: int = 20_000) -> dict[str, A
                     )
                 store.execute(insert, [row.get(c) for c in COLUMNS])
                 done += 1
+        while index_pending(store, batch):
+            pass
         elapsed = time.perf_counter() - started
         print(
             f"  {done:>9,} letters  {elapsed:7.1f} s  {done / elapsed:7.0f} letters/s",
