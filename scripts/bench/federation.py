@@ -34,6 +34,8 @@ from scripts.nodeapi import read_token
 STARTUP_SECONDS = 90.0
 SYNC_TIMEOUT = 1800.0
 POLL_SECONDS = 0.02
+INBOX_POLL_SECONDS = 0.1
+STALL_SECONDS = 30.0
 
 
 def process_memory_mb(pid: int) -> tuple[float, float]:
@@ -110,6 +112,40 @@ class BenchNode:
         """Whether the letter ``env_id`` is in this node's inbox."""
         sql = "SELECT 1 FROM letters WHERE env_id = ? AND direction = 'in'"
         return bool(self._rows(sql, (env_id,)))
+
+    def await_inbox(self, count: int, seconds: float = SYNC_TIMEOUT) -> int:
+        """Ask once for a sync now (as a clerk's ส่ง/รับเดี๋ยวนี้ does, without waiting for
+        its answer) and wait until ``count`` letters are in the inbox, the node's own live
+        sync doing the rest (ADR 0016); the syncs asked for, 1 or 2.
+
+        The figure is the inbox as a clerk sees it: the node's later rounds (the receipts
+        it sends back) are not waited for. A node whose inbox stops growing for
+        :data:`STALL_SECONDS` is asked once more, then the wait fails.
+        """
+        nudges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-nudge")
+        asked = [nudges.submit(self.sync)]
+        deadline = time.monotonic() + seconds
+        have, moved = self.inbox_count(), time.monotonic()
+        try:
+            while have < count:
+                if time.monotonic() > deadline or (
+                    len(asked) > 1 and time.monotonic() - moved > STALL_SECONDS
+                ):
+                    errors = [str(f.exception()) for f in asked if f.done() and f.exception()]
+                    raise TimeoutError(
+                        f"{self.office} holds {have} of {count} letters after "
+                        f"{seconds:.0f} s (sync errors: {errors or 'none'})"
+                    )
+                if time.monotonic() - moved > STALL_SECONDS and asked[-1].done():
+                    asked.append(nudges.submit(self.sync))
+                    moved = time.monotonic()
+                time.sleep(INBOX_POLL_SECONDS)
+                now_have = self.inbox_count()
+                if now_have > have:
+                    have, moved = now_have, time.monotonic()
+        finally:
+            nudges.shutdown(wait=False)
+        return len(asked)
 
     def sync_until_inbox(self, count: int, seconds: float = SYNC_TIMEOUT) -> int:
         """Sync again and again until ``count`` letters are in the inbox; the syncs asked."""
