@@ -327,3 +327,9 @@ def test_bad_search_parameters_are_refused_with_a_thai_message(
     assert data["error"] == code
     assert set(data) == {"error", "reason", "message_th"}
     assert any("\u0e00" <= ch <= "\u0e7f" for ch in data["message_th"])
+
+
+def test_digits_that_are_not_decimal_are_searched_as_text(cr: Node) -> None:
+    letter = paper_letter(cr, "รายงานพื้นที่ ²")
+    assert ids(find(cr, "²")) == [letter]  # a one-character word: no number, no 500
+    assert find(cr, "①②③")["total"] == 0

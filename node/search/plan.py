@@ -91,7 +91,8 @@ def plan_query(text: str) -> Plan:
     norm = normalize_query(text)
     if not norm:
         return Plan()
-    receipt = str(int(norm)) if norm.isdigit() and len(norm) <= 7 else None
+    # ASCII digits only: str.isdigit() is true of ² and ①, which int() refuses.
+    receipt = str(int(norm)) if norm.isascii() and norm.isdigit() and len(norm) <= 7 else None
     try:
         number = parse_letter_number(norm)
     except BadLetterNumber:
