@@ -9,7 +9,7 @@ WORKERS ?= auto
 SOAK_MINUTES ?= 30
 SOAK_SEED ?= 1
 
-.PHONY: demo test lint typecheck pytest bench bench-search soak soak-scenarios browser clean
+.PHONY: demo test lint typecheck pytest fuzz bench bench-search soak soak-scenarios browser clean
 
 # Install steps print to stderr so `make demo ARGS='--once --json'` prints only JSON.
 $(BIN)/python:
@@ -46,6 +46,13 @@ pytest: $(TEST_STAMP)
 	$(BIN)/pytest -n $(WORKERS) -m "not soak" $(ARGS)
 
 test: $(TEST_STAMP) browser lint typecheck pytest
+
+# The property tests (hypothesis) of the protocol with many more examples than make test
+# runs: the profile "fuzz" of tests/conftest.py, 50,000 examples per property, no time limit.
+fuzz: $(TEST_STAMP)
+	SARABAN_HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n $(WORKERS) --timeout=0 \
+		tests/test_protocol_properties.py tests/test_ledger.py tests/test_numbers.py \
+		tests/test_thai.py $(ARGS)
 
 # Every figure of docs/design.md §11 with real hub and node processes on 127.0.0.1 (about
 # 15 minutes); prints one line per figure and writes bench-results.json.

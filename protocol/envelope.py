@@ -9,7 +9,12 @@
     env_id   = hex(SHA-256(body))
 
 The signature is verified over the exact bytes received, then the body is parsed and
-checked to be canonical; nothing is ever re-serialised to verify.
+checked to be canonical; nothing is ever re-serialised to verify. Every signature must be
+by a key the verifier knows and must verify: an extra signature by an unknown key is
+refused, save one case, a co-signature by another hub key next to a hub key that verified
+(the hub signs with its previous key too after a rotation, for nodes that have not pinned
+the new one yet). An envelope carries at most :data:`~protocol.limits.MAX_SIGNATURES`
+signatures and a body of at most :data:`~protocol.limits.MAX_ENVELOPE_BYTES`.
 
 This module does not decide who may sign what (see :mod:`protocol.messages`) nor whether
 an envelope continues its feed (see :mod:`protocol.feed`).
@@ -27,11 +32,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import JSONObject, canonical_bytes, parse_canonical
-from .errors import BadMessage, BadSignature, MalformedEnvelope, UnknownKey
-from .keys import Signer, b64decode, b64encode, verify_signature
+from .errors import BadMessage, BadSignature, BoundsError, MalformedEnvelope, UnknownKey
+from .keys import HUB_OFFICE, Signer, b64decode, b64encode, verify_signature
+from .limits import MAX_ENVELOPE_BYTES, MAX_OFFICE_ID, MAX_SIGNATURES
 
-_TYPE_RE = re.compile(r"^application/vnd\.saraban\.([a-z_]{1,32})\+json; v=([0-9]{1,3})$")
-MAX_SIGNATURES = 4
+_TYPE_RE = re.compile(r"application/vnd\.saraban\.([a-z_]{1,32})\+json; v=([0-9]{1,3})")
+_MAX_PAYLOAD_CHARS = 4 * ((MAX_ENVELOPE_BYTES + 2) // 3)
 
 KeyResolver = Callable[[str], Ed25519PublicKey | None]
 
@@ -43,7 +49,7 @@ def payload_type(kind: str, version: int = 1) -> str:
 
 def kind_of(ptype: str) -> str:
     """The message kind named by a payload type; raise :class:`MalformedEnvelope` if foreign."""
-    m = _TYPE_RE.match(ptype)
+    m = _TYPE_RE.fullmatch(ptype)
     if not m:
         raise MalformedEnvelope(f"unknown payload type {ptype[:80]!r}")
     return m.group(1)
@@ -123,13 +129,20 @@ class Envelope:
         kind_of(ptype)
         if not isinstance(sigs, list) or not 1 <= len(sigs) <= MAX_SIGNATURES:
             raise MalformedEnvelope(f"an envelope needs 1 to {MAX_SIGNATURES} signatures")
+        if len(payload) > _MAX_PAYLOAD_CHARS:
+            raise MalformedEnvelope(f"the body is larger than {MAX_ENVELOPE_BYTES} bytes")
         signatures = []
         for s in sigs:
             if not isinstance(s, Mapping):
                 raise MalformedEnvelope("a signature must be an object")
             keyid, sig = s.get("keyid"), s.get("sig")
-            if not isinstance(keyid, str) or not isinstance(sig, str) or len(keyid) > 64:
+            if not isinstance(keyid, str) or not isinstance(sig, str):
                 raise MalformedEnvelope("a signature needs string keyid and sig")
+            if len(keyid) > MAX_OFFICE_ID or not keyid.isprintable() or len(sig) > 128:
+                raise MalformedEnvelope(
+                    f"a signature's keyid is printable text of at most {MAX_OFFICE_ID}"
+                    " characters, its sig at most 128"
+                )
             try:
                 signatures.append(Signature(keyid, b64decode(sig)))
             except BadMessage as e:
@@ -149,7 +162,7 @@ class Envelope:
         """Decode stored or received envelope JSON bytes."""
         try:
             obj = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (ValueError, RecursionError) as e:  # not UTF-8 or JSON, an int of 4,300 digits
             raise MalformedEnvelope("envelope is not JSON") from e
         return cls.from_wire(obj)
 
@@ -158,21 +171,37 @@ def sign_envelope(kind: str, body: Mapping[str, Any], signer: Signer) -> Envelop
     """Canonicalise ``body`` and sign it as an envelope of ``kind``."""
     ptype = payload_type(kind)
     data = canonical_bytes(body if type(body) is dict else dict(body))
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise BoundsError(
+            "body",
+            f"at most {MAX_ENVELOPE_BYTES} bytes",
+            f"the {kind} body is {len(data)} bytes, more than {MAX_ENVELOPE_BYTES}",
+        )
     return Envelope(ptype, data, (Signature(signer.keyid, signer.sign(pae(ptype, data))),))
 
 
-def verify_envelope(env: Envelope, resolve_key: KeyResolver) -> tuple[str, JSONObject]:
-    """Verify the first signature whose key is known, then parse the body.
+def _is_hub_key(keyid: str) -> bool:
+    return keyid.rpartition("#")[0] == HUB_OFFICE
 
-    Returns ``(keyid, body)``. Every signature must verify or be from an unknown key, and at
-    least one must verify: a single bad signature rejects the envelope, so a tampered copy
-    cannot ride along with a good one.
+
+def verify_envelope(env: Envelope, resolve_key: KeyResolver) -> tuple[str, JSONObject]:
+    """Verify every signature, then parse the body; return ``(keyid, body)`` with the
+    first key that verified.
+
+    Every signature must be by a known key and verify: a single bad signature rejects the
+    envelope, so a tampered copy cannot ride along with a good one, and a signature by a
+    key the directory does not hold is refused (:class:`UnknownKey`), as nobody can say
+    what it vouches for. The one exception is a hub envelope's co-signature by a hub key
+    the verifier has not pinned, next to a pinned hub key that verified: after a key
+    rotation the hub signs with both keys.
     """
     message = pae(env.payload_type, env.body)
     verified: str | None = None
+    unknown: list[str] = []
     for s in env.signatures:
         key = resolve_key(s.keyid)
         if key is None:
+            unknown.append(s.keyid)
             continue
         if not verify_signature(key, s.sig, message):
             raise BadSignature(f"signature by {s.keyid} does not verify")
@@ -180,4 +209,6 @@ def verify_envelope(env: Envelope, resolve_key: KeyResolver) -> tuple[str, JSONO
     if verified is None:
         names = ", ".join(s.keyid for s in env.signatures)
         raise UnknownKey(f"no signature by a known key (signed by {names})")
+    if unknown and not (_is_hub_key(verified) and all(map(_is_hub_key, unknown))):
+        raise UnknownKey(f"a signature by the unknown key {unknown[0]} rides along")
     return verified, parse_canonical(env.body)

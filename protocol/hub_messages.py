@@ -17,10 +17,50 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from . import limits
 from .canonical import JSONObject
 from .errors import BadLetterNumber, BadMessage
+from .keys import b64decode
 from .messages import Message
 from .numbers import parse_letter_number
+
+MAX_KEYS_PER_OFFICE = 100
+"""Keys one office may list in the directory (every key it ever had, retired included)."""
+_PUBLIC_KEY_BYTES = 32
+
+
+def _text(value: Any, name: str, limit: int, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise BadMessage(f"{name} must be text")
+    limits.check_text(value, name, limit)
+
+
+def _text_list(value: Any, name: str, item_limit: int) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadMessage(f"{name} must be a list of text")
+    limits.check_count(value, name, limits.MAX_LIST)
+    for item in value:
+        limits.check_text(item, f"{name}[]", item_limit)
+
+
+def _key_entry(entry: Any, name: str) -> None:
+    """A key as the directory lists it: ``keyid``, base64 ``public`` (32 bytes), and
+    optionally ``status`` and ``last_seq``."""
+    if not isinstance(entry, dict):
+        raise BadMessage(f"{name} entries must be objects")
+    _text(entry.get("keyid"), f"{name}.keyid", limits.MAX_OFFICE_ID)
+    public = entry.get("public")
+    _text(public, f"{name}.public", limits.MAX_SHORT)
+    if len(b64decode(str(public))) != _PUBLIC_KEY_BYTES:
+        raise BadMessage(f"{name}.public must be a {_PUBLIC_KEY_BYTES}-byte key")
+    _text(entry.get("status"), f"{name}.status", limits.MAX_SHORT, optional=True)
+    last_seq = entry.get("last_seq")
+    if last_seq is not None:
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool):
+            raise BadMessage(f"{name}.last_seq must be an integer")
+        limits.check_int(last_seq, f"{name}.last_seq", 0, limits.MAX_SEQ)
 
 
 @dataclass
@@ -47,6 +87,11 @@ class Directory(Message):
         "lists": "dict",
         "shared_registers": "dictlist",
     }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "v": (0, limits.MAX_MESSAGE_VERSION),
+        "issued_at": (limits.MAX_SHORT,),
+        "hub_keys": (limits.MAX_SIGNATURES,),
+    }
 
     v: int = 1
     version: int = 0
@@ -57,11 +102,32 @@ class Directory(Message):
     shared_registers: list[JSONObject] = field(default_factory=list)
 
     def validate(self) -> None:
+        super().validate()
         if self.version < 1:
             raise BadMessage("directory version starts at 1")
+        for key in self.hub_keys:
+            _key_entry(key, "hub_keys")
         for o in self.offices:
             if not isinstance(o.get("id"), str) or not isinstance(o.get("keys", []), list):
                 raise BadMessage("directory office entries need an id and keys")
+            limits.check_text(o["id"], "offices.id", limits.MAX_OFFICE_ID)
+            _text(o.get("status"), "offices.status", limits.MAX_SHORT, optional=True)
+            keys = o.get("keys", [])
+            limits.check_count(keys, "offices.keys", MAX_KEYS_PER_OFFICE)
+            for key in keys:
+                _key_entry(key, "offices.keys")
+        limits.check_count(list(self.lists), "lists", limits.MAX_LIST)
+        for name, entry in self.lists.items():
+            limits.check_text(name, "lists name", limits.MAX_NAME)
+            if not isinstance(entry, dict):
+                raise BadMessage(f"list {name!r} must be an object")
+            _text_list(entry.get("members", []), "lists.members", limits.MAX_OFFICE_ID)
+        for register in self.shared_registers:
+            _text(register.get("owner"), "shared_registers.owner", limits.MAX_OFFICE_ID)
+            _text(register.get("series"), "shared_registers.series", limits.MAX_SHORT)
+            _text_list(
+                register.get("members", []), "shared_registers.members", limits.MAX_OFFICE_ID
+            )
 
 
 @dataclass
@@ -75,6 +141,12 @@ class Ack(Message):
         "last_seq": "int",
         "head": "sha256?",
         "at": "str",
+    }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "v": (0, limits.MAX_MESSAGE_VERSION),
+        "office": (limits.MAX_OFFICE_ID,),
+        "last_seq": (0, limits.MAX_SEQ),
+        "at": (limits.MAX_SHORT,),
     }
 
     v: int = 1
@@ -97,6 +169,14 @@ class Checkpoint(Message):
         "last_seq": "int",
         "cursor": "str",
         "directory_version": "int",
+    }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "v": (0, limits.MAX_MESSAGE_VERSION),
+        "office": (limits.MAX_OFFICE_ID,),
+        "hub_time": (limits.MAX_SHORT,),
+        "expires_at": (limits.MAX_SHORT,),
+        "last_seq": (0, limits.MAX_SEQ),
+        "cursor": (limits.MAX_SHORT,),
     }
 
     v: int = 1
@@ -141,6 +221,19 @@ class Lease(Message):
         "provisional_display": "str?",
         "display": "str?",
     }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "v": (0, limits.MAX_MESSAGE_VERSION),
+        "office": (limits.MAX_OFFICE_ID,),
+        "register": (limits.MAX_SHORT,),
+        "action": (limits.MAX_SHORT,),
+        "start": (0, limits.MAX_RUNNING_NUMBER),
+        "end": (0, limits.MAX_RUNNING_NUMBER),
+        "provisional_id": (limits.MAX_SHORT,),
+        "number": (0, limits.MAX_RUNNING_NUMBER),
+        "at": (limits.MAX_SHORT,),
+        "provisional_display": (limits.MAX_NUMBER_TEXT,),
+        "display": (limits.MAX_NUMBER_TEXT,),
+    }
 
     v: int = 1
     office: str = ""
@@ -156,6 +249,7 @@ class Lease(Message):
     display: str | None = None
 
     def validate(self) -> None:
+        super().validate()
         if self.action not in LEASE_ACTIONS:
             raise BadMessage(f"unknown lease action {self.action!r}")
         if self.action == "grant" and not (

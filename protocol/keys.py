@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .errors import BadMessage
+from .filemodes import private_folder
 
 HUB_OFFICE = "hub"
+_KEY_NO_RE = re.compile(r"[0-9]{1,6}")
 
 
 def make_keyid(office: str, key_no: int) -> str:
@@ -35,8 +38,8 @@ def make_keyid(office: str, key_no: int) -> str:
 def split_keyid(keyid: str) -> tuple[str, int]:
     """Split a key id into ``(office, key number)``; raise :class:`BadMessage` if malformed."""
     office, sep, number = keyid.rpartition("#")
-    if not sep or not office or not number.isdigit() or len(number) > 6:
-        raise BadMessage(f"malformed key id {keyid!r}")
+    if not sep or not office or not _KEY_NO_RE.fullmatch(number):
+        raise BadMessage(f"malformed key id {keyid[:80]!r}")
     return office, int(number)
 
 
@@ -108,7 +111,7 @@ class Signer:
 
 
 def _write_private(path: Path, pem: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     # Create with 0600 from the start so the key is never readable by others, even briefly.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:

@@ -10,7 +10,10 @@ Does:
   number for a provisional entry (:func:`next_free_number`), and whether a number lies in
   an office's leases (:func:`within_leases`);
 * the report arithmetic: unexplained gaps and leased-but-unused numbers
-  (:func:`find_gaps`, :func:`leased_unused`).
+  (:func:`find_gaps`, :func:`leased_unused`), as ranges of numbers ``(first, last)``
+  (:func:`as_ranges`, :func:`merge_ranges`, :func:`subtract_ranges`,
+  :func:`count_numbers`), so that their cost follows the entries recorded, never the size
+  of the numbers: a register whose highest number is huge costs what a small one costs.
 
 Does not: store anything, read a clock, parse register ids (see
 :class:`protocol.numbers.RegisterKey`) or sign leases.
@@ -21,7 +24,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from .errors import BoundsError
+from .limits import MAX_RUNNING_NUMBER
 from .numbers import RegisterKey
+
+NumberRange = tuple[int, int]
+"""Numbers ``first`` .. ``last`` of a register, both included."""
 
 ISSUING_ACTIONS = frozenset({"issued", "reserved", "paper_registered"})
 """Register actions that take a number, so that nobody else may take it too."""
@@ -93,11 +101,19 @@ def next_free_number(highest_leased_end: int, highest_recorded: int) -> int:
 def next_lease_block(
     office: str, highest_leased_end: int, highest_recorded: int, count: int
 ) -> LeaseBlock:
-    """The next ``count`` numbers of a shared register, for ``office``."""
+    """The next ``count`` numbers of a shared register, for ``office``; raise
+    :class:`BoundsError` when they would pass :data:`~protocol.limits.MAX_RUNNING_NUMBER`."""
     if count < 1:
         raise ValueError("a lease covers at least one number")
     start = next_free_number(highest_leased_end, highest_recorded)
-    return LeaseBlock(office, start, start + count - 1)
+    end = start + count - 1
+    if end > MAX_RUNNING_NUMBER:
+        raise BoundsError(
+            "end",
+            f"at most {MAX_RUNNING_NUMBER}",
+            f"the register has no {count} numbers left below {MAX_RUNNING_NUMBER}",
+        )
+    return LeaseBlock(office, start, end)
 
 
 def within_leases(number: int, office: str, blocks: Iterable[LeaseBlock]) -> bool:
@@ -105,26 +121,64 @@ def within_leases(number: int, office: str, blocks: Iterable[LeaseBlock]) -> boo
     return any(b.office == office and number in b for b in blocks)
 
 
-def _numbers_in_leases(blocks: Iterable[LeaseBlock]) -> set[int]:
-    out: set[int] = set()
-    for b in blocks:
-        out.update(range(b.start, b.end + 1))
+def merge_ranges(ranges: Iterable[NumberRange]) -> list[NumberRange]:
+    """``ranges`` sorted, with overlapping and adjacent ones joined."""
+    out: list[NumberRange] = []
+    for first, last in sorted(ranges):
+        if out and first <= out[-1][1] + 1:
+            if last > out[-1][1]:
+                out[-1] = (out[-1][0], last)
+        else:
+            out.append((first, last))
     return out
 
 
-def leased_unused(blocks: Iterable[LeaseBlock], used: Collection[int]) -> list[int]:
-    """Numbers leased out but neither issued nor voided yet, in order."""
-    used_set = set(used)
-    return sorted(n for n in _numbers_in_leases(blocks) if n not in used_set)
+def as_ranges(numbers: Iterable[int]) -> list[NumberRange]:
+    """Runs of consecutive numbers: ``{1, 2, 3, 7}`` is ``[(1, 3), (7, 7)]``."""
+    return merge_ranges((n, n) for n in set(numbers))
+
+
+def subtract_ranges(ranges: list[NumberRange], remove: list[NumberRange]) -> list[NumberRange]:
+    """The numbers of ``ranges`` that are not in ``remove``, as ranges; both arguments
+    sorted and merged (:func:`merge_ranges`)."""
+    out: list[NumberRange] = []
+    i = 0
+    for first, last in ranges:
+        while i < len(remove) and remove[i][1] < first:
+            i += 1
+        j, start = i, first
+        while j < len(remove) and remove[j][0] <= last:
+            if remove[j][0] > start:
+                out.append((start, remove[j][0] - 1))
+            start = max(start, remove[j][1] + 1)
+            j += 1
+        if start <= last:
+            out.append((start, last))
+    return out
+
+
+def count_numbers(ranges: Iterable[NumberRange]) -> int:
+    """How many numbers ``ranges`` hold (ranges that do not overlap)."""
+    return sum(last - first + 1 for first, last in ranges)
+
+
+def _leased_ranges(blocks: Iterable[LeaseBlock]) -> list[NumberRange]:
+    return merge_ranges((b.start, b.end) for b in blocks if b.start <= b.end)
+
+
+def leased_unused(blocks: Iterable[LeaseBlock], used: Collection[int]) -> list[NumberRange]:
+    """Numbers leased out but neither issued nor voided yet, as ranges in order."""
+    return subtract_ranges(_leased_ranges(blocks), as_ranges(used))
 
 
 def find_gaps(
     issued: Collection[int], voided: Collection[int], blocks: Iterable[LeaseBlock]
-) -> list[int]:
-    """Unexplained gaps: numbers in 1 .. highest issued or voided that are accounted for by
-    nothing (not issued, not voided, not waiting unused in a granted lease)."""
-    accounted = set(issued) | set(voided)
-    if not accounted:
+) -> list[NumberRange]:
+    """Unexplained gaps, as ranges in order: numbers in 1 .. highest issued or voided that
+    are accounted for by nothing (not issued, not voided, not waiting unused in a granted
+    lease)."""
+    used = set(issued) | set(voided)
+    if not used:
         return []
-    accounted |= _numbers_in_leases(blocks)
-    return [n for n in range(1, max(set(issued) | set(voided)) + 1) if n not in accounted]
+    accounted = merge_ranges([*as_ranges(used), *_leased_ranges(blocks)])
+    return subtract_ranges([(1, max(used))], accounted)

@@ -17,6 +17,11 @@ Hub-signed kinds (no feed: ``directory``, ``ack``, ``checkpoint``, ``lease``) ar
 so an older peer passes a newer message through unchanged. ``created_at`` is advisory:
 nothing orders or deduplicates by wall clock.
 
+Every field is bounded (:mod:`protocol.limits`): ``from_dict`` and ``validate`` (which the
+sender runs before signing) raise :class:`~protocol.errors.BoundsError` for text too long,
+a list too long, an integer out of its range or unknown fields nested too deep, so an
+office can neither sign nor send what a peer would refuse.
+
 This module does not sign or verify (see :mod:`protocol.envelope`) and does not decide
 whether an envelope continues its feed (see :mod:`protocol.feed`).
 """
@@ -28,85 +33,59 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
+from . import limits
 from .canonical import JSONObject
 from .errors import BadMessage
+from .fields import Spec, check_extra, check_field, check_value
 from .lettertypes import SECRECY_CLASSES, SPEED_CLASSES, TOP_SECRET, check_deadline, check_type
 from .thai import normalize_thai
 
-MAX_TEXT = 20_000
-MAX_LIST = 5_000
-SHA256_HEX_LEN = 64
+MAX_TEXT = limits.MAX_BODY
+"""Characters of a text field that names no bound of its own."""
+MAX_LIST = limits.MAX_LIST
 
 T = TypeVar("T", bound="Message")
 
 
-def _is_sha256(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == SHA256_HEX_LEN
-        and all(c in "0123456789abcdef" for c in value)
-    )
-
-
-def _check(value: Any, expected: str, name: str) -> Any:
-    """Validate one field against a tiny type language; raise BadMessage on mismatch."""
-    optional = expected.endswith("?")
-    base = expected.rstrip("?")
-    if value is None:
-        if optional:
-            return None
-        raise BadMessage(f"field {name!r} is required")
-    ok: bool
-    if base == "str":
-        ok = isinstance(value, str) and len(value) <= MAX_TEXT
-    elif base == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    elif base == "bool":
-        ok = isinstance(value, bool)
-    elif base == "sha256":
-        ok = _is_sha256(value)
-    elif base == "strlist":
-        ok = (
-            isinstance(value, list)
-            and len(value) <= MAX_LIST
-            and all(isinstance(v, str) and len(v) <= MAX_TEXT for v in value)
-        )
-    elif base == "sha256list":
-        ok = isinstance(value, list) and len(value) <= MAX_LIST and all(map(_is_sha256, value))
-    elif base == "dict":
-        ok = isinstance(value, dict)
-    elif base == "dictlist":
-        ok = (
-            isinstance(value, list)
-            and len(value) <= MAX_LIST
-            and all(isinstance(v, dict) for v in value)
-        )
-    else:  # pragma: no cover - programming error in a field table
-        raise AssertionError(expected)
-    if not ok:
-        raise BadMessage(f"field {name!r} must be {base}")
-    return value
-
-
 @dataclass
 class Message:
-    """Base of every message body: field table driven, unknown fields kept."""
+    """Base of every message body: field table driven, unknown fields kept.
+
+    ``FIELDS`` maps each field to its type (``str``, ``int``, ``bool``, ``sha256``,
+    ``strlist``, ``sha256list``, ``dict``, ``dictlist``; ``?`` when it may be null);
+    ``LIMITS`` gives a field bounds other than its type's default: ``(characters,)`` for
+    text, ``(low, high)`` for an integer, ``(items, characters of one item)`` for a list of
+    text, ``(items,)`` for another list. Defaults: text :data:`MAX_TEXT` characters,
+    integers 0 .. :data:`~protocol.limits.MAX_SAFE_INT`, lists :data:`MAX_LIST` items.
+    """
 
     KIND: ClassVar[str] = ""
     FIELDS: ClassVar[dict[str, str]] = {}
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {}
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
+
+    @classmethod
+    def specs(cls) -> tuple[Spec, ...]:
+        """The field table with each field's bounds, as checked."""
+        found = _SPECS.get(cls)
+        if found is None:
+            found = _SPECS[cls] = tuple(
+                (name, expected.rstrip("?"), expected.endswith("?"), cls.LIMITS.get(name, ()))
+                for name, expected in cls.FIELDS.items()
+            )
+        return found
 
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         """Build from a parsed body, validating known fields and keeping unknown ones."""
         if not isinstance(data, Mapping):
             raise BadMessage("message body must be an object")
-        kwargs: dict[str, Any] = {}
-        for name, expected in cls.FIELDS.items():
-            kwargs[name] = _check(data.get(name), expected, name)
-        extra = {k: v for k, v in data.items() if k not in cls.FIELDS}
+        fields = cls.FIELDS
+        kwargs = {name: data.get(name) for name in fields}
+        extra = {k: v for k, v in data.items() if k not in fields}
+        check_extra(extra)
         msg = cls(**kwargs, extra=extra)
         msg.validate()
         return msg
@@ -128,10 +107,23 @@ class Message:
         return dataclasses.replace(self, **changes)
 
     def validate(self) -> None:
-        """Cross-field checks; subclasses raise :class:`BadMessage`."""
+        """Check every field's type and bounds, then (in subclasses, after calling this)
+        the relations between fields; raise :class:`BadMessage` or
+        :class:`~protocol.errors.BoundsError`."""
+        for name, base, optional, bounds in self.specs():
+            check_value(getattr(self, name), base, optional, name, bounds)
+
+
+_SPECS: dict[type[Message], tuple[Spec, ...]] = {}
 
 
 FEED_FIELDS = {"v": "int", "origin": "str", "seq": "int", "prev": "sha256?", "created_at": "str"}
+FEED_LIMITS: dict[str, tuple[int, ...]] = {
+    "v": (0, limits.MAX_MESSAGE_VERSION),
+    "origin": (limits.MAX_OFFICE_ID,),
+    "seq": (0, limits.MAX_SEQ),
+    "created_at": (limits.MAX_SHORT,),
+}
 
 
 @dataclass
@@ -145,6 +137,7 @@ class FeedMessage(Message):
     created_at: str = ""
 
     def validate(self) -> None:
+        super().validate()
         if self.seq < 1:
             raise BadMessage("seq starts at 1")
         if (self.seq == 1) != (self.prev is None):
@@ -153,7 +146,7 @@ class FeedMessage(Message):
             raise BadMessage("origin is required")
 
 
-MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = limits.MAX_ATTACHMENT_BYTES
 
 
 @dataclass
@@ -170,12 +163,12 @@ class Attachment:
         """Validate one attachment entry."""
         if not isinstance(data, Mapping):
             raise BadMessage("attachment must be an object")
-        sha = _check(data.get("sha256"), "sha256", "attachment.sha256")
-        size = _check(data.get("size"), "int", "attachment.size")
-        if size > MAX_ATTACHMENT_BYTES:
-            raise BadMessage("attachment too large")
-        media = _check(data.get("media_type"), "str", "attachment.media_type")
-        name = _check(data.get("name"), "str", "attachment.name")
+        sha = check_field(data.get("sha256"), "sha256", "attachment.sha256")
+        size = check_field(data.get("size"), "int", "attachment.size", (0, MAX_ATTACHMENT_BYTES))
+        media = check_field(
+            data.get("media_type"), "str", "attachment.media_type", (limits.MAX_SHORT,)
+        )
+        name = check_field(data.get("name"), "str", "attachment.name", (limits.MAX_NAME,))
         return cls(sha, size, media, normalize_thai(name))
 
     def to_dict(self) -> JSONObject:
@@ -214,6 +207,26 @@ class Letter(FeedMessage):
         "lists": "strlist",
         "attachments": "dictlist",
         "supersedes": "sha256?",
+    }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        **FEED_LIMITS,
+        "letter_type": (limits.MAX_SHORT,),
+        "sub_type": (limits.MAX_SHORT,),
+        "subject": (limits.MAX_SUBJECT,),
+        "number": (limits.MAX_NUMBER_TEXT,),
+        "register": (limits.MAX_SHORT,),
+        "letter_date": (limits.MAX_SHORT,),
+        "speed": (limits.MAX_SHORT,),
+        "secrecy": (limits.MAX_SHORT,),
+        "sender": (limits.MAX_NAME,),
+        "salutation": (limits.MAX_NAME,),
+        "body": (limits.MAX_BODY,),
+        "references": (limits.MAX_LIST, limits.MAX_LINE),
+        "enclosures": (limits.MAX_LIST, limits.MAX_LINE),
+        "deadline": (limits.MAX_SHORT,),
+        "recipients": (limits.MAX_RECIPIENTS, limits.MAX_OFFICE_ID),
+        "lists": (limits.MAX_LIST, limits.MAX_NAME),
+        "attachments": (limits.MAX_ATTACHMENTS,),
     }
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = (
         "subject",
@@ -291,6 +304,15 @@ class Receipt(FeedMessage):
         "reason": "str?",
         "attachments": "sha256list",
     }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        **FEED_LIMITS,
+        "letter_origin": (limits.MAX_OFFICE_ID,),
+        "status": (limits.MAX_SHORT,),
+        "at": (limits.MAX_SHORT,),
+        "receipt_number": (limits.MAX_NUMBER_TEXT,),
+        "reason": (limits.MAX_REASON,),
+        "attachments": (limits.MAX_ATTACHMENTS,),
+    }
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("reason", "receipt_number")
 
     letter: str = ""
@@ -337,6 +359,17 @@ class RegisterEntry(FeedMessage):
         "provisional": "bool",
         "provisional_id": "str?",
     }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        **FEED_LIMITS,
+        "register": (limits.MAX_SHORT,),
+        "action": (limits.MAX_SHORT,),
+        "number": (0, limits.MAX_RUNNING_NUMBER),
+        "display": (limits.MAX_NUMBER_TEXT,),
+        "reason": (limits.MAX_REASON,),
+        "status": (limits.MAX_SHORT,),
+        "subject": (limits.MAX_SUBJECT,),
+        "provisional_id": (limits.MAX_SHORT,),
+    }
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("display", "reason", "status", "subject")
 
     register: str = ""
@@ -374,6 +407,11 @@ class Withdraw(FeedMessage):
         "letter": "sha256",
         "reason": "str",
         "recipients": "strlist",
+    }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        **FEED_LIMITS,
+        "reason": (limits.MAX_REASON,),
+        "recipients": (limits.MAX_RECIPIENTS, limits.MAX_OFFICE_ID),
     }
     TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
 

@@ -11,6 +11,11 @@ Does:
   type (:class:`LetterNumber`, :func:`parse_letter_number`);
 * one search key per number, and the same folding for fragments (:func:`search_key`).
 
+Text longer than :data:`~protocol.limits.MAX_NUMBER_TEXT` characters (a letter number) or
+:data:`~protocol.limits.MAX_OFFICE_ID` (a unit code) is refused before it is parsed, and
+running numbers above :data:`MAX_RUNNING_NUMBER`, so no input costs more than a short
+string's work.
+
 Does not: allocate, reserve, lease or void numbers, keep counters, know which unit codes
 exist (codes are data an administrator edits), or read a clock; those belong to the hub
 and the nodes.
@@ -25,6 +30,13 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from protocol.errors import BadLetterNumber, BadMessage, RemoteDataError
+from protocol.limits import (
+    MAX_NUMBER_TEXT,
+    MAX_OFFICE_ID,
+    MAX_RUNNING_NUMBER,
+    MAX_SHORT,
+    shown_int,
+)
 from protocol.thai import (
     MAX_BE_YEAR,
     MIN_BE_YEAR,
@@ -49,9 +61,6 @@ __all__ = [
     "register_year",
     "search_key",
 ]
-
-MAX_RUNNING_NUMBER = 999_999
-"""Largest running number accepted; anything bigger is a typing error, not a busy unit."""
 
 _FISCAL_YEAR_FIRST_MONTH = 10
 
@@ -102,12 +111,21 @@ def register_year(when: date | datetime, basis: YearBasis) -> int:
     return year
 
 
+def _shown(value: object) -> str:
+    """A value received, for an error message: short, whatever it is."""
+    if isinstance(value, str):
+        return repr(value[:80])
+    if isinstance(value, int):
+        return shown_int(value)
+    return type(value).__name__
+
+
 def _check_year(year: object, what: str, error: type[RemoteDataError]) -> int:
     if not isinstance(year, int) or isinstance(year, bool):
-        raise error(f"{what} must be an integer Buddhist-era year, not {year!r}")
+        raise error(f"{what} must be an integer Buddhist-era year, not {type(year).__name__}")
     if not MIN_BE_YEAR <= year <= MAX_BE_YEAR:
         hint = " (use the Buddhist era: CE + 543)" if year < MIN_BE_YEAR else ""
-        raise error(f"{what} {year} is out of range {MIN_BE_YEAR}–{MAX_BE_YEAR}{hint}")
+        raise error(f"{what} {shown_int(year)} is out of range {MIN_BE_YEAR}–{MAX_BE_YEAR}{hint}")
     return year
 
 
@@ -134,6 +152,8 @@ def parse_unit_code(text: str) -> str:
     """
     if not isinstance(text, str):
         raise BadLetterNumber(f"a unit code must be text, not {type(text).__name__}")
+    if len(text) > MAX_OFFICE_ID:
+        raise BadLetterNumber(f"a unit code has at most {MAX_OFFICE_ID} characters")
     return _canonical_unit_code(text)
 
 
@@ -184,6 +204,8 @@ class RegisterKey:
         """Read a key written by :meth:`as_id`; raise BadMessage unless it is exactly that."""
         if not isinstance(text, str):
             raise BadMessage(f"a register id must be text, not {type(text).__name__}")
+        if len(text) > MAX_SHORT:
+            raise BadMessage(f"a register id has at most {MAX_SHORT} characters")
         parts = text.split("|")
         if len(parts) != 3 or not re.fullmatch(r"[0-9]{4}", parts[2]):
             raise BadMessage(f"not a register id: {text!r}; expected 'ชม 0017|ส่ง|2569'")
@@ -238,11 +260,15 @@ class LetterNumber:
     def __post_init__(self) -> None:
         number = self.number
         if not isinstance(number, int) or isinstance(number, bool):
-            raise BadLetterNumber(f"running number must be an integer, not {number!r}")
+            raise BadLetterNumber(f"running number must be an integer, not {type(number).__name__}")
         if number < 1:
-            raise BadLetterNumber(f"running numbers start at 1, not {number}")
+            raise BadLetterNumber(f"running numbers start at 1, not {shown_int(number)}")
         if number > MAX_RUNNING_NUMBER:
-            raise BadLetterNumber(f"running number {number} is larger than {MAX_RUNNING_NUMBER}")
+            raise BadLetterNumber(
+                f"running number {shown_int(number)} is larger than {MAX_RUNNING_NUMBER}"
+            )
+        if not isinstance(self.circular, bool) or not isinstance(self.provisional, bool):
+            raise BadLetterNumber("circular and provisional are true or false")
         if self.code is not None:
             if self.instrument is not None or self.issuer is not None or self.year is not None:
                 raise BadLetterNumber("a code number has no instrument, issuer or year")
@@ -255,11 +281,11 @@ class LetterNumber:
         try:
             instrument = Instrument(self.instrument)
         except ValueError as e:
-            raise BadLetterNumber(f"unknown instrument {self.instrument!r}") from e
+            raise BadLetterNumber(f"unknown instrument {_shown(self.instrument)}") from e
         issuer = _clean(self.issuer) if isinstance(self.issuer, str) else ""
         if not _ISSUER_RE.fullmatch(issuer):
             raise BadLetterNumber(
-                f"issuer {self.issuer!r} must be Thai text without '/', e.g. 'จังหวัดเชียงใหม่'"
+                f"issuer {_shown(self.issuer)} must be Thai text without '/', e.g. 'จังหวัดเชียงใหม่'"
             )
         object.__setattr__(self, "instrument", instrument)
         object.__setattr__(self, "issuer", issuer)
@@ -336,10 +362,15 @@ def parse_letter_number(text: str) -> LetterNumber:
     ``คำสั่ง จังหวัดเชียงใหม่ ที่ ๑๒๓/๒๕๖๙``. Raises
     :class:`~protocol.errors.BadLetterNumber` with the reason for anything else, a running
     number below 1 or above :data:`MAX_RUNNING_NUMBER`, or a year outside
-    ``MIN_BE_YEAR``–``MAX_BE_YEAR``.
+    ``MIN_BE_YEAR``–``MAX_BE_YEAR``, or text longer than
+    :data:`~protocol.limits.MAX_NUMBER_TEXT`.
     """
     if not isinstance(text, str):
         raise BadLetterNumber(f"a letter number must be text, not {type(text).__name__}")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise BadLetterNumber(
+            f"a letter number has at most {MAX_NUMBER_TEXT} characters, not {len(text)}"
+        )
     cleaned = _clean(text)
     if not cleaned:
         raise BadLetterNumber("empty letter number")

@@ -62,7 +62,18 @@ def _public_key(raw: bytes) -> Ed25519PublicKey:
 
 
 def _raw_of(obj: Any) -> tuple[str, bytes]:
-    raw = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    """What the hub keeps of a wire value that is not an envelope: its JSON, with escapes
+    when it holds lone surrogates, or only its type when it cannot be written at all."""
+    raw: bytes | None = None
+    for ascii_only in (False, True):
+        try:
+            text = json.dumps(obj, ensure_ascii=ascii_only, sort_keys=True, default=str)
+            raw = text.encode("utf-8")
+            break
+        except (TypeError, ValueError, RecursionError):
+            continue
+    if raw is None:
+        raw = json.dumps({"unreadable": type(obj).__name__}).encode("ascii")
     return hashlib.sha256(raw).hexdigest(), raw
 
 

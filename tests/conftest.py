@@ -1,9 +1,14 @@
 """Fixtures shared by every test module: one chromium for all browser tests, a movable
 clock, a hub with console operators (a module may define its own ``hub``), a hand-made
-directory for nodes that never see a hub, and a real hub with enrolled nodes."""
+directory for nodes that never see a hub, and a real hub with enrolled nodes.
+
+The hypothesis profile is chosen by ``SARABAN_HYPOTHESIS_PROFILE``: ``default`` for
+``make test``, ``fuzz`` for ``make fuzz`` (many more examples for every property, no
+deadline)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,10 +16,22 @@ from typing import Any
 import pytest
 from console_support import add_operators, console_login
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from support import Clock
 from test_hub_support import Hub
 from test_node_support import Federation, PaperHub, federation
 from web_support import CHROMIUM
+
+FUZZ_EXAMPLES = 50_000
+"""Examples per property under ``make fuzz``."""
+
+settings.register_profile(
+    "fuzz",
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("SARABAN_HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

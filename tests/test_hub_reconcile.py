@@ -104,11 +104,23 @@ def test_worsened_flags_what_got_worse_per_register(
     assert {p: (c["before"], c["after"]) for p, c in changes.items()} == expected
 
 
-def test_worsened_names_the_new_gaps_and_keeps_only_the_first_twenty() -> None:
-    found = worsened([row(gaps=[2])], [row(gaps=[2, *range(10, 60)])])
+def test_worsened_names_the_new_gaps_as_ranges_and_keeps_only_the_first_twenty() -> None:
+    found = worsened([row(gaps=[2])], [row(gaps=[2, *range(10, 110, 2)])])
     gaps = found[0]["changes"]["gaps"]
-    assert gaps["new_gaps"] == list(range(10, 30))
+    assert gaps["new_gaps"] == [[n, n] for n in range(10, 50, 2)]
     assert gaps["new_gap_count"] == 50
+
+
+def test_worsened_compares_gap_ranges_with_the_bare_numbers_of_older_reports() -> None:
+    before = row(gaps=[2, 3, 4])  # a report stored when gaps were listed number by number
+    after = {**row(), "gaps": [[2, 1_000_000]], "gap_count": 999_999}
+    [item] = worsened([before], [after])
+    assert item["changes"]["gaps"] == {
+        "before": 3,
+        "after": 999_999,
+        "new_gaps": [[5, 1_000_000]],
+        "new_gap_count": 999_996,
+    }
 
 
 # -- the nightly run --------------------------------------------------------------------------
@@ -123,7 +135,8 @@ def test_nightly_run_writes_the_dated_file_and_keeps_the_report(hub: Hub, cm: Of
     assert document["day"] == FIRST_DAY
     assert document["previous_day"] is None
     [register] = document["registers"]
-    assert (register["register"], register["issued"], register["gaps"]) == (OWN, 2, [2])
+    assert (register["register"], register["issued"], register["gaps"]) == (OWN, 2, [[2, 2]])
+    assert register["gap_count"] == 1
     assert [p.name for p in report_dir(hub).iterdir()] == [f"numbering-{FIRST_DAY}.json"]
     with hub.store() as s:
         stored = s.numbering_report_of(FIRST_DAY)
@@ -148,7 +161,7 @@ def test_a_night_that_got_worse_raises_one_alert_naming_the_register(
     assert result.previous_day == FIRST_DAY
     [item] = result.worse
     assert item["register"] == OWN
-    assert item["changes"]["gaps"]["new_gaps"] == [3, 4]
+    assert item["changes"]["gaps"]["new_gaps"] == [[3, 4]]
     assert item["changes"]["duplicates"] == {"before": 0, "after": 1}
     [alert] = numbering_alerts(hub)
     assert alert["status"] == "open"
@@ -261,7 +274,7 @@ def test_numbering_page_shows_the_live_report_and_the_stored_reports(
     page = text_of(viewer.get("/numbering"))
     assert "สถานะปัจจุบัน" in page
     assert f'<tr class="problem" data-register="{OWN}">' in page
-    assert "2, 3" in page  # the missing numbers
+    assert "2–3" in page  # the missing numbers, as a range
     assert "ยังไม่มีรายงานประจำคืน" in page
     assert "สร้างรายงานตอนนี้" not in page  # a viewer has no action button
 

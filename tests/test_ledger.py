@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from protocol.ledger import (
     LeaseBlock,
     LedgerEntry,
+    count_numbers,
     find_gaps,
     leased_unused,
     may_write,
+    merge_ranges,
     next_free_number,
     next_lease_block,
     number_conflict,
@@ -80,18 +82,41 @@ def test_number_must_lie_in_the_offices_own_lease() -> None:
     assert within_leases(11, "ชร 0017", blocks)
 
 
-def test_gaps_are_numbers_nothing_explains() -> None:
+def numbers_in(ranges: list[tuple[int, int]]) -> set[int]:
+    return {n for first, last in ranges for n in range(first, last + 1)}
+
+
+def test_gaps_are_ranges_of_numbers_nothing_explains() -> None:
     blocks = [LeaseBlock("ชม 0017", 20, 25)]
-    assert find_gaps({1, 2, 5, 22}, {3}, blocks) == [4, *range(6, 20)]
+    assert find_gaps({1, 2, 5, 22}, {3}, blocks) == [(4, 4), (6, 19)]
     assert find_gaps(set(), set(), blocks) == []
-    assert leased_unused(blocks, {22}) == [20, 21, 23, 24, 25]
+    assert leased_unused(blocks, {22}) == [(20, 21), (23, 25)]
 
 
-@given(st.sets(st.integers(1, 300)), st.sets(st.integers(1, 300)))
-def test_every_number_up_to_the_highest_is_issued_voided_or_a_gap(
-    issued: set[int], voided: set[int]
+def test_a_huge_highest_number_gives_one_range_not_a_list_of_every_number() -> None:
+    top = 2**53 - 1
+    assert find_gaps({1, top}, set(), [LeaseBlock("ชม 0017", 10, 20)]) == [
+        (2, 9),
+        (21, top - 1),
+    ]
+    assert count_numbers(find_gaps({top}, set(), [])) == top - 1
+
+
+@given(
+    st.sets(st.integers(1, 300)),
+    st.sets(st.integers(1, 300)),
+    st.lists(st.tuples(st.integers(1, 320), st.integers(0, 30)), max_size=4),
+)
+def test_every_number_up_to_the_highest_is_issued_voided_leased_or_a_gap(
+    issued: set[int], voided: set[int], leases: list[tuple[int, int]]
 ) -> None:
-    gaps = find_gaps(issued, voided, [])
+    blocks = [LeaseBlock("ชม 0017", start, start + size) for start, size in leases]
+    gaps = find_gaps(issued, voided, blocks)
     top = max(issued | voided, default=0)
-    assert sorted(set(gaps) | issued | voided) == list(range(1, top + 1))
-    assert not set(gaps) & (issued | voided)
+    leased = {n for b in blocks for n in range(b.start, b.end + 1)}
+    missing = numbers_in(gaps)
+    assert missing == set(range(1, top + 1)) - issued - voided - leased
+    assert count_numbers(gaps) == len(missing)
+    assert gaps == merge_ranges(gaps), "sorted, apart and not adjacent"
+    unused = leased_unused(blocks, issued | voided)
+    assert numbers_in(unused) == leased - issued - voided

@@ -1,8 +1,8 @@
 """The console's numbering page: the live numbering report and the nightly reports.
 
 Routes (blueprint ``console_numbering``): ``GET /numbering`` (every register now: issued,
-voided, highest, gaps, leased unused, duplicates, provisional pending, rows with a problem
-marked; and the stored nightly reports with what got worse), ``GET
+voided, highest, gaps as ranges of numbers, leased unused, duplicates, provisional pending,
+rows with a problem marked; and the stored nightly reports with what got worse), ``GET
 /numbering/reports/<day>`` (one stored report; ``day`` is a Christian-era ISO date) and
 ``POST /numbering/run`` (make today's report now, the operator role only, recorded as an
 operator action in the same transaction).
@@ -13,8 +13,9 @@ Does not: compute or compare reports (:mod:`hub.numbering.authority`,
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -29,7 +30,9 @@ from hub.numbering.authority import numbering_report
 from hub.numbering.reconcile import (
     PROBLEM_LABELS,
     describe_change,
+    gap_ranges,
     parse_day,
+    problem_count,
     report_path,
     run_nightly,
 )
@@ -38,20 +41,45 @@ from protocol.thai import format_thai_date
 bp = Blueprint("console_numbering", __name__)
 
 GAPS_SHOWN = 10
-"""Gap numbers listed in a table cell; the count says how many there are in all."""
+"""Gap ranges listed in a table cell; the count says how many numbers they hold in all."""
 REPORTS_LISTED = 60
 RUN_ACTION = "run_numbering_report"
 
 
+def range_text(first: int, last: int) -> str:
+    """One range of numbers as the pages write it: ``7`` or ``3–120``."""
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def ranges_shown(ranges: Iterable[Iterable[int]]) -> list[str]:
+    """The first :data:`GAPS_SHOWN` ranges of numbers as the pages write them."""
+    return [range_text(*pair) for pair in itertools.islice(ranges, GAPS_SHOWN)]
+
+
 def register_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A report row as the table shows it: the first gaps, their count, whether to mark it."""
-    gaps = list(row.get("gaps") or [])
+    """A report row as the table shows it: the first gap ranges, how many numbers are
+    missing, whether to mark it."""
+    gaps = gap_ranges(row)
     return {
         **row,
-        "gaps_shown": gaps[:GAPS_SHOWN],
-        "gap_count": len(gaps),
+        "gaps_shown": ranges_shown(gaps),
+        "more_gaps": len(gaps) > GAPS_SHOWN,
+        "gap_count": problem_count(row, "gaps"),
         "has_problem": bool(gaps or row.get("duplicates") or row.get("provisional_pending")),
     }
+
+
+def _worse_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    changes = {}
+    for problem, change in item["changes"].items():
+        new_gaps = change.get("new_gaps") or []
+        shown = ranges_shown(gap_ranges({"gaps": new_gaps}))
+        changes[problem] = {
+            **change,
+            "new_gaps_shown": shown,
+            "more_new_gaps": len(new_gaps) > len(shown),
+        }
+    return {**item, "changes": changes, "text": describe_change(item)}
 
 
 def _stored_view(stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,7 +90,7 @@ def _stored_view(stored: Mapping[str, Any]) -> dict[str, Any]:
         "registers": registers,
         "register_count": len(registers),
         "problem_count": sum(1 for r in registers if r["has_problem"]),
-        "worse": [{**w, "text": describe_change(w)} for w in json.loads(stored["worse"])],
+        "worse": [_worse_view(w) for w in json.loads(stored["worse"])],
     }
 
 

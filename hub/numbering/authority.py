@@ -21,7 +21,7 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.directory import HubKeyring
-from hub.errors import BadRequest, Forbidden
+from hub.errors import BadRequest, Conflict, Forbidden
 from hub.store import HubStore
 from protocol import errors as perr
 from protocol import ledger
@@ -244,9 +244,12 @@ def grant_lease(
             raise Forbidden(f"{register} is not a shared register", code="not_shared")
         if office not in members:
             raise Forbidden(f"{office} is not a member of {register}", code="not_your_register")
-        block = ledger.next_lease_block(
-            office, store.lease_max_end(register), store.ledger_max(register), count
-        )
+        try:
+            block = ledger.next_lease_block(
+                office, store.lease_max_end(register), store.ledger_max(register), count
+            )
+        except perr.BoundsError as e:
+            raise Conflict(f"{register}: {e}", code="register_full") from e
         lease = Lease(
             office=office,
             register=register,
@@ -265,9 +268,11 @@ def grant_lease(
 def numbering_report(store: HubStore) -> list[dict[str, Any]]:
     """Per register: issued, voided, gaps, leased_unused, duplicates, provisional_pending.
 
-    ``gaps`` lists the numbers in 1 .. highest that nothing explains (neither issued, nor
-    voided, nor waiting unused in a granted lease); ``leased_unused`` counts leased numbers
-    not yet used; ``duplicates`` counts rejected attempts to take a number twice;
+    ``gaps`` lists, as ranges ``[first, last]``, the numbers in 1 .. highest that nothing
+    explains (neither issued, nor voided, nor waiting unused in a granted lease) and
+    ``gap_count`` how many numbers they hold; ``leased_unused`` counts leased numbers not
+    yet used. Nothing here enumerates numbers, so a register whose highest number is huge
+    costs no more than any other; ``duplicates`` counts rejected attempts to take a number twice;
     ``provisional_pending`` counts finalisations their office has not yet pulled;
     ``replaced`` lists the numbers an office gave in place of ones its old copy gave out
     twice (ADR 0012).
@@ -281,6 +286,7 @@ def numbering_report(store: HubStore) -> list[dict[str, Any]]:
         issued.discard(None)
         voided.discard(None)
         blocks = _blocks(store, register)
+        gaps = ledger.find_gaps(issued, voided, blocks)
         report.append(
             {
                 "register": register,
@@ -291,8 +297,11 @@ def numbering_report(store: HubStore) -> list[dict[str, Any]]:
                 "issued": len(issued),
                 "voided": len(voided),
                 "highest": max(issued | voided, default=0),
-                "gaps": ledger.find_gaps(issued, voided, blocks),
-                "leased_unused": len(ledger.leased_unused(blocks, issued | voided)),
+                "gaps": [[first, last] for first, last in gaps],
+                "gap_count": ledger.count_numbers(gaps),
+                "leased_unused": ledger.count_numbers(
+                    ledger.leased_unused(blocks, issued | voided)
+                ),
                 "duplicates": store.numbering_rejections(register, "duplicate_number"),
                 "provisional_pending": store.pending_finalisations_in(register),
                 "replaced": [

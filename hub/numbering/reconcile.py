@@ -32,6 +32,8 @@ from hub.clock import bangkok_day, iso_utc
 from hub.errors import HubError
 from hub.numbering.authority import numbering_report
 from hub.store import HubStore
+from protocol import ledger
+from protocol.filemodes import private_folder
 from protocol.thai import format_thai_date
 
 PROBLEMS = ("gaps", "duplicates", "provisional_pending")
@@ -46,7 +48,7 @@ PROBLEM_LABELS = {
 }
 """How the console, the alert and the command line name each problem."""
 NEW_GAPS_KEPT = 20
-"""New gap numbers kept in a worse-flag (the count is always kept)."""
+"""New gap ranges kept in a worse-flag (the count of numbers is always kept)."""
 ALERT_KIND = "numbering_worse"
 ALERT_REGISTERS = 10
 """Registers named in the alert's words; the console's report page lists them all."""
@@ -109,12 +111,24 @@ def report_path(report_dir: str | os.PathLike[str], day: str) -> Path:
     return Path(report_dir) / f"numbering-{day}.json"
 
 
+def gap_ranges(row: Mapping[str, Any]) -> list[ledger.NumberRange]:
+    """A report row's gaps as sorted ranges: ``[first, last]`` pairs, or the bare numbers
+    that reports stored before gaps were ranges hold."""
+    out: list[ledger.NumberRange] = []
+    for item in row.get("gaps") or []:
+        if isinstance(item, int):
+            out.append((item, item))
+        else:
+            out.append((int(item[0]), int(item[1])))
+    return ledger.merge_ranges(out)
+
+
 def problem_count(row: Mapping[str, Any], problem: str) -> int:
-    """How many of ``problem`` a report row has (gaps are a list of numbers)."""
-    value = row.get(problem)
+    """How many of ``problem`` a report row has (for gaps, how many numbers they hold)."""
     if problem == "gaps":
-        return len(value or [])
-    return int(value or 0)
+        count = row.get("gap_count")
+        return int(count) if count is not None else ledger.count_numbers(gap_ranges(row))
+    return int(row.get(problem) or 0)
 
 
 def worsened(
@@ -127,7 +141,8 @@ def worsened(
     another opened still counts). A register not in ``previous_rows`` is worse when it has
     gaps or duplicates. Each item: ``{"register", "new_register", "changes"}`` where
     ``changes`` maps each problem that got worse to ``{"before", "after"}`` (counts), and
-    for gaps also ``new_gaps`` (the first :data:`NEW_GAPS_KEPT`) and ``new_gap_count``.
+    for gaps also ``new_gaps`` (the first :data:`NEW_GAPS_KEPT` ranges ``[first, last]``
+    of numbers that were not gaps before) and ``new_gap_count`` (how many numbers).
     Registers that disappeared, or got better, are not listed.
     """
     before = {str(r["register"]): r for r in previous_rows}
@@ -139,13 +154,13 @@ def worsened(
             was = 0 if old is None else problem_count(old, problem)
             now = problem_count(row, problem)
             if problem == "gaps":
-                opened = sorted(set(row.get("gaps") or []) - set((old or {}).get("gaps") or []))
+                opened = ledger.subtract_ranges(gap_ranges(row), gap_ranges(old or {}))
                 if opened:
                     changes["gaps"] = {
                         "before": was,
                         "after": now,
-                        "new_gaps": opened[:NEW_GAPS_KEPT],
-                        "new_gap_count": len(opened),
+                        "new_gaps": [[first, last] for first, last in opened[:NEW_GAPS_KEPT]],
+                        "new_gap_count": ledger.count_numbers(opened),
                     }
             elif now > was:
                 changes[problem] = {"before": was, "after": now}
@@ -189,7 +204,7 @@ def write_report_file(report_dir: str | os.PathLike[str], day: str, document: An
     target = report_path(report_dir, day)
     tmp: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(document, f, ensure_ascii=False, indent=2)
@@ -249,7 +264,8 @@ def format_numbering_report(rows: list[dict[str, Any]]) -> str:
     replacements = []
     for r in rows:
         lines.append(
-            f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} {len(r['gaps']):>8} "
+            f"{r['register']:<28} {r['issued']:>6} {r['voided']:>6} "
+            f"{problem_count(r, 'gaps'):>8} "
             f"{r['duplicates']:>4} {r['provisional_pending']:>9}"
         )
         replacements += [

@@ -26,6 +26,7 @@ from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store
 from node.errors import BadInput
 from node.records import drafts, inbox, letters, outgoing, units, workflow
 from node.records.letters import NewAttachment
+from protocol.limits import MAX_NUMBER_TEXT
 
 bp = protected_blueprint("letters", __name__)
 
@@ -126,12 +127,19 @@ def history(letter_id: int) -> Response:
 def paper_letter() -> tuple[Response, int]:
     """ลงรับหนังสือกระดาษ (with its scan as an attachment)."""
     data = body()
+    number = text_field(data, "number")
+    if len(number) > MAX_NUMBER_TEXT:
+        raise BadInput(
+            f"number has {len(number)} characters, more than {MAX_NUMBER_TEXT}",
+            code="number_too_long",
+            message_th=f"เลขที่หนังสือยาวได้ไม่เกิน {MAX_NUMBER_TEXT} ตัวอักษร",
+        )
     result = inbox.register_paper_letter(
         ctx(),
         store(),
         subject=text_field(data, "subject"),
         origin=text_field(data, "origin") or text_field(data, "sender"),
-        number=text_field(data, "number"),
+        number=number,
         letter_date=text_field(data, "letter_date"),
         addressee=text_field(data, "addressee"),
         secrecy=text_field(data, "secrecy"),
