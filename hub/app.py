@@ -24,11 +24,13 @@ from hub.config import load_settings
 from hub.console.kit import configure_console
 from hub.context import close_store
 from hub.errors import StoreError
-from hub.federation.blobs import BlobStore
+from hub.federation.blobs import BlobStore, backfill_readers
+from hub.federation.ratelimit import RateLimits
 from hub.monitoring import metrics
 from hub.monitoring.usage_facts import backfill as backfill_statistics
-from hub.responses import InflightLimiter, render_errors
+from hub.responses import InflightLimiter, bound_requests, render_errors
 from hub.store import HubStore
+from hub.store.modes import check_file_modes
 
 CONSOLE_MODULES: tuple[str, ...] = (
     "hub.console.overview",
@@ -53,17 +55,21 @@ def create_app(
     app.config.update(load_settings(app.instance_path, test_config))
     app.config.setdefault("CLOCK", time.time)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    check_file_modes(Path(app.instance_path), app.config)
     if not Path(app.config["DATABASE"]).exists():
         raise StoreError(f"no hub database at {app.config['DATABASE']}: run `saraban hub init`")
     upgrade = HubStore.open(app.config["DATABASE"], create=True)  # schema upgrades
     try:
         backfill_statistics(upgrade)  # once per hub: facts of what ran before them
+        backfill_readers(upgrade)  # once per hub: who may read blobs cited before
     finally:
         upgrade.close()
     app.extensions["saraban_keyring"] = {}
     app.extensions["saraban_blobs"] = BlobStore(app.config["BLOB_DIR"])
+    app.extensions["saraban_rate_limits"] = RateLimits.from_settings(app.config)
     app.teardown_appcontext(close_store)
     render_errors(app)
+    bound_requests(app)  # before any route, and any hook that could read a body
 
     app.register_blueprint(api.bp)
     metrics.init_app(app)

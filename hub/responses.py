@@ -1,5 +1,15 @@
 """How the hub answers when something is refused or fails: JSON for the API, Thai pages
 for the console, 429 when too many requests are in flight. One place, never a traceback.
+
+Every request is bounded before anything reads it (:func:`bound_requests`): its body, a
+push up to ``MAX_CONTENT_LENGTH``, a blob chunk up to :data:`~protocol.api.MAX_CHUNK`,
+anything else up to :data:`SMALL_BODY_BYTES` (beyond, 413 ``too_large`` naming the
+limit); each query parameter up to :data:`MAX_QUERY_VALUE` characters; an id in a path
+up to ``MAX_SAFE_INT`` (beyond, it matches no route: :class:`RowId`). A refused request
+leaves one line in the log (method, path, status, code, reason: never a body, a query
+string or a header, where tokens travel); a failure of the hub's own, one traceback.
+
+Does not: decide what is refused (the views raise :mod:`hub.errors`).
 """
 
 from __future__ import annotations
@@ -11,13 +21,16 @@ from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 from werkzeug.wsgi import ClosingIterator
 
 from hub.console.session import is_page
-from hub.errors import HubError, from_protocol
+from hub.errors import BadRequest, HubError, TooLarge, from_protocol
 from protocol import errors as perr
+from protocol.api import MAX_CHUNK
+from protocol.limits import MAX_SAFE_INT
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +111,105 @@ def error_page(status: int, message_th: str) -> Response:
     return Response(page, status=status, mimetype="text/html")
 
 
+SMALL_BODY_BYTES = 256 * 1024
+"""Largest body of any request but a push or a blob chunk: enrollment, pull, heartbeat,
+lease and every console form are far smaller."""
+MAX_QUERY_VALUE = 1000
+"""Characters of one query parameter: far above any the hub reads (an id, a page, a
+month), and far below the 4,300 digits past which Python will not read a number."""
+_MB = 1024 * 1024
+
+
+def body_limit(endpoint: str | None) -> int:
+    """The largest body the hub reads for a request to ``endpoint``."""
+    if endpoint == "api.push":
+        return int(current_app.config["MAX_CONTENT_LENGTH"])
+    if endpoint == "api.blob_put":
+        return MAX_CHUNK
+    return SMALL_BODY_BYTES
+
+
+def _long_query() -> BadRequest:
+    error = BadRequest(
+        f"a query parameter is longer than {MAX_QUERY_VALUE} characters", code="query_too_long"
+    )
+    error.message_th = f"ข้อมูลในที่อยู่ (URL) ยาวเกิน {MAX_QUERY_VALUE} ตัวอักษร"
+    return error
+
+
+def _too_large(limit: int) -> TooLarge:
+    shown = f"{limit / _MB:g} MB" if limit >= _MB else f"{limit // 1024} KB"
+    error = TooLarge(f"the request body is larger than this endpoint's limit of {shown}")
+    error.message_th = f"ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด: ส่งได้ไม่เกิน {shown} ต่อครั้ง (ยังไม่ได้บันทึกสิ่งใด)"
+    error.extra["limit_bytes"] = limit
+    return error
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in a URL: a row id up to ``MAX_SAFE_INT`` (SQLite holds none past
+    2**63); a longer or larger one matches no route, so it is a 404 like any id that does
+    not exist."""
+
+    regex = r"\d{1,16}"
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_SAFE_INT:
+            raise ValidationError()
+        return number
+
+
+def bound_requests(app: Flask) -> None:
+    """Bound what a request may carry before anything reads it: ids in URLs
+    (:class:`RowId`, so call this before any route is added) and every body by its
+    endpoint (:func:`body_limit`): a declared length over the limit is refused at once, a
+    chunked body as soon as reading passes it. Call before any other ``before_request``."""
+    app.url_map.converters["int"] = RowId
+
+    @app.before_request
+    def bound_body() -> None:
+        limit = body_limit(request.endpoint)
+        request.max_content_length = limit
+        if request.content_length is not None and request.content_length > limit:
+            raise _too_large(limit)
+        if any(len(value) > MAX_QUERY_VALUE for _, value in request.args.items(multi=True)):
+            raise _long_query()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` fit for one log line: no control characters, no lone surrogates."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+def log_refusal(status: int, code: str, reason: str) -> None:
+    """One line for a refused request: never its body, query string or headers."""
+    g.refusal_logged = True
+    log.warning(
+        "refused %s %s: %d %s: %s",
+        request.method,
+        _one_line(request.path, 200),
+        status,
+        code,
+        _one_line(reason),
+    )
+
+
 def render_errors(app: Flask) -> None:
+    """Render every error of ``app``: a Thai page for the console, JSON for the API."""
+
+    @app.after_request
+    def log_refused_form(response: Response) -> Response:
+        """A page that shows its refused form again answers 4xx without raising."""
+        status = response.status_code
+        if 400 <= status < 500 and not g.get("refusal_logged") and is_page():
+            log_refusal(status, "form_refused", "the form was shown again with its errors")
+        return response
+
     @app.errorhandler(HubError)
     def hub_error(e: HubError) -> Response:
+        if e.status < 500 and e.status != 429:  # rate limits log an office's first refusal
+            log_refusal(e.status, e.code, e.reason)
         if is_page():
             if e.status >= 500:
                 log.error("hub failure on a console page: %s", e.reason)
@@ -122,10 +231,15 @@ def render_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         status = e.code or 500
+        if status == 413:  # a chunked body read past its limit, or a form past Flask's
+            return hub_error(_too_large(int(request.max_content_length or SMALL_BODY_BYTES)))
+        code = _HTTP_CODES.get(status, f"http_{status}")
+        reason = e.description or e.name
+        if status < 500:
+            log_refusal(status, code, reason)
         if is_page():
             return error_page(status, PAGE_MESSAGES.get(status, GENERIC_TH))
-        code = _HTTP_CODES.get(status, f"http_{status}")
-        return error_response(status, code, e.description or e.name)
+        return error_response(status, code, reason)
 
     @app.errorhandler(Exception)
     def internal_error(e: Exception) -> Response:

@@ -22,7 +22,8 @@ from node.api.core import bp as api_bp
 from node.context import API_TOKEN_FILE, NodeContext
 from node.errors import NodeError
 from node.records.units import seed_units
-from node.responses import render_errors
+from node.responses import bound_requests, render_errors
+from node.storage.modes import check_file_modes
 from node.sync.health import node_status
 from node.web.home import bp as web_bp
 from node.web.session import configure_sessions
@@ -66,6 +67,7 @@ def create_app(
     )
     instance = Path(app.instance_path)
     ctx = NodeContext.load(instance, test_config)
+    check_file_modes(instance, ctx.settings["DATABASE"])
     app.config.update(ctx.settings)
     app.config.setdefault("CLOCK", time.time)
     app.config.setdefault("API_TOKEN", _read_token(instance))
@@ -76,6 +78,7 @@ def create_app(
     if ctx.settings.get("OFFICE"):
         with ctx.open_store() as store:
             seed_units(ctx, store)
+    bound_requests(app)  # before any route, and any hook that could read a body
     configure_sessions(app, ctx)
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)

@@ -12,7 +12,13 @@ This module does not log or render anything.
 
 from __future__ import annotations
 
-from protocol.errors import HTTPStatusError, RemoteDataError, SarabanError, TransportError
+from protocol.errors import (
+    BoundsError,
+    HTTPStatusError,
+    RemoteDataError,
+    SarabanError,
+    TransportError,
+)
 
 
 class NodeError(Exception):
@@ -74,6 +80,14 @@ class Conflict(NodeError):
     status = 409
     code = "conflict"
     message_th = "สถานะของหนังสือไม่อนุญาตให้ดำเนินการนี้"
+
+
+class TooLarge(NodeError):
+    """The request's body is larger than the node reads for it; nothing was read."""
+
+    status = 413
+    code = "too_large"
+    message_th = "ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด ยังไม่ได้บันทึกสิ่งใด"
 
 
 class NotInitialised(NodeError):
@@ -151,6 +165,12 @@ def from_protocol(error: SarabanError) -> NodeError:
         return HubRefused(error.reason, code=f"hub_{error.status}")
     if isinstance(error, TransportError):
         return HubUnreachable(str(error))
+    if isinstance(error, BoundsError):
+        return BadInput(
+            str(error),
+            code=error.code,
+            message_th=f"ข้อมูลยาวหรือมากเกินกว่าที่ระบบรับได้ ({error.field}: {error.bound})",
+        )
     if isinstance(error, RemoteDataError):
         return BadInput(str(error), code=error.code)
     return NodeError(str(error), code=error.code)

@@ -2,20 +2,30 @@
 pages, ``{"error", "reason", "message_th"}`` JSON for ``/api``. One place, never a
 traceback; the hub answers the same way (:mod:`hub.responses`).
 
-Does not: decide what is refused (the domain raises :mod:`node.errors`) or log anything but
-a failure nobody expected.
+Every request is bounded before anything reads it (:func:`bound_requests`): its body, for
+the pages and API calls that carry files up to ``MAX_UPLOAD_BYTES``, for anything else up
+to :data:`SMALL_BODY_BYTES` (beyond, 413 ``too_large``: a Thai page naming the limit in
+MB); each query parameter up to :data:`MAX_QUERY_VALUE` characters; an id in a path up to
+``MAX_SAFE_INT`` (beyond, it matches no route: :class:`RowId`). A refused request leaves
+one line in the log (method, path, status, code, reason: never a body, a query string or
+a header); a failure nobody expected, one traceback.
+
+Does not: decide what is refused (the domain raises :mod:`node.errors`).
 """
 
 from __future__ import annotations
 
 import html
+from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
-from node.errors import NodeError, from_protocol
+from node.errors import BadInput, NodeError, TooLarge, from_protocol
 from node.web.session import is_page
 from protocol.errors import SarabanError
+from protocol.limits import MAX_SAFE_INT
 
 HTML = "text/html; charset=utf-8"
 
@@ -27,6 +37,101 @@ PAGE_MESSAGES = {
 """What a clerk reads for an HTTP refusal of the web framework, by status."""
 BAD_REQUEST_TH = "คำขอไม่ถูกต้อง"
 GENERIC_TH = "เกิดข้อผิดพลาดภายในระบบ"
+
+UPLOAD_ENDPOINTS = frozenset(
+    {
+        "web_compose.compose",
+        "web_compose.edit",
+        "web_paper.paper",
+        "letters.send",
+        "letters.create_draft",
+        "letters.paper_letter",
+    }
+)
+"""Where files travel: these read up to ``MAX_UPLOAD_BYTES``."""
+SMALL_BODY_BYTES = 256 * 1024
+"""Largest body of any other request: a form or a JSON call without files."""
+MAX_QUERY_VALUE = 1000
+"""Characters of one query parameter: far above any the node reads (a search, a year, a
+page), and far below the 4,300 digits past which Python will not read a number."""
+_MB = 1024 * 1024
+
+
+def body_limit(endpoint: str | None) -> int:
+    """The largest body the node reads for a request to ``endpoint``."""
+    if endpoint in UPLOAD_ENDPOINTS:
+        return int(current_app.config["MAX_CONTENT_LENGTH"])
+    return SMALL_BODY_BYTES
+
+
+def long_query() -> BadInput:
+    """The refusal of a query parameter longer than :data:`MAX_QUERY_VALUE`."""
+    return BadInput(
+        f"a query parameter is longer than {MAX_QUERY_VALUE} characters",
+        code="query_too_long",
+        message_th=f"ข้อมูลในที่อยู่ (URL) ยาวเกิน {MAX_QUERY_VALUE} ตัวอักษร",
+    )
+
+
+def too_large(limit: int) -> TooLarge:
+    """The refusal of a body over ``limit`` bytes, naming the limit."""
+    shown = f"{limit / _MB:g} MB" if limit >= _MB else f"{limit // 1024} KB"
+    return TooLarge(
+        f"the request body is larger than the limit of {shown}",
+        message_th=(
+            f"ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด: ส่งได้ไม่เกิน {shown} ต่อครั้ง (รวมไฟล์แนบทุกไฟล์) ยังไม่ได้บันทึกสิ่งใด"
+        ),
+    )
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in a URL: a row id up to ``MAX_SAFE_INT`` (SQLite holds none past
+    2**63); a longer or larger one matches no route, so it is a 404 like any id that does
+    not exist."""
+
+    regex = r"\d{1,16}"
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_SAFE_INT:
+            raise ValidationError()
+        return number
+
+
+def bound_requests(app: Flask) -> None:
+    """Bound what a request may carry before anything reads it: ids in URLs
+    (:class:`RowId`, so call this before any route is added) and every body by its
+    endpoint (:func:`body_limit`): a declared length over the limit is refused at once, a
+    chunked body as soon as reading passes it. Call before any other ``before_request``."""
+    app.url_map.converters["int"] = RowId
+
+    @app.before_request
+    def bound_body() -> None:
+        limit = body_limit(request.endpoint)
+        request.max_content_length = limit
+        if request.content_length is not None and request.content_length > limit:
+            raise too_large(limit)
+        if any(len(value) > MAX_QUERY_VALUE for _, value in request.args.items(multi=True)):
+            raise long_query()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` fit for one log line: no control characters, no lone surrogates."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+def log_refusal(status: int, code: str, reason: str) -> None:
+    """One line for a refused request: never its body, query string or headers."""
+    g.refusal_logged = True
+    current_app.logger.warning(
+        "refused %s %s: %d %s: %s",
+        request.method,
+        _one_line(request.path, 200),
+        status,
+        code,
+        _one_line(reason),
+    )
 
 
 def error_page(status: int, message_th: str) -> tuple[Response, int]:
@@ -46,8 +151,18 @@ def error_page(status: int, message_th: str) -> tuple[Response, int]:
 def render_errors(app: Flask) -> None:
     """Render every error of ``app``: a Thai page for the clerk's pages, JSON for ``/api``."""
 
+    @app.after_request
+    def log_refused_form(response: Response) -> Response:
+        """A page that shows its refused form again answers 4xx without raising."""
+        status = response.status_code
+        if 400 <= status < 500 and not g.get("refusal_logged") and is_page():
+            log_refusal(status, "form_refused", "the form was shown again with its errors")
+        return response
+
     @app.errorhandler(NodeError)
     def node_error(e: NodeError) -> tuple[Response, int]:
+        if e.status < 500:
+            log_refusal(e.status, e.code, e.reason)
         if is_page():
             return error_page(e.status, e.message_th)
         return jsonify(e.to_json()), e.status
@@ -59,16 +174,16 @@ def render_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[Response, int]:
         status = e.code or 500
+        if status == 413:  # a chunked body read past its limit, or a form past Flask's
+            return node_error(too_large(int(request.max_content_length or SMALL_BODY_BYTES)))
         message_th = PAGE_MESSAGES.get(status, BAD_REQUEST_TH)
+        code = (e.name or "http_error").lower().replace(" ", "_")
+        reason = e.description or e.name
+        if status < 500:
+            log_refusal(status, code, reason)
         if is_page():
             return error_page(status, message_th)
-        return jsonify(
-            {
-                "error": (e.name or "http_error").lower().replace(" ", "_"),
-                "reason": e.description or e.name,
-                "message_th": message_th,
-            }
-        ), status
+        return jsonify({"error": code, "reason": reason, "message_th": message_th}), status
 
     @app.errorhandler(Exception)
     def internal_error(e: Exception) -> tuple[Response, int]:

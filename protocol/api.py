@@ -2,15 +2,21 @@
 
 All paths are under ``/api/v1``. Every request except ``enroll`` and ``health`` is signed
 by the node's office key (:mod:`protocol.auth`). Bodies are JSON (``application/json``)
-except blob chunks (``application/octet-stream``). Every error is JSON::
+except blob chunks (``application/octet-stream``), read strictly
+(:func:`protocol.request_json.parse_request_json`: nested at most
+:data:`~protocol.limits.MAX_DEPTH` deep, numbers within ±(2**53 - 1), no NaN or lone
+surrogate). A push body may be up to the hub's ``MAX_CONTENT_LENGTH``
+(:data:`DEFAULT_MAX_BODY`), a chunk up to :data:`MAX_CHUNK`, any other body up to 256 KB;
+a larger one is 413 ``too_large`` with its ``limit_bytes``. Every error is JSON::
 
     {"error": "<code>", "reason": "<one line of English for the operator>"}
 
-with a 4xx status for the caller's mistake (400 bad_json / bad_request / bad_cursor,
+with a 4xx status for the caller's mistake (400 bad_json / out_of_bounds / bad_request /
+query_too_long / bad_cursor / bad_key_number,
 401 bad_request_signature / stale_request (which adds the hub's ``hub_time`` and its
 ``window_seconds``, so the node can say how far off its clock is) / replayed_nonce,
 403 bad_token / forbidden /
-revoked, 404 not_found / unknown_office, 409 offset_mismatch, 413 too_large,
+revoked, 404 not_found / unknown_office, 409 offset_mismatch / key_changed, 413 too_large,
 415 wrong_content_type, 422 blob_hash_mismatch, 429 rate_limited with Retry-After) and
 5xx only for the hub's own failure.
 
@@ -19,16 +25,25 @@ Endpoints (request → response):
 ``POST /enroll`` (unsigned; the one-time token authenticates)
     ``{"token", "office", "sign_keyid", "sign_public", "seal_public", "software"}``
     → ``{"office", "hub_keys": [{"keyid", "public"}], "directory": <envelope>}``
+    ``sign_keyid`` must be the office's next key number (``#1`` at first, ``#n+1`` to
+    re-enroll an office that lost its key, whose key ``#n`` is then retired); another is
+    400 ``bad_key_number`` with ``next_key_no``.
+``POST /rekey`` ``{"sign_keyid", "sign_public"}``, signed by the office's active key
+    → ``{"office", "keyid", "retired": {"keyid", "last_seq"}, "hub_keys", "directory"}``
+    The new key (next number, a public key the office never had) becomes active; the key
+    that signed the request is retired at ``last_seq``, the office's last seq at the hub:
+    it verifies what it signed up to there, nothing later. At most one an hour (429).
 ``GET /health`` → ``{"ok": true, "version", "directory_version"}``
 ``GET /directory`` → ``{"directory": <envelope>}``
 ``POST /push`` ``{"envelopes": [<envelope>, ...]}`` (at most :data:`MAX_PUSH_BATCH`)
     → ``{"results": [{"env_id", "seq", "status", "reason", "detail"}], "ack": <envelope>}``
     status is ``accepted`` / ``duplicate`` / ``rejected``; results are in request order.
-    A letter citing an attachment the hub does not hold complete is ``rejected`` with
-    reason ``blobs_incomplete`` and ``missing`` (the hashes): not quarantined, the node
-    uploads them and pushes again. The ack is signed by the hub: the office's ``last_seq``
-    and ``head`` (env_id) after the push; the node marks nothing pushed that it does not
-    cover.
+    A letter citing an attachment the hub does not hold complete, or one the office may not
+    read, is ``rejected`` with reason ``blobs_incomplete`` and ``missing`` (the hashes):
+    not quarantined, the node uploads them and pushes again. A ลับ or ลับมาก letter that is
+    not sealed is ``rejected`` ``unsealed_classified`` (ADR 0020). The ack is signed by
+    the hub: the office's ``last_seq`` and ``head`` (env_id) after the push; the node marks
+    nothing pushed that it does not cover.
 ``POST /pull`` ``{"cursor": str | null, "limit": int}``
     → ``{"envelopes": [...], "cursor": str, "more": bool, "checkpoint": <envelope>,
     "watch": {"token", "etag"}}``
@@ -37,14 +52,17 @@ Endpoints (request → response):
     The checkpoint carries ``directory_version``; a node holding an older directory GETs
     ``/directory`` (ADR 0003). A cursor the hub does not recognise is 400 ``bad_cursor``: the
     node then pulls again from null (everything it applies is idempotent by env_id).
-``HEAD /blobs/<sha256>`` → 200 when complete (header ``X-Saraban-Blob-Size``), 404 with
-    header ``X-Saraban-Blob-Received: <bytes held so far>`` otherwise.
+``HEAD /blobs/<sha256>`` → 200 when complete and the office may read it (header
+    ``X-Saraban-Blob-Size``), 404 with header ``X-Saraban-Blob-Received: <bytes of the
+    office's own upload so far>`` otherwise. An office may read a blob it uploaded whole,
+    or one cited by a letter it received whose sender could read it; to any other office
+    the hub answers as if it lacked the blob (ADR 0020).
 ``PUT /blobs/<sha256>?offset=<n>&size=<total>`` body: the chunk (≤ :data:`MAX_CHUNK`)
     → ``{"received": n, "complete": bool}``; 409 ``offset_mismatch`` (with
-    ``received``) when offset differs from what the hub holds; 422 when the completed
-    bytes do not hash to the name (the partial upload is discarded).
-``GET /blobs/<sha256>`` (optional ``Range: bytes=<start>-``) → 200 / 206 bytes; only for
-    the sender and the recipients of a letter that lists the blob.
+    ``received``) when offset differs from what the office's upload holds; 422 when the
+    completed bytes do not hash to the name (the partial upload is discarded).
+``GET /blobs/<sha256>`` (optional ``Range: bytes=<start>-``) → 200 / 206 bytes to an
+    office that may read it; 404 ``not_found`` otherwise.
 ``POST /heartbeat`` ``{"outbox", "last_sync_ok", "last_error", "clock", "software",
     "provisional_pending", "held"}`` → ``{"hub_time"}``; ``held`` (at most
     :data:`MAX_HELD_REPORT` entries) lists ``{"origin", "count", "reason"}`` per sender whose
@@ -74,6 +92,9 @@ MAX_PULL_BATCH = 500
 MAX_HELD_REPORT = 100
 BLOBS_INCOMPLETE = "blobs_incomplete"
 """The push result's reason for a letter whose attachments the hub lacks: upload, retry."""
+BAD_KEY_NUMBER = "bad_key_number"
+"""The error of ``/enroll`` and ``/rekey`` for a key number that is not the office's next;
+the answer's ``next_key_no`` names the right one."""
 MAX_CHUNK = 1024 * 1024
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 BLOB_SIZE_HEADER = "X-Saraban-Blob-Size"

@@ -39,6 +39,13 @@ class NotCanonical(RemoteDataError):
     code = "not_canonical"
 
 
+class BadJSON(RemoteDataError):
+    """A request body is not strict JSON: not UTF-8, a syntax error, NaN or Infinity, or a
+    lone surrogate."""
+
+    code = "bad_json"
+
+
 class BadSignature(RemoteDataError):
     """A signature does not verify against the key it names."""
 
@@ -55,6 +62,22 @@ class BadMessage(RemoteDataError):
     """The body parsed but its fields are missing, mistyped or inconsistent."""
 
     code = "bad_message"
+
+
+class BoundsError(BadMessage):
+    """A value is beyond a bound of :mod:`protocol.limits`: too long, too many, too large or
+    nested too deep. ``field`` names the value and ``bound`` the limit it broke."""
+
+    code = "out_of_bounds"
+
+    def __init__(self, field: str, bound: str, message: str | None = None) -> None:
+        super().__init__(message or f"field {field!r} must be {bound}")
+        self.field = field
+        self.bound = bound
+
+    def __reduce__(self) -> tuple[type[BoundsError], tuple[str, str, str]]:
+        # Crosses process boundaries (the hub's verifier pool) with its three arguments.
+        return (type(self), (self.field, self.bound, str(self)))
 
 
 class OutOfSequence(RemoteDataError):

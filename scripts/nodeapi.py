@@ -13,6 +13,7 @@ it once and answers the retry with the first answer.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -147,6 +148,9 @@ class NodeInProcess:
         self.app = create_app(
             instance_path=str(instance.resolve()), test_config={"SCHEDULER": False}
         )
+        # The command says every refusal itself in one line; the app's own log line of it
+        # (node.responses.log_refusal) would say it twice.
+        self.app.logger.setLevel(logging.ERROR)
         self.client = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {token}"}
         self.keys = IdempotencyKeys()

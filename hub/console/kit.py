@@ -130,7 +130,7 @@ def form_int(name: str, label_th: str, low: int, high: int, default: int | None 
     text = request.form.get(name, "").strip()
     if not text and default is not None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit() and len(text) <= 15) or not low <= int(text) <= high:
         raise ConsoleError(
             f"{name} must be a whole number from {low} to {high}",
             f"{label_th}ต้องเป็นจำนวนเต็มตั้งแต่ {low} ถึง {high}",

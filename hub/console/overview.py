@@ -134,7 +134,7 @@ def dashboard() -> str:
 
 def _group_arg() -> int | None:
     text = request.args.get("group", "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
 @bp.get("/offices")

@@ -91,6 +91,11 @@ def _arg(args: Mapping[str, str], name: str, label_th: str) -> str:
     return to_arabic_digits(normalize_thai(text)).strip()
 
 
+def _whole(text: str) -> bool:
+    """Whether ``text`` is ASCII digits (``str.isdigit`` also takes ``²``, which int refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _check_be_year(year: int, what: str, hint: str) -> int:
     if MIN_BE_YEAR <= year <= MAX_BE_YEAR:
         return ce_year(year)
@@ -165,7 +170,7 @@ def read_query(
     group_text = _arg(args, "group", "กลุ่มจังหวัด")
     group: int | None = None
     if group_text:
-        if not group_text.isdigit() or int(group_text) not in groups:
+        if not _whole(group_text) or int(group_text) not in groups:
             raise _refuse(
                 f"group {group_text!r} unknown",
                 "ไม่มีกลุ่มจังหวัดที่เลือก กรุณาเลือกกลุ่มจังหวัดจากรายการ",
@@ -174,7 +179,7 @@ def read_query(
     days_text = _arg(args, "days", "จำนวนวัน")
     days = default_days
     if days_text:
-        if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_INACTIVE_DAYS:
+        if not _whole(days_text) or not 1 <= int(days_text) <= MAX_INACTIVE_DAYS:
             raise _refuse(
                 f"days {days_text!r}",
                 f"จำนวนวันที่ไม่ได้ใช้งานต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง {MAX_INACTIVE_DAYS:,}",

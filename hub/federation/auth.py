@@ -60,6 +60,8 @@ def authenticate(
     :func:`remember_nonce` inside the transaction that acts on the request (a push), so
     that checking a request never waits for another request's write.
     """
+    if not all(value.isascii() for value in headers.values()):
+        raise Unauthorized("signature headers must be ASCII (a Thai key id is percent-encoded)")
     try:
         claims = parse_request_headers(headers)
     except (perr.SarabanError, UnicodeDecodeError) as e:

@@ -4,7 +4,8 @@ API modules create their blueprint with :func:`protected_blueprint`, which refus
 without the node's bearer token (``/api/health`` excepted) and, before the first call that
 writes, makes sure the hub is not ahead of this node (:func:`node.sync.worker.startup_check`).
 Input helpers raise :class:`~node.errors.BadInput`, so bad input is a 400 that stores
-nothing.
+nothing; the JSON body of a state-changing call is read strictly (:func:`body`) before its
+view runs, whether or not the view needs it.
 
 Every state-changing route of such a blueprint (POST, PUT, PATCH, DELETE) is answered once
 per ``Idempotency-Key`` header (:func:`answered_once`, :mod:`node.storage.idempotency`): the
@@ -30,11 +31,16 @@ from node.records.access import Viewer, viewer_from_headers
 from node.storage.idempotency import Claim, Outcome, check_key, run_once
 from node.storage.store import Store
 from node.sync.worker import startup_check
+from protocol.errors import BoundsError, RemoteDataError
+from protocol.request_json import parse_request_json
 
 UNCHECKED_ENDPOINTS = frozenset({"api.health", "api.sync_now"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+NOT_JSON_TH = "รูปแบบข้อมูลไม่ถูกต้อง (ต้องเป็น JSON)"
+OUT_OF_BOUNDS_TH = "ข้อมูลเกินขอบเขตที่รับได้ (ซ้อนกันลึกเกินไป หรือมีตัวเลขใหญ่เกินกำหนด)"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,15 +65,37 @@ def actor() -> str:
 
 
 def body() -> dict[str, Any]:
-    """The JSON object sent, or :class:`BadInput`."""
-    data = request.get_json(silent=True)
-    if data is None and not request.data:
+    """The JSON object sent (``{}`` for no body), read strictly
+    (:func:`protocol.request_json.parse_request_json`) once per request, or
+    :class:`BadInput`."""
+    if "json_body" not in g:
+        g.json_body = _read_body()
+    data: dict[str, Any] = g.json_body
+    return data
+
+
+def check_body() -> None:
+    """Refuse a state-changing call whose body is not a JSON object, before its view runs
+    (and whether or not the view reads it)."""
+    if request.method in STATE_CHANGING:
+        body()
+
+
+def _read_body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
+    if not request.is_json:
+        raise BadInput("send the body as application/json", code="bad_json", message_th=NOT_JSON_TH)
+    try:
+        data = parse_request_json(raw)
+    except BoundsError as e:
+        raise BadInput(str(e), code=e.code, message_th=OUT_OF_BOUNDS_TH) from e
+    except RemoteDataError as e:
+        raise BadInput(str(e), code=e.code, message_th=NOT_JSON_TH) from e
     if not isinstance(data, dict):
         raise BadInput(
-            "the request body must be a JSON object",
-            code="bad_json",
-            message_th="รูปแบบข้อมูลไม่ถูกต้อง (ต้องเป็น JSON)",
+            "the request body must be a JSON object", code="bad_json", message_th=NOT_JSON_TH
         )
     return data
 
@@ -192,5 +220,6 @@ def protected_blueprint(name: str, import_name: str) -> Blueprint:
     state-changing routes answered once per idempotency key."""
     bp = ApiBlueprint(name, import_name, url_prefix="/api")
     bp.before_request(require_token)
+    bp.before_request(check_body)
     bp.before_request(check_hub_highwater_once)
     return bp

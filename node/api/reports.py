@@ -27,9 +27,9 @@ def _whole_number(name: str, name_th: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isascii() or not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise BadInput(
-            f"{name} must be a whole number, not {raw!r}",
+            f"{name} must be a whole number, not {raw[:20]!r}",
             code=f"bad_{name}",
             message_th=f"{name_th}ต้องเป็นตัวเลข",
         )

@@ -48,9 +48,9 @@ def _year_arg() -> int:
     raw = to_arabic_digits(request.args.get("year", "")).strip()
     if not raw:
         return retention.year_be_now(ctx())
-    if not raw.isascii() or not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise BadInput(
-            f"year must be a Buddhist-era year, not {raw!r}",
+            f"year must be a Buddhist-era year, not {raw[:20]!r}",
             code="bad_year",
             message_th="ปีต้องเป็นปีพุทธศักราช เช่น 2570",
         )

@@ -63,7 +63,7 @@ def parse_retention(value: str | int) -> str:
         text = text.removesuffix(suffix)
     if text in (NEVER, NEVER_TH):
         return NEVER
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
         raise _bad_retention(value)
     years = int(text)
     if not 1 <= years <= MAX_RETENTION_YEARS:
