@@ -25,18 +25,20 @@ from hub.errors import (
     BadCursor,
     BadJSON,
     BadRequest,
-    Forbidden,
     HubError,
     NotFound,
     WrongContentType,
 )
 from hub.federation.auth import Caller, authenticate, remember_nonce
-from hub.federation.enrollment import enroll
+from hub.federation.blobs import readable_path, receive_chunk, state_for
+from hub.federation.enrollment import enroll, rekey
 from hub.federation.ingest import ingest_push
+from hub.federation.ratelimit import RateLimits, family_of
 from hub.federation.watch import current_etag, issue_token, office_of, watch_secret
 from hub.monitoring.alerts import report_directory, report_held
 from hub.monitoring.metrics import timed
 from hub.numbering.authority import grant_lease, register_digests
+from protocol import errors as perr
 from protocol.api import (
     API_PREFIX,
     BLOB_RECEIVED_HEADER,
@@ -49,10 +51,10 @@ from protocol.api import (
     watch_etag,
 )
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP
-from protocol.canonical import parse_json
 from protocol.crashpoints import crash_point
 from protocol.envelope import Envelope
 from protocol.hub_messages import Checkpoint
+from protocol.request_json import parse_request_json
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
@@ -78,6 +80,13 @@ def _authenticate(remember: bool) -> None:
         _window(),
         remember=remember,
     )
+    _admit(g.caller.office)
+
+
+def _admit(office: str) -> None:
+    """Count the request against its office's rate limit (429 with Retry-After beyond)."""
+    limits: RateLimits = current_app.extensions["saraban_rate_limits"]
+    limits.admit(office, family_of(request.endpoint), clock())
 
 
 def _window() -> float:
@@ -111,9 +120,9 @@ def json_body() -> dict[str, Any]:
     """The request body as a JSON object (400 bad_json / bad_request otherwise)."""
     require_json()
     try:
-        value = parse_json(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadJSON(f"body is not valid JSON: {e}") from e
+        value = parse_request_json(request.get_data(cache=True))
+    except perr.RemoteDataError as e:
+        raise BadJSON(str(e), code=e.code) from e
     if not isinstance(value, dict):
         raise BadRequest("body must be a JSON object")
     return value
@@ -123,7 +132,7 @@ def _int_arg(value: Any, name: str, default: int, low: int = 0) -> int:
     if value is None or value == "":
         return default
     if isinstance(value, str):
-        if not value.isdigit() or len(value) > 15:
+        if not (value.isascii() and value.isdigit()) or len(value) > 15:
             raise BadRequest(f"{name} must be a whole number")
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -160,7 +169,10 @@ def watch() -> Response:
     """The wake-up check (ADR 0016): 304 while nothing new waits for the token's office."""
     store = get_store()
     token = request.headers.get(WATCH_HEADER, "")
+    if not token.isascii():  # a token is base64 and hex; anything else is no token
+        token = ""
     office = office_of(store, watch_secret(get_keyring()), token)
+    _admit(office)
     etag = current_etag(store, office)
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = Response(status=304)
@@ -182,6 +194,14 @@ def directory() -> Response:
     if head is None:
         raise NotFound("the hub has no directory yet")
     return jsonify({"directory": _envelope_json(head[1])})
+
+
+@bp.post("/rekey")
+@signed
+def rekey_office() -> Response:
+    """Make the caller's next signing key active and retire the one that signed this."""
+    who = caller()
+    return jsonify(rekey(get_store(), get_keyring(), who.office, who.keyid, json_body(), clock()))
 
 
 @bp.post("/push")
@@ -215,6 +235,7 @@ def _push() -> Response:
         clock(),
         blobs=get_blobs(),
         nonce=(who.keyid, who.nonce, _window()),
+        quarantine_quota=int(current_app.config["QUARANTINE_BYTES_PER_OFFICE"]),
     )
     crash_point("hub_push_committed")
     assert outcome.ack is not None
@@ -427,9 +448,9 @@ def digests() -> Response:
 @bp.route("/blobs/<sha256>", methods=["HEAD"])
 @signed
 def blob_head(sha256: str) -> Response:
-    """What the hub holds of a blob."""
-    get_blobs().path(sha256)  # 400 for a malformed name
-    state = get_blobs().state(sha256)
+    """What the caller may learn of a blob: complete when it may read it, else how far its
+    own upload has got."""
+    state = state_for(get_store(), get_blobs(), caller().office, sha256)
     if state.complete:
         return Response(status=200, headers={BLOB_SIZE_HEADER: str(state.size)})
     return Response(status=404, headers={BLOB_RECEIVED_HEADER: str(state.size)})
@@ -449,19 +470,24 @@ def _blob_put(sha256: str) -> Response:
     size = _int_arg(request.args.get("size"), "size", -1)
     if offset < 0 or size < 0:
         raise BadRequest("offset and size are required")
-    state = get_blobs().put_chunk(sha256, offset, size, request.get_data(cache=True))
+    state = receive_chunk(
+        get_store(),
+        get_blobs(),
+        caller().office,
+        sha256,
+        offset,
+        size,
+        request.get_data(cache=True),
+        clock(),
+    )
     return jsonify({"received": state.size, "complete": state.complete})
 
 
 @bp.get("/blobs/<sha256>")
 @signed
 def blob_get(sha256: str) -> Response:
-    """The bytes of a blob, for the sender and recipients of a letter listing it."""
-    blobs = get_blobs()
-    blobs.path(sha256)
-    if not get_store().may_read_blob(caller().office, sha256):
-        raise Forbidden("only the sender and recipients of a letter listing it may read a blob")
-    path = blobs.open_path(sha256)
+    """The bytes of a blob, for an office that may read it (404 to others, as if absent)."""
+    path = readable_path(get_store(), get_blobs(), caller().office, sha256)
     return send_file(
         path, mimetype="application/octet-stream", conditional=True, etag=False, max_age=0
     )

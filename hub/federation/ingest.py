@@ -4,15 +4,20 @@ For each envelope, in request order:
 
 1. the DSSE shape (:meth:`Envelope.from_wire`), an office-signed kind;
 2. the signature, by an active key of the *requesting* office only; an envelope whose
-   signer or ``origin`` is another office is rejected ``not_your_feed``;
+   signer or ``origin`` is another office is rejected ``not_your_feed``; when the office's
+   keys changed while the push was checked (a rekey, ADR 0018) nothing is stored and the
+   push is refused 409 ``key_changed``;
 3. the body's fields (:func:`protocol.messages.parse_feed_message`);
 4. the feed rule (:func:`protocol.feed.decide_append`) against the stored head:
    accepted, duplicate (same bytes already held), rejected (out_of_sequence,
    broken_chain) or equivocation (another body at a held seq: quarantined + alert);
+   a classified letter that is not sealed is refused ``unsealed_classified``
+   (:mod:`hub.federation.secrecy`) and quarantined without its bytes;
 5. a letter is taken only when the hub holds every attachment it cites, complete and
-   hash-checked (:mod:`hub.federation.blobs`); otherwise it is refused ``blobs_incomplete``
-   with the ``missing`` hashes: not quarantined, not alerted, the node uploads them and
-   pushes again, so recipients never get a letter whose bytes they cannot fetch;
+   hash-checked, and readable by the sender (:mod:`hub.federation.blobs`); otherwise it is
+   refused ``blobs_incomplete`` with the ``missing`` hashes: not quarantined, not alerted,
+   the node uploads them and pushes again, so recipients never get a letter whose bytes
+   they cannot fetch, and citing a blob grants nothing to an office that cannot read it;
 6. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
    (:mod:`hub.numbering.authority`) in the same transaction as storing it.
 
@@ -32,9 +37,12 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.directory import HubKeyring
+from hub.errors import Conflict
 from hub.federation.auth import remember_nonce
-from hub.federation.blobs import BlobStore
+from hub.federation.blobs import BlobStore, missing_for
+from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
 from hub.federation.routing import route
+from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
 from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
 from hub.store import HubStore
@@ -83,6 +91,7 @@ def ingest_push(
     source: str = "push",
     blobs: BlobStore | None = None,
     nonce: tuple[str, str, float] | None = None,
+    quarantine_quota: int = DEFAULT_QUOTA,
 ) -> PushOutcome:
     """Ingest one push request of ``office``; return per-envelope results and the ack.
 
@@ -91,12 +100,18 @@ def ingest_push(
     count as contact from the office. With ``blobs``, a letter citing an attachment they do
     not hold complete is refused ``blobs_incomplete`` (step 5). ``nonce`` (key id, nonce,
     clock window) is the request's, remembered first in the transaction: a replayed push
-    is refused 401 ``replayed_nonce`` with nothing written.
+    is refused 401 ``replayed_nonce`` with nothing written. A refused envelope is kept in
+    quarantine while its office's kept bytes stay within ``quarantine_quota``
+    (:func:`hub.federation.refusals.keep_refused`).
     """
     keys = active_keys(store, office)
     checked = check_on_every_core(office, keys, wire_envelopes)
     outcome = PushOutcome()
     with store.write():
+        if active_keys(store, office) != keys:
+            # A new key (ADR 0018) committed after the checks: what the retired key signed
+            # must not be stored beyond the seq its retirement names.
+            raise Conflict("this office's signing key changed during the push", code="key_changed")
         if nonce is not None:
             remember_nonce(store, nonce[0], nonce[1], now, nonce[2])
         stored = store.feed_head(office)
@@ -113,7 +128,7 @@ def ingest_push(
             }
             outcome.results.append(result)
             if item.msg is None:
-                _quarantine(store, item, office, None, now)
+                _quarantine(store, item, office, None, now, quarantine_quota)
                 rejected_before = True
                 continue
             msg = item.msg
@@ -123,11 +138,28 @@ def ingest_push(
             if decision.verdict is Verdict.DUPLICATE:
                 result.update(status="duplicate", reason=None, detail=None)
                 continue
+            unsealed = unsealed_detail(msg)
+            if unsealed is not None:
+                result.update(reason=UNSEALED_CLASSIFIED, detail=unsealed)
+                # Kept without its bytes: the hub holds no plaintext of a classified letter.
+                keep_refused(
+                    store,
+                    office,
+                    item.env_id,
+                    msg.seq,
+                    UNSEALED_CLASSIFIED,
+                    unsealed,
+                    None,
+                    now,
+                    quarantine_quota,
+                )
+                rejected_before = True
+                continue
             if decision.verdict is not Verdict.ACCEPT:
                 result.update(reason=decision.reason, detail=decision.detail)
                 item.reason, item.detail = decision.reason, decision.detail
                 if decision.verdict is Verdict.EQUIVOCATION:
-                    _quarantine(store, item, office, msg.seq, now)
+                    _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                     store.raise_alert(
                         "equivocation",
                         office,
@@ -135,10 +167,10 @@ def ingest_push(
                         now,
                     )
                 elif not (rejected_before and decision.reason == "out_of_sequence"):
-                    _quarantine(store, item, office, msg.seq, now)
+                    _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                 rejected_before = True
                 continue
-            missing = _missing_blobs(blobs, msg)
+            missing = _missing_blobs(store, blobs, office, msg)
             if missing:
                 result.update(
                     reason=BLOBS_INCOMPLETE,
@@ -153,7 +185,7 @@ def ingest_push(
             except NumberingRejected as e:
                 result.update(reason=e.reason, detail=e.detail)
                 item.reason, item.detail = e.reason, e.detail
-                _quarantine(store, item, office, msg.seq, now)
+                _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                 if e.reason in NUMBERING_ALERTS:
                     store.raise_alert(e.reason, office, e.detail, now)
                 rejected_before = True
@@ -203,16 +235,19 @@ def _accept(
     return notes
 
 
-def _missing_blobs(blobs: BlobStore | None, msg: FeedMessage) -> list[str]:
-    """The attachments of a letter the hub does not hold complete, in the letter's order."""
-    if blobs is None or not isinstance(msg, Letter):
+def _missing_blobs(
+    store: HubStore, blobs: BlobStore | None, office: str, msg: FeedMessage
+) -> list[str]:
+    """The attachments of a letter the sender cannot make readable, in the letter's order."""
+    if blobs is None or not isinstance(msg, Letter) or not msg.attachments:
         return []
-    cited = dict.fromkeys(str(a.get("sha256")) for a in msg.attachments)
-    return [sha for sha in cited if not blobs.state(sha).complete]
+    return missing_for(store, blobs, office, (str(a.get("sha256")) for a in msg.attachments))
 
 
-def _quarantine(store: HubStore, item: Checked, office: str, seq: int | None, now: float) -> None:
-    store.quarantine(item.env_id, office, seq, item.reason, item.detail, item.raw, now)
+def _quarantine(
+    store: HubStore, item: Checked, office: str, seq: int | None, now: float, quota: int
+) -> None:
+    keep_refused(store, office, item.env_id, seq, item.reason, item.detail, item.raw, now, quota)
 
 
 def _first_error(results: list[dict[str, Any]]) -> str | None:

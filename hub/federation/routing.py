@@ -3,6 +3,8 @@
 * ``letter``: one mailbox row per recipient the hub knows and has not revoked (a pending
   office's letters wait until it enrolls and pulls); an unknown or revoked recipient gets
   an ``unroutable`` alert and a note in the push result, and the letter is still accepted.
+  The recipients may then read the attachments the sender could
+  (:func:`hub.federation.blobs.grant_readers`).
   A letter carrying a provisional number the hub has already made final is followed in
   those mailboxes by the finalisation (:func:`hub.numbering.authority.deliver_finalisations`);
 * ``receipt``: the letter's sender, when the receipt's origin is a recipient of that letter
@@ -19,6 +21,7 @@ letter or receipt is also recorded there for the usage statistics
 
 from __future__ import annotations
 
+from hub.federation.blobs import grant_readers
 from hub.monitoring.timing_facts import record_answer, record_sent
 from hub.monitoring.usage_facts import record_letter, record_receipt
 from hub.numbering.authority import deliver_finalisations
@@ -60,7 +63,9 @@ def _route_letter(store: HubStore, letter: Letter, env_id: str, now: float) -> l
         routed.append(recipient)
     store.add_routes(env_id, letter.origin, routed)
     deliver_finalisations(store, letter, env_id, routed)
-    store.add_blob_refs(env_id, [a["sha256"] for a in letter.attachments])
+    hashes = [a["sha256"] for a in letter.attachments]
+    store.add_blob_refs(env_id, hashes)
+    grant_readers(store, env_id, letter.origin, hashes, routed, now)
     record_letter(store, letter, env_id, len(routed), now)
     record_sent(store, letter, env_id, routed, now)
     return notes

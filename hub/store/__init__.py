@@ -15,8 +15,9 @@ transactions, the query helpers, the hub's metadata):
 * :mod:`hub.store.tokens`: enrollment tokens (hashes only);
 * :mod:`hub.store.feeds`: the envelopes each office's feed holds;
 * :mod:`hub.store.mailboxes`: what each office has to pull, and the hub's own envelopes;
-* :mod:`hub.store.routes`: who each letter went to and which attachments it lists;
+* :mod:`hub.store.routes`: who each letter went to, the attachments it lists, who may read them;
 * :mod:`hub.store.quarantine` and :mod:`hub.store.alerts`: what the operator must look at;
+* :mod:`hub.store.collection`: which attachment bytes letters cite, and what was collected;
 * :mod:`hub.store.numbering`: the numbering ledger, leases, rejections and daily reports;
 * :mod:`hub.store.directory`: signed directory versions, distribution lists, shared registers;
 * :mod:`hub.store.sync_sessions`: each push and pull of a node;
@@ -35,6 +36,12 @@ from pathlib import Path
 
 from hub.errors import StoreError
 from hub.store.alerts import AlertRecords
+from hub.store.collection import (
+    COLLECTED_KINDS,
+    ORPHAN_BLOB,
+    PARTIAL_UPLOAD,
+    CollectionRecords,
+)
 from hub.store.connection import Connection, Row
 from hub.store.delivery_times import DeliveryTimeRecords
 from hub.store.directory import DirectoryRecords
@@ -44,13 +51,23 @@ from hub.store.mailboxes import MailboxRecords
 from hub.store.numbering import NumberingRecords
 from hub.store.offices import OfficeRecords
 from hub.store.operators import OperatorRecords
-from hub.store.quarantine import QuarantineRecords
+from hub.store.quarantine import QuarantineRecords, stored_size
 from hub.store.routes import RouteRecords
 from hub.store.statistics import StatisticsRecords
 from hub.store.sync_sessions import SyncSessionRecords
 from hub.store.tokens import TokenRecords
 
-__all__ = ["FeedRow", "HubStore", "Row", "StoreError", "open_store"]
+__all__ = [
+    "COLLECTED_KINDS",
+    "ORPHAN_BLOB",
+    "PARTIAL_UPLOAD",
+    "FeedRow",
+    "HubStore",
+    "Row",
+    "StoreError",
+    "open_store",
+    "stored_size",
+]
 
 
 class HubStore(
@@ -62,6 +79,7 @@ class HubStore(
     RouteRecords,
     QuarantineRecords,
     AlertRecords,
+    CollectionRecords,
     NumberingRecords,
     DirectoryRecords,
     SyncSessionRecords,

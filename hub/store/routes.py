@@ -1,8 +1,10 @@
-"""Where letters went: the recipients of each letter and the attachments it lists.
+"""Where letters went: the recipients of each letter, the attachments it lists, and who
+may read each attachment.
 
-``letter_routes`` remembers who each letter was routed to and ``blob_refs`` which
-attachment hashes it lists, so that the hub hands an attachment only to an office that
-sent or received a letter listing it.
+``letter_routes`` remembers who each letter was routed to, ``blob_refs`` which attachment
+hashes it lists, and ``blob_readers`` which offices may read each blob: those that uploaded
+it whole (``letter`` null) and those a letter granted it to. Who is granted what is decided
+by :mod:`hub.federation.blobs`, not here.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import sqlite3
 from collections.abc import Iterable
 
 from hub.errors import StoreError
-from hub.store.connection import Connection
+from hub.store.connection import Connection, Row
 
 
 class RouteRecords(Connection):
-    """The ``letter_routes`` and ``blob_refs`` tables."""
+    """The ``letter_routes``, ``blob_refs`` and ``blob_readers`` tables."""
 
     def add_routes(self, letter: str, sender: str, recipients: Iterable[str]) -> None:
         """Remember who a letter was routed to."""
@@ -52,11 +54,45 @@ class RouteRecords(Connection):
             raise StoreError(f"database error: {e}") from e
 
     def may_read_blob(self, office_id: str, sha256: str) -> bool:
-        """True when the office sent, or is a recipient of, a letter listing this blob."""
+        """True when the office may read this blob (``blob_readers``)."""
         value = self._scalar(
-            "SELECT 1 FROM blob_refs b JOIN feed f ON f.env_id = b.letter"
-            " WHERE b.sha256 = ? AND (f.origin = ? OR EXISTS (SELECT 1 FROM letter_routes r"
-            " WHERE r.letter = b.letter AND r.recipient = ?)) LIMIT 1",
-            (sha256, office_id, office_id),
+            "SELECT 1 FROM blob_readers WHERE sha256 = ? AND office = ?", (sha256, office_id)
         )
         return value is not None
+
+    def blob_has_readers(self, sha256: str) -> bool:
+        """True when some office may read this blob."""
+        return (
+            self._scalar("SELECT 1 FROM blob_readers WHERE sha256 = ? LIMIT 1", (sha256,))
+            is not None
+        )
+
+    def add_blob_reader(self, sha256: str, office_id: str, letter: str | None, now: float) -> None:
+        """Let an office read a blob: it uploaded it whole (``letter`` None), or ``letter``
+        granted it. The first way an office came to read a blob is the one kept."""
+        self._exec(
+            "INSERT OR IGNORE INTO blob_readers (sha256, office, letter, at) VALUES (?, ?, ?, ?)",
+            (sha256, office_id, letter, now),
+        )
+
+    def add_blob_readers(
+        self, letter: str, hashes: Iterable[str], offices: Iterable[str], now: float
+    ) -> None:
+        """Let ``offices`` read each blob of ``hashes``, granted by ``letter``."""
+        who = list(offices)
+        try:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO blob_readers (sha256, office, letter, at)"
+                " VALUES (?, ?, ?, ?)",
+                [(h, o, letter, now) for h in hashes for o in who],
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"database error: {e}") from e
+
+    def blob_citations(self) -> list[Row]:
+        """Every stored letter's citation of a blob, in the order the hub received the
+        letters: ``sha256``, ``letter``, ``origin`` and ``at``."""
+        return self._all(
+            "SELECT b.sha256, b.letter, f.origin, f.received_at AS at FROM blob_refs b"
+            " JOIN feed f ON f.env_id = b.letter ORDER BY f.received_at, f.rowid, b.sha256"
+        )

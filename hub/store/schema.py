@@ -105,6 +105,13 @@ CREATE TABLE IF NOT EXISTS blob_refs (
     letter TEXT NOT NULL,
     PRIMARY KEY (sha256, letter)
 );
+CREATE TABLE IF NOT EXISTS blob_readers (
+    sha256 TEXT NOT NULL,
+    office TEXT NOT NULL,
+    letter TEXT,
+    at REAL NOT NULL,
+    PRIMARY KEY (sha256, office)
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     env_id TEXT NOT NULL UNIQUE,
@@ -115,6 +122,19 @@ CREATE TABLE IF NOT EXISTS quarantine (
     envelope BLOB,
     at REAL NOT NULL,
     status TEXT NOT NULL DEFAULT 'open'
+);
+CREATE TABLE IF NOT EXISTS quarantine_usage (
+    office TEXT PRIMARY KEY,
+    held_bytes INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,
+    refused_bytes INTEGER NOT NULL DEFAULT 0,
+    refused_at REAL
+);
+CREATE TABLE IF NOT EXISTS collected (
+    what TEXT PRIMARY KEY,
+    files INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    last_at REAL
 );
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY,
@@ -278,6 +298,10 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("ledger", "replaces", "TEXT"),
     ("hub_envelopes", "letter", "TEXT"),
     ("hub_envelopes", "provisional_key", "TEXT"),
+    ("operators", "session_gen", "INTEGER NOT NULL DEFAULT 0"),
+    ("alerts", "repeats", "INTEGER NOT NULL DEFAULT 0"),
+    ("alerts", "last_at", "REAL"),
+    ("quarantine", "size", "INTEGER"),
 )
 """Columns added after the first release: ``(table, column, type)``, added when missing."""
 
@@ -293,7 +317,10 @@ TABLES = frozenset(
         "mailbox",
         "letter_routes",
         "blob_refs",
+        "blob_readers",
         "quarantine",
+        "quarantine_usage",
+        "collected",
         "alerts",
         "ledger",
         "leases",
@@ -321,6 +348,16 @@ def upgrade(conn: sqlite3.Connection) -> None:
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.execute("CREATE INDEX IF NOT EXISTS alerts_key ON alerts (key, status)")
+    conn.execute("CREATE INDEX IF NOT EXISTS quarantine_origin ON quarantine (origin, status)")
+    # Envelopes quarantined before quotas: charged as hub.store.quarantine.stored_size does.
+    conn.execute(
+        "UPDATE quarantine SET size = COALESCE(length(envelope), 0)"
+        " + COALESCE(length(CAST(detail AS BLOB)), 0) + 200 WHERE size IS NULL"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO quarantine_usage (office, held_bytes) SELECT origin, sum(size)"
+        " FROM quarantine WHERE status = 'open' AND origin IS NOT NULL GROUP BY origin"
+    )
     conn.execute(
         "CREATE INDEX IF NOT EXISTS hub_envelopes_finalised ON hub_envelopes (office)"
         " WHERE kind = 'lease_finalise'"
