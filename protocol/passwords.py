@@ -2,7 +2,8 @@
 
 Passwords are kept only as salted scrypt hashes in a self-describing form
 (``scrypt$n$r$p$salt$hash``) and compared in constant time, so the cost parameters can be
-raised later without breaking stored hashes.
+raised later without breaking stored hashes. :func:`spend_check_time` runs one check that
+cannot succeed, so a login for a name with no account costs what a real check costs.
 
 Does not: store accounts, count failed logins or keep sessions; the node
 (:mod:`node.staff.accounts`) and the hub (:mod:`hub.console.operators`) do that.
@@ -16,6 +17,12 @@ import hmac
 import secrets
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+_NO_ACCOUNT_HASH = (
+    f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$"
+    f"{base64.b64encode(bytes(16)).decode()}${base64.b64encode(bytes(32)).decode()}"
+)
+"""A stored hash of the current cost that no password matches (its digest is all zeros)."""
 
 
 def hash_password(password: str) -> str:
@@ -46,3 +53,9 @@ def password_matches(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
+
+
+def spend_check_time(password: str) -> None:
+    """Check ``password`` against a hash nothing matches: one scrypt of the current cost,
+    the time :func:`password_matches` takes, for a login whose answer is known already."""
+    password_matches(password, _NO_ACCOUNT_HASH)

@@ -7,10 +7,18 @@ their own databases. The decisions below are the same for both, so they live her
 * the key that signs the cookie (:func:`session_secret`) and each session's CSRF token
   (:func:`new_csrf_token`, :func:`csrf_refusal`, compared in constant time);
 * the idle timeout (:func:`idle_minutes`, :func:`has_idled_out`);
+* the end of a session on the server's side (:func:`is_revoked`): every account keeps a
+  session generation, each session carries the generation it began in, and signing out, a
+  new password or deactivation moves the account's on, so every cookie of the account
+  stops working, whoever still holds one;
 * a login (:func:`judge_login`): :data:`MAX_FAILURES` wrong passwords in a row lock the
-  account for :data:`LOCK_SECONDS` whatever comes next, and an unknown name is refused with
-  the same words, after the same time, as a wrong password;
+  account for :data:`LOCK_SECONDS` whatever comes next; an unknown name, an inactive or
+  locked account and a wrong password all get the same words (:data:`LOGIN_REFUSED_TH`,
+  which mentions the lock) after one scrypt check each, so neither the answer nor its time
+  tells which names exist;
 * the rules for a user name and a password, and the Thai words a refusal shows.
+
+Whether a cookie is marked ``Secure`` is each app's ``SECURE_COOKIES`` setting.
 
 Does not: read cookies, forms or databases, keep a clock (every decision that depends on
 time takes ``now``), or hash passwords (:mod:`protocol.passwords`, which it calls).
@@ -28,7 +36,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from protocol.passwords import hash_password, password_matches
+from protocol.passwords import password_matches, spend_check_time
 
 CSRF_FIELD = "csrf_token"
 """The hidden field through which every form sends its session's CSRF token back."""
@@ -51,11 +59,12 @@ MAX_FAILURES = 5
 LOCK_SECONDS = 300
 """How long a locked account stays locked, whatever password comes next."""
 
-LOGIN_REFUSED_TH = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"
-"""The one answer to an unknown name, an inactive account and a wrong password."""
-
-LOCKED_TH = "เข้าสู่ระบบผิดหลายครั้ง บัญชีถูกระงับชั่วคราว กรุณารอ 5 นาที"
-"""The answer while an account is locked (the minutes are :data:`LOCK_SECONDS`)."""
+LOGIN_REFUSED_TH = (
+    f"ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง (หากใส่รหัสผ่านผิด {MAX_FAILURES} ครั้งติดกัน"
+    f" บัญชีจะถูกระงับชั่วคราว {LOCK_SECONDS // 60} นาที)"
+)
+"""The one answer to an unknown name, an inactive or locked account and a wrong password:
+a locked account told apart would tell a guesser that the name exists."""
 
 EXPIRED_TH = "หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบอีกครั้ง"
 """Flashed on the login page when an idle session has ended."""
@@ -105,6 +114,15 @@ def idle_minutes(setting: float) -> float:
 def has_idled_out(last_seen: float, now: float, minutes: float) -> bool:
     """Whether a session last seen at ``last_seen`` has sat idle longer than ``minutes``."""
     return now - last_seen > minutes * 60
+
+
+def is_revoked(session_generation: object, account_generation: object) -> bool:
+    """Whether a session that began in ``session_generation`` (what its cookie holds) has
+    been ended on the server's side: the account's generation has moved on since (signing
+    out, a new password, deactivation), or the cookie holds none."""
+    if not isinstance(session_generation, int) or isinstance(session_generation, bool):
+        return True
+    return session_generation != account_generation
 
 
 def login_form(form: Mapping[str, str]) -> tuple[str, str]:
@@ -163,11 +181,11 @@ class LoginVerdict:
 
     @property
     def message_th(self) -> str:
-        """The Thai refusal: an unknown name and a wrong password read alike."""
-        return LOCKED_TH if self.outcome is LoginOutcome.LOCKED else LOGIN_REFUSED_TH
+        """The Thai refusal: the same for every refusal (:data:`LOGIN_REFUSED_TH`)."""
+        return LOGIN_REFUSED_TH
 
     def reason(self, username: str) -> str:
-        """Why the login was refused, for the log (nothing that tells a name exists)."""
+        """Why the login was refused, for the operator's log (never shown to the user)."""
         if self.outcome is LoginOutcome.LOCKED:
             return f"{username} is locked after repeated failures"
         return f"login refused for {username!r}"
@@ -178,14 +196,16 @@ def judge_login(password: str, account: Mapping[str, Any] | None, now: float) ->
 
     ``account`` is the stored row, with the columns both the hub's operators and a node's
     users have (``active``, ``password_hash``, ``failures``, ``locked_until``), or None when
-    no account has the name given. For no account, or an inactive one, the time of a real
-    check is spent anyway, so timing does not tell which names exist.
+    no account has the name given. Every path runs exactly one scrypt check: for no account
+    or an inactive one against a hash nothing matches, for a locked account against its own
+    hash with the result set aside, so timing tells no more than the answer does.
     """
     if account is None or not account["active"]:
-        password_matches(password, hash_password("x" * MIN_PASSWORD))
+        spend_check_time(password)
         return LoginVerdict(LoginOutcome.NO_SUCH_ACCOUNT, Lockout())
     lockout = Lockout(int(account["failures"] or 0), account["locked_until"])
     if lockout.is_locked(now):
+        password_matches(password, str(account["password_hash"]))  # the time, not the answer
         return LoginVerdict(LoginOutcome.LOCKED, lockout)
     if not password_matches(password, str(account["password_hash"])):
         return LoginVerdict(LoginOutcome.WRONG_PASSWORD, lockout.after_wrong_password(now))

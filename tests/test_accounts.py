@@ -13,7 +13,7 @@ from test_node_support import Node, PaperHub, offline_node
 from node.errors import BadInput, Conflict
 from node.staff.accounts import LoginRefused, add_user, authenticate, set_password
 from node.storage.store import Store
-from protocol.sessions import LOCK_SECONDS, MAX_FAILURES
+from protocol.sessions import LOCK_SECONDS, LOGIN_REFUSED_TH, MAX_FAILURES
 
 PASSWORD = "ม้าลาย-กินหญ้า-2569"
 
@@ -51,7 +51,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(node: Node) -> None
             with pytest.raises(LoginRefused) as e:
                 authenticate(node.ctx, store, name, password)
             answers.append((e.value.status, e.value.message_th))
-    assert answers[0] == answers[1] == (401, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง")
+    assert answers[0] == answers[1] == (401, LOGIN_REFUSED_TH)
 
 
 def guess_until_locked(node: Node, store: Store) -> None:

@@ -26,6 +26,7 @@ from node.sync.enrolment import init_node
 from node.sync.state import SyncResult
 from node.sync.worker import sync_once
 from protocol.envelope import Envelope, sign_envelope
+from protocol.filemodes import private_folder, private_opener
 from protocol.hub_messages import Directory
 from protocol.keys import Signer, save_signer
 from protocol.messages import FeedMessage
@@ -33,6 +34,8 @@ from scripts.fleet import Service, start_service
 from scripts.nodeapi import NodeHTTP, read_token
 
 TOKEN = "test-token-0123456789"
+METRICS_TOKEN = "scrape-token-of-the-tests"
+"""The /metrics token of the federation's hub (as :mod:`test_hub_support`'s)."""
 NORTH = {"north": {"title": "ภาคเหนือ", "members": [CHIANG_MAI, CHIANG_RAI]}}
 """The distribution list ภาคเหนือ, for a :class:`PaperHub`'s ``lists``."""
 
@@ -132,16 +135,14 @@ class PaperHub:
 
 def offline_node(tmp_path: Path, office: str, paper: PaperHub, clock: Clock, **config: Any) -> Node:
     """A node enrolled with a hand-made directory and a hub URL nobody answers."""
-    instance = tmp_path / office.replace(" ", "_")
-    instance.mkdir(parents=True)
+    instance = private_folder(tmp_path / office.replace(" ", "_"))
     signer = Signer.generate(office)
     save_signer(signer, instance / "keys" / "sign.key")
     paper.offices[office] = signer
-    (instance / "config.json").write_text(
-        json.dumps({"OFFICE": office, "HUB_URL": closed_port_url()}, ensure_ascii=False),
-        encoding="utf-8",
-    )
-    (instance / "api_token").write_text(TOKEN, encoding="utf-8")
+    config_text = json.dumps({"OFFICE": office, "HUB_URL": closed_port_url()}, ensure_ascii=False)
+    for name, text in (("config.json", config_text), ("api_token", TOKEN)):
+        with open(instance / name, "w", encoding="utf-8", opener=private_opener) as f:
+            f.write(text)
     return Node(instance, clock, **config)
 
 
@@ -218,7 +219,9 @@ class Federation:
         self.clock = clock
         self.hub_dir = tmp_path / "hub"
         init_hub(self.hub_dir, now=clock())
-        self.hub_app = create_hub({"CLOCK": clock}, instance_path=self.hub_dir)
+        self.hub_app = create_hub(
+            {"CLOCK": clock, "METRICS_TOKEN": METRICS_TOKEN}, instance_path=self.hub_dir
+        )
         self.serving = ExitStack()
         self.url = self.serving.enter_context(serve(self.hub_app))
         self.nodes: list[Node] = []

@@ -10,7 +10,6 @@ import pytest
 from protocol.passwords import hash_password
 from protocol.sessions import (
     LOCK_SECONDS,
-    LOCKED_TH,
     LOGIN_REFUSED_TH,
     MAX_FAILURES,
     MAX_PASSWORD,
@@ -99,7 +98,7 @@ def test_a_locked_account_refuses_even_the_right_password_until_the_lock_ends() 
     locked = Lockout(failures=0, locked_until=NOW + LOCK_SECONDS)
     refused = judge_login(PASSWORD, account(locked), NOW + LOCK_SECONDS - 1)
     assert refused.outcome is LoginOutcome.LOCKED
-    assert refused.message_th == LOCKED_TH
+    assert refused.message_th == LOGIN_REFUSED_TH  # a lock would tell that the name exists
     assert refused.lockout == locked  # waiting out the lock is not another failure
     assert judge_login(PASSWORD, account(locked), NOW + LOCK_SECONDS + 1).accepted
 

@@ -15,6 +15,7 @@ from test_node_support import Node, PaperHub, offline_node, publish
 from web_support import DESKTOP, PASSWORD, PHONE, shot
 
 from node.staff.accounts import add_user
+from protocol.sessions import LOGIN_REFUSED_TH
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_wrong_password_shows_the_thai_message(
     url, _, _ = served
     page = browser.new_page(viewport=DESKTOP, locale="th-TH")
     log_in(page, url, "ผิดแน่นอน-123")
-    expect(page.get_by_role("alert")).to_have_text("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง")
+    expect(page.get_by_role("alert")).to_have_text(LOGIN_REFUSED_TH)
     expect(page).to_have_url(f"{url}/login")
     shot(page, "login-refused-1366x768")
     page.set_viewport_size(PHONE)

@@ -27,6 +27,7 @@ from flask import Flask
 from hub.config import load_settings
 from hub.errors import AdminError, ConsoleError
 from hub.store import HubStore
+from hub.store.modes import check_file_modes
 
 Instance = str | Path | Flask
 """A hub instance as the operator names it: its folder, or the Flask app serving it."""
@@ -48,8 +49,17 @@ def _instance_and_settings(instance: Instance) -> tuple[Path, dict[str, Any]]:
 def open_hub(
     instance: Instance, create: bool = False
 ) -> Iterator[tuple[Path, dict[str, Any], HubStore]]:
-    """``(instance path, settings, store)`` of a hub instance; the store is closed after."""
+    """``(instance path, settings, store)`` of a hub instance; the store is closed after.
+
+    Opened by folder (the command line), the instance is started as the server starts it:
+    its file modes are checked, with a warning in the log for anything others may read
+    (:mod:`hub.store.modes`), and an existing database gets the columns this version adds.
+    """
     path, settings = _instance_and_settings(instance)
+    by_folder = not isinstance(instance, Flask)  # a running app did both when it started
+    if by_folder:
+        check_file_modes(path, settings)
+        create = create or Path(settings["DATABASE"]).exists()
     store = HubStore.open(settings["DATABASE"], create=create)
     try:
         yield path, settings, store

@@ -16,6 +16,7 @@ from hub.admin.access import Instance, action_time, open_for_action, open_hub
 from hub.admin.lists import rebuild_derived_lists
 from hub.directory import HubKeyring, current_directory, publish_directory
 from hub.store import HubStore
+from protocol.filemodes import private_folder
 from protocol.keys import fingerprint
 
 
@@ -27,15 +28,14 @@ def seed_data() -> dict[str, Any]:
 
 
 def init_hub(instance_path: str | Path, now: float | None = None) -> dict[str, Any]:
-    """Create a hub instance: folder, hub key (0600), database, pilot offices, lists, and
-    directory version 1. Running it again on an initialised instance changes nothing.
+    """Create a hub instance: folder (0700), hub key and database (0600), pilot offices,
+    lists, and directory version 1. Running it again on an initialised instance changes nothing.
 
     Returns ``{"instance", "database", "hub_keyid", "fingerprint", "directory_version",
     "offices", "created"}``.
     """
     when = action_time(now)
-    path = Path(instance_path)
-    path.mkdir(parents=True, exist_ok=True)
+    path = private_folder(Path(instance_path))
     with open_hub(path, create=True) as (_, settings, store):
         created = not store.hub_keys()
         if created:

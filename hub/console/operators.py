@@ -5,7 +5,8 @@ revocation, key rotation, quarantine, distribution lists) and ``viewer`` (watche
 Passwords are kept as scrypt hashes (:mod:`protocol.passwords`). A login is judged as at a
 node (:func:`protocol.sessions.judge_login`): ``MAX_FAILURES`` wrong passwords in a row lock
 the account for ``LOCK_SECONDS``, whatever comes next. The first operator is made on the
-hub machine with ``saraban hub adduser``.
+hub machine with ``saraban hub adduser``. A new password (``saraban hub passwd``) and
+signing out (:func:`end_sessions`) end every console session of the account.
 
 Does not: keep sessions or check CSRF tokens (:mod:`hub.console.session`).
 """
@@ -85,7 +86,8 @@ def add_operator(
 
 
 def set_password(store: HubStore, username: str, password: str, now: float) -> None:
-    """Replace an operator's password, reactivate the account and lift a lock."""
+    """Replace an operator's password, reactivate the account and lift a lock; every
+    session the operator had ends."""
     name = check_username(username)
     check_password(password)
     with store.write():
@@ -117,6 +119,13 @@ def authenticate(store: HubStore, username: str, password: str, now: float) -> d
         raise LoginRefused(verdict.reason(name), verdict.message_th)
     assert row is not None  # only a found, active operator is accepted
     return {k: v for k, v in row.items() if k != "password_hash"}
+
+
+def end_sessions(store: HubStore, username: str) -> None:
+    """End every console session of ``username`` (signing out): their cookies, kept or
+    copied anywhere, stop working."""
+    with store.write():
+        store.end_operator_sessions(username)
 
 
 def active_operator(store: HubStore, username: str) -> dict[str, Any] | None:

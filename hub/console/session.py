@@ -1,12 +1,16 @@
 """Sessions, CSRF tokens and the signed-in operator of the hub's console.
 
-The session is Flask's signed cookie (``saraban_hub_session``, HttpOnly, SameSite=Lax),
-signed with the key in ``<instance>/console_secret``, made once with mode 0600 and never
-logged. A session idles out after ``SESSION_MINUTES`` by the hub's clock
-(``app.config["CLOCK"]``), so tests move time instead of waiting. Every session carries one
-CSRF token that each form sends back as a hidden field; a POST without the right token is
-refused before anything is read from the form or done. A node's pages work the same way
-(:mod:`node.web.session`); what both decide without Flask is :mod:`protocol.sessions`.
+The session is Flask's signed cookie (``saraban_hub_session``, HttpOnly, SameSite=Lax, and
+Secure when ``SECURE_COOKIES`` is on for a console reached over HTTPS), signed with the key
+in ``<instance>/console_secret``, made once with mode 0600 and never logged. A session
+idles out after ``SESSION_MINUTES`` by the hub's clock (``app.config["CLOCK"]``), so tests
+move time instead of waiting. It also carries its operator's session generation, checked
+on every page (:func:`protocol.sessions.is_revoked`): signing out, a new password and
+deactivation move the account's on, so the old cookie stops working on the server's side
+too, whoever kept a copy of it. Every session carries one CSRF token that each form sends
+back as a hidden field; a POST without the right token is refused before anything is read
+from the form or done. A node's pages work the same way (:mod:`node.web.session`); what
+both decide without Flask is :mod:`protocol.sessions`.
 
 :func:`login_required` lets any operator see a page; :func:`operator_required` lets only the
 ``operator`` role act (a ``viewer`` watches).
@@ -25,7 +29,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 
-from hub.console.operators import active_operator
+from hub.console.operators import active_operator, end_sessions
 from hub.context import clock, get_store
 from hub.errors import ConsoleError
 from protocol.sessions import (
@@ -35,9 +39,11 @@ from protocol.sessions import (
     csrf_refusal,
     has_idled_out,
     idle_minutes,
+    is_revoked,
     new_csrf_token,
     session_secret,
 )
+from protocol.settings import switched_on
 
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
 NOT_A_PAGE = ("/api/", "/metrics", "/static/", "/fonts/")
@@ -67,11 +73,13 @@ def session_minutes() -> float:
 
 
 def configure_sessions(app: Flask) -> None:
-    """Sign sessions with the instance's key (cookies HttpOnly, SameSite=Lax) and load the
-    session before every page."""
+    """Sign sessions with the instance's key (cookies HttpOnly, SameSite=Lax, Secure when
+    ``SECURE_COOKIES`` says so) and load the session before every page."""
     app.config["SECRET_KEY"] = session_secret(Path(app.instance_path) / SECRET_FILE)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    secure = app.config.get("SECURE_COOKIES")
+    app.config["SESSION_COOKIE_SECURE"] = secure is True or switched_on(str(secure))
     app.config["SESSION_COOKIE_NAME"] = "saraban_hub_session"
     # The browser forgets the cookie too; the hub's own clock decides idle expiry.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
@@ -109,17 +117,19 @@ def load_session() -> None:
 
 
 def touch_session() -> None:
-    """Expire an idle session; otherwise load its operator into ``g.operator``."""
+    """End an idle or revoked session; otherwise load its operator into ``g.operator``."""
     username = session.get("operator")
     if not username:
         return
     now = clock()
     row = active_operator(get_store(), str(username))
-    if row is None or has_idled_out(float(session.get("seen") or 0), now, session_minutes()):
+    revoked = row is None or is_revoked(session.get("gen"), row["session_gen"])
+    if revoked or has_idled_out(float(session.get("seen") or 0), now, session_minutes()):
         # Keep the CSRF token, so the login form of the same tab still works.
         session.pop("operator", None)
         session.pop("seen", None)
-        if row is not None:
+        session.pop("gen", None)
+        if not revoked:
             flash(EXPIRED_TH)
         return
     session["seen"] = now
@@ -131,12 +141,17 @@ def start_session(operator: dict[str, Any]) -> None:
     session.clear()
     session.permanent = True
     session["operator"] = operator["username"]
+    session["gen"] = int(operator["session_gen"] or 0)
     session["seen"] = clock()
     csrf_token()
 
 
 def end_session() -> None:
-    """Sign out: forget the whole session."""
+    """Sign out: end every session of the signed-in operator at the hub, so a copy of the
+    cookie no longer works, and forget this one."""
+    who = g.get("operator")
+    if who is not None:
+        end_sessions(get_store(), str(who["username"]))
     session.clear()
 
 

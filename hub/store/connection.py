@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from hub.errors import StoreError
 from hub.store.schema import SCHEMA, TABLES, upgrade
+from protocol.filemodes import create_private_file
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -52,10 +53,12 @@ class Connection:
 
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> Self:
-        """Open the database at ``path``; ``create`` also creates the file and the schema."""
+        """Open the database at ``path``; ``create`` also creates the file (0600, in a folder
+        made 0700) and the schema."""
         try:
             if create:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # 0600 before SQLite opens it: the -wal and -shm files take its mode.
+                create_private_file(Path(path))
             elif not Path(path).exists():
                 raise StoreError(f"no hub database at {path}: run `saraban hub init`")
             conn = sqlite3.connect(
@@ -68,7 +71,7 @@ class Connection:
             if create:
                 conn.executescript(SCHEMA)
                 upgrade(conn)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the hub database: {e}") from e
         return cls(conn, _writer_of(path))
 

@@ -1,7 +1,10 @@
 """Operator accounts of the console and the append-only log of what operators did.
 
 Password hashes are stored here but never listed; checking a password and locking an
-account after failures is decided by :mod:`hub.console.operators`, not here.
+account after failures is decided by :mod:`hub.console.operators`, not here. Each account's
+``session_gen`` is the generation its console sessions must carry
+(:func:`protocol.sessions.is_revoked`): a new password, deactivation and signing out move it
+on.
 """
 
 from __future__ import annotations
@@ -36,11 +39,17 @@ class OperatorRecords(Connection):
         )
 
     def set_operator_password(self, username: str, password_hash: str) -> None:
-        """Replace an operator's password and lift any lock."""
+        """Replace an operator's password, lift any lock and end the account's sessions."""
         self._exec(
             "UPDATE operators SET password_hash = ?, failures = 0, locked_until = NULL,"
-            " active = 1 WHERE username = ?",
+            " active = 1, session_gen = session_gen + 1 WHERE username = ?",
             (password_hash, username),
+        )
+
+    def end_operator_sessions(self, username: str) -> None:
+        """End every console session of an operator (signing out)."""
+        self._exec(
+            "UPDATE operators SET session_gen = session_gen + 1 WHERE username = ?", (username,)
         )
 
     def set_login_state(
@@ -54,8 +63,11 @@ class OperatorRecords(Connection):
         )
 
     def set_operator_active(self, username: str, active: bool) -> None:
-        """Allow or stop an operator's logins."""
-        self._exec("UPDATE operators SET active = ? WHERE username = ?", (int(active), username))
+        """Allow or stop an operator's logins; either way the sessions they had end."""
+        self._exec(
+            "UPDATE operators SET active = ?, session_gen = session_gen + 1 WHERE username = ?",
+            (int(active), username),
+        )
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ locked for ``LOCK_SECONDS``, whatever password comes next, so guessing is slow e
 many machines. The first administrator is created at the command line
 (`saraban node adduser`); later users by an administrator.
 
+Each user has a session generation (``session_gen``) that their sessions must carry
+(:func:`protocol.sessions.is_revoked`): signing out (:func:`end_sessions`), a new password
+and deactivation move it on, so every session the user had ends, whoever holds its cookie.
+
 Does not: keep sessions or check CSRF tokens (the web layer does), or decide what a role
 may see (:mod:`node.records.access`).
 """
@@ -113,7 +117,7 @@ def add_user(
 def set_password(
     ctx: NodeContext, store: Store, username: str, password: str, actor: str = "admin"
 ) -> None:
-    """Replace a user's password and lift any lock."""
+    """Replace a user's password and lift any lock; every session the user had ends."""
     _check_password(password)
     now = ctx.now()
     with store.transaction():
@@ -121,7 +125,7 @@ def set_password(
             raise NotFound(f"no user {username}", message_th="ไม่พบผู้ใช้")
         store.execute(
             "UPDATE users SET password_hash = ?, failures = 0, locked_until = 0, "
-            "updated_at = ? WHERE username = ?",
+            "session_gen = session_gen + 1, updated_at = ? WHERE username = ?",
             (hash_password(password), now, username),
         )
         audit.record(store, now, actor, "set_password", f"user:{username}", {})
@@ -172,11 +176,21 @@ def authenticate(ctx: NodeContext, store: Store, username: str, password: str) -
 def get_user(store: Store, username: str) -> dict[str, Any] | None:
     """An active user's row without the password hash, or None."""
     row = store.one(
-        "SELECT username, display_name, roles, divisions, active, last_login FROM users "
-        "WHERE username = ? AND active = 1",
+        "SELECT username, display_name, roles, divisions, active, last_login, session_gen "
+        "FROM users WHERE username = ? AND active = 1",
         (username,),
     )
     return row
+
+
+def end_sessions(ctx: NodeContext, store: Store, username: str) -> None:
+    """Sign ``username`` out everywhere: every session they had ends, its cookie with it."""
+    now = ctx.now()
+    with store.transaction():
+        store.execute(
+            "UPDATE users SET session_gen = session_gen + 1 WHERE username = ?", (username,)
+        )
+        audit.record(store, now, username, "logout", f"user:{username}", {})
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:
@@ -237,8 +251,8 @@ def set_active(
             if "admin" in json.loads(row["roles"] or "[]"):
                 _keep_an_admin(store, username)
         store.execute(
-            "UPDATE users SET active = ?, failures = 0, locked_until = 0, updated_at = ? "
-            "WHERE username = ?",
+            "UPDATE users SET active = ?, failures = 0, locked_until = 0, "
+            "session_gen = session_gen + 1, updated_at = ? WHERE username = ?",
             (int(active), now, username),
         )
         action = "activate_user" if active else "deactivate_user"

@@ -3,7 +3,8 @@
 A complete blob lives at ``blobs/<aa>/<sha256>``; a download in progress at
 ``blobs/partial/<sha256>`` so it can resume from its length. The ``attachments`` table
 records what each blob is and whether it is present and uploaded
-(:func:`node.records.letters.record_attachment`).
+(:func:`node.records.letters.record_attachment`). Blobs are their owner's only: files 0600
+in folders 0700 (:mod:`protocol.filemodes`); :func:`open_partial` opens a download so.
 
 This module does not talk to the hub; :mod:`node.sync.attachments` moves the bytes.
 """
@@ -15,8 +16,10 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from node.storage import disk
+from protocol.filemodes import private_folder, private_opener
 
 
 def blob_path(root: Path, sha256: str) -> Path:
@@ -27,6 +30,13 @@ def blob_path(root: Path, sha256: str) -> Path:
 def partial_path(root: Path, sha256: str) -> Path:
     """Where a blob being downloaded is kept until its hash checks out."""
     return root / "partial" / sha256
+
+
+def open_partial(root: Path, sha256: str) -> BinaryIO:
+    """The download in progress of a blob, opened to append (created 0600 if new)."""
+    part = partial_path(root, sha256)
+    private_folder(part.parent)
+    return open(part, "ab", opener=private_opener)
 
 
 def has_blob(root: Path, sha256: str) -> bool:
@@ -47,8 +57,9 @@ def save_blob(root: Path, content: bytes) -> str:
         # otherwise rename one temporary file away under the other (or mix their writes).
         tmp = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(content)
+            private_folder(path.parent)
+            with open(tmp, "wb", opener=private_opener) as f:
+                f.write(content)
             os.replace(tmp, path)
         except OSError as e:
             with contextlib.suppress(OSError):
@@ -84,6 +95,6 @@ def complete_partial(root: Path, sha256: str) -> bool:
         part.unlink(missing_ok=True)
         return False
     final = blob_path(root, sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(final.parent)
     os.replace(part, final)
     return True

@@ -9,6 +9,10 @@ After each commit the store writes the high-water sidecar (``highwater.json``: t
 feed seq, the highest number of each register and the audit head), which lets a node that
 was restored from an old copy of this file notice it (see :mod:`node.storage.highwater`).
 
+The file and the sidecar are their owner's only: created 0600, in a folder created 0700,
+before SQLite opens the file, whose ``-wal`` and ``-shm`` files then take its mode
+(:mod:`protocol.filemodes`).
+
 A disk that cannot be written (full, remounted read-only, permissions taken away) does not
 stop the reading: the file is then opened for reading only, every write is refused with
 :class:`node.errors.DiskFull` or :class:`node.errors.DiskReadOnly` before anything is
@@ -42,6 +46,7 @@ except ImportError:  # pragma: no cover - Windows
 from node.errors import CannotWrite, DiskReadOnly, NodeError
 from node.storage import disk
 from node.storage.schema import SCHEMA, add_missing_columns
+from protocol.filemodes import create_private_file, private_opener
 
 SIDECAR_NAME = "highwater.json"
 
@@ -71,7 +76,8 @@ class Store:
         self.refusal: CannotWrite | None = None
         """Set when the file could only be opened for reading: what every write answers."""
         with contextlib.suppress(OSError):  # a read-only disk: opening below tells
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it: the -wal and -shm files take its mode.
+            create_private_file(self.path)
         try:
             conn = self._open_writable()
         except sqlite3.Error as e:
@@ -336,7 +342,7 @@ def _replace_sidecar(path: Path, marks: dict[str, Any]) -> None:
     # away under the other one, which then failed after its transaction had committed.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", opener=private_opener) as f:
             f.write(json.dumps(marks, ensure_ascii=False))
             f.flush()
             os.fsync(f.fileno())

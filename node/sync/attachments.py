@@ -139,11 +139,10 @@ def download_attachments(
             ok = True
         else:
             part = blobs.partial_path(root, sha)
-            part.parent.mkdir(parents=True, exist_ok=True)
             start = part.stat().st_size if part.exists() else 0
             if start < int(att["size"]):
                 try:
-                    with part.open("ab") as sink:
+                    with blobs.open_partial(root, sha) as sink:
                         client.download_blob(sha, start, sink)
                 except HubHTTPError as e:
                     with store.transaction():

@@ -29,6 +29,7 @@ from node.sync.worker import scheduled_sync, sync_once
 from protocol.api import register_digest
 from protocol.crashpoints import crash_point
 from protocol.errors import SarabanError
+from protocol.filemodes import create_private_file, private_folder
 
 TIMEZONE = "Asia/Bangkok"
 SYNC_JOB = "sync"
@@ -74,12 +75,13 @@ def compare_register_digests(ctx: NodeContext) -> list[dict[str, Any]]:
 
 
 def backup_database(ctx: NodeContext) -> Path:
-    """A consistent copy of the database in ``<instance>/backups/``; old ones pruned."""
-    folder = ctx.instance / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
+    """A consistent copy of the database in ``<instance>/backups/`` (0700, the copy 0600);
+    old ones pruned."""
+    folder = private_folder(ctx.instance / "backups")
     stamp = datetime.fromtimestamp(ctx.now(), UTC).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"node-{stamp}.sqlite"
     try:
+        create_private_file(target)  # 0600 before SQLite writes a byte of the copy
         src = sqlite3.connect(ctx.settings["DATABASE"])
         dst = sqlite3.connect(str(target))
         try:

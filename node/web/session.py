@@ -1,12 +1,16 @@
 """Sessions, CSRF tokens and the signed-in user of the clerk's web pages.
 
-The session is Flask's signed cookie (``saraban_session``, HttpOnly, SameSite=Lax), signed
-with the key in ``<instance>/secret_key``, made once with mode 0600 and never logged. A
-session idles out after ``SESSION_MINUTES`` by the node's clock (``ctx.now()``), so tests
-move time instead of waiting. Every session carries one CSRF token that each form sends
-back as a hidden field; a POST without the right token is refused before anything is read
-from the form or done. The hub's console works the same way (:mod:`hub.console.session`);
-what both decide without Flask is :mod:`protocol.sessions`.
+The session is Flask's signed cookie (``saraban_session``, HttpOnly, SameSite=Lax, and
+Secure when ``SECURE_COOKIES`` is on for pages reached over HTTPS), signed with the key in
+``<instance>/secret_key``, made once with mode 0600 and never logged. A session idles out
+after ``SESSION_MINUTES`` by the node's clock (``ctx.now()``), so tests move time instead of
+waiting. It also carries its user's session generation, checked on every page
+(:func:`protocol.sessions.is_revoked`): signing out, a new password and deactivation move
+the user's on (:mod:`node.staff.accounts`), so the old cookie stops working on the
+server's side too, whoever kept a copy of it. Every session carries one CSRF token that
+each form sends back as a hidden field; a POST without the right token is refused before
+anything is read from the form or done. The hub's console works the same way
+(:mod:`hub.console.session`); what both decide without Flask is :mod:`protocol.sessions`.
 
 Beside the CSRF token every form carries an idempotency key issued with the page
 (:func:`form_tokens` writes both hidden fields); a form that changes state without one is
@@ -23,6 +27,7 @@ user may see (:mod:`node.records.access`).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -34,9 +39,9 @@ from markupsafe import Markup
 
 from node.api.kit import ctx, store
 from node.context import NodeContext
-from node.errors import NodeError
+from node.errors import CannotWrite, NodeError
 from node.records.access import Viewer
-from node.staff.accounts import get_user, viewer_of
+from node.staff.accounts import end_sessions, get_user, viewer_of
 from node.storage.idempotency import check_key
 from protocol.sessions import (
     CSRF_FIELD,
@@ -45,6 +50,7 @@ from protocol.sessions import (
     csrf_refusal,
     has_idled_out,
     idle_minutes,
+    is_revoked,
     new_csrf_token,
     session_secret,
 )
@@ -83,11 +89,12 @@ def session_minutes(node: NodeContext) -> float:
 
 
 def configure_sessions(app: Flask, node: NodeContext) -> None:
-    """Sign sessions with the instance's key (cookies HttpOnly, SameSite=Lax) and load the
-    session before every page."""
+    """Sign sessions with the instance's key (cookies HttpOnly, SameSite=Lax, Secure when
+    ``SECURE_COOKIES`` is on) and load the session before every page."""
     app.config["SECRET_KEY"] = session_secret(node.instance / SECRET_FILE)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = node.settings.get("SECURE_COOKIES") is True
     app.config["SESSION_COOKIE_NAME"] = "saraban_session"
     # The browser forgets the cookie too; the node's own clock decides idle expiry.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=session_minutes(node))
@@ -161,19 +168,23 @@ def load_session() -> None:
 
 
 def touch_session() -> None:
-    """Expire an idle session; otherwise load its user into ``g.user`` and ``g.viewer``."""
+    """End an idle or revoked session; otherwise load its user into ``g.user`` and
+    ``g.viewer``."""
     username = session.get("user")
     if not username:
         return
     now = ctx().now()
     row = get_user(store(), str(username))
-    if row is None or has_idled_out(float(session.get("seen") or 0), now, session_minutes(ctx())):
+    revoked = row is None or is_revoked(session.get("gen"), row["session_gen"])
+    if revoked or has_idled_out(float(session.get("seen") or 0), now, session_minutes(ctx())):
         # Keep the CSRF token, so the login form of the same tab still works.
         session.pop("user", None)
         session.pop("seen", None)
-        if row is not None:
+        session.pop("gen", None)
+        if not revoked:
             flash(EXPIRED_TH)
         return
+    assert row is not None  # a missing user is a revoked session
     session["seen"] = now
     g.user = row
     g.viewer = viewer_of(row)
@@ -181,15 +192,25 @@ def touch_session() -> None:
 
 def start_session(user: Viewer) -> None:
     """Sign ``user`` in: a fresh session (and CSRF token), so nothing carries over."""
+    row = get_user(store(), user.user)
     session.clear()
     session.permanent = True
     session["user"] = user.user
+    session["gen"] = int(row["session_gen"] or 0) if row is not None else -1
     session["seen"] = ctx().now()
     csrf_token()
 
 
 def end_session() -> None:
-    """Sign out: forget the whole session."""
+    """Sign out: end every session of the signed-in user on the node, so a copy of the
+    cookie no longer works, and forget this one.
+
+    On a disk that cannot be written the sessions cannot be ended there (the disk's
+    condition is logged and shown already); this browser is signed out all the same."""
+    who = g.get("user")
+    if who is not None:
+        with contextlib.suppress(CannotWrite):
+            end_sessions(ctx(), store(), str(who["username"]))
     session.clear()
 
 
