@@ -5,6 +5,9 @@ variables ``SARABAN_HUB_<NAME>``, then the ``test_config`` mapping given to
 :func:`hub.app.create_app`; the steps are :mod:`protocol.settings`, the same as a node's.
 The README lists the table from :func:`settings_table`.
 
+``SECURE_COOKIES`` is for a hub whose console is reached over HTTPS (a TLS proxy in front
+of it): the browser then sends the operator's session cookie over TLS only.
+
 This module reads configuration only; it opens no database and starts no server.
 """
 
@@ -23,7 +26,11 @@ ENV_PREFIX = "SARABAN_HUB_"
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE", None, "SQLite file of the hub (default <instance>/hub.sqlite)."),
     Setting("BLOB_DIR", None, "Folder of attachment bytes (default <instance>/blobs)."),
-    Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes (413 beyond)."),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        8 * 1024 * 1024,
+        "Largest push body in bytes (413 beyond); a blob chunk takes 1 MB, anything else 256 KB.",
+    ),
     Setting("CLOCK_WINDOW_SECONDS", 300, "How far a signed request's timestamp may be off."),
     Setting("MAX_INFLIGHT", 64, "Requests served at once before answering 429."),
     Setting("RETRY_AFTER_SECONDS", 5, "Retry-After sent with a 429 answer."),
@@ -34,13 +41,49 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SILENT_AFTER_HOURS", 24, "Console: an office not heard from this long is 'silent'."),
     Setting("CLOCK_SKEW_LIMIT_SECONDS", 120, "Console: alert when a node's clock is off more."),
     Setting("SESSION_MINUTES", 60, "Console: an idle operator session ends after this long."),
+    Setting(
+        "SECURE_COOKIES",
+        False,
+        "Console: mark the session cookie Secure; turn on when it is reached over HTTPS (TLS).",
+    ),
     Setting("INACTIVE_DAYS", 7, "Statistics: an office with no letters this long is inactive."),
     Setting("WORKDAY_END", "16:30", "Statistics: when the working day ends (Bangkok time)."),
     Setting("HOLIDAYS", "", "Statistics: public holidays, ISO dates separated by commas."),
     Setting("RECONCILE_AT", "02:00", "When the nightly numbering report runs (Asia/Bangkok)."),
     Setting("REPORT_DIR", None, "Folder of the dated numbering reports (<instance>/reports)."),
-    Setting("SCHEDULER", True, "`saraban hub serve` runs the nightly and alert jobs."),
-    Setting("METRICS_TOKEN", "", "Bearer token /metrics asks for (empty: open, as usual)."),
+    Setting("SCHEDULER", True, "`saraban hub serve` runs its jobs (report, alerts, collection)."),
+    Setting(
+        "QUARANTINE_BYTES_PER_OFFICE",
+        64 * 1024 * 1024,
+        "Bytes of refused envelopes kept per office; beyond, new ones are refused and counted.",
+    ),
+    Setting("RATE_PUSH_PER_SECOND", 50, "Pushes an office may make per second (0: no limit)."),
+    Setting("RATE_PULL_PER_SECOND", 50, "Pulls and feed pages an office may ask per second."),
+    Setting("RATE_BLOBS_PER_SECOND", 100, "Blob requests (chunks, HEAD, GET) per office a second."),
+    Setting("RATE_WATCH_PER_SECOND", 2, "Wake-up checks per office a second (nodes: every 3 s)."),
+    Setting("RATE_OTHER_PER_SECOND", 50, "Other signed requests per office a second."),
+    Setting("RATE_BURST_SECONDS", 10, "Rate limits: an idle office may burst this many seconds."),
+    Setting("ORPHAN_BLOB_GRACE_DAYS", 7, "Days after upload a blob no letter cites is removed."),
+    Setting(
+        "PARTIAL_UPLOAD_GRACE_HOURS",
+        24,
+        "Hours after its last chunk an unfinished upload is removed.",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token /metrics asks for (config.json or the environment, never a command line).",
+    ),
+    Setting(
+        "METRICS_TOKEN_FILE",
+        None,
+        "File holding the /metrics token (default <instance>/metrics_token when it exists).",
+    ),
+    Setting(
+        "METRICS_LISTEN",
+        "",
+        "host:port where `saraban hub serve` serves /metrics alone (token-free unless one is set).",
+    ),
     Setting("HOST", "127.0.0.1", "Address `saraban hub serve` listens on."),
     Setting("PORT", 8700, "Port `saraban hub serve` listens on."),
     Setting("THREADS", 8, "Worker threads of the waitress server."),

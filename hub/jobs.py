@@ -1,17 +1,23 @@
-"""The hub's scheduled work, run by ``saraban hub serve``: the nightly numbering report and
-the condition alerts.
+"""The hub's scheduled work, run by ``saraban hub serve``: the nightly numbering report,
+the condition alerts, the directory signed again and unused attachment bytes collected.
 
-Two jobs in an APScheduler ``BackgroundScheduler`` on Bangkok time: the numbering
+Jobs in an APScheduler ``BackgroundScheduler`` on Bangkok time: the numbering
 reconciliation (:func:`hub.numbering.reconcile.run_nightly`) every day at ``RECONCILE_AT``
 (``HH:MM``,
-02:00 by default) and :func:`hub.monitoring.alerts.refresh_alerts` every minute, so an office going
-silent raises its alert although no operator has the console open. Each job is a one-line
-wrapper around :func:`nightly_reconciliation` or :func:`refresh_condition_alerts`, plain
-functions the tests call directly. A bad ``RECONCILE_AT`` stops the hub at start-up with
+02:00 by default), :func:`hub.monitoring.alerts.refresh_alerts` every minute, so an office going
+silent raises its alert although no operator has the console open, and every hour
+:func:`hub.directory.reissue_stale_directory`, so no node holds a directory older than a day
+(a node warns of an older one as frozen); also every hour
+:func:`hub.federation.collection.collect_unused`, removing orphan blobs and stale partial
+uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_GRACE_HOURS``).
+Each job is a one-line wrapper around :func:`nightly_reconciliation`,
+:func:`refresh_condition_alerts`, :func:`reissue_directory` or :func:`collect_unused_files`,
+plain functions the tests call directly. A bad ``RECONCILE_AT`` stops the hub at start-up with
 a message saying what is expected, rather than never running the report.
 
-Does not: decide what the report says (:mod:`hub.numbering.reconcile`) or which alerts are open
-(:mod:`hub.monitoring.alerts`); it only runs them with the app's database, clock and settings.
+Does not: decide what the report says (:mod:`hub.numbering.reconcile`), which alerts are open
+(:mod:`hub.monitoring.alerts`) or which files go (:mod:`hub.federation.collection`); it only
+runs them with the app's database, blobs, clock and settings.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from contextlib import contextmanager
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from hub.directory import HubKeyring, reissue_stale_directory
+from hub.federation.blobs import BlobStore
+from hub.federation.collection import Collected, collect_unused
 from hub.monitoring.alerts import refresh_alerts
 from hub.numbering.reconcile import Reconciliation, run_nightly
 from hub.store import HubStore
@@ -31,6 +40,10 @@ TIMEZONE = "Asia/Bangkok"
 RECONCILE_JOB = "numbering_reconciliation"
 ALERTS_JOB = "refresh_alerts"
 ALERTS_EVERY_MINUTES = 1
+DIRECTORY_JOB = "reissue_directory"
+DIRECTORY_EVERY_MINUTES = 60
+COLLECT_JOB = "collect_unused_files"
+COLLECT_EVERY_MINUTES = 60
 _HHMM_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -70,8 +83,28 @@ def refresh_condition_alerts(app: Flask) -> None:
         refresh_alerts(store, _now(app), app.config)
 
 
+def reissue_directory(app: Flask) -> int | None:
+    """Sign the app's hub directory again when it is a day old; the new version, or None."""
+    with _store(app) as store:
+        keyring = HubKeyring.load(app.instance_path, store)
+        return reissue_stale_directory(store, keyring, _now(app))
+
+
+def collect_unused_files(app: Flask) -> Collected:
+    """Remove the app's orphan blobs and stale partial uploads now."""
+    blobs: BlobStore = app.extensions["saraban_blobs"]
+    with _store(app) as store:
+        return collect_unused(
+            store,
+            blobs,
+            _now(app),
+            float(app.config["ORPHAN_BLOB_GRACE_DAYS"]) * 86_400,
+            float(app.config["PARTIAL_UPLOAD_GRACE_HOURS"]) * 3_600,
+        )
+
+
 def build_scheduler(app: Flask) -> BackgroundScheduler:
-    """The hub's scheduler with its two jobs, not started.
+    """The hub's scheduler with its jobs, not started.
 
     Raises :class:`ValueError` when ``RECONCILE_AT`` is not ``HH:MM``.
     """
@@ -92,6 +125,22 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         "interval",
         minutes=ALERTS_EVERY_MINUTES,
         id=ALERTS_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: reissue_directory(app),
+        "interval",
+        minutes=DIRECTORY_EVERY_MINUTES,
+        id=DIRECTORY_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: collect_unused_files(app),
+        "interval",
+        minutes=COLLECT_EVERY_MINUTES,
+        id=COLLECT_JOB,
         max_instances=1,
         coalesce=True,
     )

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support import CHIANG_MAI, Clock
-from test_node_support import Federation, Node
+from test_node_support import METRICS_TOKEN, Federation, Node
 from web_support import add_users, login
 
 from hub.console.operators import add_operator
@@ -58,7 +58,7 @@ def wrong(fed: Federation) -> Iterator[tuple[Node, MachineClock, FlaskClient]]:
 
 def metric(hub: Flask, name: str, **labels: str) -> float | None:
     """One sample of the hub's /metrics, as a scraper reads it."""
-    answer = hub.test_client().get("/metrics")
+    answer = hub.test_client().get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert answer.status_code == 200
     for family in text_string_to_metric_families(answer.get_data(as_text=True)):
         for sample in family.samples:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
-from test_hub_support import Answer, Hub
+from test_hub_support import METRICS_AUTH, Answer, Hub
 
 OWN = f"{CHIANG_MAI}|ส่ง|2569"
 TOKEN = "scrape-ฝ่ายเฝ้าระวัง-2569"
@@ -21,7 +21,7 @@ Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 
 def scrape(hub: Hub, headers: dict[str, str] | None = None) -> Samples:
     """Every sample of /metrics: name -> sorted labels -> value."""
-    answer = hub.send("GET", "/metrics", headers=headers)
+    answer = hub.send("GET", "/metrics", headers=METRICS_AUTH if headers is None else headers)
     assert answer.status == 200, answer.body
     assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}

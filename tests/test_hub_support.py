@@ -44,6 +44,11 @@ class Answer:
         return json.loads(self.body)
 
 
+METRICS_TOKEN = "scrape-token-of-the-tests"
+"""The /metrics token of every test hub unless a test sets its own."""
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 class Hub:
     """A hub instance in ``tmp_path`` driven in-process (or over HTTP via :meth:`serve`)."""
 
@@ -51,7 +56,9 @@ class Hub:
         self.instance = tmp_path / "hub"
         self.clock = clock
         init_hub(self.instance, now=clock())
-        self.app: Flask = create_app({"CLOCK": clock, **config}, instance_path=self.instance)
+        self.app: Flask = create_app(
+            {"CLOCK": clock, "METRICS_TOKEN": METRICS_TOKEN, **config}, instance_path=self.instance
+        )
         self.client = self.app.test_client()
         self.base_url: str | None = None
 

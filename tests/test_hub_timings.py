@@ -23,7 +23,7 @@ from console_support import console_login, text_of
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, bangkok
-from test_hub_support import Hub, Office
+from test_hub_support import METRICS_AUTH, Hub, Office
 
 from hub.app import create_app
 from hub.monitoring.timing_facts import CLOCK_ALLOWANCE
@@ -243,7 +243,7 @@ def test_an_older_hub_database_gets_its_timings_from_the_feed(hub: Hub, clock: C
 
 def test_metrics_carry_the_quantiles_of_the_last_week(hub: Hub, clock: Clock) -> None:
     one_letter(hub, clock)
-    answer = hub.send("GET", "/metrics")
+    answer = hub.send("GET", "/metrics", headers=METRICS_AUTH)
     assert answer.status == 200
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(answer.body.decode("utf-8")):

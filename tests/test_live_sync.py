@@ -13,6 +13,7 @@ import requests
 from support import CHIANG_MAI, CHIANG_RAI
 from test_node_support import Federation, Node, federation
 
+from hub.federation.ratelimit import RateLimits
 from node.sync.live import LiveSync
 from node.sync.state import watch_credentials
 from protocol.api import API_PREFIX, WATCH_HEADER
@@ -136,3 +137,30 @@ def test_a_letter_sent_while_the_link_is_down_leaves_as_soon_as_it_is_back(
         proxy.close()
     assert cr.sync().ok
     assert [r["subject"] for r in cr.inbox()] == ["ขอข้อมูลด่วนมาก"]
+
+
+def test_mail_waiting_does_not_make_a_node_the_hub_told_to_wait_retry_early(
+    fed: Federation,
+) -> None:
+    cm, cr = fed.node(CHIANG_MAI), fed.node(CHIANG_RAI)
+    assert cm.sync().ok and cr.sync().ok
+    # One push per 100 s: เชียงใหม่'s next push is answered 429 with Retry-After.
+    fed.hub_app.extensions["saraban_rate_limits"] = RateLimits({"push": 0.01}, 1)
+    cm.send(recipients=[CHIANG_RAI], subject="หนังสือฉบับแรก")
+    assert cm.sync().ok
+    cr.send(recipients=[CHIANG_MAI], subject="หนังสือรอเชียงใหม่")
+    assert cr.sync().ok  # mail now waits at the hub for เชียงใหม่
+    cm.send(recipients=[CHIANG_RAI], subject="หนังสือฉบับที่สอง")
+    refused = cm.sync()
+    assert not refused.ok and refused.error_code == "hub_busy"
+    live = LiveSync(cm.ctx, watch_seconds=CHECK_SECONDS).start()
+    try:
+        # The clock stands still: every check sees mail waiting and the back-off running.
+        wait_for("five wake-up checks", lambda: live.checks >= 5 or live.rounds > 0)
+        assert live.rounds == 0
+        fed.clock.advance(130)  # Retry-After and the spread added to it
+        live.kick()
+        wait_for("the round after Retry-After", lambda: live.rounds > 0)
+    finally:
+        live.stop()
+    assert [r["subject"] for r in cm.inbox()] == ["หนังสือรอเชียงใหม่"]

@@ -1,9 +1,10 @@
 """The console's alerts and quarantine: what is wrong, what to do, and the actions.
 
-Routes (blueprint ``console_alerts``): ``GET /alerts`` (open alerts with what to do, and the
-latest closed ones), ``POST /alerts/<id>/close`` (an event alert dealt with, with a note),
-``GET /quarantine/<id>`` (a quarantined envelope for review), ``POST
-/quarantine/<id>/release`` and ``/discard`` (with a reason; :mod:`hub.federation.quarantine`).
+Routes (blueprint ``console_alerts``): ``GET /alerts`` (open alerts with what to do and how
+often each repeated, and the latest closed ones), ``POST /alerts/<id>/close`` (an event
+alert dealt with, with a note), ``GET /quarantine/<id>`` (a quarantined envelope for
+review), ``POST /quarantine/<id>/release`` and ``/discard`` (with a reason;
+:mod:`hub.federation.quarantine`).
 Acting needs the ``operator`` role.
 """
 
@@ -32,13 +33,20 @@ CONDITION_PREFIXES = ("silent:", "skew:", "quarantine:", "clock_refused:")
 def alerts() -> str:
     store = get_store()
     refresh_alerts(store, now(), current_app.config)
-    open_alerts = [alert_view(a) for a in store.alerts("open")]
-    done = [alert_view(a) for a in store.alerts(None) if a["status"] != "open"][:50]
+    waiting = store.open_quarantine_by_office()
+    open_alerts = []
+    for row in store.alerts("open"):
+        view = alert_view(row)
+        if view["quarantine_id"] is None and row["kind"] in ("quarantined", "quarantine_full"):
+            # The office's oldest open envelope: the one its later envelopes wait behind.
+            first = waiting.get(row["office"])
+            view["quarantine_id"] = None if first is None else first["first_id"]
+        open_alerts.append(view)
     return render_template(
         "alerts.html",
         alerts=open_alerts,
-        done=done,
-        quarantine=store.quarantined(None)[:100],
+        done=[alert_view(a) for a in store.alerts(closed=True, limit=50)],
+        quarantine=store.quarantined(None, limit=100),
         condition_prefixes=CONDITION_PREFIXES,
     )
 

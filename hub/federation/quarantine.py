@@ -5,7 +5,9 @@ checks: signature, sequence, numbering), for a cause the operator has since remo
 in the feed that has been filled, an office added to a shared register. It succeeds only
 when the envelope is now accepted (or already held); otherwise nothing at all is stored and
 the operator is told the reason it is still refused. *Discard* closes it for good. Both
-need a reason, and both are recorded with the operator's name in the same transaction.
+need a reason, and both are recorded with the operator's name in the same transaction;
+the office's ``quarantined`` alert is resolved with the last of its envelopes, and what
+they held no longer counts against its quota (:mod:`hub.federation.refusals`).
 
 Does not: render pages (:mod:`hub.console.alerts`).
 """
@@ -20,6 +22,7 @@ from hub.directory import HubKeyring
 from hub.errors import ConsoleError
 from hub.federation.blobs import BlobStore
 from hub.federation.ingest import ingest_push
+from hub.monitoring.alerts import settle_quarantine
 from hub.store import HubStore
 
 MAX_REASON = 500
@@ -61,15 +64,6 @@ def _check_reason(reason: str) -> str:
     return text
 
 
-def _resolve_alert(
-    store: HubStore, quarantine_id: int, operator: str, why: str, now: float
-) -> None:
-    key = f"quarantine:{quarantine_id}"
-    alert_id = store.open_alert_keys(key).get(key)
-    if alert_id is not None:
-        store.close_alert(alert_id, operator, why, now, status="resolved")
-
-
 def release(
     store: HubStore,
     keyring: HubKeyring,
@@ -105,7 +99,7 @@ def release(
                 status=409,
             )
         store.resolve_quarantine(quarantine_id, "released", operator, why, now)
-        _resolve_alert(store, quarantine_id, operator, why, now)
+        settle_quarantine(store, row["origin"], operator, why, now)
         store.log_action(
             operator,
             "release_quarantine",
@@ -123,7 +117,8 @@ def discard(store: HubStore, quarantine_id: int, operator: str, reason: str, now
     with store.write():
         row = _open_row(store, quarantine_id)
         store.resolve_quarantine(quarantine_id, "discarded", operator, why, now)
-        _resolve_alert(store, quarantine_id, operator, why, now)
+        if row["origin"] is not None:
+            settle_quarantine(store, row["origin"], operator, why, now)
         store.log_action(
             operator,
             "discard_quarantine",

@@ -8,11 +8,19 @@ recipient and sender (:func:`report_held`, resolved when the heartbeat stops rep
 them), a report that got worse in :mod:`hub.numbering.reconcile`). Condition alerts are
 kept by :func:`refresh_alerts`, which runs on every console page that shows alerts and
 every minute in ``saraban hub serve``: an office gone silent, a node's clock off by more
-than the limit, an envelope waiting in quarantine. Each has a key, so it is open once at a
-time, and the hub resolves it by itself when the condition has passed. So does
+than the limit, an office with envelopes waiting in quarantine. The hub resolves them by
+itself when the condition has passed. So does
 ``clock_refused``, raised when an office's signed requests are refused because its clock is
 outside the hub's window (:mod:`hub.federation.auth`, :func:`report_clock_refused`) and
 resolved by its next accepted request.
+
+Every alert is one per condition and office while open (:meth:`HubStore.raise_alert`):
+raised again, it counts a repeat and shows the newest detail, so an office pushing garbage,
+reporting a false directory rollback on every heartbeat or a wrong clock on every request
+makes one alert that says how often. An office's ``quarantined`` alert counts each envelope
+kept (:func:`report_quarantined`) and is resolved once none of them waits
+(:func:`settle_quarantine`); ``quarantine_full`` counts the envelopes refused without
+being kept because the office's quota was full (:mod:`hub.federation.refusals`).
 
 Does not: render pages or decide what a quarantined envelope becomes
 (:mod:`hub.federation.quarantine`).
@@ -51,6 +59,13 @@ KINDS: dict[str, AlertKind] = {
         "ตรวจสอบเหตุผลที่ถูกปฏิเสธ หากแก้ไขต้นเหตุแล้ว (เช่น เพิ่มสมาชิกทะเบียนร่วม)"
         " ให้ปล่อยซองเพื่อรับเข้าอีกครั้ง หากซองไม่ถูกต้องให้ทิ้ง พร้อมระบุเหตุผลทุกครั้ง"
         " ซองถัดไปของหน่วยงานนี้จะรอจนกว่าจะจัดการซองนี้",
+    ),
+    "quarantine_full": AlertKind(
+        "ที่กักซองของหน่วยงานเต็ม ศูนย์กลางไม่เก็บซองที่ถูกปฏิเสธเพิ่ม",
+        "ซองใหม่ของหน่วยงานที่ถูกปฏิเสธจะไม่ถูกเก็บไว้ตรวจ (นับจำนวนไว้) แต่ไม่สูญหาย"
+        " เพราะเครื่องของหน่วยงานยังถือซองไว้และจะส่งมาอีก ตรวจซองที่ถูกกักไว้ของหน่วยงานนี้"
+        " แล้วปล่อยหรือทิ้งเพื่อคืนพื้นที่ หากหน่วยงานส่งซองเสียจำนวนมาก ให้ติดต่อผู้ดูแลหน่วยงาน"
+        " (อาจเป็นข้อผิดพลาดของซอฟต์แวร์หรือการโจมตี) แล้วปิดการแจ้งเตือนนี้",
     ),
     "duplicate_number": AlertKind(
         "เลขหนังสือซ้ำในทะเบียนเดียวกัน",
@@ -137,6 +152,7 @@ REASONS = {
     "not_canonical": "ข้อมูลในซองไม่อยู่ในรูปแบบมาตรฐาน",
     "malformed_envelope": "รูปแบบซองไม่ถูกต้อง",
     "bad_message": "ข้อมูลในซองไม่ถูกต้อง",
+    "out_of_bounds": "ข้อมูลในซองยาว มาก หรือใหญ่เกินขอบเขตที่กำหนด",
     "not_a_feed_kind": "ชนิดซองที่หน่วยงานส่งไม่ได้",
     "duplicate_number": "เลขหนังสือซ้ำ",
     "number_not_leased": "เลขอยู่นอกช่วงที่จัดสรร",
@@ -144,6 +160,7 @@ REASONS = {
     "unknown_provisional": "เลขชั่วคราวที่ไม่รู้จัก",
     "bad_register": "ทะเบียนไม่ถูกต้อง",
     "blobs_incomplete": "ไฟล์แนบยังส่งมาไม่ครบ (หน่วยงานจะส่งไฟล์แล้วส่งซองอีกครั้ง)",
+    "unsealed_classified": "หนังสือชั้นความลับที่ไม่ได้ปิดผนึกด้วยการเข้ารหัส (ศูนย์กลางไม่รับและไม่เก็บเนื้อหา)",
 }
 """Why an envelope was refused, in Thai, by the reason code of the push result."""
 
@@ -162,10 +179,12 @@ def kind_of(kind: str) -> AlertKind:
 
 
 def alert_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An alert row with its Thai title, what to do, severity and the quarantine it is about."""
+    """An alert row with its Thai title, what to do, severity and the quarantined envelope
+    it is about (None: the caller may name the office's oldest open one)."""
     kind = kind_of(row["kind"])
     key = row.get("key") or ""
-    quarantine_id = int(key.split(":", 1)[1]) if key.startswith("quarantine:") else None
+    named = key.split(":", 1)[1] if key.startswith("quarantine:") else ""
+    quarantine_id = int(named) if named.isdigit() else None  # alerts of an older hub
     return {
         **row,
         "title": kind.title,
@@ -212,18 +231,71 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
                     row["id"],
                     f"นาฬิกาของ {row['id']} คลาดเคลื่อน {row['clock_skew']:+.0f} วินาที",
                 )
-        quarantined = {
-            f"quarantine:{q['id']}": (
+        quarantined: dict[str, tuple[str, str | None, str]] = {
+            quarantine_key(office): (
                 "quarantined",
-                q["origin"],
-                f"ซองลำดับที่ {q['seq'] if q['seq'] is not None else '-'} จาก {q['origin']}:"
-                f" {reason_label(q['reason'])} ({q['reason']}) {q['detail'] or ''}".strip(),
+                office,
+                f"{q['count']} ซองรอตรวจสอบ ซองแรก: "
+                + _quarantine_detail(office, q["first_seq"], q["first_reason"], q["first_detail"]),
             )
-            for q in store.quarantined("open")
+            for office, q in store.open_quarantine_by_office().items()
         }
         _sync(store, "silent:", silent, now)
         _sync(store, "skew:", skewed, now)
         _sync(store, "quarantine:", quarantined, now)
+
+
+def quarantine_key(office: str) -> str:
+    """The key of the one open ``quarantined`` alert of ``office``."""
+    return f"quarantine:{office}"
+
+
+def _quarantine_detail(office: str, seq: int | None, reason: str, detail: str | None) -> str:
+    return (
+        f"ซองลำดับที่ {seq if seq is not None else '-'} จาก {office}:"
+        f" {reason_label(reason)} ({reason}) {detail or ''}"
+    ).strip()
+
+
+def report_quarantined(
+    store: HubStore, office: str, seq: int | None, reason: str, detail: str | None, now: float
+) -> None:
+    """An envelope of ``office`` was kept in quarantine: raise or repeat its alert."""
+    store.raise_alert(
+        "quarantined",
+        office,
+        _quarantine_detail(office, seq, reason, detail),
+        now,
+        key=quarantine_key(office),
+    )
+
+
+def report_quarantine_full(store: HubStore, office: str, held: int, quota: int, now: float) -> None:
+    """A refused envelope of ``office`` was not kept, its quarantine holding ``held`` of
+    ``quota`` bytes: raise or repeat its ``quarantine_full`` alert."""
+    store.raise_alert(
+        "quarantine_full",
+        office,
+        f"ซองที่ถูกกักของ {office} ใช้พื้นที่ {_megabytes(held)} จาก {_megabytes(quota)}"
+        " ซองที่ถูกปฏิเสธหลังจากนี้จะไม่ถูกเก็บไว้ (นับจำนวนครั้งไว้)",
+        now,
+        key=f"quarantine_full:{office}",
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def settle_quarantine(store: HubStore, office: str, by: str, note: str, now: float) -> None:
+    """An operator released or discarded an envelope of ``office``: resolve its
+    ``quarantined`` alert when no other one waits."""
+    if store.quarantined("open", office=office, limit=1):
+        return
+    key = quarantine_key(office)
+    alert_id = store.open_alert_keys(key).get(key)
+    if alert_id is not None:
+        store.close_alert(alert_id, by, note, now, status="resolved")
 
 
 def clock_refused_key(office: str) -> str:
@@ -278,7 +350,7 @@ def report_directory(
             office,
             f"{office} ถือทะเบียนหน่วยงานฉบับที่ {held_version} แต่ศูนย์กลางมีถึงฉบับที่ {current} เท่านั้น",
             now,
-            key=f"rollback:{office}:{held_version}:{current}",
+            key=f"rollback:{office}",
         )
     elif refused:
         store.raise_alert(
@@ -287,7 +359,7 @@ def report_directory(
             f"{office} ปฏิเสธทะเบียนหน่วยงานที่ศูนย์กลางส่งให้ว่าเก่ากว่าหรือขัดกับฉบับที่"
             f" {held_version} ที่ถืออยู่ (ศูนย์กลางมีฉบับที่ {current})",
             now,
-            key=f"rollback:{office}:refused:{current}",
+            key=f"rollback:{office}",
         )
 
 

@@ -1,13 +1,21 @@
 """Alerts for the operator: raised, listed, and closed or resolved.
 
-An alert may carry a ``key`` so that the same condition raises one open alert, not one per
-check. When to raise or resolve one is decided by the callers (:mod:`hub.monitoring.alerts`,
+Every alert has a ``key`` naming its condition, by default its kind and office
+(:func:`condition_key`): while an alert with that key is open, raising it again opens no
+other one but counts a repeat (``repeats``), moves ``last_at`` and takes the newest
+``detail``, so one office that keeps causing the same trouble makes one alert, not one per
+event. When to raise or resolve one is decided by the callers (:mod:`hub.monitoring.alerts`,
 the ingest, routing and numbering code), not here.
 """
 
 from __future__ import annotations
 
 from hub.store.connection import Connection, Row
+
+
+def condition_key(kind: str, office: str | None) -> str:
+    """The key of an alert raised without one: one open alert per kind and office."""
+    return f"{kind}:{office or ''}"
 
 
 class AlertRecords(Connection):
@@ -18,31 +26,47 @@ class AlertRecords(Connection):
     ) -> int:
         """Record an alert for the operator; return its id.
 
-        With a ``key``, at most one alert with that key is open at a time: raising it again
-        while open changes nothing and returns the open alert's id.
+        At most one alert with a ``key`` (default :func:`condition_key`) is open at a time:
+        raising it again while open counts a repeat, with its time and ``detail``, and
+        returns the open alert's id. Run it inside a write transaction.
         """
-        if key is not None:
-            open_id = self._scalar(
-                "SELECT id FROM alerts WHERE key = ? AND status = 'open'", (key,)
+        key = condition_key(kind, office) if key is None else key
+        open_id = self._scalar("SELECT id FROM alerts WHERE key = ? AND status = 'open'", (key,))
+        if open_id is not None:
+            self._exec(
+                "UPDATE alerts SET repeats = repeats + 1, last_at = ?, detail = ? WHERE id = ?",
+                (now, detail, open_id),
             )
-            if open_id is not None:
-                return int(open_id)
+            return int(open_id)
         return self._exec(
-            "INSERT INTO alerts (kind, office, detail, at, key) VALUES (?, ?, ?, ?, ?)",
-            (kind, office, detail, now, key),
+            "INSERT INTO alerts (kind, office, detail, at, key, last_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, office, detail, now, key, now),
         )
 
-    def alerts(self, status: str | None = "open", office: str | None = None) -> list[Row]:
-        """Alerts, newest first; of one ``status`` (None: all) and one ``office`` (None: all)."""
+    def alerts(
+        self,
+        status: str | None = "open",
+        office: str | None = None,
+        limit: int | None = None,
+        closed: bool = False,
+    ) -> list[Row]:
+        """Alerts, newest first; of one ``status`` (None: all; ``closed``: every status but
+        open) and one ``office`` (None: all), at most ``limit`` (None: all)."""
         where, params = [], []
-        if status is not None:
+        if closed:
+            where.append("status != 'open'")
+        elif status is not None:
             where.append("status = ?")
             params.append(status)
         if office is not None:
             where.append("office = ?")
             params.append(office)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self._all(f"SELECT * FROM alerts{clause} ORDER BY id DESC", params)  # noqa: S608
+        tail = "" if limit is None else f" LIMIT {int(limit)}"
+        return self._all(
+            f"SELECT * FROM alerts{clause} ORDER BY id DESC{tail}",  # noqa: S608
+            params,
+        )
 
     def alert(self, alert_id: int) -> Row | None:
         """One alert."""
@@ -71,10 +95,10 @@ class AlertRecords(Connection):
             (status, by or None, note, now, alert_id),
         )
 
-    def open_alert_counts_by_kind(self) -> dict[str, int]:
-        """Open alerts, by kind."""
+    def open_alert_counts_by_kind(self) -> dict[str, tuple[int, int]]:
+        """Open alerts by kind: ``(alerts, repeats counted on them)``."""
         rows = self._all(
-            "SELECT kind, count(*) AS n FROM alerts WHERE status = 'open' GROUP BY kind"
-            " ORDER BY kind"
+            "SELECT kind, count(*) AS n, COALESCE(sum(repeats), 0) AS r FROM alerts"
+            " WHERE status = 'open' GROUP BY kind ORDER BY kind"
         )
-        return {r["kind"]: int(r["n"]) for r in rows}
+        return {r["kind"]: (int(r["n"]), int(r["r"])) for r in rows}

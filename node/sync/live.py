@@ -52,6 +52,7 @@ class LiveSync:
         self.link = "unknown"
         self.last_check: float | None = None
         self.rounds = 0
+        self.checks = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,6 +94,7 @@ class LiveSync:
             "phase": self.ctx.sync_phase,
             "last_check": self.last_check,
             "rounds": self.rounds,
+            "checks": self.checks,
         }
 
     # -- the thread -----------------------------------------------------------------------
@@ -134,6 +136,7 @@ class LiveSync:
             self._client = hub_client(self.ctx)
             self._client.timeout = min(self._client.timeout, PROBE_TIMEOUT_SECONDS)
         self.last_check = self.ctx.now()
+        self.checks += 1
         try:
             changed = self._client.watch(token, etag)
         except HubHTTPError as e:
@@ -147,13 +150,13 @@ class LiveSync:
             self.link = "down"
             return False
         self.link = "up"
-        if changed is not None:
-            return True
         # The hub answers again: a round that failed only because it was unreachable need
-        # not wait out its back-off.
-        return int(state["failures"] or 0) > 0 and (
-            self._may_sync() or _last_error_code(state) == "unreachable"
-        )
+        # not wait out its back-off; one the hub refused or asked to wait (429 with its
+        # Retry-After) does, even when mail waits.
+        back_again = _last_error_code(state) == "unreachable"
+        if changed is not None:
+            return self._may_sync() or back_again
+        return int(state["failures"] or 0) > 0 and (self._may_sync() or back_again)
 
     def _forget_token(self) -> None:
         with self.ctx.open_store() as store, store.transaction():
