@@ -9,6 +9,10 @@ known key to verify).
 :func:`publish_directory` signs the next directory version from the store's offices, keys,
 lists and shared registers. It must run inside the caller's write transaction, so that a
 state change and the directory that announces it are committed together.
+:func:`reissue_stale_directory` signs it again when nothing changed for
+:data:`DIRECTORY_REISSUE_SECONDS` (the scheduler's hourly job), so the directory a node
+holds is never older than a day while the hub works: a node that holds an older one
+although the hub answers warns of a frozen directory (``DIRECTORY_MAX_AGE_DAYS``).
 
 This module does not decide when to publish; :mod:`hub.federation.enrollment` and :mod:`hub.admin`
 do.
@@ -28,6 +32,9 @@ from protocol.canonical import canonical_bytes
 from protocol.envelope import Envelope, Signature, pae, payload_type
 from protocol.hub_messages import Directory
 from protocol.keys import HUB_OFFICE, Signer, load_signer, save_signer
+
+DIRECTORY_REISSUE_SECONDS = 24 * 3600.0
+"""The newest directory is signed again once it is this old, changed or not."""
 
 
 def hub_key_path(instance_path: str | Path, key_no: int) -> Path:
@@ -139,6 +146,18 @@ def publish_directory(
     env = keyring.sign(Directory.KIND, body.to_dict())
     store.add_directory(version, env.env_id, env.to_bytes(), now)
     return version
+
+
+def reissue_stale_directory(
+    store: HubStore, keyring: HubKeyring, now: float, max_age: float = DIRECTORY_REISSUE_SECONDS
+) -> int | None:
+    """Sign the directory again as a new version when the newest is ``max_age`` old or
+    more; return the new version, None when the newest is younger."""
+    with store.write():
+        head = store.directory_head()
+        if head is not None and now - float(head["at"]) < max_age:
+            return None
+        return publish_directory(store, keyring, now)
 
 
 def current_directory(store: HubStore) -> tuple[int, bytes] | None:

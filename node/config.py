@@ -5,7 +5,12 @@ instance folder's ``config.json``, environment variables ``SARABAN_NODE_<NAME>``
 ``test_config`` mapping; the steps are :mod:`protocol.settings`, the same as the hub's.
 :data:`SETTINGS` is what the README lists.
 
-This module reads files and the environment; it does not open the database.
+``SECURE_COOKIES`` is for a node whose pages are reached over HTTPS (a TLS proxy in front
+of it): the browser then sends the session cookie over TLS only. Left off, the cookie also
+travels over plain HTTP, as the office intranet usually serves it.
+
+This module reads files and the environment (and writes ``config.json``, mode 0600); it
+does not open the database.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from node.errors import BadInput
 from protocol import settings as loading
 from protocol.api import MAX_CHUNK
+from protocol.filemodes import private_folder, private_opener
 from protocol.settings import CONFIG_FILE, BadSetting, Setting
 
 ENV_PREFIX = "SARABAN_NODE_"
@@ -44,9 +50,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKOFF_BASE_SECONDS", 2.0, "First retry delay after a failed sync."),
     Setting("BACKOFF_CAP_SECONDS", 600.0, "Longest retry delay after repeated failures."),
     Setting("HTTP_TIMEOUT_SECONDS", 20.0, "Timeout of one request to the hub."),
+    Setting(
+        "DIRECTORY_MAX_AGE_DAYS",
+        7.0,
+        "Warn of a frozen directory: the hub answers but its directory is older than this"
+        " (the hub signs it again daily); 0 never warns.",
+    ),
     Setting("LEASE_SIZE", 10, "Numbers asked for per lease of a shared register."),
     Setting("BACKUP_KEEP", 7, "Nightly database backups kept in <instance>/backups/."),
-    Setting("MAX_UPLOAD_BYTES", 50 * 1024 * 1024, "Largest request the local API accepts."),
+    Setting(
+        "MAX_UPLOAD_BYTES",
+        50 * 1024 * 1024,
+        "Largest request carrying files (compose, paper letter, API letters); others 256 KB.",
+    ),
     Setting("CHUNK_BYTES", MAX_CHUNK, "Attachment bytes per upload request to the hub."),
     Setting("SCHEDULER", True, "Run the sync and nightly jobs inside the node process."),
     Setting(
@@ -99,6 +115,11 @@ SETTINGS: tuple[Setting, ...] = (
         "TTF file to print PDFs with; empty: Sarabun (fontpkg-sarabun), else Debian's Laksaman.",
     ),
     Setting("SESSION_MINUTES", 480, "Minutes a clerk's web session may sit idle before login."),
+    Setting(
+        "SECURE_COOKIES",
+        False,
+        "Mark the session cookie Secure: turn on when the pages are reached over HTTPS (TLS).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -140,7 +161,9 @@ def write_instance_config(instance: Path, updates: Mapping[str, Any]) -> None:
         current = json.loads(path.read_text(encoding="utf-8"))
     current.update(updates)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(current, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    private_folder(instance)
+    with open(tmp, "w", encoding="utf-8", opener=private_opener) as f:
+        f.write(json.dumps(current, ensure_ascii=False, indent=2) + "\n")
     os.replace(tmp, path)
 
 

@@ -33,6 +33,7 @@ class NodeContext:
     settings: dict[str, Any]
     clock: Callable[[], float] = time.time
     _signer: Signer | None = field(default=None, repr=False)
+    _signer_file: tuple[int, int] | None = field(default=None, repr=False)
     startup_checked: bool = False
     sync_phase: str | None = None
     """The step of the sync round running now (``push``, ``pull`` …), None between rounds."""
@@ -65,12 +66,18 @@ class NodeContext:
 
     @property
     def signer(self) -> Signer:
-        """The office's signing key."""
-        if self._signer is None:
-            path = self.instance / SIGN_KEY_FILE
-            if not path.exists():
-                raise NotInitialised(f"{path} is missing; run init first")
-            self._signer = load_signer(path)
+        """The office's signing key, read again when its file was replaced (a new key made
+        by ``saraban node rekey`` or ``init --reenroll`` in another process, ADR 0018)."""
+        path = self.instance / SIGN_KEY_FILE
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            if self._signer is None:
+                raise NotInitialised(f"{path} is missing; run init first") from None
+            return self._signer
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        if self._signer is None or stamp != self._signer_file:
+            self._signer, self._signer_file = load_signer(path), stamp
         return self._signer
 
     def open_store(self) -> Store:

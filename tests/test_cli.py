@@ -12,13 +12,17 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def saraban(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def saraban(
+    *args: str, cwd: Path = REPO, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scripts.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
+        input=stdin,
+        env=env,
     )
 
 

@@ -34,8 +34,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         token = issue_enrollment_token(fed.hub_dir, CHIANG_MAI, now=fed.clock())
         node_dir = root / "node"
         proc = saraban(
-            "node", "init", "--hub", fed.url, "--office", CHIANG_MAI, "--token", token,
-            "--instance", str(node_dir),
+            "node", "init", "--hub", fed.url, "--office", CHIANG_MAI, "--token", "-",
+            "--instance", str(node_dir), stdin=token + "\n",
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == f"node {CHIANG_MAI} enrolled at {fed.url}"

@@ -3,6 +3,11 @@ cancel an unused one.
 
 A token's secret is shown once and never kept; the hub keeps its hash, and the start of
 that hash (:func:`token_id`) names the token in the console and the command line.
+:func:`init_command` is what the office's administrator runs with it: the token is typed
+or piped in when the command asks (``--token -``), never written on the command line,
+where every user of the machine could read it in the process list. A token issued for an
+office that is already enrolled re-enrolls it (``--reenroll``): its next key number, the
+old key retired (ADR 0018).
 
 Does not: make or redeem a token (:mod:`hub.federation.enrollment`).
 """
@@ -42,6 +47,13 @@ def issue_enrollment_token(
     with open_for_action(instance, store) as (_, settings, db):
         ttl = float(settings["ENROLL_TOKEN_TTL_HOURS"] if ttl_hours is None else ttl_hours)
         return issue_token(db, office, ttl, action_time(now))
+
+
+def init_command(hub_url: str, office: str, reenroll: bool = False) -> str:
+    """The ``saraban node init`` line to run at ``office`` with a token (which it asks for);
+    ``reenroll`` for an office that is enrolled already and lost its key."""
+    again = " --reenroll" if reenroll else ""
+    return f'saraban node init --hub {hub_url} --office "{office}"{again} --token -'
 
 
 def token_id(stored_hash: str) -> str:

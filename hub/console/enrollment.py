@@ -42,6 +42,7 @@ from hub.admin.tokens import (
     TOKEN_STATES,
     cancel_enrollment_token,
     enrollment_tokens,
+    init_command,
     issue_enrollment_token,
     token_id,
 )
@@ -129,7 +130,7 @@ def issue() -> Response:
         ident=ident,
         ttl=ttl,
         expires_at=moment + ttl * 3600,
-        command=f'saraban node init --hub {hub_url} --office "{office}" --token {secret}',
+        command=init_command(hub_url, office, offices[office]["status"] == "enrolled"),
     )
     answer = make_response(page)
     answer.headers["Cache-Control"] = "no-store"

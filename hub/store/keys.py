@@ -35,6 +35,14 @@ class KeyRecords(Connection):
             (office_id,),
         )
 
+    def next_key_no(self, office_id: str) -> int:
+        """The number an office's next signing key takes: one above every key it has had."""
+        return int(
+            self._scalar(
+                "SELECT COALESCE(MAX(key_no), 0) + 1 FROM keys WHERE office = ?", (office_id,)
+            )
+        )
+
     def key(self, keyid: str) -> Row | None:
         """One office signing key."""
         return self._one("SELECT * FROM keys WHERE keyid = ?", (keyid,))

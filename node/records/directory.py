@@ -6,6 +6,10 @@ row edited on disk is not trusted. The pinned keys are also written to
 ``<instance>/hub_keys.json`` so that a node whose database is lost can still verify what
 the hub sends when it is rebuilt (:mod:`node.sync.restore`).
 
+:func:`issued_at`, :func:`key_status` and :func:`next_key_number` read what the held
+directory says of its own age and of an office's keys (for the frozen-directory warning
+and for a new key, ADR 0018).
+
 This module does not fetch directories; :mod:`node.sync.pull` and :mod:`node.sync.enrolment` do.
 """
 
@@ -19,10 +23,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.errors import NotInitialised
+from node.storage.feed import parse_iso
 from node.storage.store import Store
 from protocol.directory import TrustedDirectory, accept_directory
 from protocol.envelope import Envelope
-from protocol.keys import public_key_from_b64
+from protocol.errors import BadMessage
+from protocol.filemodes import private_opener
+from protocol.keys import public_key_from_b64, split_keyid
 
 HUB_KEYS_FILE = "hub_keys.json"
 
@@ -115,7 +122,8 @@ def write_hub_keys(instance: Path, entries: list[dict[str, Any]]) -> None:
     """Keep a copy of the pinned hub keys beside the database."""
     path = instance / HUB_KEYS_FILE
     tmp = path.with_name(f".{HUB_KEYS_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_as_map(entries), indent=1), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8", opener=private_opener) as f:
+        f.write(json.dumps(_as_map(entries), indent=1))
     os.replace(tmp, path)
 
 
@@ -130,3 +138,38 @@ def read_hub_keys(instance: Path) -> list[dict[str, Any]]:
 def shared_registers(trusted: TrustedDirectory) -> list[dict[str, Any]]:
     """The directory's shared registers (``owner``, ``series``, ``basis``, ``members``)."""
     return [r for r in trusted.directory.shared_registers if isinstance(r, dict)]
+
+
+def issued_at(trusted: TrustedDirectory) -> float | None:
+    """When the hub signed this directory (Unix seconds); None when it does not say."""
+    return parse_iso(trusted.directory.issued_at)
+
+
+def _keys_of(trusted: TrustedDirectory, office: str) -> list[dict[str, Any]]:
+    entry = trusted.office(office) or {}
+    return [k for k in entry.get("keys") or [] if isinstance(k, dict)]
+
+
+def key_status(trusted: TrustedDirectory, keyid: str) -> str | None:
+    """What the directory says of an office key: ``active``, ``retired`` or ``revoked``
+    (every key of a revoked office), None when it does not list it."""
+    try:
+        office = split_keyid(keyid)[0]
+    except BadMessage:
+        return None
+    entry = trusted.office(office) or {}
+    for key in _keys_of(trusted, office):
+        if key.get("keyid") == keyid:
+            return "revoked" if entry.get("status") == "revoked" else str(key.get("status"))
+    return None
+
+
+def next_key_number(trusted: TrustedDirectory, office: str) -> int:
+    """One above every key number the directory lists for ``office`` (1 when none)."""
+    numbers = [0]
+    for key in _keys_of(trusted, office):
+        try:
+            numbers.append(split_keyid(str(key.get("keyid")))[1])
+        except BadMessage:
+            continue
+    return max(numbers) + 1

@@ -3,7 +3,9 @@
 :func:`append` turns a message into the next envelope of this office's feed: it assigns
 ``seq = last + 1`` and ``prev = last env_id``, normalises Thai text, signs and stores it,
 always inside the caller's transaction, so a clerk's state change and its envelope commit
-together. The outbox is the feed rows the hub has not accepted yet.
+together. The outbox is the feed rows the hub has not accepted yet; :func:`outgoing_wire`
+hands them to the push signed by the office's key now, signing again, body unchanged, one
+an older key signed before a rekey (ADR 0018).
 
 This module does not talk to the hub (see :mod:`node.sync.push`).
 """
@@ -11,11 +13,12 @@ This module does not talk to the hub (see :mod:`node.sync.push`).
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from node.storage.store import Store
-from protocol.envelope import Envelope, sign_envelope
+from protocol.envelope import Envelope, Signature, pae, sign_envelope
 from protocol.keys import Signer
 from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
 
@@ -121,6 +124,33 @@ def outbox(store: Store, limit: int) -> list[dict[str, Any]]:
         "WHERE state != ? ORDER BY seq LIMIT ?",
         (ACCEPTED, limit),
     )
+
+
+def outgoing_wire(store: Store, signer: Signer, rows: list[dict[str, Any]]) -> list[Any]:
+    """The wire form of outbox ``rows`` (:func:`outbox`), every one signed by ``signer``.
+
+    A row an earlier key of this office signed (queued before a rekey or a re-enrolment
+    retired it) is signed again by ``signer`` and stored so, in a transaction of its own:
+    the body, hence the env_id, the seq and the chain, stay what they were, and the hub,
+    which refuses the retired key beyond its last seq, takes it.
+    """
+    wires = [json.loads(row["envelope"]) for row in rows]
+    again: list[tuple[int, Envelope]] = []
+    for i, wire in enumerate(wires):
+        signatures = wire.get("signatures") if isinstance(wire, dict) else None
+        if any(isinstance(s, dict) and s.get("keyid") == signer.keyid for s in signatures or []):
+            continue
+        env = Envelope.from_wire(wire)
+        sig = signer.sign(pae(env.payload_type, env.body))
+        again.append((i, Envelope(env.payload_type, env.body, (Signature(signer.keyid, sig),))))
+    if again:
+        with store.transaction():
+            for i, env in again:
+                store.execute(
+                    "UPDATE feed SET envelope = ? WHERE env_id = ?", (env.to_bytes(), env.env_id)
+                )
+                wires[i] = env.to_wire()
+    return wires
 
 
 def outbox_count(store: Store) -> int:

@@ -1,4 +1,5 @@
-"""The node's side of the federation: enrolment, the hub client (the only user of
+"""The node's side of the federation: enrolment and the office's next key (``rekey``), the
+hub client (the only user of
 ``requests``), one sync round trip (``worker``, with its steps in ``push``, ``pull`` and
 ``attachments``, and what it did in ``state``), the node's view of its own health and its
 heartbeat (``health``), verifying what the hub hands over, rebuilding from the office's own

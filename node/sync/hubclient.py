@@ -156,6 +156,11 @@ class HubClient:
         """``POST /enroll`` (unsigned; the one-time token authenticates)."""
         return self._call("POST", "/enroll", json_body=payload, signed=False)
 
+    def rekey(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``POST /rekey`` (signed by the key it retires) → ``{"office", "keyid", "retired",
+        "hub_keys", "directory"}``."""
+        return self._call("POST", "/rekey", json_body=payload)
+
     def health(self) -> dict[str, Any]:
         """``GET /health``."""
         return self._call("GET", "/health", signed=False)

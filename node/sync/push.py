@@ -1,8 +1,9 @@
 """The push half of a sync round: this office's envelopes, and its requests for numbers.
 
-:func:`push_outbox` pushes pending envelopes in feed order, in batches; the hub answers
-each one, and the push stops at the first it rejects, since the hub takes an office's feed
-only in sequence. The reason is kept on the envelope, and
+:func:`push_outbox` pushes pending envelopes in feed order, in batches, each signed by the
+office's key now (:func:`node.storage.feed.outgoing_wire`); the hub answers each one, and
+the push stops at the first it rejects, since the hub takes an office's feed only in
+sequence. The reason is kept on the envelope, and
 :func:`node.sync.health.node_status` shows it. A letter the hub accepted is marked sent.
 
 Bytes before letters: before a batch goes, the hub must hold every attachment its letters
@@ -25,7 +26,6 @@ or apply what a lease means to the registers (:mod:`node.records.leases`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from node.context import NodeContext
@@ -58,7 +58,7 @@ def push_outbox(ctx: NodeContext, store: Store, client: HubClient, result: SyncR
         sendable = upload_cited(ctx, store, client, rows, result)
         if not sendable:
             return
-        answer = client.push([json.loads(r["envelope"]) for r in sendable])
+        answer = client.push(feed.outgoing_wire(store, ctx.signer, sendable))
         by_id = {r.get("env_id"): r for r in answer.get("results") or [] if isinstance(r, dict)}
         check_ack(ctx, store, answer, sendable, by_id)
         stop = again = False

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.context import NodeContext
+from node.records.directory import load_trusted
 from node.records.letters import mark_sent
 from node.records.registers import display_number
 from node.storage import audit, feed
@@ -42,6 +43,7 @@ from node.sync.hubclient import HubClient
 from node.sync.replay import FEED_PAGE, reconcile_leases, replay_own
 from node.sync.verify import verify_own_envelope
 from protocol.canonical import parse_canonical
+from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.keys import public_key_from_b64
 from protocol.messages import (
@@ -98,9 +100,11 @@ class Rebase:
 
 
 def fetch_own_feed(
-    ctx: NodeContext, client: HubClient, after: int
+    ctx: NodeContext, client: HubClient, after: int, trusted: TrustedDirectory | None = None
 ) -> list[tuple[Envelope, FeedMessage]]:
-    """Every envelope of this office's feed the hub holds after ``after``, verified, in order."""
+    """Every envelope of this office's feed the hub holds after ``after``, verified, in order
+    (by the office's key now, or by a key ``trusted`` says it retired, for what it signed
+    before)."""
     own_key = public_key_from_b64(ctx.signer.public_b64())
     out: list[tuple[Envelope, FeedMessage]] = []
     while True:
@@ -108,7 +112,7 @@ def fetch_own_feed(
         wires = answer.get("envelopes") or []
         for wire in wires:
             env = Envelope.from_wire(wire)
-            msg = verify_own_envelope(env, ctx.signer.keyid, own_key)
+            msg = verify_own_envelope(env, ctx.signer.keyid, own_key, trusted)
             out.append((env, msg))
             after = max(after, msg.seq)
         if not answer.get("more") or not wires:
@@ -388,7 +392,7 @@ def reconcile_with_hub(ctx: NodeContext, store: Store, client: HubClient) -> Reb
     shared = int(
         store.scalar("SELECT COALESCE(MAX(seq), 0) FROM feed WHERE state = ?", (feed.ACCEPTED,))
     )
-    published = fetch_own_feed(ctx, client, shared)
+    published = fetch_own_feed(ctx, client, shared, load_trusted(store))
     if not published:
         return None
     now = ctx.now()

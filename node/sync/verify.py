@@ -58,10 +58,32 @@ def verify_any(
     raise BadMessage(f"unknown envelope kind {kind!r}")
 
 
-def verify_own_envelope(env: Envelope, own_keyid: str, own_key: Ed25519PublicKey) -> FeedMessage:
-    """An envelope of this office's own feed, fetched back from the hub."""
-    keyid, body = verify_envelope(env, lambda k: own_key if k == own_keyid else None)
+def verify_own_envelope(
+    env: Envelope,
+    own_keyid: str,
+    own_key: Ed25519PublicKey,
+    trusted: TrustedDirectory | None = None,
+) -> FeedMessage:
+    """An envelope of this office's own feed, fetched back from the hub: signed by the
+    office's key now, or by a key it retired (rekey, re-enrolment: ADR 0018) up to the seq
+    ``trusted`` says it signed before its retirement."""
+    office = split_keyid(own_keyid)[0]
+
+    def resolve(keyid: str) -> Ed25519PublicKey | None:
+        if keyid == own_keyid:
+            return own_key
+        if trusted is None or split_keyid(keyid)[0] != office:
+            return None
+        return trusted.signing_key(keyid)
+
+    keyid, body = verify_envelope(env, resolve)
     message = parse_feed_message(env.kind, body)
     if split_keyid(keyid)[0] != message.origin:
         raise BadMessage(f"own envelope {env.env_id[:12]} names origin {message.origin!r}")
+    if (
+        keyid != own_keyid
+        and trusted is not None
+        and not trusted.signed_in_time(keyid, message.seq)
+    ):
+        raise UnknownKey(f"{keyid} was retired before its office's seq {message.seq}")
     return message

@@ -38,7 +38,7 @@ from node.sync.clock import (
     refusal_reason,
     refusal_skew,
 )
-from node.sync.health import send_heartbeat
+from node.sync.health import KEY_REFUSED_CODE, key_refusal, note_directory_age, send_heartbeat
 from node.sync.hubclient import HubClient, hub_client
 from node.sync.pull import check_highwater, pull_mailbox, refresh_directory
 from node.sync.push import push_outbox, request_leases
@@ -102,6 +102,7 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             ctx.sync_phase = "download"
             download_attachments(ctx, store, hub, result)
             send_heartbeat(ctx, store, hub)
+            note_directory_age(ctx, store, result)
             if feed_problem is not None:
                 raise feed_problem
         except (SarabanError, NodeError, OSError) as e:
@@ -147,6 +148,11 @@ def _disk_refusal(ctx: NodeContext, error: OSError) -> CannotWrite:
     return refusal
 
 
+HUB_BUSY_CODE = "hub_busy"
+"""The sync result's ``error_code`` when the hub asked this office to wait (429, 503): the
+round is tried again after its ``Retry-After``."""
+
+
 def _record_failure(
     ctx: NodeContext,
     store: Store,
@@ -159,7 +165,13 @@ def _record_failure(
     retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
     result.error = str(error)
     result.error_code = getattr(error, "code", "error")
+    if isinstance(error, HTTPStatusError) and error.status in (429, 503):
+        result.error_code = HUB_BUSY_CODE
     result.finished_at = now
+    refused_key = key_refusal(ctx, error)
+    if refused_key is not None:
+        result.error_code = KEY_REFUSED_CODE
+        result.warnings.append(refused_key)
     refused = refusal_skew(error, now)
     if refused is not None:
         result.clock_skew, window = refused
@@ -187,7 +199,13 @@ def _remember_failure(
     now = result.finished_at
     failures = int(sync_state(store)["failures"] or 0) + 1
     due = 0.0
-    if refused is None:
+    if result.error_code == HUB_BUSY_CODE and retry_after is not None:
+        # The hub said how long it needs: that long (and a little, so offices told at the
+        # same moment do not all come back at once), not a back-off grown by earlier
+        # failures. A busy answer is no failure of the link or of this node.
+        delay = retry_after * (rng or random.Random()).uniform(1.0, 1.2)
+        due = result.next_attempt = now + delay
+    elif refused is None:
         delay = backoff_delay(
             failures,
             rng or random.Random(),

@@ -39,6 +39,7 @@ from node.records import registers, units
 from node.records.access import ROLES
 from node.records.directory import load_trusted
 from node.staff import accounts
+from node.sync.health import directory_status
 from node.sync.held import HELD_TRIES, held_list, held_status
 from node.web.kit import Done, actor, choice, done, field, once, requires, user
 from protocol.numbers import Series
@@ -393,4 +394,5 @@ def sync_page() -> str:
         kinds=KIND_TH,
         tries=HELD_TRIES,
         awaiting=store().scalar("SELECT COUNT(*) FROM awaiting_attachments"),
+        directory=directory_status(ctx(), store()),
     )

@@ -23,6 +23,7 @@ from scripts.demo import run_demo
 from scripts.nodeapi import NodeAPIError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "scripts.cli.enrolment",
     "scripts.cli.letters",
     "scripts.cli.retention",
     "scripts.cli.reports",
@@ -71,13 +72,6 @@ def hub_share(args: argparse.Namespace) -> None:
 
 
 # ---- node ------------------------------------------------------------------------------
-
-
-def node_init(args: argparse.Namespace) -> None:
-    from node.sync.enrolment import init_node
-
-    info = init_node(instance_dir(args, "node"), args.hub, args.office, args.token)
-    emit(info, args.json, lambda d: f"node {args.office} enrolled at {args.hub}")
 
 
 def node_serve(args: argparse.Namespace) -> None:
@@ -181,10 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     node = sub.add_parser("node", help="an office node").add_subparsers(
         dest="cmd", required=True, parser_class=Parser
     )
-    c = cmd(node, "init", node_init, "generate keys and enroll at the hub", "node")
-    c.add_argument("--hub", required=True, help="hub URL")
-    c.add_argument("--office", required=True)
-    c.add_argument("--token", required=True)
     c = cmd(node, "serve", node_serve, "serve the node (waitress) with its scheduler", "node")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8800)
