@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 
-from hub import api
+from hub import api, audit_api
 from hub.config import load_settings
 from hub.console.kit import configure_console
 from hub.context import close_store
@@ -72,6 +72,7 @@ def create_app(
     bound_requests(app)  # before any route, and any hook that could read a body
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(audit_api.bp)
     metrics.init_app(app)
     configure_console(app)
     for name in CONSOLE_MODULES:

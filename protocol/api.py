@@ -67,6 +67,10 @@ Endpoints (request → response):
     "provisional_pending", "held"}`` → ``{"hub_time"}``; ``held`` (at most
     :data:`MAX_HELD_REPORT` entries) lists ``{"origin", "count", "reason"}`` per sender whose
     envelopes the node has held unverified past its tries, ``[]`` when none.
+``POST /audit`` ``{"head": <audit_head envelope>, "after": n, "links": [[id, prev, hash]...]}``
+    → ``{"ok", "verified": {"id", "hash", "at"}, "need_from", "problems"}``: the office's
+    signed audit chain head and the links since the head the hub verified
+    (:mod:`protocol.audit_chain`, ADR 0023).
 ``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {"<register id>": max}}``
 ``GET /feed?after=<seq>&limit=<n>`` → ``{"envelopes": [...own feed...], "more": bool}``
 ``POST /lease`` ``{"register": "<register id>", "count": n}`` → ``{"lease": <envelope>}``

@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "node": STORAGE,
     "hub.app": FACE,
     "hub.api": FACE,
+    "hub.audit_api": FACE,
     "hub.console": FACE,
     "hub.context": FACE,
     "hub.responses": FACE,

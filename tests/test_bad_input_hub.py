@@ -259,6 +259,21 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
         },
     ),
+    "audit_api.audit_head": Endpoint(
+        "POST",
+        f"{API}/audit",
+        OFFICE,
+        cases={
+            **json_bodies("POST", f"{API}/audit", OFFICE),
+            **signed_json(
+                f"{API}/audit",
+                head_missing={"links": []},
+                head_not_an_envelope={"head": "x"},
+                after_negative={"after": -1, "head": {}},
+                links_not_a_list={"links": 5, "head": {}},
+            ),
+        },
+    ),
     "api.highwater": Endpoint(
         "GET", f"{API}/highwater", OFFICE, cases=signature_headers("GET", f"{API}/highwater")
     ),

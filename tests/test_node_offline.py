@@ -184,7 +184,7 @@ def test_audit_chain_detects_an_edited_row(pair: tuple[Node, Node]) -> None:
     conn.close()
     with cm.store() as s:
         report = verify_audit(s)
-    assert not report.ok and "row 2 was edited" in report.problems[0]
+    assert not report.ok and "entry 2 edited" in report.problems[0]
 
 
 def test_audit_chain_detects_deleted_rows(pair: tuple[Node, Node]) -> None:
@@ -196,7 +196,7 @@ def test_audit_chain_detects_deleted_rows(pair: tuple[Node, Node]) -> None:
     conn.execute("DELETE FROM audit WHERE id = 2")
     conn.commit()
     with cm.store() as s:
-        assert "row 2 is missing" in " ".join(verify_audit(s).problems)
+        assert "entry 2 deleted" in " ".join(verify_audit(s).problems)
     conn.execute("DELETE FROM audit WHERE id >= 2")
     conn.commit()
     conn.close()

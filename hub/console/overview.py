@@ -188,7 +188,20 @@ def office(office_id: str) -> str:
         keys=store.keys_of(office_id),
         actions=store.actions(50, target=office_id),
         feed_head=store.feed_head(office_id),
+        **_audit_view(store, office_id),
     )
+
+
+def _audit_view(store: HubStore, office_id: str) -> dict[str, Any]:
+    """The office's last verified audit chain head, when it was last checked, and the
+    newest break if it came after that head."""
+    heads = store.audit_heads(office_id, 1)
+    office_row = store.office(office_id)
+    return {
+        "audit_head": store.verified_audit_head(office_id),
+        "audit_checked_at": office_row["audit_checked_at"] if office_row else None,
+        "audit_broken": heads[0] if heads and heads[0]["status"] == "broken" else None,
+    }
 
 
 @bp.get("/actions")

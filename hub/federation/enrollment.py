@@ -104,6 +104,7 @@ def enroll(
         store.use_token(digest, now)
         store.add_key(sign_keyid, office, key_no, sign_public, now)
         store.set_office_enrolled(office, seal_public, now)
+        store.log_action(office, "enroll", office, None, f"key {sign_keyid}", now)
         publish_directory(store, keyring, now)
         head = store.directory_head()
     assert head is not None
@@ -175,6 +176,7 @@ def rekey(
             raise refused
         _check_new_key(store, office, sign_keyid, key_no, sign_public, "rekey")
         store.add_key(sign_keyid, office, key_no, sign_public, now)
+        store.log_action(office, "rekey", office, None, f"{signed_by} -> {sign_keyid}", now)
         publish_directory(store, keyring, now)
         retired = store.key(signed_by)
         head = store.directory_head()

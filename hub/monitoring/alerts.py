@@ -107,6 +107,14 @@ KINDS: dict[str, AlertKind] = {
         " ให้ผู้ดูแลหน่วยงานตั้งวันเวลาของเครื่องแม่ข่ายให้ตรง (เปิดการตั้งเวลาอัตโนมัติ/NTP)"
         " หน้าจอของหน่วยงานบอกว่านาฬิกาคลาดไปเท่าใด การแจ้งเตือนนี้ปิดเองเมื่อหน่วยงานซิงค์ได้อีกครั้ง",
     ),
+    "audit_chain": AlertKind(
+        "ประวัติการใช้งาน (audit) ของหน่วยงานไม่ต่อเนื่องจากที่ศูนย์กลางตรวจไว้",
+        "มีการลบ แก้ไข แทรก หรือสลับรายการประวัติการใช้งานของหน่วยงาน หรือฐานข้อมูลถูกแทนด้วยสำเนาเก่า"
+        " (หลัง saraban node restore ถือเป็นเรื่องที่คาดไว้ ประวัติเดิมอยู่ในฐานข้อมูลเดิมที่เก็บไว้)"
+        " ติดต่อผู้ดูแลหน่วยงานให้รัน saraban node audit verify เพื่อดูรายการที่เสีย"
+        " เก็บสำเนาฐานข้อมูลไว้เป็นหลักฐาน แล้วปิดการแจ้งเตือนพร้อมระบุผลการตรวจสอบ"
+        " ประวัติที่หน่วยงานส่งมาครั้งถัดไปจะเป็นจุดตั้งต้นใหม่",
+    ),
     "directory_rollback": AlertKind(
         "มีการส่งทะเบียนหน่วยงานฉบับเก่ากว่าที่หน่วยงานถืออยู่",
         "ฐานข้อมูลศูนย์กลางอาจถูกกู้คืนจากสำเนาเก่า หรือมีผู้พยายามย้อนทะเบียนหน่วยงาน"
@@ -194,6 +202,17 @@ def alert_view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _resolve(store: HubStore, alert_id: int, by: str, note: str, now: float) -> None:
+    """Resolve an open alert the hub found settled, on the hub's audit chain (an operator's
+    own actions are put there by the console)."""
+    row = store.alert(alert_id)
+    store.close_alert(alert_id, by, note, now, status="resolved")
+    if row is not None:
+        store.log_action(
+            by, "resolve_alert", row["office"], note, f"{row['kind']} #{alert_id}", now
+        )
+
+
 def _sync(
     store: HubStore,
     prefix: str,
@@ -208,7 +227,7 @@ def _sync(
             store.raise_alert(kind, office, detail, now, key=key)
     for key, alert_id in held.items():
         if key not in wanted:
-            store.close_alert(alert_id, "hub", "แก้ไขแล้ว", now, status="resolved")
+            _resolve(store, alert_id, "hub", "แก้ไขแล้ว", now)
 
 
 def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> None:
@@ -330,7 +349,7 @@ def report_clock_accepted(store: HubStore, office: str, now: float) -> None:
     key = clock_refused_key(office)
     alert_id = store.open_alert_keys(key).get(key)
     if alert_id is not None:
-        store.close_alert(alert_id, "hub", "นาฬิกาของหน่วยงานตรงแล้ว ซิงค์ได้ตามปกติ", now, "resolved")
+        _resolve(store, alert_id, "hub", "นาฬิกาของหน่วยงานตรงแล้ว ซิงค์ได้ตามปกติ", now)
 
 
 def report_directory(

@@ -23,7 +23,8 @@ transactions, the query helpers, the hub's metadata):
 * :mod:`hub.store.sync_sessions`: each push and pull of a node;
 * :mod:`hub.store.operators`: console accounts and the log of what operators did;
 * :mod:`hub.store.statistics`: the usage facts and the counts over them;
-* :mod:`hub.store.delivery_times`: each letter's times from sending to ลงรับ, per recipient.
+* :mod:`hub.store.delivery_times`: each letter's times from sending to ลงรับ, per recipient;
+* :mod:`hub.store.audit_heads`: the signed audit chain heads offices sent.
 
 This package makes no decisions: what to store, route or reject is decided by the callers
 (:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from hub.errors import StoreError
 from hub.store.alerts import AlertRecords
+from hub.store.audit_heads import AuditHeadRecords
 from hub.store.collection import (
     COLLECTED_KINDS,
     ORPHAN_BLOB,
@@ -86,6 +88,7 @@ class HubStore(
     OperatorRecords,
     StatisticsRecords,
     DeliveryTimeRecords,
+    AuditHeadRecords,
     Connection,
 ):
     """The hub's SQLite database behind a narrow, SQL-free interface."""

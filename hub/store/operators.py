@@ -9,7 +9,31 @@ on.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.store.connection import Connection, Row
+from protocol.audit_chain import GENESIS, entry_hash
+
+
+def action_content(
+    row_id: int,
+    at: float,
+    operator: str,
+    action: str,
+    target: str | None,
+    reason: str | None,
+    detail: str | None,
+) -> dict[str, Any]:
+    """What an operator action's hash covers."""
+    return {
+        "id": row_id,
+        "at": repr(float(at)),
+        "operator": operator,
+        "action": action,
+        "target": target,
+        "reason": reason,
+        "detail": detail,
+    }
 
 
 class OperatorRecords(Connection):
@@ -80,12 +104,32 @@ class OperatorRecords(Connection):
         detail: str | None,
         now: float,
     ) -> None:
-        """Record what an operator did (append-only)."""
-        self._exec(
-            "INSERT INTO operator_actions (at, operator, action, target, reason, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, operator, action, target, reason, detail),
-        )
+        """Record what an operator (or the hub, ``hub``) did: append-only and hash-chained
+        (:func:`action_content`), in the caller's write transaction or one of its own."""
+        with self.write():
+            last = self._one("SELECT id, hash FROM operator_actions ORDER BY id DESC LIMIT 1")
+            row_id = (int(last["id"]) if last else 0) + 1
+            prev = (last["hash"] if last else None) or GENESIS
+            content = action_content(row_id, now, operator, action, target, reason, detail)
+            self._exec(
+                "INSERT INTO operator_actions (id, at, operator, action, target, reason, detail,"
+                " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row_id,
+                    now,
+                    operator,
+                    action,
+                    target,
+                    reason,
+                    detail,
+                    prev,
+                    entry_hash(prev, content),
+                ),
+            )
+
+    def action_chain(self) -> list[Row]:
+        """Every operator action, oldest first, with its chain hashes (for verifying)."""
+        return self._all("SELECT * FROM operator_actions ORDER BY id")
 
     def actions(self, limit: int = 200, target: str | None = None) -> list[Row]:
         """Operator actions, newest first (of one target, when given)."""

@@ -273,6 +273,12 @@ CREATE TABLE IF NOT EXISTS delivery_times (
     PRIMARY KEY (letter, recipient)
 );
 CREATE INDEX IF NOT EXISTS delivery_times_sent ON delivery_times (sent_at);
+-- signed audit chain heads offices sent, append-only (hub.federation.audit_heads)
+CREATE TABLE IF NOT EXISTS audit_heads (
+    id INTEGER PRIMARY KEY, office TEXT NOT NULL, at REAL NOT NULL, last_id INTEGER NOT NULL,
+    head TEXT NOT NULL, count INTEGER NOT NULL, status TEXT NOT NULL, problem TEXT,
+    envelope BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_heads_office ON audit_heads (office, status, id);
 CREATE TABLE IF NOT EXISTS numbering_reports (
     day TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -302,6 +308,9 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("alerts", "repeats", "INTEGER NOT NULL DEFAULT 0"),
     ("alerts", "last_at", "REAL"),
     ("quarantine", "size", "INTEGER"),
+    ("offices", "audit_checked_at", "REAL"),
+    ("operator_actions", "prev_hash", "TEXT"),
+    ("operator_actions", "hash", "TEXT"),
 )
 """Columns added after the first release: ``(table, column, type)``, added when missing."""
 
@@ -331,6 +340,7 @@ TABLES = frozenset(
         "sync_sessions",
         "operators",
         "operator_actions",
+        "audit_heads",
         "numbering_reports",
         "letter_facts",
         "receipt_facts",

@@ -275,6 +275,10 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("method", "TEXT"),
         ("tracking_no", "TEXT"),
     ),
+    "audit": (
+        # the client address of the web or API request that wrote the entry
+        ("address", "TEXT"),
+    ),
     "users": (
         # moved on by sign-out, a new password or deactivation: older sessions end
         ("session_gen", "INTEGER NOT NULL DEFAULT 0"),

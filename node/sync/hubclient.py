@@ -234,6 +234,10 @@ class HubClient:
         """``POST /heartbeat`` → ``{"hub_time"}``."""
         return self._call("POST", "/heartbeat", json_body=report)
 
+    def audit_head(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``POST /audit`` ``{"head", "links"}`` → ``{"ok", "verified", "need_from", ...}``."""
+        return self._call("POST", "/audit", json_body=payload)
+
     def highwater(self) -> dict[str, Any]:
         """``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {...}}``."""
         return self._call("GET", "/highwater")

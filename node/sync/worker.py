@@ -6,8 +6,9 @@ upload the attachments of outgoing letters; push the outbox in batches (each let
 first, each answer's signed ack checked); ask for leases of shared registers running low;
 try the held envelopes again and pull the mailbox until ``more`` is false; download the
 attachments this node lacks (and send the ``delivered`` receipts they complete); report a
-heartbeat. The steps live in :mod:`node.sync.pull`, :mod:`node.sync.held`,
-:mod:`node.sync.push`, :mod:`node.sync.attachments` and :mod:`node.sync.health`. A round
+heartbeat and the signed audit chain head. The steps live in :mod:`node.sync.pull`,
+:mod:`node.sync.held`, :mod:`node.sync.push`, :mod:`node.sync.attachments`,
+:mod:`node.sync.health` and :mod:`node.sync.audit_heads`. A round
 that went through is still not ``ok`` while the hub rejected an envelope or envelopes are
 held (``error_code`` ``push_rejected`` or ``held``).
 
@@ -30,6 +31,7 @@ from node.records.directory import load_trusted
 from node.storage import disk
 from node.storage.store import Store
 from node.sync.attachments import download_attachments, upload_attachments
+from node.sync.audit_heads import report_audit_head
 from node.sync.clock import (
     REFUSED_CODE,
     clock_warning,
@@ -102,6 +104,7 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             ctx.sync_phase = "download"
             download_attachments(ctx, store, hub, result)
             send_heartbeat(ctx, store, hub)
+            report_audit_head(ctx, store, hub)
             note_directory_age(ctx, store, result)
             if feed_problem is not None:
                 raise feed_problem

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli.accounts",
     "scripts.cli.hub",
     "scripts.cli.hub_admin",
+    "scripts.cli.audit",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
