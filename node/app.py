@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 
 from node.api.core import bp as api_bp
 from node.context import API_TOKEN_FILE, NodeContext
 from node.errors import NodeError
+from node.records.sealed import sealing_problem
 from node.records.units import seed_units
 from node.responses import bound_requests, render_errors
+from node.storage import audit
 from node.storage.modes import check_file_modes
 from node.sync.health import node_status
 from node.web.home import bp as web_bp
@@ -47,6 +49,7 @@ WEB_MODULES: tuple[str, ...] = (
     "node.web.retention",
     "node.web.admin",
     "node.web.sync",
+    "node.web.sealed",
 )
 """The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
 
@@ -68,6 +71,9 @@ def create_app(
     instance = Path(app.instance_path)
     ctx = NodeContext.load(instance, test_config)
     check_file_modes(instance, ctx.settings["DATABASE"])
+    sealing = sealing_problem()
+    if sealing is not None:
+        app.logger.error("classified letters can be neither sealed nor opened: %s", sealing)
     app.config.update(ctx.settings)
     app.config.setdefault("CLOCK", time.time)
     app.config.setdefault("API_TOKEN", _read_token(instance))
@@ -85,6 +91,16 @@ def create_app(
     for module in WEB_MODULES + API_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
     render_errors(app)
+
+    @app.before_request
+    def note_address() -> None:
+        g.audit_address = audit.set_request_address(request.remote_addr)
+
+    @app.teardown_request
+    def forget_address(_exc: BaseException | None) -> None:
+        token = g.pop("audit_address", None)
+        if token is not None:
+            audit.reset_request_address(token)
 
     @app.teardown_appcontext
     def close_store(_exc: BaseException | None) -> None:

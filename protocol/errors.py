@@ -123,6 +123,30 @@ class BadLetterNumber(RemoteDataError):
     code = "bad_letter_number"
 
 
+class SealRefused(RemoteDataError):
+    """A sealed letter, its wrapped key or an encrypted attachment cannot be opened: not
+    sealed to this office, sealed to a key it does not hold, or altered (a changed,
+    reordered, dropped or added chunk, a wrapped key moved from another recipient or
+    letter). ``reason`` is a short code, the message says it in words; neither ever holds a
+    key or any plaintext."""
+
+    code = "seal_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[SealRefused], tuple[str, str]]:
+        return (type(self), (self.reason, str(self)))
+
+
+class SealingUnavailable(SarabanError):
+    """The installed ``cryptography`` cannot seal or open letters (HPKE X25519, HKDF-SHA256,
+    AES-256-GCM): a fault of the installation, not of any data received."""
+
+    code = "sealing_unavailable"
+
+
 class TransportError(SarabanError):
     """The other party could not be reached or did not answer usefully; may succeed later."""
 

@@ -246,6 +246,14 @@ ENDPOINTS: dict[str, Endpoint] = {
         id_beyond_2_63=f"/api/letters/{HUGE_ID}",
         id_negative="/api/letters/-1",
     ),
+    "letters.open_sealed": api_page(
+        "/api/letters/1/sealed", 404, id_beyond_2_63=f"/api/letters/{HUGE_ID}/sealed"
+    ),
+    "letters.sealed_attachment": api_page(
+        f"/api/letters/1/sealed/{'ab' * 32}",
+        400,  # letter 1 is no sealed letter
+        name_encoded_surrogate="/api/letters/1/sealed/%ED%A0%80",
+    ),
     "letters.history": api_page(
         "/api/letters/1/history", 404, id_beyond_2_63=f"/api/letters/{HUGE_ID}/history"
     ),
@@ -307,6 +315,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "web_letters.attachment": page(
         f"/letters/1/files/{'ab' * 32}", 404, name_encoded_surrogate="/letters/1/files/%ED%A0%80"
+    ),
+    "web_sealed.attachment": page(
+        f"/letters/1/sealed-files/{'ab' * 32}",
+        400,  # letter 1 is no sealed letter
+        name_encoded_surrogate="/letters/1/sealed-files/%ED%A0%80",
     ),
     "web_letters.stamped": page(
         f"/letters/1/files/{'ab' * 32}/stamped",

@@ -435,14 +435,14 @@ def test_classified_letter_goes_on_paper_and_its_subject_stays_home(cm: Node, se
     assert letter(cm, sent["id"])["secrecy"] == secrecy
 
 
-def test_classified_draft_is_numbered_but_not_sent_electronically(cm: Node) -> None:
+def test_classified_draft_is_not_sent_to_an_office_without_a_sealing_key(cm: Node) -> None:
     letter_id = draft(cm, subject="ขอข้อมูลบุคคล", recipients=[CHIANG_RAI], secrecy="ลับ")
     ok(cm, "POST", f"/api/letters/{letter_id}/number", {})
     (entry,) = feed_bodies(cm)
     assert (entry["display"], entry["subject"]) == ("ชม 0017/1", None)
     before = counts(cm)
     status, data = api(cm, "POST", f"/api/letters/{letter_id}/dispatch", {})
-    assert (status, data["error"]) == (400, "sealing_not_available")
+    assert (status, data["error"]) == (400, "no_seal_key")
     assert counts(cm) == before
     ok(
         cm,
@@ -564,11 +564,11 @@ BAD_SENDS: dict[str, tuple[dict[str, Any], int, str]] = {
         "bad_deadline",
     ),
     "unknown_secrecy": ({**GOOD, "secrecy": "ลับเฉพาะ"}, 400, "bad_secrecy"),
-    "secret_to_an_office": ({**GOOD, "secrecy": "ลับ"}, 400, "sealing_not_available"),
+    "secret_to_an_office": ({**GOOD, "secrecy": "ลับ"}, 400, "no_seal_key"),
     "very_secret_to_a_list": (
         {"subject": "x", "lists": [PILOT_LIST], "secrecy": "ลับมาก"},
         400,
-        "sealing_not_available",
+        "no_seal_key",
     ),
     "top_secret_to_an_office": ({**GOOD, "secrecy": "ลับที่สุด"}, 400, "top_secret_not_electronic"),
     "top_secret_to_an_office_and_on_paper": (
@@ -665,6 +665,6 @@ def test_a_refused_one_step_send_keeps_no_file(cm: Node) -> None:
             "attachments": [pdf],
         },
     )
-    assert (status, data["error"]) == (400, "sealing_not_available")
+    assert (status, data["error"]) == (400, "no_seal_key")
     assert not [p for p in (cm.instance / "blobs").rglob("*") if p.is_file()]
     assert cm.rows("SELECT id FROM letters") == []

@@ -370,8 +370,8 @@ def test_the_registrar_writes_a_classified_draft_the_clerk_cannot_see(node: Node
         as_text=True
     )
     before = stored(node)
-    resp = submit(registrar, secrecy="ลับ")  # electronically: not yet
-    refused(node, resp, 400, "ยังไม่รองรับการส่งหนังสือชั้นความลับทางระบบ", before)
+    resp = submit(registrar, secrecy="ลับ")  # to an office publishing no sealing key
+    refused(node, resp, 400, "ยังไม่มีกุญแจสำหรับรับหนังสือลับ", before)
     resp = submit(registrar, "save", secrecy="ลับ", subject="แผนรักษาความปลอดภัย")
     assert resp.status_code == 302
     assert "แผนรักษาความปลอดภัย" in registrar.get("/drafts").get_data(as_text=True)

@@ -5,10 +5,14 @@ encrypted with a fresh key, that key wrapped for each recipient office, so that 
 routes it without being able to read it. The hub cannot decrypt and does not try; it
 checks the shape sealing gives a letter body (ADR 0020):
 
-* ``sealed``, an object with ``content``, the SHA-256 (64 lowercase hex digits) of the
-  ciphertext of the letter's content, and ``keys``, an object with one non-empty string
-  (the wrapped content key) for each recipient office and for no other office;
-* ``body`` empty: the letter's text travels only inside the ciphertext.
+* ``sealed``, an object with ``suite`` (:data:`protocol.sealing.SUITE`), ``content``, the
+  SHA-256 (64 lowercase hex digits) of the content's ciphertext, ``box``, that ciphertext
+  in base64 (it must hash to ``content``), and ``keys``, an object with one non-empty
+  string (the wrapped content key) for each recipient office and for no other office;
+* nothing on the wire that could carry content (:func:`protocol.sealing.plaintext_on_wire`):
+  the subject is the neutral :data:`protocol.sealing.SEALED_SUBJECT`, body, salutation,
+  references and enclosures are empty, attachments carry neutral names and the hashes of
+  their ciphertext only (ADR 0022).
 
 A classified letter without that shape is refused :data:`UNSEALED_CLASSIFIED` at push
 (:mod:`hub.federation.ingest`): not stored, not routed, and quarantined without its bytes,
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import re
 
+from protocol.errors import SealRefused
 from protocol.messages import FeedMessage, Letter
+from protocol.sealing import plaintext_on_wire, sealed_box
 
 UNSEALED_CLASSIFIED = "unsealed_classified"
 """The reason code of a push result refusing a classified letter that is not sealed."""
@@ -48,6 +54,11 @@ def unsealed_detail(msg: FeedMessage) -> str | None:
         return f"{refused}: sealed.keys must give each recipient its wrapped key"
     if set(keys) != set(msg.recipients):
         return f"{refused}: sealed.keys must name every recipient and no other office"
-    if msg.body:
-        return f"{refused}: its body is plaintext"
+    try:
+        sealed_box(sealed)
+    except SealRefused as e:
+        return f"{refused}: {e}"
+    leak = plaintext_on_wire(msg.to_dict())
+    if leak is not None:
+        return f"{refused}: its {leak} is plaintext"
     return None

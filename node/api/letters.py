@@ -7,6 +7,9 @@ Routes (all behind the bearer token; the viewer from ``X-Saraban-User``/``-Roles
 * ``POST /api/letters/<id>/number``: ออกเลข (``{"reserved_number"?}``);
 * ``POST /api/letters/<id>/dispatch``: send (``{"method"?, "note"?}`` for paper);
 * ``GET /api/letters``, ``GET /api/letters/<id>``, ``GET /api/letters/<id>/history``;
+* ``GET /api/letters/<id>/sealed``: open a received ลับ/ลับมาก letter (subject, body,
+  attachments), for those the office lets open it; ``GET
+  /api/letters/<id>/sealed/<sha256>``: one of its attachments, decrypted;
 * ``POST /api/paper-letters``: ลงรับหนังสือกระดาษ with its scan; one that looks registered
   already is a 409 ``possible_duplicate`` naming the ``earlier`` entry, unless
   ``"confirm_duplicate": true``;
@@ -19,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, jsonify, request
 
 from node.api.kit import actor, body, ctx, int_field, protected_blueprint, store, text_field, viewer
 from node.errors import BadInput
-from node.records import drafts, inbox, letters, outgoing, units, workflow
+from node.records import drafts, inbox, letters, outgoing, sealed, units, workflow
 from node.records.letters import NewAttachment
 from protocol.limits import MAX_NUMBER_TEXT
 
@@ -114,6 +118,26 @@ def list_letters() -> Response:
 def get_letter(letter_id: int) -> Response:
     """One letter with tracking and history."""
     return jsonify(letters.get_letter(store(), letter_id, viewer=viewer()))
+
+
+@bp.get("/letters/<int:letter_id>/sealed")
+def open_sealed(letter_id: int) -> Response:
+    """A received sealed letter, opened (recorded in the audit trail)."""
+    return jsonify(sealed.open_letter(ctx(), store(), letter_id, viewer=viewer()))
+
+
+@bp.get("/letters/<int:letter_id>/sealed/<sha>")
+def sealed_attachment(letter_id: int, sha: str) -> Response:
+    """One attachment of a received sealed letter, decrypted (recorded)."""
+    name, media, data = sealed.open_attachment(ctx(), store(), letter_id, sha, viewer=viewer())
+    disposition = (
+        f"attachment; filename=\"letter-{letter_id}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
+    return Response(
+        data,
+        mimetype="application/octet-stream" if not media else media,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
 
 
 @bp.get("/letters/<int:letter_id>/history")

@@ -245,9 +245,16 @@ def create_draft(
             },
         )
         for meta in metas:
-            record_attachment(store, meta, present=True, direction="out")
+            # A classified letter's files leave the office only as ciphertext (ADR 0022).
+            direction = "local" if d.secrecy else "out"
+            record_attachment(store, meta, present=True, direction=direction)
         audit.record(
-            store, now, actor, "create_draft", f"letter:{letter_id}", {"subject": d.subject}
+            store,
+            now,
+            actor,
+            "create_draft",
+            f"letter:{letter_id}",
+            {} if d.secrecy else {"subject": d.subject},
         )
     return {"id": letter_id, "state": "draft"}
 

@@ -224,7 +224,7 @@ def _incoming(store: Store, letter_id: int) -> dict[str, Any]:
 def register_receipt(
     ctx: NodeContext, store: Store, letter_id: int, clerk: str = "clerk"
 ) -> dict[str, Any]:
-    """ลงรับ: number the letter in the รับ register and send the ``registered`` receipt."""
+    """ลงรับ: number the letter in the รับ register (a classified one in ลับ), send the receipt."""
     now = ctx.now()
     with store.transaction():
         row = _incoming(store, letter_id)
@@ -241,8 +241,8 @@ def register_receipt(
                 code="attachments_missing",
                 message_th="ยังได้รับไฟล์แนบของหนังสือนี้ไม่ครบ ลงรับได้เมื่อได้รับไฟล์แนบครบแล้ว",
             )
-        issued = registers.allocate(ctx, store, Series.RECEIPT, now)
-        at = feed.iso(now)
+        series = Series.CLASSIFIED if row["secrecy"] else Series.RECEIPT
+        issued, at = registers.allocate(ctx, store, series, now), feed.iso(now)
         store.execute(
             "UPDATE letters SET state = 'registered', stage = 'registered', registered_at = ?, "
             "receipt_number = ?, "
@@ -256,7 +256,7 @@ def register_receipt(
             now,
             letter_env_id=row["env_id"],
             letter_id=letter_id,
-            subject=row["subject"],
+            subject=None if row["secrecy"] else row["subject"],
         )
         receipt = Receipt(
             letter=row["env_id"],

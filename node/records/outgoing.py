@@ -8,6 +8,9 @@
   envelope, distribution lists expanded through the directory) and/or on paper to outside
   parties with the method recorded (ไปรษณีย์ลงทะเบียน, by hand, ...). Every recipient gets
   a tracking row. The office's own row of the letter is its file copy (สำเนาคู่ฉบับ).
+* a ลับ or ลับมาก letter goes sealed (:mod:`node.records.sealed`, ADR 0022): the signed
+  body shows a neutral subject and cites its attachments' ciphertext; ลับที่สุด never goes
+  electronically.
 * :func:`send_letter` does all three in one transaction, as the API's one-step send.
 
 Every check runs before anything is written, so bad input stores nothing. Instruments
@@ -36,6 +39,7 @@ from node.records.drafts import (
     series_of,
 )
 from node.records.letters import NewAttachment
+from node.records.sealed import is_sealed, recipient_seal_keys, seal_outgoing
 from node.storage import audit, feed
 from node.storage.store import Store
 from protocol.errors import BadMessage
@@ -153,7 +157,8 @@ def _take_number(
 
 def check_dispatch(ctx: NodeContext, store: Store, d: Draft, method: str) -> list[str]:
     """The offices a letter goes to electronically, or the reason it cannot be sent:
-    no recipient, ลับที่สุด or classified electronically, paper without a known method.
+    no recipient, ลับที่สุด electronically, a ลับ/ลับมาก letter to an office publishing no
+    sealing key, paper without a known method.
     Checked before anything is written, by :func:`dispatch` and :func:`send_letter`."""
     offices = expand_recipients(ctx, store, d) if (d.recipients or d.lists) else []
     if not offices and not d.parties:
@@ -164,16 +169,15 @@ def check_dispatch(ctx: NodeContext, store: Store, d: Draft, method: str) -> lis
         )
     if offices and d.secrecy == TOP_SECRET:
         raise bad(
-            "ลับที่สุด letters are never sent electronically",
+            "ลับที่สุด letters are never sent electronically: the correspondence regulation "
+            "(ระเบียบสำนักนายกรัฐมนตรีว่าด้วยงานสารบรรณ, amended 2564) excludes them",
             "top_secret_not_electronic",
-            "หนังสือลับที่สุดห้ามส่งทางระบบอิเล็กทรอนิกส์ ให้ลงทะเบียนและส่งเป็นเอกสาร",
+            "ระเบียบสำนักนายกรัฐมนตรีว่าด้วยงานสารบรรณ (ฉบับที่ 4) พ.ศ. 2564"
+            " ไม่ให้ส่งหนังสือลับที่สุดทางระบบสารบรรณอิเล็กทรอนิกส์"
+            " ให้ลงทะเบียนเป็นหนังสือกระดาษในทะเบียนหนังสือลับและส่งเป็นเอกสาร",
         )
-    if offices and d.secrecy:
-        raise bad(
-            "sealed (classified) letters are not available on this node yet",
-            "sealing_not_available",
-            "ยังไม่รองรับการส่งหนังสือชั้นความลับทางระบบ ให้ส่งเป็นเอกสารโดยระบุวิธีส่ง",
-        )
+    if offices and is_sealed(d.secrecy):
+        recipient_seal_keys(store, offices)
     methods = [str(m) for m in ctx.settings.get("DISPATCH_METHODS") or ()]
     if d.parties and method not in methods:
         raise bad(
@@ -211,25 +215,28 @@ def dispatch(
             letter_date, letter_day = _letter_date(now)
         env_id = None
         if offices:
-            message = Letter(
-                letter_type=d.letter_type,
-                sub_type=d.sub_type,
-                subject=d.subject,
-                number=row["number"],
-                register=row["register"] if row["number"] else None,
-                letter_date=letter_date,
-                speed=d.speed,
-                secrecy=d.secrecy,
-                sender=d.sender,
-                salutation=d.salutation,
-                body=d.body,
-                references=d.references,
-                enclosures=d.enclosures,
-                deadline=d.deadline,
-                recipients=offices,
-                lists=d.lists,
-                attachments=json.loads(row["attachments"] or "[]"),
-            )
+            fields: dict[str, Any] = {
+                "letter_type": d.letter_type,
+                "sub_type": d.sub_type,
+                "subject": d.subject,
+                "number": row["number"],
+                "register": row["register"] if row["number"] else None,
+                "letter_date": letter_date,
+                "speed": d.speed,
+                "secrecy": d.secrecy,
+                "sender": d.sender,
+                "salutation": d.salutation,
+                "body": d.body,
+                "references": d.references,
+                "enclosures": d.enclosures,
+                "deadline": d.deadline,
+                "recipients": offices,
+                "lists": d.lists,
+                "attachments": json.loads(row["attachments"] or "[]"),
+            }
+            if is_sealed(d.secrecy):
+                fields = seal_outgoing(ctx, store, row, fields, offices)
+            message = Letter(**fields)
             try:
                 _, env = feed.append(store, ctx.signer, message, now)
             except BadMessage as e:

@@ -27,6 +27,7 @@ from node.records.directory import (
     load_trusted,
     next_key_number,
 )
+from node.records.sealed import keep_old_seal_key
 from node.search.indexer import SearchIndexer
 from node.storage import audit
 from node.storage.store import SIDECAR_NAME, Store
@@ -102,6 +103,7 @@ def init_node(
         pins = [{"keyid": k["keyid"], "public": k["public"]} for k in answer["hub_keys"]]
         env = Envelope.from_wire(answer["directory"])
         os.replace(new_sign, sign_path)
+        keep_old_seal_key(seal_path)
         os.replace(new_seal, seal_path)
         write_instance_config(instance, {"HUB_URL": hub_url, "OFFICE": office})
         ctx = NodeContext.load(instance)

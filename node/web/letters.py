@@ -15,7 +15,8 @@ Routes (blueprint ``web_letters``):
 * ``GET /letters/<id>/files/<sha256>`` (``?download=1`` to save it) and
   ``GET /letters/<id>/files/<sha256>/stamped``: an attachment, and a received PDF with the
   receipt stamp. Every view and download of a classified letter, and every refused attempt,
-  is written to the audit chain.
+  is written to the audit chain. A received sealed letter is shown opened, its files
+  served decrypted (:mod:`node.web.sealed`).
 
 Does not: decide who may open a classified letter (:mod:`node.records.access`), register or return
 a letter itself (:mod:`node.records.inbox`), or draw the receipt stamp
@@ -57,6 +58,7 @@ from node.web.kit import (
     sniff,
     viewer,
 )
+from node.web.sealed import is_received_sealed, opened_page
 from node.web.tracking import PAPER_CHANNEL, tracking_rows
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPE_TITLES
 
@@ -222,7 +224,7 @@ def render_letter(
     :class:`node.web.kit.ClassifiedRefused` (403) after recording the attempt."""
     row = open_letter(letter_id)
     names = _OfficeNames()
-    files = _files(row)
+    row, files = opened_page(row) if is_received_sealed(row) else (row, _files(row))
     page = render_template(
         "letter.html",
         letter=row,
