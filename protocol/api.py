@@ -28,11 +28,13 @@ Endpoints (request → response):
     ``sign_keyid`` must be the office's next key number (``#1`` at first, ``#n+1`` to
     re-enroll an office that lost its key, whose key ``#n`` is then retired); another is
     400 ``bad_key_number`` with ``next_key_no``.
-``POST /rekey`` ``{"sign_keyid", "sign_public"}``, signed by the office's active key
+``POST /rekey`` ``{"sign_keyid", "sign_public", "seal_public"?}``, signed by the office's
+    active key
     → ``{"office", "keyid", "retired": {"keyid", "last_seq"}, "hub_keys", "directory"}``
     The new key (next number, a public key the office never had) becomes active; the key
     that signed the request is retired at ``last_seq``, the office's last seq at the hub:
-    it verifies what it signed up to there, nothing later. At most one an hour (429).
+    it verifies what it signed up to there, nothing later. A ``seal_public`` (a new X25519
+    key) becomes the office's seal key in the same directory. At most one an hour (429).
 ``GET /health`` → ``{"ok": true, "version", "directory_version"}``
 ``GET /directory`` → ``{"directory": <envelope>}``
 ``POST /push`` ``{"envelopes": [<envelope>, ...]}`` (at most :data:`MAX_PUSH_BATCH`)

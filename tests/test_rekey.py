@@ -8,6 +8,7 @@ nodes in-process and the commands an office's administrator types run as process
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -27,15 +28,24 @@ from hub.admin.tokens import issue_enrollment_token
 from hub.store import HubStore
 from node.context import SIGN_KEY_FILE
 from node.records.directory import load_trusted
+from node.records.sealed import office_seal_keys
 from node.sync.enrolment import init_node
 from node.sync.hubclient import HubClient, HubHTTPError
-from node.sync.rekey import PENDING_KEY_FILE, rekey_node
+from node.sync.rekey import PENDING_KEY_FILE, PENDING_SEAL_FILE, rekey_node
 from node.sync.verify import verify_office_envelope
 from protocol.canonical import parse_canonical
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, sign_envelope
 from protocol.errors import UnknownKey
-from protocol.keys import Signer, load_signer, make_keyid, public_key_from_b64, save_signer
+from protocol.keys import (
+    Signer,
+    generate_seal_key,
+    load_signer,
+    make_keyid,
+    public_key_from_b64,
+    save_signer,
+)
+from protocol.sealing import seal_key_id
 from scripts.fleet import STARTUP_TIMEOUT, free_ports, start_service
 
 # -- the hub's rules, in-process ----------------------------------------------------------------
@@ -119,6 +129,27 @@ def test_a_second_new_key_within_the_hour_is_refused_with_retry_after(
     assert rekey_request(cm, Signer.generate(CHIANG_MAI, 3)).status == 200
 
 
+def test_a_new_seal_key_comes_with_the_new_signing_key_in_the_directory(hub: Hub) -> None:
+    cm = hub.office(CHIANG_MAI)
+    enrolled = base64.b64encode(b"\x01" * 32).decode()
+    new, seal = Signer.generate(CHIANG_MAI, 2), base64.b64encode(b"\x02" * 32).decode()
+    body = {"sign_keyid": new.keyid, "sign_public": new.public_b64()}
+
+    short = cm.request("POST", "/rekey", {**body, "seal_public": "AAAA"})
+    assert short.status == 400 and "32 bytes" in short.json["reason"]
+    same = cm.request("POST", "/rekey", {**body, "seal_public": enrolled})
+    assert same.status == 400 and "seal key" in same.json["reason"]
+    assert hub.count("keys") == 1  # refused whole: no signing key either
+
+    answer = cm.request("POST", "/rekey", {**body, "seal_public": seal})
+    assert answer.status == 200, answer.body
+    with hub.store() as s:
+        pins = {r["keyid"]: public_key_from_b64(r["public"]) for r in s.hub_keys()}
+    trusted = accept_directory(Envelope.from_wire(answer.json["directory"]), pins, None)
+    entry = trusted.office(CHIANG_MAI)
+    assert entry is not None and entry["seal_public"] == seal
+
+
 # -- the office's side, with the hub as a process ------------------------------------------------
 
 
@@ -193,7 +224,10 @@ def test_letters_signed_before_and_after_a_rekey_verify_at_the_recipient(
         f"{CHIANG_MAI}#2": ("active", None),
     }
     assert load_signer(cm.instance / SIGN_KEY_FILE).keyid == f"{CHIANG_MAI}#2"
-    assert sorted(p.name for p in (cm.instance / "keys").iterdir()) == ["seal.key", "sign.key"]
+    # The seal key is new too; the old one is kept by its key id for the letters sealed to it.
+    assert "กุญแจปิดผนึกหนังสือลับใหม่" in done.stdout
+    names = sorted(p.name for p in (cm.instance / "keys").iterdir())
+    assert names[0].startswith("seal-") and names[1:] == ["seal.key", "sign.key"]
 
     # The node object made before the rekey signs with the new key from now on.
     cm.send(recipients=[CHIANG_RAI], subject="หลังเปลี่ยนกุญแจ")
@@ -320,6 +354,43 @@ def test_a_rekey_cut_off_after_the_hub_took_the_key_is_finished_by_running_it_ag
     assert (info["keyid"], info["resumed"]) == (pending.keyid, True)
     assert load_signer(node.instance / SIGN_KEY_FILE).keyid == pending.keyid
     assert not (node.instance / PENDING_KEY_FILE).exists()
+    assert node.sync().ok
+
+
+def test_a_new_seal_key_the_hub_published_before_the_answer_was_lost_is_adopted(
+    hub_process: HubProcess,
+) -> None:
+    node = hub_process.node("อบ 0017")
+    keys = node.instance / "keys"
+    old_seal = set(office_seal_keys(node.ctx))
+    current = load_signer(node.instance / SIGN_KEY_FILE)
+    pending = Signer.generate(current.office, 2)
+    save_signer(pending, node.instance / PENDING_KEY_FILE)
+    seal_public = generate_seal_key(node.instance / PENDING_SEAL_FILE)
+    client = HubClient(hub_process.url, current, time.time)
+    try:  # the hub takes both; the answer never reaches the node
+        client.rekey(
+            {
+                "sign_keyid": pending.keyid,
+                "sign_public": pending.public_b64(),
+                "seal_public": seal_public,
+            }
+        )
+    finally:
+        client.close()
+    # Meanwhile a letter sealed to the published key opens: the pending key is among the
+    # office's keys.
+    assert set(office_seal_keys(node.ctx)) == old_seal | {seal_key_id(seal_public)}
+
+    info = rekey_node(node.instance)
+    assert (info["keyid"], info["seal_keyid"], info["resumed"]) == (
+        pending.keyid,
+        seal_key_id(seal_public),
+        True,
+    )
+    assert sorted(p.name for p in keys.iterdir()) == sorted(
+        [f"seal-{old_seal.pop()}.key", "seal.key", "sign.key"]
+    )
     assert node.sync().ok
 
 

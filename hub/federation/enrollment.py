@@ -6,7 +6,9 @@ the office it is for and its expiry. ``POST /enroll`` redeems it: the office's s
 key and seal key are stored, older signing keys of the office are retired (re-enrolment of
 an office that lost its key), the office becomes ``enrolled``, and a new directory version
 announces it, all in one transaction. ``POST /rekey`` (:func:`rekey`), signed by the
-office's active key, does the same for a new signing key without a token.
+office's active key, does the same for a new signing key without a token, and with it,
+when the body names one, a new seal key (ADR 0022): letters sealed after the directory
+shows it use it.
 
 Either way the new key takes the office's next key number (``#n+1``; any other is refused
 ``bad_key_number`` naming the right one in ``next_key_no``), never a public key the office
@@ -143,7 +145,9 @@ def rekey(
 ) -> dict[str, Any]:
     """Make ``{"sign_keyid", "sign_public"}`` the active key of ``office``, asked for in a
     request signed by its active key ``signed_by``; retire that key at the office's last
-    seq now and publish the directory that says so.
+    seq now and publish the directory that says so. A ``seal_public`` in the body (an
+    X25519 key the office did not publish already) becomes its seal key in the same
+    directory.
 
     Answers ``{"office", "keyid", "retired": {"keyid", "last_seq"}, "hub_keys",
     "directory"}``. Refused: a key that is not the next number or not new (400
@@ -153,9 +157,12 @@ def rekey(
     """
     sign_keyid = _text(body, "sign_keyid")
     sign_public = _text(body, "sign_public")
+    seal_public = _text(body, "seal_public") if body.get("seal_public") is not None else None
     try:
         key_office, key_no = split_keyid(sign_keyid)
         public_key_from_b64(sign_public)
+        if seal_public is not None and len(b64decode(seal_public)) != 32:
+            raise perr.BadMessage("an X25519 public key is 32 bytes")
     except perr.BadMessage as e:
         raise BadRequest(f"bad key: {e}") from e
     if key_office != office:
@@ -175,8 +182,15 @@ def rekey(
             refused.headers["Retry-After"] = str(int(wait) + 1)
             raise refused
         _check_new_key(store, office, sign_keyid, key_no, sign_public, "rekey")
+        office_row = store.office(office)
+        if seal_public is not None and office_row and office_row["seal_public"] == seal_public:
+            raise BadRequest("this seal key is already the office's: make a new key")
         store.add_key(sign_keyid, office, key_no, sign_public, now)
-        store.log_action(office, "rekey", office, None, f"{signed_by} -> {sign_keyid}", now)
+        action = f"{signed_by} -> {sign_keyid}"
+        if seal_public is not None:
+            store.set_office_seal(office, seal_public)
+            action += " and a new seal key"
+        store.log_action(office, "rekey", office, None, action, now)
         publish_directory(store, keyring, now)
         retired = store.key(signed_by)
         head = store.directory_head()

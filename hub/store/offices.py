@@ -46,6 +46,10 @@ class OfficeRecords(Connection):
             (seal_public, now, office_id),
         )
 
+    def set_office_seal(self, office_id: str, seal_public: str) -> None:
+        """Give an enrolled office a new seal key (a rekey, ADR 0022)."""
+        self._exec("UPDATE offices SET seal_public = ? WHERE id = ?", (seal_public, office_id))
+
     def set_office_revoked(self, office_id: str, now: float) -> None:
         """Mark an office revoked and retire its keys."""
         self._exec(

@@ -2,7 +2,9 @@
 
 ``GET /api/registers/<series>/print?year=2569&month=11&owner=...&format=pdf|xlsx`` and
 ``GET /api/letters/<id>/attachments/<sha256>/stamped`` answer with the file as an
-attachment (an ASCII file name plus ``filename*`` in UTF-8 for the Thai one). What the
+attachment (an ASCII file name plus ``filename*`` in UTF-8 for the Thai one); the stamped
+copy of a classified letter is recorded in the audit trail (the classified register's
+printing is, by :func:`~node.printing.registers.register_doc`). What the
 files say is decided in :mod:`node.printing.registers`, how they look in
 :mod:`node.printing.tables`.
 """
@@ -17,6 +19,7 @@ from node.api.files import PDF, document_format, document_response, file_respons
 from node.api.kit import ctx, protected_blueprint, store, viewer
 from node.errors import BadInput
 from node.printing import registers as reports
+from node.storage import audit
 from protocol.thai import as_bangkok, be_year
 
 bp = protected_blueprint("reports", __name__)
@@ -55,6 +58,17 @@ def print_register(series: str) -> Response:
 def stamped_attachment(letter_id: int, sha256: str) -> Response:
     """A received PDF attachment with the receipt stamp (ตรารับหนังสือ) on its first page."""
     data = reports.stamped_copy(ctx(), store(), letter_id, sha256, viewer())
+    s = store()
+    if s.scalar("SELECT secrecy FROM letters WHERE id = ?", (letter_id,)):
+        with s.transaction():
+            audit.record(
+                s,
+                ctx().now(),
+                viewer().user,
+                "download_classified",
+                f"letter:{letter_id}",
+                {"sha256": sha256.lower(), "stamped": True},
+            )
     return file_response(
         data,
         PDF,

@@ -7,9 +7,14 @@ and the letters they were given to, and lays them out in the columns of DOMAIN.m
 :class:`~node.printing.tables.TableDoc`. :func:`stamped_copy` puts the receipt stamp on a received
 letter's PDF attachment.
 
+The control register of classified letters (ทะเบียนควบคุมหนังสือลับ) is for the registrar
+and assistants only; it shows the subject of a received sealed letter opened with the
+office's seal keys at the moment it is printed (nothing decrypted is stored), and each
+showing or printing of it is an audit entry naming the letters it listed.
+
 Does not: render anything itself (:mod:`node.printing.tables` and :mod:`node.printing.stamp` do),
-change
-any data, or decide who may see a letter (:mod:`node.records.access` does; this module asks it).
+change any data (it only appends the audit entry of the classified register), or decide who
+may see a letter (:mod:`node.records.access` does; this module asks it).
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from node.printing.tables import Column, TableDoc
 from node.records.access import Viewer
 from node.records.directory import load_trusted
 from node.records.registers import parse_series
+from node.records.sealed import carries_seal, register_subject
 from node.records.workflow import STAGE_TITLES
+from node.storage import audit
 from node.storage.blobs import blob_path, has_blob
 from node.storage.store import Store
 from protocol.directory import TrustedDirectory
@@ -205,7 +212,7 @@ _ENTRY_COLUMNS = (
     "e.number, e.display, e.action, e.reason AS entry_reason, e.provisional_id, "
     "e.final_number, e.at, l.id AS letter_id, l.direction, l.origin, l.number AS letter_no, "
     "l.subject, l.secrecy, l.letter_date, l.recipients, l.parties, l.unit, l.state, l.stage, "
-    "l.assigned_to, l.reason, l.registered_at"
+    "l.assigned_to, l.reason, l.registered_at, l.env_id"
 )
 
 
@@ -225,11 +232,13 @@ def _entries(store: Store, reg_id: str, bounds: tuple[float, float] | None) -> l
     return store.query(sql, params)
 
 
-def _subject(entry: dict[str, Any], viewer: Viewer) -> str:
+def _subject(ctx: NodeContext, store: Store, entry: dict[str, Any], viewer: Viewer) -> str:
     if entry["letter_id"] is None:
         return ""
     if entry["secrecy"] and not viewer.may_open(entry):
         return HIDDEN_SUBJECT
+    if carries_seal(store, entry):
+        return register_subject(ctx, store, entry)
     return str(entry["subject"] or "")
 
 
@@ -317,7 +326,7 @@ def _row(
         str(entry["letter_date"] or ""),
         sender,
         addressees,
-        _subject(entry, viewer),
+        _subject(ctx, store, entry, viewer),
         _action(store, entry),
         _remarks(store, trusted, entry),
     ]
@@ -365,18 +374,26 @@ def register_doc(
     month: int | None,
     viewer: Viewer,
     owner: str | None = None,
+    *,
+    shown_as: str = "print",
 ) -> TableDoc:
     """The printable register ``owner|series|year_be`` (of one Bangkok month, if given).
 
     ``owner`` defaults to this office and may be one of its units (``ชม 0017.3``). Series
     รับ gives the receipt register; ส่ง, ว, คำสั่ง, ประกาศ (and วิทยุ) the sending register;
     ลับ the control register of classified letters, for the registrar and assistants only
-    (:class:`ClassifiedRegisterRefused` otherwise). In an ordinary register a classified
-    letter's subject shows only to a viewer who may open it.
+    (:class:`ClassifiedRegisterRefused` otherwise, the refusal recorded), recorded in the
+    audit trail as ``<shown_as>_classified_register`` (``print``: a file; ``view``: the
+    page). In an ordinary register a classified letter's subject shows only to a viewer
+    who may open it.
     """
     kind = parse_series(normalize_thai(series or "").strip())
     _check_period(year_be, month)
     if kind is Series.CLASSIFIED and not viewer.sees_all_classified:
+        with store.transaction():
+            audit.record(
+                store, ctx.now(), viewer.user, "classified_register_refused", "register:ลับ", {}
+            )
         raise ClassifiedRegisterRefused(
             f"{viewer.user} may not print the register of classified letters"
         )
@@ -387,6 +404,17 @@ def register_doc(
     bounds = _month_bounds(year_be, month) if month else None
     entries = _entries(store, reg_id, bounds)
     rows = [_row(ctx, store, trusted, kind, e, viewer) for e in entries]
+    if kind is Series.CLASSIFIED:
+        listed = sorted({int(e["letter_id"]) for e in entries if e["letter_id"] is not None})
+        with store.transaction():
+            audit.record(
+                store,
+                ctx.now(),
+                viewer.user,
+                f"{shown_as}_classified_register",
+                f"register:{reg_id}",
+                {"month": month, "rows": len(rows), "letters": listed},
+            )
     columns = {
         Series.RECEIPT: RECEIPT_COLUMNS,
         Series.CLASSIFIED: CLASSIFIED_COLUMNS,

@@ -86,9 +86,11 @@ def require_sealing() -> None:
 
 
 def office_seal_keys(ctx: NodeContext) -> dict[str, X25519PrivateKey]:
-    """This office's X25519 private keys by key id: the current one and any kept older ones."""
+    """This office's X25519 private keys by key id: the current one, any kept older ones,
+    and one a cut-off ``saraban node rekey`` left to adopt (the hub may publish it already)."""
     current = ctx.instance / SEAL_KEY_FILE
-    paths = [current, *sorted(current.parent.glob("seal-*.key"))]
+    pending = current.with_name(current.name + ".new")
+    paths = [current, pending, *sorted(current.parent.glob("seal-*.key"))]
     keys: dict[str, X25519PrivateKey] = {}
     for path in paths:
         if path.is_file():
@@ -250,6 +252,17 @@ def opened_content(ctx: NodeContext, store: Store, row: dict[str, Any]) -> dict[
         if isinstance(a, dict)
     ]
     return opened
+
+
+def register_subject(ctx: NodeContext, store: Store, row: dict[str, Any]) -> str:
+    """The subject sealed in the received letter ``row`` for the classified control
+    register (the caller has let the viewer open it; the caller records the printing), or
+    the Thai reason in brackets when it cannot be opened (a key the office no longer
+    holds: the sender is asked to send it again)."""
+    try:
+        return str(opened_content(ctx, store, row).get("subject") or "")
+    except BadInput as e:
+        return f"({e.message_th})"
 
 
 def open_letter(

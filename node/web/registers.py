@@ -91,8 +91,10 @@ def _choice() -> Choice:
     return Choice(series, year if year is not None else be_year(now.year), month)
 
 
-def _doc(choice: Choice) -> TableDoc:
-    return reports.register_doc(ctx(), store(), choice.series, choice.year, choice.month, viewer())
+def _doc(choice: Choice, shown_as: str = "print") -> TableDoc:
+    return reports.register_doc(
+        ctx(), store(), choice.series, choice.year, choice.month, viewer(), shown_as=shown_as
+    )
 
 
 def _series_offered() -> dict[str, str]:
@@ -127,7 +129,7 @@ def _page(
 def registers() -> tuple[str, int]:
     try:
         choice = _choice()
-        doc = _doc(choice)
+        doc = _doc(choice, "view")
     except NodeError as e:
         return _page(None, None, e.message_th, e.status)
     return _page(choice, doc, None, 200)

@@ -91,10 +91,12 @@ def format_rekey(info: dict[str, Any]) -> str:
     retired = info.get("retired") or {}
     after = retired.get("last_seq")
     until = f" (ใช้ตรวจได้เฉพาะที่ลงนามถึงลำดับที่ {after})" if after is not None else ""
+    seal = info.get("seal_keyid")
+    sealed = f" กุญแจปิดผนึกหนังสือลับใหม่ {seal} (หนังสือลับที่ปิดผนึกด้วยกุญแจเดิมยังเปิดได้)" if seal else ""
     return (
         f"เปลี่ยนกุญแจลงนามของ {info['office']} แล้ว: กุญแจใหม่ {info['keyid']}"
         f" ลายนิ้วมือ {info['fingerprint']} กุญแจเดิม {retired.get('keyid', '-')} เลิกใช้{until}"
-        f" ทะเบียนหน่วยงานฉบับที่ {info['directory_version']}"
+        f"{sealed} ทะเบียนหน่วยงานฉบับที่ {info['directory_version']}"
     )
 
 
@@ -117,6 +119,7 @@ def add_commands(groups: Groups, cmd: Cmd) -> None:
         node,
         "rekey",
         node_rekey,
-        "make the next signing key, register it at the hub and retire the current one",
+        "make the next signing key and a new seal key, register them at the hub and retire"
+        " the current signing key (the old seal key is kept for older letters)",
         "node",
     )
