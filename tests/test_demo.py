@@ -48,3 +48,18 @@ def test_demo_day_delivers_every_letter_and_every_receipt(tmp_path: Path) -> Non
     assert offline["sent"] >= 4 and offline["pending"] == 0
     shared = [r for r in report["numbering"] if r["register"].startswith("มท 0200|ว|")]
     assert shared and shared[0]["provisional_pending"] == 0 and shared[0]["gaps"] == []
+    # A ลับ and a ลับมาก letter went sealed, the registrar opened and registered both, and
+    # none of their subjects, bodies, files or keys is anywhere in the hub's files.
+    assert report["classified_sent"] == 2 and report["classified_opened"] == 2
+    assert len(report["classified_subjects"]) == 2
+    assert report["classified_leaks"] == []
+    hub_files = [tmp_path / "demo" / "hub", tmp_path / "demo" / "logs" / "hub.log"]
+    held = b"".join(
+        p.read_bytes()
+        for root in hub_files
+        for p in ([root] if root.is_file() else sorted(root.rglob("*")))
+        if p.is_file()
+    )
+    assert [s for s in report["classified_subjects"] if s.encode() in held] == []
+    # the recipient registered both in its control register of classified letters
+    assert report["offices"]["ชม 0017"]["pending"] == 0

@@ -232,6 +232,38 @@ def test_a_letter_sealed_to_the_old_key_stays_readable_after_a_key_change(
     assert get(cr, f"/api/letters/{ids[after['env_id']]}/sealed", REGISTRAR).status_code == 200
 
 
+def test_a_rekey_changes_the_seal_key_and_letters_sealed_before_and_after_both_open(
+    fed: Federation,
+) -> None:
+    from node.sync.rekey import rekey_node
+
+    cm, cr = fed.node(CHIANG_MAI), fed.node(CHIANG_RAI)
+    assert cm.sync().ok
+    old_keys = set(office_seal_keys(cr.ctx))
+    before = send_sealed(cm, [CHIANG_RAI], "ลับ")
+    assert cm.sync().ok and cr.sync().ok
+
+    info = rekey_node(cr.instance, {"CLOCK": fed.clock})
+    new_kid = info["seal_keyid"]
+    assert new_kid is not None and new_kid not in old_keys
+    assert set(office_seal_keys(cr.ctx)) == old_keys | {new_kid}
+    [kept] = (cr.instance / "keys").glob("seal-*.key")
+    assert kept.name == f"seal-{old_keys.pop()}.key"
+    assert not list((cr.instance / "keys").glob("*.new"))
+
+    assert cm.sync().ok  # the sender sees the new key in the directory
+    after = send_sealed(cm, [CHIANG_RAI], "ลับมาก")
+    assert cm.sync().ok and cr.sync().ok
+    (row,) = cr.rows("SELECT envelope FROM mailbox WHERE env_id = ?", (after["env_id"],))
+    sealed = parse_canonical(Envelope.from_bytes(row["envelope"]).body)["sealed"]
+    assert sealed["keys"][CHIANG_RAI].startswith(new_kid + ".")
+
+    ids = {r["env_id"]: r["id"] for r in cr.inbox()}
+    for sent in (before, after):
+        opened = get(cr, f"/api/letters/{ids[sent['env_id']]}/sealed", REGISTRAR)
+        assert opened.status_code == 200 and opened.get_json()["subject"] == SUBJECT
+
+
 def test_the_registrar_reads_it_in_the_browser_and_a_clerk_sees_only_that_it_exists(
     fed: Federation,
 ) -> None:
@@ -282,3 +314,21 @@ def test_the_registrar_composes_a_sealed_letter_on_the_clerk_s_pages(fed: Federa
     held = hub_bytes(fed)
     assert not [f for f in ("subject", "body", "references") if FIELDS[f].encode() in held]
     assert PNG not in held
+
+
+def test_the_local_api_lists_a_classified_letter_as_existing_to_a_clerk(fed: Federation) -> None:
+    cm, cr = fed.node(CHIANG_MAI), fed.node(CHIANG_RAI)
+    assert cm.sync().ok
+    sent = send_sealed(cm, [CHIANG_RAI], "ลับ")
+    assert cm.sync().ok and cr.sync().ok
+
+    answer = get(cr, "/api/letters?box=inbox", CLERK)
+    assert answer.status_code == 200
+    (row,) = answer.get_json()["letters"]
+    assert (row["hidden"], row["number"], row["secrecy"]) == (True, sent["number"], "ลับ")
+    assert (row["subject"], row["origin"]) == (None, None)  # as หนังสือเข้า lists it
+    text = answer.get_data(as_text=True)
+    assert SUBJECT not in text and SEALED_SUBJECT not in text and BODY not in text
+
+    (opened,) = get(cr, "/api/letters?box=inbox", REGISTRAR).get_json()["letters"]
+    assert (opened["hidden"], opened["subject"], opened["id"]) == (False, SEALED_SUBJECT, row["id"])

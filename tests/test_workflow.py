@@ -393,8 +393,15 @@ def test_classified_letter_is_shown_only_to_those_entitled(cm: Node, case: str) 
     who, sees = VIEWERS[case]
     ordinary = paper_letter(cm)["id"]
     secret = paper_letter(cm, subject="ขอข้อมูลผู้ต้องสงสัย", origin=POLICE, secrecy="ลับ")["id"]
-    listed = [r["id"] for r in ok(cm, "GET", "/api/letters", **who)["letters"]]
-    assert listed == ([secret, ordinary] if sees else [ordinary])
+    listed = ok(cm, "GET", "/api/letters", **who)["letters"]
+    assert [(r["id"], r["hidden"]) for r in listed] == [(secret, not sees), (ordinary, False)]
+    if not sees:  # listed as existing: its number and class, never its subject or sender
+        assert (listed[0]["secrecy"], listed[0]["subject"], listed[0]["origin"]) == (
+            "ลับ",
+            None,
+            None,
+        )
+        assert "ผู้ต้องสงสัย" not in str(listed) and POLICE not in str(listed)
     for path in (f"/api/letters/{secret}", f"/api/letters/{secret}/history"):
         status, data = api(cm, "GET", path, **who)
         if sees:

@@ -109,9 +109,11 @@ def dispatch(letter_id: int) -> Response:
 
 @bp.get("/letters")
 def list_letters() -> Response:
-    """``?box=inbox|sent|drafts|all``."""
+    """``?box=inbox|sent|drafts|all``; a classified letter the viewer may not open is
+    listed as existing (``hidden``), without its subject."""
     box = request.args.get("box", "all")
-    return jsonify({"letters": letters.list_letters(store(), box, viewer=viewer())})
+    rows = letters.list_letters(store(), box, viewer=viewer(), existing=True)
+    return jsonify({"letters": rows})
 
 
 @bp.get("/letters/<int:letter_id>")

@@ -295,9 +295,17 @@ _BOXES = {
 
 
 def list_letters(
-    store: Store, box: str = "all", limit: int = 200, viewer: Viewer = OPERATOR
+    store: Store,
+    box: str = "all",
+    limit: int = 200,
+    viewer: Viewer = OPERATOR,
+    *,
+    existing: bool = False,
 ) -> list[dict[str, Any]]:
-    """Letters of one box (``inbox``, ``sent``, ``drafts`` or ``all``), newest first."""
+    """Letters of one box (``inbox``, ``sent``, ``drafts`` or ``all``), newest first.
+
+    A classified letter ``viewer`` may not open is left out, or with ``existing`` listed
+    as existing only (:func:`_existing_only`)."""
     if box not in _BOXES:
         raise BadInput(
             f"unknown box {box!r} (inbox, sent, drafts or all)",
@@ -314,6 +322,34 @@ def list_letters(
     for r in rows:
         r["paper"] = bool(r["paper"])
         r["stage_th"] = STAGE_TITLES.get(r["stage"] or r["state"], "")
+        r["hidden"] = False
+    if existing and not viewer.sees_all_classified:
+        rows = sorted(
+            rows + _existing_only(store, box, limit, viewer),
+            key=lambda r: int(r["id"]),
+            reverse=True,
+        )[:limit]
+    return rows
+
+
+_HIDDEN_FIELDS = ("subject", "origin", "receipt_number", "number_notice", "assigned_to")
+"""What a list leaves out of a classified letter its viewer may not open."""
+
+
+def _existing_only(store: Store, box: str, limit: int, viewer: Viewer) -> list[dict[str, Any]]:
+    """The classified letters of ``box`` that ``viewer`` may not open, as existing only
+    (number, class, speed, state and dates), as the clerk's หนังสือเข้า lists them: never
+    the subject or the sender."""
+    sql = (
+        f"SELECT {_LIST_COLUMNS} FROM letters WHERE {_BOXES[box]} "  # noqa: S608
+        "AND COALESCE(secrecy, '') != '' ORDER BY id DESC LIMIT ?"
+    )
+    rows = [r for r in store.query(sql, (limit,)) if not viewer.may_open(r)]
+    for r in rows:
+        r.update(dict.fromkeys(_HIDDEN_FIELDS))
+        r["paper"] = bool(r["paper"])
+        r["stage_th"] = STAGE_TITLES.get(r["state"], "")
+        r["hidden"] = True
     return rows
 
 

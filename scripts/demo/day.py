@@ -28,6 +28,16 @@ from scripts.demo.cast import (
     OFFLINE_LEASE_SIZE,
     PAPER,
 )
+from scripts.demo.classified import (
+    LETTERS,
+    RECIPIENT,
+    REGISTRAR,
+    REGISTRAR_NAME,
+    content_keys,
+    hub_leaks,
+    open_and_register,
+    registrar_desk,
+)
 from scripts.demo.federation import Federation
 from scripts.demo.scans import minimal_pdf
 from scripts.demo.timing import Stopwatch
@@ -43,6 +53,9 @@ class Day(Federation):
         self.order = ""
         self.paper_letter_id = 0
         self.printed: list[str] = []
+        self.classified_sent: list[dict[str, Any]] = []
+        self.classified_opened = 0
+        self.registrar_password = ""
 
     def play(self) -> None:
         """Play the day's scenes in order, from the first sync to the printed registers."""
@@ -105,6 +118,7 @@ class Day(Federation):
             self.say(f"10.45 น. {self.names[office]} ตอบกลับ ที่ {sent['number']}")
 
         self.paper_letter_at_chiang_mai()
+        self.classified_letters()
 
         started = time.monotonic()
         wrong = self.send(
@@ -238,6 +252,38 @@ class Day(Federation):
         self.say(f"11.10 น. ผู้ว่าราชการจังหวัดเชียงใหม่เกษียนสั่งการ มอบ{'กลุ่มงานอำนวยการ'}")
         self.paper_letter_id = int(letter_id)
 
+    def classified_letters(self) -> None:
+        """A ลับ and a ลับมาก letter, each with an attachment, reach เชียงใหม่ sealed; its
+        classified registrar opens each, checks its attachment and registers it."""
+        office = RECIPIENT
+        self.registrar_password = self.add_registrar(office, REGISTRAR, REGISTRAR_NAME)
+        desk = registrar_desk(self.node_urls[office], self.instance_of(office))
+        for i, letter in enumerate(LETTERS):
+            started = time.monotonic()
+            sent = self.send(letter.sender, **letter.letter())
+            self.classified_sent.append(sent)
+            self.say(
+                f"11.{12 + 8 * i} น. {self.names[letter.sender]} ส่งหนังสือชั้น{letter.secrecy} "
+                f"ที่ {sent['number']} ถึง{self.names[office]} (ปิดผนึก ศูนย์กลางอ่านไม่ได้)"
+            )
+            self.stopwatch.delivered(sent, [office], started)
+            if open_and_register(desk, str(sent["env_id"]), letter):
+                self.classified_opened += 1
+            self.say(
+                f"11.{16 + 8 * i} น. นายทะเบียนหนังสือลับของ{self.names[office]}เปิดอ่าน "
+                f"ดาวน์โหลดไฟล์แนบ และลงรับหนังสือชั้น{letter.secrecy}แล้ว"
+            )
+
+    def classified_leaks(self) -> list[str]:
+        """Every plaintext of the day's classified letters, and their content keys, found
+        in the hub's files (its instance folder and its log): none, when sealing holds."""
+        secrets: dict[str, bytes] = {}
+        for letter in LETTERS:
+            secrets |= letter.secrets()
+        env_ids = [str(s["env_id"]) for s in self.classified_sent]
+        secrets |= content_keys(self.instance_of(RECIPIENT), env_ids)
+        return hub_leaks([self.workdir / "hub", self.workdir / "logs" / "hub.log"], secrets)
+
     def print_registers(self) -> None:
         """At day's end เชียงใหม่ prints its receipt register and exports its sending one."""
         for action, series, name in (
@@ -297,6 +343,10 @@ class Day(Federation):
             "sync_errors": self.sync_errors,
             "order": self.order,
             "printed_registers": self.printed,
+            "classified_sent": len(self.classified_sent),
+            "classified_opened": self.classified_opened,
+            "classified_subjects": [letter.subject for letter in LETTERS],
+            "classified_leaks": self.classified_leaks(),
             "paper_letter_steps": [
                 h["action"]
                 for h in self.nodes[PAPER].call(

@@ -217,6 +217,13 @@ class Federation:
             self.instance_of(PAPER),
         )
 
+    def add_registrar(self, office: str, username: str, name: str) -> str:
+        """A classified registrar (นายทะเบียนหนังสือลับ) account at ``office``; its password
+        is new each run."""
+        return _add_account(
+            "node", username, ("--name", name, "--role", "registrar"), self.instance_of(office)
+        )
+
     def add_demo_operator(self) -> str:
         """An operator account of the hub's console; its password is new each run."""
         return _add_account(

@@ -2,7 +2,8 @@
 
 With ``--once`` the demo stops after the report (exit code 0 only on full success);
 otherwise it prints every office's address and two demonstration accounts made afresh
-(a clerk at เชียงใหม่, an operator of the hub's console), and serves until Ctrl-C or
+(a clerk at เชียงใหม่, an operator of the hub's console), and the classified registrar's
+account made during the day, and serves until Ctrl-C or
 SIGTERM. Whatever happens, every process it started is stopped.
 
 Does not: parse the command line (:mod:`scripts.cli.main` does).
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.demo.cast import DEMO_CLERK, DEMO_OPERATOR, PAPER
+from scripts.demo.classified import RECIPIENT, REGISTRAR
 from scripts.demo.day import Day
 from scripts.demo.summary import day_shortfalls, print_report
 
@@ -65,6 +67,10 @@ def run_demo(once: bool, as_json: bool, workdir: Path) -> int:
         print(
             f"เข้าสู่ระบบที่ {day.node_urls[PAPER]}/ ด้วยผู้ใช้ {DEMO_CLERK} "
             f"รหัสผ่าน {password} (บัญชีสาธิต สร้างใหม่ทุกครั้ง)"
+        )
+        print(
+            f"นายทะเบียนหนังสือลับที่ {day.node_urls[RECIPIENT]}/ ด้วยผู้ใช้ "
+            f"{REGISTRAR} รหัสผ่าน {day.registrar_password} (บัญชีสาธิต สร้างใหม่ทุกครั้ง)"
         )
         password = day.add_demo_operator()
         print(

@@ -39,6 +39,13 @@ def print_report(report: dict[str, Any]) -> None:
     for v in report["invariant_violations"]:
         print(f"  ! {v}")
     print(
+        f"หนังสือชั้นความลับ: ส่ง {report['classified_sent']} ฉบับ, "
+        f"นายทะเบียนหนังสือลับเปิดอ่านและลงรับ {report['classified_opened']} ฉบับ, "
+        f"พบเนื้อหาหรือกุญแจที่ศูนย์กลาง {len(report['classified_leaks'])} รายการ"
+    )
+    for leak in report["classified_leaks"]:
+        print(f"  ! {leak}")
+    print(
         f"ส่งถึงกล่องหนังสือเข้าของปลายทาง (p95) {_seconds(report['send_to_inbox_p95_s'])}, "
         f"ผู้ส่งเห็นลงรับ (p95) {_seconds(report['send_to_registered_p95_s'])} "
         f"(วัดจาก {report['deliveries_timed']} ปลายทาง ไม่มีใครกดซิงก์)"
@@ -64,6 +71,14 @@ def day_shortfalls(report: dict[str, Any]) -> list[str]:
         shortfalls.append(f"invariant violations {report['invariant_violations']}")
     if not report["order"].startswith("คำสั่งสำนักงานปลัดกระทรวงมหาดไทย ที่ "):
         shortfalls.append(f"order numbered {report['order']!r}")
+    sealed = len(report["classified_subjects"])
+    if (report["classified_sent"], report["classified_opened"]) != (sealed, sealed):
+        shortfalls.append(
+            f"classified letters sent {report['classified_sent']}, "
+            f"opened {report['classified_opened']} of {sealed}"
+        )
+    if report["classified_leaks"]:
+        shortfalls.append(f"classified plaintext or keys at the hub {report['classified_leaks']}")
     if report["paper_letter_steps"] != ["register_paper_letter", "minute", "assign"]:
         shortfalls.append(f"paper letter steps {report['paper_letter_steps']}")
     return shortfalls
