@@ -11,6 +11,7 @@ with a reason and the letter in it reaches its addressee.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,6 +163,11 @@ def test_operator_watches_an_office_go_silent_and_releases_a_quarantined_envelop
     inbox = live.api[CHIANG_MAI].call("GET", "/api/letters?box=inbox")["letters"]
     subjects = {letter["subject"] for letter in inbox}
     assert {"หนังสือเวียนฉบับแรกของกระทรวง", "หนังสือเวียนฉบับที่สองมาถึงก่อน"} <= subjects
+    # The office's audit chain, signed and checked at its sync (ADR 0023): its head shown.
+    page.goto(f"{url}/offices/{CHIANG_MAI}")
+    head = page.locator("#audit-head dd")
+    expect(head.first).to_have_text(re.compile(r"^\d+$"))
+    expect(head.nth(2)).not_to_have_text("-")
 
     page.goto(f"{url}/actions")
     expect(page.locator("main")).to_contain_text("ซองลำดับก่อนหน้ามาถึงแล้ว")
