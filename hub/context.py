@@ -1,16 +1,11 @@
 """What one request of the hub works with: its clock, database, signing keys and blobs.
 
 Each accessor reads the running app (``current_app``) and keeps per-context objects in
-``g``, so the API and the console share one connection per application context. That
-connection is the serving thread's own and stays open between its requests (ADR 0021):
-opening one costs ~0.5 ms, and closing the last connection to the file checkpoints the
-whole WAL and syncs it to disk (~20 ms), which a node pulling batch after batch paid on
-every request. This module does not render anything; :mod:`hub.responses` does.
+``g``, so the API and the console share one connection per application context. This
+module does not render anything; :mod:`hub.responses` does.
 """
 
 from __future__ import annotations
-
-import threading
 
 from flask import current_app, g
 
@@ -24,30 +19,19 @@ def clock() -> float:
     return float(current_app.config["CLOCK"]())
 
 
-CONNECTIONS = "saraban_connections"
-"""``app.extensions`` key of the per-thread connections (a ``threading.local``)."""
-
-
 def get_store() -> HubStore:
-    """The database connection of this application context (its thread's, kept open)."""
+    """The database connection of this application context."""
     if "hub_store" not in g:
-        kept = current_app.extensions.setdefault(CONNECTIONS, threading.local())
-        store = getattr(kept, "store", None)
-        if store is None:
-            store = kept.store = HubStore.open(current_app.config["DATABASE"], create=False)
-        g.hub_store = store
-    current: HubStore = g.hub_store
-    return current
+        g.hub_store = HubStore.open(current_app.config["DATABASE"], create=False)
+    store: HubStore = g.hub_store
+    return store
 
 
 def close_store(_exc: BaseException | None = None) -> None:
-    """End this context's use of its connection; the thread keeps it for its next request.
-
-    A transaction some failure left open is rolled back here, so the next request starts
-    clean (every write is a ``with store.write()`` block, which already does that)."""
+    """Close this context's database connection."""
     store = g.pop("hub_store", None)
-    if store is not None and store.conn.in_transaction:
-        store.conn.execute("ROLLBACK")
+    if store is not None:
+        store.close()
 
 
 def get_keyring() -> HubKeyring:

@@ -12,7 +12,6 @@ import pytest
 from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_hub_support import Answer, Hub, Office
 
-from hub.context import CONNECTIONS
 from protocol.api import API_PREFIX, MAX_CHUNK, MAX_PUSH_BATCH
 from protocol.auth import H_KEYID, H_SIGNATURE, H_TIMESTAMP
 from protocol.keys import Signer
@@ -361,7 +360,6 @@ def test_overload_is_answered_429_with_retry_after(hub: Hub) -> None:
 def test_internal_failure_is_a_500_without_details(hub: Hub, tmp_path: Path) -> None:
     office = hub.office(CHIANG_MAI)
     hub.app.config["DATABASE"] = str(tmp_path / "missing" / "hub.sqlite")
-    hub.app.extensions.pop(CONNECTIONS, None)  # the serving threads' open connections
     answer = office.pull()
     assert answer.status == 500
     assert answer.json == {"error": "internal", "reason": "the hub failed; try again later"}
