@@ -8,8 +8,10 @@ Time comes only from ``clock`` (Unix seconds), so tests inject it.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ class NodeContext:
     clock: Callable[[], float] = time.time
     _signer: Signer | None = field(default=None, repr=False)
     _signer_file: tuple[int, int] | None = field(default=None, repr=False)
+    _pinned: threading.local = field(default_factory=threading.local, repr=False)
     startup_checked: bool = False
     sync_phase: str | None = None
     """The step of the sync round running now (``push``, ``pull`` …), None between rounds."""
@@ -67,7 +70,11 @@ class NodeContext:
     @property
     def signer(self) -> Signer:
         """The office's signing key, read again when its file was replaced (a new key made
-        by ``saraban node rekey`` or ``init --reenroll`` in another process, ADR 0018)."""
+        by ``saraban node rekey`` or ``init --reenroll`` in another process, ADR 0018),
+        or the one :meth:`signer_pinned` holds for this thread."""
+        pinned = getattr(self._pinned, "signer", None)
+        if pinned is not None:
+            return pinned
         path = self.instance / SIGN_KEY_FILE
         try:
             stat = path.stat()
@@ -79,6 +86,19 @@ class NodeContext:
         if self._signer is None or stamp != self._signer_file:
             self._signer, self._signer_file = load_signer(path), stamp
         return self._signer
+
+    @contextmanager
+    def signer_pinned(self) -> Iterator[Signer]:
+        """Within the block, this thread signs with the key of its start without looking
+        at the key file again: a pulled batch signs hundreds of receipts. A key replaced
+        meanwhile signs the next batch; what the old one signed is signed again at push
+        (:func:`node.storage.feed.outgoing_wire`)."""
+        signer = self.signer
+        self._pinned.signer = signer
+        try:
+            yield signer
+        finally:
+            self._pinned.signer = None
 
     def open_store(self) -> Store:
         """A new connection to the node database (close it, or use it as a context)."""

@@ -97,11 +97,11 @@ class Message:
             out[name] = getattr(self, name)
         return out
 
-    def normalized(self: T) -> T:
-        """A copy with Thai text fields normalised, as must happen before signing."""
-        changes: dict[str, Any] = {}
+    def normalized(self: T, **changes: Any) -> T:
+        """A copy with Thai text fields normalised, as must happen before signing, and
+        ``changes`` applied first (one copy instead of two)."""
         for name in self.TEXT_FIELDS:
-            value = getattr(self, name)
+            value = changes[name] if name in changes else getattr(self, name)
             if isinstance(value, str):
                 changes[name] = normalize_thai(value)
         return dataclasses.replace(self, **changes)

@@ -93,9 +93,9 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one audit row inside the caller's transaction; return its id."""
-    last = store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
-    prev_hash = last["hash"] if last else GENESIS
-    row_id = (last["id"] if last else 0) + 1
+    last = store.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev_hash = last[1] if last else GENESIS
+    row_id = (last[0] if last else 0) + 1
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
     address = _ADDRESS.get()
     digest = _row_hash(prev_hash, row_id, at, actor, action, subject, detail_text, address)

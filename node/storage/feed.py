@@ -12,7 +12,6 @@ This module does not talk to the hub (see :mod:`node.sync.push`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -36,8 +35,8 @@ def iso(ts: float) -> str:
 
 def head(store: Store) -> tuple[int, str | None]:
     """``(last seq, last env_id)`` of the own feed; ``(0, None)`` when empty."""
-    row = store.one("SELECT seq, env_id FROM feed ORDER BY seq DESC LIMIT 1")
-    return (row["seq"], row["env_id"]) if row else (0, None)
+    row = store.conn.execute("SELECT seq, env_id FROM feed ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, None)
 
 
 def _ref_and_status(message: FeedMessage) -> tuple[str | None, str | None]:
@@ -70,7 +69,7 @@ def append(
     changes: dict[str, Any] = {"origin": signer.office, "seq": seq + 1, "prev": prev}
     if not message.created_at:
         changes["created_at"] = iso(now if now is not None else 0.0)
-    signed = dataclasses.replace(message, **changes).normalized()
+    signed = message.normalized(**changes)
     signed.validate()
     env = sign_envelope(signed.KIND, signed.to_dict(), signer)
     ref, status = _ref_and_status(signed)

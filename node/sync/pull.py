@@ -406,7 +406,7 @@ def _apply_batch(
 ) -> None:
     """Apply one pulled batch and advance the cursor past it, in one transaction."""
     now = ctx.now()
-    with store.transaction():
+    with ctx.signer_pinned(), store.transaction():
         applied = _Applied(store, [p.env.env_id for p in pulled if p.env is not None])
         for p in pulled:
             result.pulled += 1
