@@ -72,7 +72,7 @@ class NodeContext:
         """The office's signing key, read again when its file was replaced (a new key made
         by ``saraban node rekey`` or ``init --reenroll`` in another process, ADR 0018),
         or the one :meth:`signer_pinned` holds for this thread."""
-        pinned = getattr(self._pinned, "signer", None)
+        pinned: Signer | None = getattr(self._pinned, "signer", None)
         if pinned is not None:
             return pinned
         path = self.instance / SIGN_KEY_FILE
