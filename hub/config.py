@@ -5,6 +5,9 @@ variables ``SARABAN_HUB_<NAME>``, then the ``test_config`` mapping given to
 :func:`hub.app.create_app`; the steps are :mod:`protocol.settings`, the same as a node's.
 The README lists the table from :func:`settings_table`.
 
+The rate limits' rows (``RATE_<FAMILY>_PER_SECOND``) come from :data:`RATE_FAMILIES`, the
+table :mod:`hub.federation.ratelimit` reads its families' settings from.
+
 ``SECURE_COOKIES`` is for a hub whose console is reached over HTTPS (a TLS proxy in front
 of it): the browser then sends the operator's session cookie over TLS only.
 
@@ -22,6 +25,23 @@ from protocol import settings as loading
 from protocol.settings import CONFIG_FILE, Setting
 
 ENV_PREFIX = "SARABAN_HUB_"
+
+RATE_FAMILIES: dict[str, tuple[int, str]] = {
+    "push": (50, "Pushes an office may make per second (0: no limit)."),
+    "pull": (50, "Pulls and feed pages an office may ask per second."),
+    "blobs": (100, "Blob requests (chunks, HEAD, GET) per office a second."),
+    "watch": (2, "Wake-up checks per office a second (nodes: every 3 s)."),
+    "other": (50, "Other signed requests per office a second."),
+}
+"""The families of the federation API's rate limits (:mod:`hub.federation.ratelimit`),
+each with its default rate (requests a second per office) and the help line of its
+setting, :func:`rate_setting`."""
+
+
+def rate_setting(family: str) -> str:
+    """The setting of a rate-limit family's rate: ``RATE_<FAMILY>_PER_SECOND``."""
+    return f"RATE_{family.upper()}_PER_SECOND"
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE", None, "SQLite file of the hub (default <instance>/hub.sqlite)."),
@@ -57,11 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
         64 * 1024 * 1024,
         "Bytes of refused envelopes kept per office; beyond, new ones are refused and counted.",
     ),
-    Setting("RATE_PUSH_PER_SECOND", 50, "Pushes an office may make per second (0: no limit)."),
-    Setting("RATE_PULL_PER_SECOND", 50, "Pulls and feed pages an office may ask per second."),
-    Setting("RATE_BLOBS_PER_SECOND", 100, "Blob requests (chunks, HEAD, GET) per office a second."),
-    Setting("RATE_WATCH_PER_SECOND", 2, "Wake-up checks per office a second (nodes: every 3 s)."),
-    Setting("RATE_OTHER_PER_SECOND", 50, "Other signed requests per office a second."),
+    *(Setting(rate_setting(f), rate, text) for f, (rate, text) in RATE_FAMILIES.items()),
     Setting("RATE_BURST_SECONDS", 10, "Rate limits: an idle office may burst this many seconds."),
     Setting("ORPHAN_BLOB_GRACE_DAYS", 7, "Days after upload a blob no letter cites is removed."),
     Setting(

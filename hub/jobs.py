@@ -10,10 +10,11 @@ silent raises its alert although no operator has the console open, and every hou
 (a node warns of an older one as frozen); also every hour
 :func:`hub.federation.collection.collect_unused`, removing orphan blobs and stale partial
 uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_GRACE_HOURS``).
-Each job is a one-line wrapper around :func:`nightly_reconciliation`,
-:func:`refresh_condition_alerts`, :func:`reissue_directory` or :func:`collect_unused_files`,
-plain functions the tests call directly. A bad ``RECONCILE_AT`` stops the hub at start-up with
-a message saying what is expected, rather than never running the report.
+Each job runs one of :func:`nightly_reconciliation`, :func:`refresh_condition_alerts`,
+:func:`reissue_directory` or :func:`collect_unused_files` with the app (the last three from
+the table :data:`INTERVAL_JOBS`), plain functions the tests call directly. A bad
+``RECONCILE_AT`` stops the hub at start-up with a message saying what is expected, rather
+than never running the report.
 
 Does not: decide what the report says (:mod:`hub.numbering.reconcile`), which alerts are open
 (:mod:`hub.monitoring.alerts`) or which files go (:mod:`hub.federation.collection`); it only
@@ -23,8 +24,9 @@ runs them with the app's database, blobs, clock and settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -103,6 +105,15 @@ def collect_unused_files(app: Flask) -> Collected:
         )
 
 
+INTERVAL_JOBS: dict[str, tuple[int, Callable[[Flask], object]]] = {
+    ALERTS_JOB: (ALERTS_EVERY_MINUTES, refresh_condition_alerts),
+    DIRECTORY_JOB: (DIRECTORY_EVERY_MINUTES, reissue_directory),
+    COLLECT_JOB: (COLLECT_EVERY_MINUTES, collect_unused_files),
+}
+"""The jobs run every so many minutes, by id: the minutes, and the plain function run with
+the app."""
+
+
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     """The hub's scheduler with its jobs, not started.
 
@@ -120,30 +131,15 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         coalesce=True,
         misfire_grace_time=3600,  # a hub restarted at 02:10 still makes the night's report
     )
-    scheduler.add_job(
-        lambda: refresh_condition_alerts(app),
-        "interval",
-        minutes=ALERTS_EVERY_MINUTES,
-        id=ALERTS_JOB,
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        lambda: reissue_directory(app),
-        "interval",
-        minutes=DIRECTORY_EVERY_MINUTES,
-        id=DIRECTORY_JOB,
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        lambda: collect_unused_files(app),
-        "interval",
-        minutes=COLLECT_EVERY_MINUTES,
-        id=COLLECT_JOB,
-        max_instances=1,
-        coalesce=True,
-    )
+    for job_id, (minutes, job) in INTERVAL_JOBS.items():
+        scheduler.add_job(
+            partial(job, app),
+            "interval",
+            minutes=minutes,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler
 
 

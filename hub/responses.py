@@ -1,13 +1,13 @@
 """How the hub answers when something is refused or fails: JSON for the API, Thai pages
 for the console, 429 when too many requests are in flight. One place, never a traceback.
 
-Every request is bounded before anything reads it (:func:`bound_requests`): its body, a
-push up to ``MAX_CONTENT_LENGTH``, a blob chunk up to :data:`~protocol.api.MAX_CHUNK`,
-anything else up to :data:`SMALL_BODY_BYTES` (beyond, 413 ``too_large`` naming the
-limit); each query parameter up to :data:`MAX_QUERY_VALUE` characters; an id in a path
-up to ``MAX_SAFE_INT`` (beyond, it matches no route: :class:`RowId`). A refused request
-leaves one line in the log (method, path, status, code, reason: never a body, a query
-string or a header, where tokens travel); a failure of the hub's own, one traceback.
+Every request is bounded before anything reads it (:func:`bound_requests`, the bounds
+of :mod:`protocol.refusal`, which a node shares): its body, a push up to
+``MAX_CONTENT_LENGTH``, a blob chunk up to :data:`~protocol.api.MAX_CHUNK`, anything else
+up to :data:`~protocol.refusal.SMALL_BODY_BYTES` (beyond, 413 ``too_large`` naming the
+limit); each query parameter; an id in a path (beyond, it matches no route:
+:class:`RowId`). A refused request leaves one line in the log
+(:func:`protocol.refusal.log_refusal`); a failure of the hub's own, one traceback.
 
 Does not: decide what is refused (the views raise :mod:`hub.errors`).
 """
@@ -18,19 +18,20 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from html import escape
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wsgi import ClosingIterator
 
 from hub.console.session import is_page
 from hub.errors import BadRequest, HubError, TooLarge, from_protocol
 from protocol import errors as perr
+from protocol import refusal
 from protocol.api import MAX_CHUNK
 from protocol.limits import MAX_SAFE_INT
+from protocol.refusal import SMALL_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +105,8 @@ def error_page(status: int, message_th: str) -> Response:
         page = render_template("error.html", status=status, message_th=message_th, back=None)
     except Exception:  # the error page must not fail in turn
         log.exception("console error page could not be rendered")
-        page = (
-            '<!doctype html><html lang="th"><head><meta charset="utf-8"><title>เกิดข้อผิดพลาด'
-            f"</title></head><body><p>{escape(message_th)}</p></body></html>"
-        )
+        page = refusal.bare_error_page(message_th)
     return Response(page, status=status, mimetype="text/html")
-
-
-SMALL_BODY_BYTES = 256 * 1024
-"""Largest body of any request but a push or a blob chunk: enrollment, pull, heartbeat,
-lease and every console form are far smaller."""
-MAX_QUERY_VALUE = 1000
-"""Characters of one query parameter: far above any the hub reads (an id, a page, a
-month), and far below the 4,300 digits past which Python will not read a number."""
-_MB = 1024 * 1024
 
 
 def body_limit(endpoint: str | None) -> int:
@@ -130,15 +119,13 @@ def body_limit(endpoint: str | None) -> int:
 
 
 def _long_query() -> BadRequest:
-    error = BadRequest(
-        f"a query parameter is longer than {MAX_QUERY_VALUE} characters", code="query_too_long"
-    )
-    error.message_th = f"ข้อมูลในที่อยู่ (URL) ยาวเกิน {MAX_QUERY_VALUE} ตัวอักษร"
+    error = BadRequest(refusal.QUERY_TOO_LONG, code="query_too_long")
+    error.message_th = refusal.QUERY_TOO_LONG_TH
     return error
 
 
 def _too_large(limit: int) -> TooLarge:
-    shown = f"{limit / _MB:g} MB" if limit >= _MB else f"{limit // 1024} KB"
+    shown = refusal.shown_size(limit)
     error = TooLarge(f"the request body is larger than this endpoint's limit of {shown}")
     error.message_th = f"ข้อมูลที่ส่งมีขนาดใหญ่เกินกำหนด: ส่งได้ไม่เกิน {shown} ต่อครั้ง (ยังไม่ได้บันทึกสิ่งใด)"
     error.extra["limit_bytes"] = limit
@@ -146,53 +133,32 @@ def _too_large(limit: int) -> TooLarge:
 
 
 class RowId(IntegerConverter):
-    """``<int:...>`` in a URL: a row id up to ``MAX_SAFE_INT`` (SQLite holds none past
-    2**63); a longer or larger one matches no route, so it is a 404 like any id that does
-    not exist."""
+    """``<int:...>`` in a hub URL: a row id of :data:`~protocol.refusal.ROW_ID_DIGITS` digits
+    up to ``MAX_SAFE_INT``; any other matches no route, a 404."""
 
-    regex = r"\d{1,16}"
+    regex = refusal.ROW_ID_DIGITS
 
-    def to_python(self, value: str) -> Any:
-        number = super().to_python(value)
-        if number > MAX_SAFE_INT:
-            raise ValidationError()
-        return number
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, *args, **{"max": MAX_SAFE_INT, **kwargs})
 
 
 def bound_requests(app: Flask) -> None:
-    """Bound what a request may carry before anything reads it: ids in URLs
-    (:class:`RowId`, so call this before any route is added) and every body by its
-    endpoint (:func:`body_limit`): a declared length over the limit is refused at once, a
-    chunked body as soon as reading passes it. Call before any other ``before_request``."""
+    """Bound the hub's URL ids (:class:`RowId`: call this before any route is added) and
+    each request by its endpoint's :func:`body_limit`, a chunked body as soon as reading
+    passes it. Call before any other ``before_request``."""
     app.url_map.converters["int"] = RowId
 
     @app.before_request
     def bound_body() -> None:
-        limit = body_limit(request.endpoint)
-        request.max_content_length = limit
-        if request.content_length is not None and request.content_length > limit:
-            raise _too_large(limit)
-        if any(len(value) > MAX_QUERY_VALUE for _, value in request.args.items(multi=True)):
-            raise _long_query()
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """``text`` fit for one log line: no control characters, no lone surrogates."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+        request.max_content_length = limit = body_limit(request.endpoint)
+        query = request.args.items(multi=True)
+        refusal.check_bounds(request.content_length, limit, query, _too_large, _long_query)
 
 
 def log_refusal(status: int, code: str, reason: str) -> None:
-    """One line for a refused request: never its body, query string or headers."""
+    """The hub's one line for a refused request (:func:`protocol.refusal.log_refusal`)."""
     g.refusal_logged = True
-    log.warning(
-        "refused %s %s: %d %s: %s",
-        request.method,
-        _one_line(request.path, 200),
-        status,
-        code,
-        _one_line(reason),
-    )
+    refusal.log_refusal(log, request.method, request.path, status, code, reason)
 
 
 def render_errors(app: Flask) -> None:

@@ -2,30 +2,31 @@
 pages, ``{"error", "reason", "message_th"}`` JSON for ``/api``. One place, never a
 traceback; the hub answers the same way (:mod:`hub.responses`).
 
-Every request is bounded before anything reads it (:func:`bound_requests`): its body, for
-the pages and API calls that carry files up to ``MAX_UPLOAD_BYTES``, for anything else up
-to :data:`SMALL_BODY_BYTES` (beyond, 413 ``too_large``: a Thai page naming the limit in
-MB); each query parameter up to :data:`MAX_QUERY_VALUE` characters; an id in a path up to
-``MAX_SAFE_INT`` (beyond, it matches no route: :class:`RowId`). A refused request leaves
-one line in the log (method, path, status, code, reason: never a body, a query string or
-a header); a failure nobody expected, one traceback.
+Every request is bounded before anything reads it (:func:`bound_requests`, the bounds of
+:mod:`protocol.refusal`, which the hub shares): its body, for the pages and API calls that
+carry files up to ``MAX_UPLOAD_BYTES``, for anything else up to
+:data:`~protocol.refusal.SMALL_BODY_BYTES` (beyond, 413 ``too_large``: a Thai page naming
+the limit in MB); each query parameter; an id in a path (beyond, it matches no route:
+:class:`RowId`). A refused request leaves one line in the log
+(:func:`protocol.refusal.log_refusal`); a failure nobody expected, one traceback.
 
 Does not: decide what is refused (the domain raises :mod:`node.errors`).
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, Map
 
 from node.errors import BadInput, NodeError, TooLarge, from_protocol
 from node.web.session import is_page
+from protocol import refusal
 from protocol.errors import SarabanError
 from protocol.limits import MAX_SAFE_INT
+from protocol.refusal import SMALL_BODY_BYTES
 
 HTML = "text/html; charset=utf-8"
 
@@ -48,13 +49,8 @@ UPLOAD_ENDPOINTS = frozenset(
         "letters.paper_letter",
     }
 )
-"""Where files travel: these read up to ``MAX_UPLOAD_BYTES``."""
-SMALL_BODY_BYTES = 256 * 1024
-"""Largest body of any other request: a form or a JSON call without files."""
-MAX_QUERY_VALUE = 1000
-"""Characters of one query parameter: far above any the node reads (a search, a year, a
-page), and far below the 4,300 digits past which Python will not read a number."""
-_MB = 1024 * 1024
+"""Where files travel: these read up to ``MAX_UPLOAD_BYTES``; any other request up to
+:data:`~protocol.refusal.SMALL_BODY_BYTES`."""
 
 
 def body_limit(endpoint: str | None) -> int:
@@ -65,17 +61,15 @@ def body_limit(endpoint: str | None) -> int:
 
 
 def long_query() -> BadInput:
-    """The refusal of a query parameter longer than :data:`MAX_QUERY_VALUE`."""
+    """The refusal of a query parameter longer than :data:`~protocol.refusal.MAX_QUERY_VALUE`."""
     return BadInput(
-        f"a query parameter is longer than {MAX_QUERY_VALUE} characters",
-        code="query_too_long",
-        message_th=f"ข้อมูลในที่อยู่ (URL) ยาวเกิน {MAX_QUERY_VALUE} ตัวอักษร",
+        refusal.QUERY_TOO_LONG, code="query_too_long", message_th=refusal.QUERY_TOO_LONG_TH
     )
 
 
 def too_large(limit: int) -> TooLarge:
     """The refusal of a body over ``limit`` bytes, naming the limit."""
-    shown = f"{limit / _MB:g} MB" if limit >= _MB else f"{limit // 1024} KB"
+    shown = refusal.shown_size(limit)
     return TooLarge(
         f"the request body is larger than the limit of {shown}",
         message_th=(
@@ -85,53 +79,32 @@ def too_large(limit: int) -> TooLarge:
 
 
 class RowId(IntegerConverter):
-    """``<int:...>`` in a URL: a row id up to ``MAX_SAFE_INT`` (SQLite holds none past
-    2**63); a longer or larger one matches no route, so it is a 404 like any id that does
-    not exist."""
+    """``<int:...>`` in a node's URL: a row id of :data:`~protocol.refusal.ROW_ID_DIGITS` digits
+    up to ``MAX_SAFE_INT``; any other matches no route, a 404."""
 
-    regex = r"\d{1,16}"
+    regex = refusal.ROW_ID_DIGITS
 
-    def to_python(self, value: str) -> Any:
-        number = super().to_python(value)
-        if number > MAX_SAFE_INT:
-            raise ValidationError()
-        return number
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, *args, **{"max": MAX_SAFE_INT, **kwargs})
 
 
 def bound_requests(app: Flask) -> None:
-    """Bound what a request may carry before anything reads it: ids in URLs
-    (:class:`RowId`, so call this before any route is added) and every body by its
-    endpoint (:func:`body_limit`): a declared length over the limit is refused at once, a
-    chunked body as soon as reading passes it. Call before any other ``before_request``."""
+    """Bound the node's URL ids (:class:`RowId`: call this before any route is added) and
+    each request by its endpoint's :func:`body_limit`, a chunked body as soon as reading
+    passes it. Call before any other ``before_request``."""
     app.url_map.converters["int"] = RowId
 
     @app.before_request
     def bound_body() -> None:
-        limit = body_limit(request.endpoint)
-        request.max_content_length = limit
-        if request.content_length is not None and request.content_length > limit:
-            raise too_large(limit)
-        if any(len(value) > MAX_QUERY_VALUE for _, value in request.args.items(multi=True)):
-            raise long_query()
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """``text`` fit for one log line: no control characters, no lone surrogates."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+        request.max_content_length = limit = body_limit(request.endpoint)
+        query = request.args.items(multi=True)
+        refusal.check_bounds(request.content_length, limit, query, too_large, long_query)
 
 
 def log_refusal(status: int, code: str, reason: str) -> None:
-    """One line for a refused request: never its body, query string or headers."""
+    """The node's one line for a refused request (:func:`protocol.refusal.log_refusal`)."""
     g.refusal_logged = True
-    current_app.logger.warning(
-        "refused %s %s: %d %s: %s",
-        request.method,
-        _one_line(request.path, 200),
-        status,
-        code,
-        _one_line(reason),
-    )
+    refusal.log_refusal(current_app.logger, request.method, request.path, status, code, reason)
 
 
 def error_page(status: int, message_th: str) -> tuple[Response, int]:
@@ -140,11 +113,7 @@ def error_page(status: int, message_th: str) -> tuple[Response, int]:
         page = render_template("error.html", status=status, message_th=message_th)
     except Exception:  # the error page must not fail in turn
         current_app.logger.exception("error page could not be rendered")
-        page = (
-            '<!doctype html><html lang="th"><head><meta charset="utf-8">'
-            f"<title>เกิดข้อผิดพลาด</title></head><body><p>{html.escape(message_th)}</p>"
-            "</body></html>"
-        )
+        page = refusal.bare_error_page(message_th)
     return Response(page, status=status, content_type=HTML), status
 
 

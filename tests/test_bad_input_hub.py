@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bad_input_support as bad_input
 import pytest
+from bad_input_support import ANON, JSON, Bad, Endpoint
 from console_support import add_operators, console_login, csrf
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -29,18 +30,18 @@ from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_hub_support import Hub, Office
 
 from hub.admin.instance import init_hub
-from hub.responses import SMALL_BODY_BYTES
+from hub.config import RATE_FAMILIES, rate_setting
 from protocol.api import API_PREFIX, MAX_CHUNK
 from protocol.auth import H_KEYID, H_NONCE, H_SIGNATURE, H_TIMESTAMP, sign_request
 from protocol.errors import BoundsError, RemoteDataError
 from protocol.limits import MAX_DEPTH, MAX_SAFE_INT
+from protocol.refusal import SMALL_BODY_BYTES
 from protocol.request_json import nesting_depth, parse_request_json
 from scripts.fleet import Service, free_ports, start_service
 
-ANON, OFFICE, OPERATOR = "anon", "office", "operator"
+OFFICE, OPERATOR = "office", "operator"
 NOT_A_PAGE = ("/api/", "/metrics", "/static/", "/fonts/")
 """Paths answered in JSON; every other path is a console page, answered in Thai."""
-JSON = "application/json"
 API = API_PREFIX
 SHA = "ab" * 32
 PUSH_LIMIT = 8 * 1024 * 1024
@@ -69,42 +70,18 @@ STORED = (
 """The hub's tables of things (not of bookkeeping such as nonces): a refusal adds to none."""
 
 
-@dataclass(frozen=True)
-class Bad:
-    """One bad request and the status it must get.
-
-    ``body`` is the bytes sent, or for an operator's POST the form fields (the session's
-    CSRF token is added); an office signs the request as sent, ``headers`` then replace
-    what they name, so a bad header reaches the hub under a good signature's others.
-    """
-
-    method: str
-    path: str
-    status: int
-    body: bytes | Mapping[str, str] = b""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    who: str = ANON
-    content_type: str | None = None
-
-
 def json_bodies(method: str, path: str, who: str) -> dict[str, Bad]:
     """What no JSON endpoint may take: bytes that are not strict JSON, or not bounded."""
     bodies = {
         "malformed_json": b'{"token": ',
-        "invalid_utf8": b'{"a": "\xff"}',
         "lone_surrogate": b'{"a": "\\ud800"}',
         "nan": b'{"a": NaN}',
         "integer_of_5000_digits": b'{"a": ' + b"7" * 5000 + b"}",
         "integer_beyond_2_63": b'{"a": 9223372036854775808}',
         "integer_beyond_2_53": b'{"a": 9007199254740992}',
-        "nested_100000_deep": b"[" * 100_000 + b"]" * 100_000,
-        "nested_17_deep": b'{"a": ' + b"[" * 16 + b"]" * 16 + b"}",
-        "not_an_object": b"[1, 2]",
+        **bad_input.NOT_READABLE_JSON,
     }
-    cases = {
-        name: Bad(method, path, 400, body, who=who, content_type=JSON)
-        for name, body in bodies.items()
-    }
+    cases = bad_input.json_posts(method, path, 400, who, bodies)
     cases["wrong_content_type"] = Bad(method, path, 415, b"{}", who=who, content_type="text/plain")
     return cases
 
@@ -129,40 +106,22 @@ def signature_headers(method: str, path: str) -> dict[str, Bad]:
 
 def signed_json(path: str, **bodies: Any) -> dict[str, Bad]:
     """Signed POSTs to ``path`` of JSON bodies that parse but break the endpoint's rules."""
-    return {
-        name: Bad("POST", path, 400, json.dumps(body).encode(), who=OFFICE, content_type=JSON)
-        for name, body in bodies.items()
-    }
+    encoded = {name: json.dumps(body).encode() for name, body in bodies.items()}
+    return bad_input.json_posts("POST", path, 400, OFFICE, encoded)
 
 
 def signed_get(**paths: str) -> dict[str, Bad]:
-    return {name: Bad("GET", path, 400, who=OFFICE) for name, path in paths.items()}
+    return bad_input.requests_of("GET", 400, OFFICE, **paths)
 
 
 def page(method: str, status: int, **paths: str) -> dict[str, Bad]:
     """An operator's requests of console pages, each answered ``status``."""
-    return {name: Bad(method, path, status, who=OPERATOR) for name, path in paths.items()}
+    return bad_input.requests_of(method, status, OPERATOR, **paths)
 
 
 def form(path: str, status: int, **forms: dict[str, str]) -> dict[str, Bad]:
     """An operator's console forms posted to ``path``, each answered ``status``."""
-    return {name: Bad("POST", path, status, f, who=OPERATOR) for name, f in forms.items()}
-
-
-def no_csrf(path: str) -> dict[str, Bad]:
-    return {"form_without_csrf_token": Bad("POST", path, 400, b"reason=x", who=OPERATOR)}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """An endpoint, one good-looking request to it (for the cases every endpoint gets:
-    a body over its limit, a method it does not take) and its own bad cases."""
-
-    method: str
-    path: str
-    who: str
-    limit: int = SMALL_BODY_BYTES
-    cases: dict[str, Bad] = field(default_factory=dict)
+    return bad_input.forms_of(path, status, OPERATOR, **forms)
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -375,7 +334,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         ANON,
         cases={"form_without_csrf_token": Bad("POST", "/login", 400, b"username=ops")},
     ),
-    "console.logout": Endpoint("POST", "/logout", OPERATOR, cases=no_csrf("/logout")),
+    "console.logout": Endpoint(
+        "POST", "/logout", OPERATOR, cases=bad_input.no_csrf("/logout", OPERATOR)
+    ),
     "console.font": Endpoint(
         "GET",
         "/fonts/Sarabun-Regular.ttf",
@@ -401,7 +362,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         OPERATOR,
         cases={
             **form("/alerts/99999999999999999999/close", 404, id_beyond_2_63={"reason": "x"}),
-            **no_csrf("/alerts/1/close"),
+            **bad_input.no_csrf("/alerts/1/close", OPERATOR),
         },
     ),
     "console_alerts.quarantined": Endpoint(
@@ -505,7 +466,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
     ),
     "console_numbering.run": Endpoint(
-        "POST", "/numbering/run", OPERATOR, cases=no_csrf("/numbering/run")
+        "POST", "/numbering/run", OPERATOR, cases=bad_input.no_csrf("/numbering/run", OPERATOR)
     ),
     "console_stats.stats": Endpoint(
         "GET",
@@ -536,22 +497,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
-def every_case() -> dict[str, tuple[str, Bad]]:
-    """Each endpoint's own cases, and for every endpoint a body over its limit and a method
-    it does not take."""
-    out: dict[str, tuple[str, Bad]] = {}
-    for endpoint, e in ENDPOINTS.items():
-        out[f"{endpoint}:oversize_body"] = (
-            endpoint,
-            Bad(e.method, e.path, 413, b"x" * (e.limit + 1), who=e.who, content_type=JSON),
-        )
-        out[f"{endpoint}:method_not_allowed"] = (endpoint, Bad("DELETE", e.path, 405, who=e.who))
-        for name, bad in e.cases.items():
-            out[f"{endpoint}:{name}"] = (endpoint, bad)
-    return out
-
-
-CASES = every_case()
+CASES = bad_input.every_case(ENDPOINTS)
 
 
 @dataclass
@@ -564,6 +510,9 @@ class Served:
     csrf: str
 
     def send(self, bad: Bad) -> Any:
+        """Send ``bad`` as its sender would: an office signs the request as sent (its
+        ``headers`` then replace what they name, so a bad header reaches the hub under a
+        good signature's others), an operator's form carries the session's CSRF token."""
         headers = dict(bad.headers)
         if bad.content_type:
             headers["Content-Type"] = bad.content_type
@@ -598,9 +547,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
     # The office sends hundreds of requests in one second of the hub's clock.
-    no_rate_limits = {
-        f"RATE_{family}_PER_SECOND": 0 for family in ("PUSH", "PULL", "BLOBS", "WATCH", "OTHER")
-    }
+    no_rate_limits = {rate_setting(family): 0 for family in RATE_FAMILIES}
     hub = Hub(tmp_path_factory.mktemp("bad_input_hub"), Clock(), **no_rate_limits)
     add_operators(hub)
     office = hub.office(CHIANG_MAI)
@@ -610,38 +557,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
 
 
 def test_every_endpoint_has_bad_input_cases(served: Served) -> None:
-    endpoints = {rule.endpoint for rule in served.hub.app.url_map.iter_rules()}
-    assert endpoints == set(ENDPOINTS)
-
-
-def is_thai_page(answer: Any) -> bool:
-    page = answer.get_data(as_text=True)
-    return any("\u0e00" <= c <= "\u0e7f" for c in page) and "Traceback" not in page
+    assert bad_input.unlisted_endpoints(served.hub.app, ENDPOINTS) == set()
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_refused_in_one_line_stores_nothing_and_the_hub_serves_on(
     served: Served, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, bad = CASES[name]
+    bad = CASES[name]
     before = served.stored()
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        answer = served.send(bad)
-    assert answer.status_code == bad.status, answer.get_data()[:300]
-    if bad.method == "HEAD":
-        assert answer.get_data() == b""
-    elif bad.path.startswith(NOT_A_PAGE):
-        error = answer.get_json()
-        assert isinstance(error["error"], str) and error["error"]
-        assert isinstance(error["reason"], str) and error["reason"]
-    else:
-        assert answer.mimetype == "text/html" and is_thai_page(answer)
-    assert [r for r in caplog.records if r.exc_info] == []
-    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused ")]
-    assert len(refusals) == 1
-    if isinstance(bad.body, Mapping):  # the form's tokens went with it: refused for its fields
-        assert not any(token in refusals[0] for token in ("csrf", "form_key", "idempotency"))
+    bad_input.refused(served.send, bad, caplog, api=bad.path.startswith(NOT_A_PAGE))
     assert served.stored() == before
     assert served.send(Bad("GET", f"{API}/highwater", 200, who=OFFICE)).status_code == 200
     assert served.operator.get("/", buffered=True).status_code == 200
@@ -651,7 +576,7 @@ def test_an_oversized_page_form_gets_a_thai_page_naming_the_limit(served: Served
     answer = served.operator.post(
         "/lists", data={"title": "ก" * SMALL_BODY_BYTES, "csrf_token": served.csrf}
     )
-    assert answer.status_code == 413 and is_thai_page(answer)
+    assert answer.status_code == 413 and bad_input.is_thai_page(answer)
     assert "256 KB" in answer.get_data(as_text=True)
 
 

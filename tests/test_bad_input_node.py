@@ -9,22 +9,22 @@ without bad-input cases fails here.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import bad_input_support as bad_input
 import pytest
+from bad_input_support import ANON, JSON, Bad, Endpoint
 from flask.testing import FlaskClient
 from support import CHIANG_MAI, CHIANG_RAI
 from test_node_support import Node, office_knowing
 from web_support import PASSWORD, form_tokens, login
 
-from node.responses import SMALL_BODY_BYTES
 from node.staff.accounts import add_user
+from protocol.refusal import SMALL_BODY_BYTES
 
-ANON, API, CLERK = "anon", "api", "clerk"
-JSON = "application/json"
+API, CLERK = "api", "clerk"
 UPLOAD_LIMIT = 2 * 1024 * 1024
 HUGE_ID = "99999999999999999999"
 STORED = (
@@ -47,37 +47,17 @@ STORED = (
 """The node's tables of things (not its sync bookkeeping): a refusal adds to none."""
 
 
-@dataclass(frozen=True)
-class Bad:
-    """One bad request and the status it must get. ``body`` is the bytes sent, or for a
-    clerk's POST the form fields (the page's CSRF token and form key are added)."""
-
-    method: str
-    path: str
-    status: int
-    body: bytes | Mapping[str, str] = b""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    who: str = ANON
-    content_type: str | None = None
-
-
 def json_bodies(method: str, path: str) -> dict[str, Bad]:
     """What no JSON call may take: bytes that are not strict JSON, or not bounded."""
     bodies = {
         "malformed_json": b'{"subject": ',
-        "invalid_utf8": b'{"a": "\xff"}',
         "lone_surrogate": b'{"reason": "\\ud800"}',
         "nan": b'{"number": NaN}',
         "integer_of_5000_digits": b'{"number": ' + b"7" * 5000 + b"}",
         "integer_beyond_2_63": b'{"number": 9223372036854775808}',
-        "nested_100000_deep": b"[" * 100_000 + b"]" * 100_000,
-        "nested_17_deep": b'{"a": ' + b"[" * 16 + b"]" * 16 + b"}",
-        "not_an_object": b"[1, 2]",
+        **bad_input.NOT_READABLE_JSON,
     }
-    cases = {
-        name: Bad(method, path, 400, body, who=API, content_type=JSON)
-        for name, body in bodies.items()
-    }
+    cases = bad_input.json_posts(method, path, 400, API, bodies)
     cases["wrong_content_type"] = Bad(method, path, 400, b"{}", who=API, content_type="text/plain")
     cases["token_not_ascii"] = Bad(
         method, path, 401, b"{}", {"Authorization": "Bearer \xe9\xff"}, content_type=JSON
@@ -86,40 +66,21 @@ def json_bodies(method: str, path: str) -> dict[str, Bad]:
 
 
 def api_get(status: int, **paths: str) -> dict[str, Bad]:
-    return {name: Bad("GET", path, status, who=API) for name, path in paths.items()}
+    return bad_input.requests_of("GET", status, API, **paths)
 
 
 def api_post(path: str, status: int, **bodies: bytes) -> dict[str, Bad]:
-    return {
-        name: Bad("POST", path, status, body, who=API, content_type=JSON)
-        for name, body in bodies.items()
-    }
+    return bad_input.json_posts("POST", path, status, API, bodies)
 
 
 def pages(status: int, **paths: str) -> dict[str, Bad]:
     """A signed-in clerk's requests of pages, each answered ``status``."""
-    return {name: Bad("GET", path, status, who=CLERK) for name, path in paths.items()}
+    return bad_input.requests_of("GET", status, CLERK, **paths)
 
 
 def forms(path: str, status: int, **posted: dict[str, str]) -> dict[str, Bad]:
     """A signed-in clerk's forms posted to ``path``, each answered ``status``."""
-    return {name: Bad("POST", path, status, f, who=CLERK) for name, f in posted.items()}
-
-
-def no_csrf(path: str) -> dict[str, Bad]:
-    return {"form_without_csrf_token": Bad("POST", path, 400, b"reason=x", who=CLERK)}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """An endpoint, one good-looking request to it (for the cases every endpoint gets:
-    a body over its limit, a method it does not take) and its own bad cases."""
-
-    method: str
-    path: str
-    who: str
-    limit: int = SMALL_BODY_BYTES
-    cases: dict[str, Bad] = field(default_factory=dict)
+    return bad_input.forms_of(path, status, CLERK, **posted)
 
 
 def api_json(
@@ -144,7 +105,8 @@ def form_page(
     path: str, status: int = 400, limit: int = SMALL_BODY_BYTES, **posted: dict[str, str]
 ) -> Endpoint:
     """A clerk's form, refused without its CSRF token, and ``posted`` each answered ``status``."""
-    return Endpoint("POST", path, CLERK, limit, {**forms(path, status, **posted), **no_csrf(path)})
+    cases = {**forms(path, status, **posted), **bad_input.no_csrf(path, CLERK)}
+    return Endpoint("POST", path, CLERK, limit, cases)
 
 
 def letter_call(action: str) -> Endpoint:
@@ -196,7 +158,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             "form_without_csrf_token": Bad("POST", "/login", 400, b"username=somsri"),
         },
     ),
-    "web.logout": Endpoint("POST", "/logout", CLERK, cases=no_csrf("/logout")),
+    "web.logout": Endpoint("POST", "/logout", CLERK, cases=bad_input.no_csrf("/logout", CLERK)),
     "web.home": Endpoint("GET", "/", CLERK),
     "web.font": Endpoint(
         "GET",
@@ -415,25 +377,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "web_admin.sync": page("/admin/sync"),
     "web_sync.progress": page("/sync/progress"),
-    "web_sync.sync_now": Endpoint("POST", "/sync/now", CLERK, cases=no_csrf("/sync/now")),
+    "web_sync.sync_now": Endpoint(
+        "POST", "/sync/now", CLERK, cases=bad_input.no_csrf("/sync/now", CLERK)
+    ),
 }
 
 
-def every_case() -> dict[str, Bad]:
-    """Each endpoint's own cases, and for every endpoint a body over its limit and a method
-    it does not take."""
-    out: dict[str, Bad] = {}
-    for endpoint, e in ENDPOINTS.items():
-        out[f"{endpoint}:oversize_body"] = Bad(
-            e.method, e.path, 413, b"x" * (e.limit + 1), who=e.who, content_type=JSON
-        )
-        out[f"{endpoint}:method_not_allowed"] = Bad("DELETE", e.path, 405, who=e.who)
-        for name, bad in e.cases.items():
-            out[f"{endpoint}:{name}"] = bad
-    return out
-
-
-CASES = every_case()
+CASES = bad_input.every_case(ENDPOINTS)
 
 
 @dataclass
@@ -444,6 +394,8 @@ class Office:
     clerk: FlaskClient
 
     def send(self, bad: Bad) -> Any:
+        """Send ``bad`` as its caller would: with the API token, or from the signed-in
+        clerk, a form with the page's CSRF token and form key."""
         headers = dict(bad.headers)
         if bad.content_type:
             headers["Content-Type"] = bad.content_type
@@ -482,13 +434,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Office:
 
 
 def test_every_endpoint_has_bad_input_cases(office: Office) -> None:
-    endpoints = {rule.endpoint for rule in office.node.app.url_map.iter_rules()}
-    assert endpoints == set(ENDPOINTS)
-
-
-def is_thai_page(answer: Any) -> bool:
-    page = answer.get_data(as_text=True)
-    return any("\u0e00" <= c <= "\u0e7f" for c in page) and "Traceback" not in page
+    assert bad_input.unlisted_endpoints(office.node.app, ENDPOINTS) == set()
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -497,22 +443,10 @@ def test_bad_input_is_refused_in_one_line_stores_nothing_and_the_node_serves_on(
 ) -> None:
     bad = CASES[name]
     before = office.stored()
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        answer = office.send(bad)
-    assert answer.status_code == bad.status, answer.get_data()[:300]
-    if bad.path.startswith("/api/"):
-        error = answer.get_json()
-        assert isinstance(error["error"], str) and error["error"]
-        assert isinstance(error["reason"], str) and error["reason"]
-        assert any("\u0e00" <= c <= "\u0e7f" for c in error["message_th"])
-    else:
-        assert answer.mimetype == "text/html" and is_thai_page(answer)
-    assert [r for r in caplog.records if r.exc_info] == []
-    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused ")]
-    assert len(refusals) == 1
-    if isinstance(bad.body, Mapping):  # the form's tokens went with it: refused for its fields
-        assert not any(token in refusals[0] for token in ("csrf", "form_key", "idempotency"))
+    api = bad.path.startswith("/api/")
+    answer = bad_input.refused(office.send, bad, caplog, api)
+    if api:
+        assert any("\u0e00" <= c <= "\u0e7f" for c in answer.get_json()["message_th"])
     assert office.stored() == before
     assert office.send(Bad("GET", "/api/stats", 200, who=API)).status_code == 200
     assert office.clerk.get("/", buffered=True).status_code == 200
@@ -520,7 +454,7 @@ def test_bad_input_is_refused_in_one_line_stores_nothing_and_the_node_serves_on(
 
 def test_an_oversized_upload_gets_a_thai_page_naming_the_limit_in_mb(office: Office) -> None:
     answer = office.send(Bad("POST", "/compose", 413, {"subject": "x" * UPLOAD_LIMIT}, who=CLERK))
-    assert answer.status_code == 413 and is_thai_page(answer)
+    assert answer.status_code == 413 and bad_input.is_thai_page(answer)
     assert "2 MB" in answer.get_data(as_text=True)
 
 

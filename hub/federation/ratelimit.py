@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.config import RATE_FAMILIES, rate_setting
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,9 @@ FAMILIES: dict[str, str] = {
 }
 """The family of each endpoint of :mod:`hub.api`; any other signed endpoint is ``other``."""
 OTHER = "other"
-SETTINGS: dict[str, str] = {
-    "push": "RATE_PUSH_PER_SECOND",
-    "pull": "RATE_PULL_PER_SECOND",
-    "blobs": "RATE_BLOBS_PER_SECOND",
-    "watch": "RATE_WATCH_PER_SECOND",
-    OTHER: "RATE_OTHER_PER_SECOND",
-}
-"""The setting of each family's rate (requests a second per office)."""
+SETTINGS: dict[str, str] = {family: rate_setting(family) for family in RATE_FAMILIES}
+"""The setting of each family's rate (requests a second per office), from the table of
+families in :data:`hub.config.RATE_FAMILIES`."""
 
 
 class RateLimited(HubError):
