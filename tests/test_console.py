@@ -140,7 +140,7 @@ def test_federation_view_shows_every_office_with_its_state(
     assert page.count('data-office="') == 19
     assert "แสดง 19 จาก 19 หน่วยงาน" in page
     row = page.split(f'data-office="{CHIANG_MAI}"')[1].split("</tr>")[0]
-    assert "ปกติ" in row and "saraban-node 9.9" in row and ">7<" in row and "-30" in row
+    assert "ปกติ" in row and "saraban-node 9.9" in row and ">7<" in row and "ช้า 30 วินาที" in row
     late = page.split(f'data-office="{CHIANG_RAI}"')[1].split("</tr>")[0]
     assert "ล่าช้า" in late
     never = page.split(f'data-office="{KHON_KAEN}"')[1].split("</tr>")[0]

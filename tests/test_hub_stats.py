@@ -566,7 +566,7 @@ def test_excel_export_has_every_table_with_thai_headers(days: ScriptedDays) -> N
     assert days.client is not None
     answer = fetch(days.client, "/stats/export.xlsx?month=2569-12")
     assert answer.status_code == 200
-    assert "saraban-stats-all-2026-12.xlsx" in answer.headers["Content-Disposition"]
+    assert "saraban-stats-all-2569-12.xlsx" in answer.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(answer.get_data()))
     assert book.sheetnames == [
         "เงื่อนไข",

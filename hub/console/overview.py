@@ -4,7 +4,8 @@ office's page and the record of operator actions.
 Routes (blueprint ``console``, no prefix): ``/login``, ``/logout``, ``/`` (ภาพรวม),
 ``/offices`` (every office; ``?group=``, ``?state=``, ``?sort=``, ``?dir=desc``),
 ``/offices/<id>`` (its details, current problems, alerts and last 100 sync sessions),
-``/actions`` and ``/fonts/<name>`` (Sarabun, served by the hub: no CDN).
+``/actions`` (the record of operator actions in Thai: :mod:`hub.console.action_log`) and
+``/fonts/<name>`` (Sarabun, served by the hub: no CDN).
 
 Other sections register their own blueprints (alerts, enrollment, numbering, statistics,
 lists). Every page needs a signed-in operator; see :mod:`hub.console.session`.
@@ -29,6 +30,7 @@ from fontpkg_sarabun import ROOT as SARABUN_ROOT
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
+from hub.console.action_log import action_views
 from hub.console.kit import now
 from hub.console.operators import LoginRefused, authenticate
 from hub.console.session import end_session, login_required, start_session
@@ -186,7 +188,7 @@ def office(office_id: str) -> str:
         quarantine=[q for q in store.quarantined("open") if q["origin"] == office_id],
         sessions=store.sync_sessions(office_id, 100),
         keys=store.keys_of(office_id),
-        actions=store.actions(50, target=office_id),
+        actions=action_views(store, store.actions(50, target=office_id)),
         feed_head=store.feed_head(office_id),
         **_audit_view(store, office_id),
     )
@@ -207,4 +209,5 @@ def _audit_view(store: HubStore, office_id: str) -> dict[str, Any]:
 @bp.get("/actions")
 @login_required
 def actions() -> str:
-    return render_template("actions.html", actions=get_store().actions(500))
+    store = get_store()
+    return render_template("actions.html", actions=action_views(store, store.actions(500)))

@@ -4,8 +4,9 @@ recipient's inbox, to ลงรับ) per speed class, province, group and offi
 
 Routes (blueprint ``console_stats``): ``GET /stats`` (the filter form, charts and tables),
 ``GET /stats/export.csv`` (one table, ``?table=``, UTF-8 with a BOM so that Excel reads
-Thai) and ``GET /stats/export.xlsx`` (every table, one sheet each). All three read the same
-query arguments:
+Thai) and ``GET /stats/export.xlsx`` (every table, one sheet each), each named in Thai
+with the Buddhist-era year (``filename*``) and in ASCII for old clients. All three read the
+same query arguments:
 
 * ``month``: a month in the Buddhist era, ``2569-12`` (also ``12/2569``, ``ธันวาคม 2569``);
   the current month by the hub's clock when neither a month nor dates are given;
@@ -26,10 +27,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, render_template, request
 from openpyxl import Workbook
@@ -260,12 +262,32 @@ def _usage_series(rows: list[Any]) -> list[charts.Series]:
     ]
 
 
-def _hours_text(hours: float) -> str:
-    return thai_duration(hours * 3600)
+SPAN_UNITS = (3600, 60, 1)
+"""The units a chart of spans counts in (hours, minutes, seconds): the largest that the
+longest bar reaches, so that an axis of seconds never reads ``0.002 ชม.``."""
+
+
+def span_unit(longest: float) -> int:
+    """Seconds in the unit a chart whose longest span is ``longest`` seconds counts in."""
+    return next((unit for unit in SPAN_UNITS if longest >= unit), 1)
+
+
+def _span_axis(unit: int) -> tuple[Callable[[float], str], Callable[[float], str]]:
+    """Bar and tick labels of a chart counting in ``unit``: Thai minutes and seconds."""
+
+    def value_text(amount: float) -> str:
+        return thai_duration(amount * unit)
+
+    def tick_text(amount: float) -> str:
+        return "0" if amount == 0 else thai_duration(amount * unit)
+
+    return value_text, tick_text
 
 
 def _charts(report: UsageReport) -> dict[str, Any]:
     timed = [r for r in report.registration if r.count]
+    unit = span_unit(max((v for r in timed for v in (r.median, r.p90) if v is not None), default=0))
+    value_text, tick_text = _span_axis(unit)
     return {
         "provinces": charts.horizontal_bars(
             "chart-provinces",
@@ -285,14 +307,15 @@ def _charts(report: UsageReport) -> dict[str, Any]:
             f"ระยะเวลาจากรับถึงลงรับ ตามชั้นความเร็ว {report.period.title()}",
             [r.label for r in timed],
             [
-                charts.Series("มัธยฐาน", charts.BLUE, tuple((r.median or 0) / 3600 for r in timed)),
+                charts.Series("มัธยฐาน", charts.BLUE, tuple((r.median or 0) / unit for r in timed)),
                 charts.Series(
-                    "เปอร์เซ็นไทล์ที่ 90", charts.VERMILLION, tuple((r.p90 or 0) / 3600 for r in timed)
+                    "เปอร์เซ็นไทล์ที่ 90", charts.VERMILLION, tuple((r.p90 or 0) / unit for r in timed)
                 ),
             ],
-            value_text=_hours_text,
-            tick_text=lambda h: f"{h:g} ชม.",
-            integer=False,
+            value_text=value_text,
+            tick_text=tick_text,
+            # Ticks of whole seconds: half a second would read "ไม่ถึง 1 วินาที".
+            integer=unit == 1,
         ),
     }
 
@@ -317,11 +340,31 @@ def stats() -> str:
     )
 
 
-def _file_name(query: StatsQuery, what: str, suffix: str) -> str:
+def _be_iso(day: date) -> str:
+    # A Buddhist-era date in ISO order, so that the files sort by date: 2569-12-01.
+    return f"{be_year(day.year)}-{day.month:02d}-{day.day:02d}"
+
+
+def file_names(query: StatsQuery, what: str, suffix: str) -> tuple[str, str]:
+    """The download's names, both with Buddhist-era years: ASCII
+    (``saraban-stats-provinces-2569-12.csv``) and Thai
+    (``สถิติการใช้งาน รายจังหวัด ธันวาคม 2569.csv``)."""
     p = query.period
-    span = p.first.isoformat()[:7] if p.is_month else f"{p.first}_{p.last}"
+    span = _be_iso(p.first)[:7] if p.is_month else f"{_be_iso(p.first)}_{_be_iso(p.last)}"
     group = f"-group{query.group}" if query.group is not None else ""
-    return f"saraban-stats-{what}-{span}{group}.{suffix}"
+    thai_group = f" กลุ่มที่ {query.group}" if query.group is not None else ""
+    title = TABLE_TITLES.get(what, "ทุกตาราง")
+    return (
+        f"saraban-stats-{what}-{span}{group}.{suffix}",
+        f"สถิติการใช้งาน {title} {p.title()}{thai_group}.{suffix}",
+    )
+
+
+def attachment(names: tuple[str, str]) -> str:
+    """A Content-Disposition for a download (RFC 6266): the ASCII name as ``filename`` for
+    old clients, the Thai one as ``filename*`` in UTF-8, which browsers prefer."""
+    ascii_name, thai_name = names
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(thai_name, safe='')}"
 
 
 def _cell(value: Any) -> Any:
@@ -347,7 +390,7 @@ def export_csv() -> Response:
     return Response(
         "\ufeff" + out.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_file_name(query, name, "csv")}"'},
+        headers={"Content-Disposition": attachment(file_names(query, name, "csv"))},
     )
 
 
@@ -390,7 +433,5 @@ def export_xlsx() -> Response:
     return Response(
         data.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_file_name(query, "all", "xlsx")}"'
-        },
+        headers={"Content-Disposition": attachment(file_names(query, "all", "xlsx"))},
     )
