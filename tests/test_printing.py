@@ -1,7 +1,8 @@
 """Printed documents as a reader of the paper meets them: Thai that is shaped (tone marks
 over their consonants, not beside them), the font embedded, a header on every page, text
-that copies and searches as written, Excel that opens, and the receipt stamp at the top
-right of a received PDF whatever its page box and rotation.
+that copies and searches as written, lines that end between Thai words, the total on the
+page of the last rows, Excel that opens, and the receipt stamp at the top right of a
+received PDF whatever its page box and rotation.
 
 The PDFs are read back with pypdf: the text layer, the fonts, and where the content stream
 draws each glyph. Registers built from a node's data are tested in test_reports.py.
@@ -10,7 +11,11 @@ draws each glyph. Registers built from a node's data are tested in test_reports.
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ from pypdf.generic import ContentStream
 
 from node.errors import BadInput
 from node.printing.fonts import LAKSAMAN, PrintFontMissing, resolve_font
+from node.printing.registers import RECEIPT_COLUMNS
 from node.printing.stamp import ReceiptStamp, stamp_pdf
 from node.printing.tables import Column, TableDoc, table_pdf, table_xlsx
 from node.printing.thaiwrap import wrap_text
@@ -48,6 +54,40 @@ def doc(rows: list[list[str]], **kw: Any) -> TableDoc:
 
 def text_of(data: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def drawn_lines(data: bytes) -> list[tuple[int, str]]:
+    """Every line of text as drawn, in drawing order, with its page number."""
+    out: list[tuple[int, str]] = []
+    for number, page in enumerate(PdfReader(io.BytesIO(data)).pages, start=1):
+
+        def visit(text: str, *_: Any, number: int = number) -> None:
+            if text.strip():
+                out.append((number, text.strip()))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+def lines_of(data: bytes, text: str) -> list[str]:
+    """The lines a cell (or a stamp, or a title) holding ``text`` was drawn in."""
+    drawn = drawn_lines(data)
+    for k, (page, _) in enumerate(drawn):
+        spelt, lines = "", []
+        for more_page, more in drawn[k:]:
+            if more_page != page or not text.startswith(spelt + more):
+                break
+            spelt, lines = spelt + more, [*lines, more]
+            if spelt == text:
+                return lines
+    raise AssertionError(f"{text!r} is not drawn line after line")
+
+
+def inside_a_word(lines: list[str], words: list[str]) -> list[str]:
+    """The line ends that fall inside one of ``words`` (which spell the lines' text)."""
+    ends = set(accumulate(map(len, words)))
+    cuts = list(accumulate(map(len, lines)))[:-1]
+    return [lines[k] for k, cut in enumerate(cuts) if cut not in ends]
 
 
 def embedded_fonts(data: bytes) -> set[str]:
@@ -199,12 +239,13 @@ def test_long_thai_cell_wraps_without_splitting_a_consonant_from_its_marks() -> 
     def width(s: str) -> float:  # every character as wide as the next; marks take none
         return sum(0 if "\u0e31" <= c <= "\u0e3a" or "\u0e47" <= c <= "\u0e4e" else 1 for c in s)
 
-    lines = wrap_text(subject, 20, width)
-    assert len(lines) > 3 and "".join(lines) == subject
-    for line in lines:
-        assert width(line) <= 20
-        assert not ("\u0e31" <= line[0] <= "\u0e3a" or "\u0e47" <= line[0] <= "\u0e4e")
-        assert line[0] not in "ะาำ" and line[-1] not in "เแโใไ"
+    for room in (20, 4):  # 4: most words are longer than the line
+        lines = wrap_text(subject, room, width)
+        assert len(lines) > 3 and "".join(lines) == subject
+        for line in lines:
+            assert width(line) <= room
+            assert not ("\u0e31" <= line[0] <= "\u0e3a" or "\u0e47" <= line[0] <= "\u0e4e")
+            assert line[0] not in "ะาำ" and line[-1] not in "เแโใไ"
     # The shaped PDF keeps every word of a wrapped cell.
     data = table_pdf(doc([["1", subject, ""]]))
     assert "ผู้ใหญ่บ้าน" in text_of(data)[0].replace("\n", "")
@@ -213,6 +254,118 @@ def test_long_thai_cell_wraps_without_splitting_a_consonant_from_its_marks() -> 
 def test_wrap_prefers_a_space_that_fills_half_the_line() -> None:
     lines = wrap_text("ขอเชิญประชุม ครั้งที่หนึ่งประจำปี", 16, len)
     assert lines[0] == "ขอเชิญประชุม"
+
+
+# Cells as a register holds them, split by hand into the words a Thai reader sees.
+SENDER_WORDS = [
+    "สำนักงาน ปลัด กระทรวง มหาดไทย",
+    "องค์การ บริหาร ส่วน จังหวัด เชียงใหม่",
+    "ที่ทำการ ปกครอง จังหวัด เชียงใหม่",
+    "สำนักงาน คณะกรรมการ ข้าราชการ พลเรือน",
+]
+SUBJECT_WORDS = [
+    "ขอ ความ ร่วมมือ ผู้ใหญ่ บ้าน ทุก หมู่ บ้าน สำรวจ ความ เสียหาย จาก น้ำ ท่วม โดย ด่วน ที่สุด",
+    "ขอ ส่ง รายงาน ผล การ ดำเนินงาน ตาม แผน ปฏิบัติ ราชการ ประจำปี งบประมาณ",
+    "การ จัด งาน เฉลิม พระ เกียรติ เนื่อง ใน โอกาส วัน เฉลิม พระชนมพรรษา",
+]
+
+
+def register_row(i: int, sender: str = "", subject: str = "") -> list[str]:
+    number, date, addressee = f"ชม 0017/{i}", "28 พฤศจิกายน 2569", "ผู้ว่าราชการจังหวัด"
+    subject = subject or f"ขอเชิญประชุม ครั้งที่ {i}"
+    return [str(i), number, date, sender or "จังหวัดลำพูน", addressee, subject, "", "", date]
+
+
+def register(rows: list[list[str]], **kw: Any) -> TableDoc:
+    return TableDoc(
+        "ทะเบียนหนังสือรับ",
+        "สำนักงานจังหวัดเชียงใหม่ ประจำปี พ.ศ. 2569",
+        RECEIPT_COLUMNS,
+        rows,
+        printed_at=PRINTED_AT,
+        **kw,
+    )
+
+
+def test_register_lines_end_between_thai_words_never_inside_one() -> None:
+    rows = [
+        register_row(i, sender.replace(" ", ""), subject.replace(" ", ""))
+        for i, (sender, subject) in enumerate(
+            zip(SENDER_WORDS * 3, SUBJECT_WORDS * 4, strict=False), start=1
+        )
+    ]
+    data = table_pdf(register(rows, footer=[f"รวม {len(rows)} รายการ"]))
+    for words in map(str.split, SENDER_WORDS + SUBJECT_WORDS):
+        lines = lines_of(data, "".join(words))
+        assert len(lines) >= 2, lines  # each is too long for its column
+        assert inside_a_word(lines, words) == [], lines  # not กระทรว|งมหาดไทย
+
+
+def test_a_word_longer_than_the_line_breaks_between_the_words_it_is_made_of() -> None:
+    # newmm reads สำนักงานคณะกรรมการข้าราชการพลเรือน as one dictionary word.
+    lines = wrap_text("สำนักงานคณะกรรมการข้าราชการพลเรือน", 12, len)
+    assert lines == ["สำนักงาน", "คณะกรรมการ", "ข้าราชการ", "พลเรือน"]
+    # A word made of no shorter words breaks between clusters: ทร|วง, never ทรว|ง.
+    assert wrap_text("กระทรวง", 3, len) == ["กระ", "ทร", "วง"]
+
+
+OFFLINE_WRAP = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("no network on this office PC")
+socket.socket.connect = refuse
+import node.app
+assert not [m for m in sys.modules if m.startswith("pythainlp")], "PyThaiNLP loaded at start"
+from node.printing.thaiwrap import wrap_text
+print("|".join(wrap_text("สำนักงานปลัดกระทรวงมหาดไทย", 12, len)))
+"""
+
+
+def test_words_come_from_the_installed_dictionary_offline_without_writing_home(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHAINLP")}
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_WRAP],
+        env={**env, "HOME": str(tmp_path)},
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "สำนักงาน|ปลัดกระทรวง|มหาดไทย"
+    assert list(tmp_path.iterdir()) == []  # no ~/pythainlp-data, nothing downloaded
+
+
+def test_the_stamp_and_a_long_title_wrap_between_thai_words() -> None:
+    unit = "กอง อำนวยการ รักษา ความ มั่นคง ภายใน จังหวัด เชียงใหม่ สำนักงาน ปลัด".split()
+    unit += ["กระทรวง", "มหาดไทย"]
+    stamped = stamp_pdf(
+        letter_pdf(), ReceiptStamp("".join(unit), "1234", "18 พ.ย. 2569", "9.00 น.")
+    )
+    lines = lines_of(stamped, "".join(unit))
+    assert len(lines) >= 2 and inside_a_word(lines, unit) == [], lines
+    title = [*unit, "ศาลา", "กลาง", "จังหวัด", "เชียงใหม่", "ถนน", "โชตนา"]
+    portrait = table_pdf(doc([["1", "เรื่อง", ""]], subtitle="".join(title), landscape=False))
+    lines = lines_of(portrait, "".join(title))
+    assert len(lines) >= 2 and inside_a_word(lines, title) == [], lines
+
+
+def test_the_total_is_printed_on_the_page_of_the_last_rows() -> None:
+    def numbers(page: str) -> set[int]:
+        return {int(n) for n in re.findall(r"ชม 0017/(\d+)", page)}
+
+    first = text_of(table_pdf(register([register_row(i) for i in range(1, 61)])))[0]
+    fill = max(numbers(first))  # as many rows as fill the first page: no room for the total
+    for count in (fill - 1, fill, fill + 1):
+        rows = [register_row(i) for i in range(1, count + 1)]
+        pages = text_of(table_pdf(register(rows, footer=[f"รวม {count} รายการ"])))
+        total = [page for page in pages if f"รวม {count} รายการ" in page]
+        assert total == [pages[-1]] and numbers(pages[-1]), (count, pages[-1])
+        assert set().union(*map(numbers, pages)) == set(range(1, count + 1))
+        assert all(page.count("หมายเหตุ") == 1 for page in pages)  # the header, once a page
 
 
 def test_xlsx_has_title_frozen_bold_header_rows_and_a4_setup() -> None:

@@ -8,10 +8,11 @@ this module renders it:
 
 * :func:`table_pdf`: A4 through fpdf2, with the Thai font (:mod:`node.printing.fonts`) embedded
   (subset) and shaped by HarfBuzz, so that tone marks and upper and lower vowels sit where
-  Thai readers expect them; cells wrap at Thai syllables (:mod:`node.printing.thaiwrap`); the header
-  row repeats on every page, and every page says ``หน้า x/y`` and when it was printed
-  (Buddhist era, Bangkok time). The text layer is repaired (:mod:`node.printing.pdftext`) so that
-  its Thai copies and searches as written (ำ included).
+  Thai readers expect them; cells and titles wrap between Thai words
+  (:mod:`node.printing.thaiwrap`); the header row repeats on every page, the last row is
+  printed on the page of the total under it, and every page says ``หน้า x/y`` and when it
+  was printed (Buddhist era, Bangkok time). The text layer is repaired
+  (:mod:`node.printing.pdftext`) so that its Thai copies and searches as written (ำ included).
 * :func:`table_xlsx`: the same table as an Excel workbook (openpyxl), ready to print.
 
 Does not: read the database or decide what a register contains (:mod:`node.printing.registers`),
@@ -79,6 +80,7 @@ _SMALL_PT = 8.0
 _PAD_MM = 1.2  # left and right padding inside a cell
 _PAD_TOP_MM = 0.8  # and above and below
 _LINE = 1.5  # line height as a multiple of the font size: room for stacked Thai marks
+_FOOTER_GAP_MM = 3.0  # between the table and the lines under it
 
 
 def _printed_moment(doc: TableDoc) -> datetime:
@@ -135,7 +137,7 @@ def _title(pdf: _TablePDF, doc: TableDoc) -> None:
             pdf.multi_cell(
                 0,
                 pdf.pt(size) * 0.55,
-                normalize_thai(text),
+                "\n".join(_cell_lines(pdf, text, pdf.epw)),
                 align="C",
                 new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
@@ -143,7 +145,55 @@ def _title(pdf: _TablePDF, doc: TableDoc) -> None:
     pdf.ln(3)
 
 
-def _table(pdf: _TablePDF, doc: TableDoc) -> None:
+@dataclass(frozen=True)
+class _Grid:
+    """How the table is laid out: column widths (mm), the header's lines, the line height."""
+
+    doc: TableDoc
+    width: float
+    widths: list[float]
+    headers: list[list[str]]
+    line_h: float
+
+    def row_height(self, cells: list[list[str]]) -> float:
+        """How tall fpdf2 draws a row of these lines (top-aligned, padded)."""
+        return max((len(lines) for lines in cells), default=1) * self.line_h + 2 * _PAD_TOP_MM
+
+
+def _draw(pdf: _TablePDF, grid: _Grid, rows: list[list[list[str]]], heading: bool) -> None:
+    """Draw ``rows`` (each cell as its lines) as a table, under the header if ``heading``;
+    without it, the rows go on from the table drawn just before.
+    """
+    with pdf.table(
+        width=grid.width,
+        col_widths=tuple(grid.widths),
+        text_align=tuple(c.align for c in grid.doc.columns),
+        v_align=VAlign.T,
+        first_row_as_headings=heading,
+        headings_style=FontFace(
+            family=FAMILY, emphasis="BOLD", size_pt=pdf.pt(_HEAD_PT), fill_color=(225, 225, 225)
+        ),
+        line_height=grid.line_h,
+        padding=(_PAD_TOP_MM, _PAD_MM),
+        repeat_headings=1,
+        cell_fill_mode=TableCellFillMode.NONE,
+    ) as table:
+        if heading:
+            head = table.row()
+            for lines in grid.headers:
+                head.cell("\n".join(lines), align="C")
+        if not rows:
+            table.row().cell("ไม่มีรายการ", align="C", colspan=len(grid.doc.columns))
+        for cells in rows:
+            row = table.row()
+            for lines in cells:
+                row.cell("\n".join(lines))
+
+
+def _table(pdf: _TablePDF, doc: TableDoc, footer: list[str]) -> None:
+    """The table, its header repeated on every page; the last row on the page of ``footer``
+    (the lines printed under it), so that a page never holds the total alone.
+    """
     total = sum(c.width_mm for c in doc.columns) or 1.0
     width = min(total, pdf.epw)
     widths = [c.width_mm * width / total for c in doc.columns]
@@ -151,48 +201,41 @@ def _table(pdf: _TablePDF, doc: TableDoc) -> None:
     pdf.set_font(FAMILY, "B", pdf.pt(_HEAD_PT))
     headers = [_cell_lines(pdf, c.header, room) for c, room in zip(doc.columns, inner, strict=True)]
     pdf.set_font(FAMILY, "", pdf.pt(_BODY_PT))
-    line_h = pdf.font_size * _LINE
-    head_h = max((len(h) for h in headers), default=1) * line_h + 2 * _PAD_TOP_MM
+    grid = _Grid(doc, width, widths, headers, pdf.font_size * _LINE)
+    head_h = grid.row_height(headers)
     # fpdf2 cannot split a row across pages: a row taller than the room under the title
     # goes on in the rows that follow it, each at most that tall.
     room_below_title = pdf.h - pdf.b_margin - pdf.get_y()
-    most_lines = max(1, int((room_below_title - head_h - 2 * _PAD_TOP_MM - 2) / line_h))
-    with pdf.table(
-        width=width,
-        col_widths=tuple(widths),
-        text_align=tuple(c.align for c in doc.columns),
-        v_align=VAlign.T,
-        headings_style=FontFace(
-            family=FAMILY, emphasis="BOLD", size_pt=pdf.pt(_HEAD_PT), fill_color=(225, 225, 225)
-        ),
-        line_height=line_h,
-        padding=(_PAD_TOP_MM, _PAD_MM),
-        repeat_headings=1,
-        cell_fill_mode=TableCellFillMode.NONE,
-    ) as table:
-        head = table.row()
-        for lines in headers:
-            head.cell("\n".join(lines), align="C")
-        if not doc.rows:
-            table.row().cell("ไม่มีรายการ", align="C", colspan=len(doc.columns))
-        for values in doc.rows:
-            cells = [
-                _cell_lines(pdf, str(values[i] or "") if i < len(values) else "", room)
-                for i, room in enumerate(inner)
-            ]
-            tallest = max(len(lines) for lines in cells)
-            for start in range(0, tallest, most_lines):
-                row = table.row()
-                for lines in cells:
-                    row.cell("\n".join(lines[start : start + most_lines]))
+    most_lines = max(1, int((room_below_title - head_h - 2 * _PAD_TOP_MM - 2) / grid.line_h))
+    rows: list[list[list[str]]] = []
+    for values in doc.rows:
+        cells = [
+            _cell_lines(pdf, str(values[i] or "") if i < len(values) else "", room)
+            for i, room in enumerate(inner)
+        ]
+        tallest = max(len(lines) for lines in cells)
+        rows += [
+            [lines[start : start + most_lines] for lines in cells]
+            for start in range(0, tallest, most_lines)
+        ]
+    if not footer or len(rows) < 2:
+        _draw(pdf, grid, rows, heading=True)
+        return
+    _draw(pdf, grid, rows[:-1], heading=True)
+    footer_h = _FOOTER_GAP_MM + len(footer) * grid.line_h
+    new_page = pdf.will_page_break(grid.row_height(rows[-1]) + footer_h)
+    if new_page:
+        pdf.add_page()
+    _draw(pdf, grid, rows[-1:], heading=new_page)
 
 
 def table_pdf(doc: TableDoc, font: PrintFont | None = None) -> bytes:
     """``doc`` as an A4 PDF: title, subtitle, a table whose header repeats, footer lines.
 
     The font (default: :func:`resolve_font`) is embedded as a subset and Thai is shaped;
-    an empty table prints ``ไม่มีรายการ``. Cells wrap; the page says ``หน้า x/y`` and when
-    it was printed.
+    an empty table prints ``ไม่มีรายการ``. Cells wrap between Thai words; the page says
+    ``หน้า x/y`` and when it was printed. The footer (the total) is printed on the page of
+    the table's last row, never on a page of its own.
     """
     pdf = _TablePDF(doc, font or resolve_font())
     pdf.set_title(normalize_thai(doc.title))
@@ -201,13 +244,15 @@ def table_pdf(doc: TableDoc, font: PrintFont | None = None) -> bytes:
     pdf.set_creation_date(_printed_moment(doc))
     pdf.add_page()
     _title(pdf, doc)
-    _table(pdf, doc)
-    if doc.footer:
-        pdf.ln(3)
+    pdf.set_font(FAMILY, "", pdf.pt(_BODY_PT))
+    footer = [line for text in doc.footer for line in _cell_lines(pdf, text, pdf.epw)]
+    _table(pdf, doc, footer)
+    if footer:
+        pdf.ln(_FOOTER_GAP_MM)
         pdf.set_font(FAMILY, "", pdf.pt(_BODY_PT))
-        for line in doc.footer:
-            text = "\n".join(_cell_lines(pdf, line, pdf.epw))
-            pdf.multi_cell(0, pdf.font_size * _LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(
+            0, pdf.font_size * _LINE, "\n".join(footer), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
     return repair_text_layer(bytes(pdf.output()))
 
 
