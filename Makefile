@@ -75,5 +75,13 @@ soak: $(STAMP)
 soak-scenarios: $(TEST_STAMP)
 	$(BIN)/pytest -n $(WORKERS) -m soak tests/faults tests/test_node_concurrency.py $(ARGS)
 
+# One office (ROLE=node NAME=chiangmai) or the hub (ROLE=hub) as a systemd service on this
+# Debian machine, as root: /opt/saraban, /var/lib/saraban/NAME, /etc/saraban/NAME.env, the
+# systemd units and `saraban-as`; check it with `sudo saraban-as NAME node doctor` (or
+# `sudo saraban-as hub hub doctor`). Paths and DESTDIR: deploy/install.sh.
+.PHONY: install
+install:
+	@PYTHON='$(PY)' deploy/install.sh
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-run soak-run

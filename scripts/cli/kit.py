@@ -1,6 +1,6 @@
 """What every `saraban` command module shares: one-line errors, output, instances, nodes.
 
-Command modules (``scripts/cli_*.py``) each expose ``add_commands(groups, cmd)``;
+Command modules (``scripts/cli/*.py``) each expose ``add_commands(groups, cmd)``;
 :mod:`scripts.cli.main` builds the parser from them and runs the chosen command.
 """
 

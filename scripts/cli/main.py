@@ -18,7 +18,9 @@ from node.errors import NodeError
 from protocol.errors import SarabanError
 from scripts.cli.kit import EXIT_FAILED, CLIError, Groups, Parser, emit, instance_dir
 from scripts.cli.kit import node_api as _node
+from scripts.cli.logs import LOG_LEVELS, log_to_stderr
 from scripts.cli.numbering import hub_reconcile, hub_report
+from scripts.cli.sync import node_sync
 from scripts.demo import run_demo
 from scripts.nodeapi import NodeAPIError
 
@@ -32,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli.hub",
     "scripts.cli.hub_admin",
     "scripts.cli.audit",
+    "scripts.cli.doctor",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
@@ -49,6 +52,7 @@ def hub_init(args: argparse.Namespace) -> None:
 def hub_serve(args: argparse.Namespace) -> None:
     from scripts.serving import serve_hub
 
+    log_to_stderr(args.log_level)
     serve_hub(instance_dir(args, "hub"), args.host, args.port, threads=args.threads)
 
 
@@ -78,14 +82,8 @@ def hub_share(args: argparse.Namespace) -> None:
 def node_serve(args: argparse.Namespace) -> None:
     from scripts.serving import serve_node
 
+    log_to_stderr(args.log_level)
     serve_node(instance_dir(args, "node"), args.host, args.port, threads=args.threads)
-
-
-def node_sync(args: argparse.Namespace) -> None:
-    result = _node(args).call("POST", "/api/sync", {})
-    emit(result, args.json, lambda d: json.dumps(d, ensure_ascii=False))
-    if not result.get("ok", False):
-        raise CLIError(f"sync failed: {result.get('error') or 'hub unreachable'}")
 
 
 def node_status(args: argparse.Namespace) -> None:
@@ -134,6 +132,8 @@ def demo(args: argparse.Namespace) -> int:
 
 # ---- parser ----------------------------------------------------------------------------
 
+LOG_HELP = "log at this level and above to stderr (the journal under systemd); default: warnings"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--host", help="default: setting HOST (127.0.0.1)")
     c.add_argument("--port", type=int, help="default: setting PORT (8700)")
     c.add_argument("--threads", type=int, help="default: setting THREADS (8)")
+    c.add_argument("--log-level", choices=LOG_LEVELS, help=LOG_HELP)
     c = cmd(hub, "enroll", hub_enroll, "issue a one-time enrollment token", "hub")
     c.add_argument("office", help="office id, e.g. 'ชม 0017'")
     c.add_argument("--ttl-hours", type=int, default=72)
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8800)
     c.add_argument("--threads", type=int, default=4)
+    c.add_argument("--log-level", choices=LOG_LEVELS, help=LOG_HELP)
     cmd(node, "sync", node_sync, "push and pull now", "node")
     cmd(node, "status", node_status, "outbox, last sync, counts", "node")
     cmd(node, "restore", node_restore, "rebuild this node from its feed at the hub", "node")
