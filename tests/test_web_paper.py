@@ -69,7 +69,7 @@ def test_clerk_registers_a_paper_letter_with_its_scans_and_sees_the_receipt_numb
     form = clerk.get("/paper/new").get_data(as_text=True)
     for label in ("เลขที่หนังสือ", "ลงวันที่", "จาก", "เรียน/ถึง", "เรื่อง", "ไฟล์สแกน"):
         assert f">{label}</label>" in form
-    assert "24 พ.ย. 2569" in form  # the hint shows the Thai form of a date
+    assert "1 ธ.ค. 69" in form  # the hint shows how a date may be typed
     assert 'name="secrecy"' not in form  # a clerk is offered no secrecy class
 
     resp = submit(clerk, [(PDF, "หนังสือเชิญ.pdf"), (PNG, "page2.png")])
@@ -105,7 +105,7 @@ BAD_FIELDS = [
     pytest.param({"origin": ""}, "กรุณากรอกหน่วยงานผู้ส่ง", id="empty-sender"),
     pytest.param({"subject": "ก" * 501}, "เรื่องยาวเกิน 500 ตัวอักษร", id="long-subject"),
     pytest.param({"origin": "ข" * 301}, "หน่วยงานผู้ส่งยาวเกิน 300 ตัวอักษร", id="long-sender"),
-    pytest.param({"letter_date": "31 ก.พ. 2569"}, "อ่านวันที่ของหนังสือไม่ได้", id="bad-date"),
+    pytest.param({"letter_date": "31 ก.พ. 2569"}, "ไม่มีวันที่ 31 กุมภาพันธ์ 2569 ในปฏิทิน", id="bad-date"),
     pytest.param({"speed": "ด่วนจี๋"}, "ชั้นความเร็วไม่ถูกต้อง", id="bad-speed"),
     pytest.param({"letter_type": "สั่งการ"}, "กรุณาเลือกประเภทย่อย", id="missing-sub-type"),
     pytest.param({"sub_type": "คำสั่ง"}, "ไม่มีประเภทย่อย", id="stray-sub-type"),

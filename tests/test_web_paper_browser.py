@@ -61,7 +61,7 @@ def test_clerk_registers_a_paper_letter_with_its_scan(
     page.get_by_role("button", name="ลงรับ", exact=True).click()
 
     notice = page.get_by_role("status").filter(has_text="เลขรับ")
-    expect(notice).to_have_text("ลงรับแล้ว เลขรับ 1")
+    expect(notice).to_have_text("ลงรับแล้ว เลขรับ 1 ลงวันที่ 24 พฤศจิกายน 2569")
     expect(page.get_by_text("ขอเชิญร่วมงานวันปิยมหาราช").first).to_be_visible()
     expect(page.get_by_text("scan.pdf").first).to_be_visible()
     shot(page, "paper-registered-1366x768")

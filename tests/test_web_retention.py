@@ -168,7 +168,7 @@ BAD_LOANS: dict[str, tuple[dict[str, str], int, str]] = {
     "unreadable_due": (
         {"letter": "ทป 0101/55", "borrower": "กองคลัง", "due": "พรุ่งนี้"},
         400,
-        "อ่านวันที่กำหนดส่งคืนไม่ได้",
+        "กำหนดคืน: อ่านวันที่ไม่ได้",
     ),
     "hidden_classified": ({"letter": "ทป 0101/60", "borrower": "กองคลัง"}, 404, "ไม่พบหนังสือ"),
 }
@@ -299,7 +299,7 @@ BAD_APPROVALS: dict[str, tuple[dict[str, str], str]] = {
     "long_chair": ({**COMMITTEE, "chair": "ก" * 201}, "ชื่อประธานกรรมการยาวเกิน 200 ตัวอักษร"),
     "no_archives_ref": ({**COMMITTEE, "archives_ref": ""}, "กรุณากรอกเลขที่หนังสือแจ้งความเห็นชอบ"),
     "decided_tomorrow": ({**COMMITTEE, "decided_at": "21 มกราคม 2554"}, "ต้องไม่เกินวันนี้"),
-    "unreadable_date": ({**COMMITTEE, "decided_at": "เมื่อวาน"}, "อ่านวันที่คณะกรรมการพิจารณาไม่ได้"),
+    "unreadable_date": ({**COMMITTEE, "decided_at": "เมื่อวาน"}, "วันที่คณะกรรมการพิจารณา: อ่านวันที่ไม่ได้"),
     "bad_extend_years": ({**COMMITTEE, "extend_years": "สาม"}, "จำนวนปีที่ขยายเวลาเก็บไม่ถูกต้อง"),
     "extend_too_long": ({**COMMITTEE, "extend_years": "100"}, "จำนวนปีที่ขยายเวลาเก็บไม่ถูกต้อง"),
     "script_in_chair": (

@@ -5,7 +5,10 @@ Routes (blueprint ``web``, no prefix):
 * ``GET/POST /login``, ``POST /logout``: sessions of :mod:`node.web.session`;
 * ``GET /``: งานของฉัน (:mod:`node.records.worklist`), for a signed-in user only;
 * ``GET /fonts/<name>``: the Sarabun font, served by the node itself (offices may have no
-  internet, so no CDN); the stylesheet is the app's ``/static/saraban.css``.
+  internet, so no CDN); the stylesheet is the app's ``/static/saraban.css``;
+* ``GET /favicon.ico``: the node's icon (``/static/favicon.svg``, which every page links).
+
+งานของฉัน names people, units and offices by their Thai names (:mod:`node.web.names`).
 
 Every page shows the sync badge and its ส่ง/รับเดี๋ยวนี้ button (:mod:`node.web.sync`).
 Errors on these pages are Thai HTML pages (:mod:`node.responses`); ``/api`` keeps JSON.
@@ -17,6 +20,7 @@ Does not: check passwords (:mod:`node.staff.accounts`) or decide what a user may
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -37,6 +41,7 @@ from node.api.kit import ctx, store
 from node.records.access import ROLES
 from node.records.worklist import my_work
 from node.staff.accounts import LoginRefused, authenticate
+from node.web.names import Names
 from node.web.session import (
     csrf_token,
     end_session,
@@ -69,6 +74,9 @@ SECTIONS = frozenset(
     {"web_retention", "web_admin", "web_registers", "web_search", "web_library", "web_compose"}
 )
 """Blueprints whose every page belongs to one menu item."""
+
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
+"""The icon every page links to (``/static/favicon.svg``), also served at ``/favicon.ico``."""
 
 FONT_FILES = frozenset({"Sarabun-Regular.ttf", "Sarabun-Bold.ttf"})
 FONT_MAX_AGE = 7 * 24 * 3600
@@ -163,7 +171,17 @@ def logout() -> BaseResponse:
 @login_required
 def home() -> str:
     work = my_work(store(), g.viewer, ctx().now())
+    names = Names()
+    for row in (r for rows in work.values() for r in rows):
+        row["origin_name"] = names(row["origin"]) if row.get("origin") else ""
+        row["holder"] = names.holder(row.get("assigned_to"))
     return render_template("home.html", **work)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The node's icon, for browsers that ask for it where a page does not name it."""
+    return send_file(FAVICON, mimetype="image/svg+xml", max_age=FONT_MAX_AGE)
 
 
 @bp.get("/fonts/<name>")

@@ -152,7 +152,10 @@ def field(name: str, label_th: str, *, required: bool = True, max_len: int = 500
         raise BadInput(
             f"{name} is longer than {max_len}",
             code="too_long",
-            message_th=f"{label_th}ยาวเกิน {max_len:,} ตัวอักษร",
+            message_th=(
+                f"{label_th}ยาวเกิน {max_len:,} ตัวอักษร (พิมพ์มา {len(value):,} ตัวอักษร)"
+                " กรุณาย่อให้สั้นลง ระบบยังไม่ได้บันทึก"
+            ),
         )
     return value
 

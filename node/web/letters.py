@@ -18,6 +18,10 @@ Routes (blueprint ``web_letters``):
   is written to the audit chain. A received sealed letter is shown opened, its files
   served decrypted (:mod:`node.web.sealed`).
 
+People, units and offices are shown by their Thai names (:mod:`node.web.names`): who did
+each step of the history, whom a letter is with, and the sending unit under จาก only when it
+says more than the office's name.
+
 Does not: decide who may open a classified letter (:mod:`node.records.access`), register or return
 a letter itself (:mod:`node.records.inbox`), or draw the receipt stamp
 (:mod:`node.printing.registers`).
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +43,6 @@ from node.errors import BadInput, Conflict, NotFound
 from node.printing import registers as reports
 from node.records import inbox as receiving
 from node.records import letters
-from node.records.directory import load_trusted
 from node.records.workflow import STAGE_TITLES
 from node.records.worklist import HIDDEN_SUBJECT_TH
 from node.storage.blobs import blob_path, has_blob
@@ -58,6 +61,7 @@ from node.web.kit import (
     sniff,
     viewer,
 )
+from node.web.names import Names
 from node.web.sealed import is_received_sealed, opened_page
 from node.web.tracking import PAPER_CHANNEL, tracking_rows
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPE_TITLES
@@ -92,11 +96,15 @@ HISTORY_NOTES = (
     ("reason", "เหตุผล"),
     ("minute", "เกษียน"),
     ("instruction", "สั่งการ"),
+    ("from", "จาก"),
     ("to", "ถึง"),
     ("note", "หมายเหตุ"),
     ("office", "หน่วยงาน"),
 )
 """Details of a history step worth showing, with their Thai labels."""
+
+HOLDER_NOTES = frozenset({"from", "to"})
+"""Details that name whom a letter went to or came from (a user or a unit), shown by name."""
 
 RECEIPT_TITLES = {
     "receipt_delivered": "หนังสือถึงผู้รับ",
@@ -124,7 +132,7 @@ def inbox() -> str:
     rows = [r for r in visible if states is None or r["state"] in states]
     rows += _hidden_incoming(states)
     rows.sort(key=lambda r: int(r["id"]), reverse=True)
-    names = _OfficeNames()
+    names = Names()
     for r in rows:
         r["origin_name"] = names(r["origin"]) if r.get("origin") else ""
     return render_template(
@@ -223,15 +231,18 @@ def render_letter(
     A classified letter the user may not open raises
     :class:`node.web.kit.ClassifiedRefused` (403) after recording the attempt."""
     row = open_letter(letter_id)
-    names = _OfficeNames()
+    names = Names()
     row, files = opened_page(row) if is_received_sealed(row) else (row, _files(row))
+    origin_name = names(row["origin"]) if row.get("origin") else ""
     page = render_template(
         "letter.html",
         letter=row,
         error=error,
         form=form if form is not None else {},
         type_title=LETTER_TYPE_TITLES.get(row.get("letter_type") or "", row.get("letter_type")),
-        origin_name=names(row["origin"]) if row.get("origin") else "",
+        origin_name=origin_name,
+        sender_line=_sender_line(row, origin_name),
+        holder=names.holder(row.get("assigned_to")),
         addressees=[names(o) for o in row.get("recipients") or []],
         parties=_json_list(row.get("parties")),
         has_deadline=row.get("speed") == DEADLINE_SPEED and bool(row.get("deadline")),
@@ -243,7 +254,7 @@ def render_letter(
         tracking=tracking_rows(row, names) if row["direction"] == "out" else [],
         edit_url=_link("web_compose.edit", letter_id=letter_id) if _is_draft(row) else None,
         back=_back(row),
-        history=_history(row["history"]),
+        history=[_step(h, names) for h in row["history"]],
     )
     return page, status
 
@@ -296,42 +307,35 @@ def _files(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _history(steps: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    users = {
-        str(r["username"]): str(r["display_name"])
-        for r in store().query("SELECT username, display_name FROM users")
-    }
-    return [_step(h, users) for h in steps]
+def _sender_line(row: Mapping[str, Any], origin_name: str) -> str:
+    """The sending unit under จาก, when it says more than the office's name and id shown
+    above it (a letter from the office as a whole names it once)."""
+    sender = str(row.get("sender") or "").strip()
+    if not sender or sender in (origin_name, row.get("origin")):
+        return ""
+    return sender
 
 
-def _step(h: Mapping[str, Any], users: Mapping[str, str]) -> dict[str, Any]:
-    """One step of the history timeline, with the actor's name and its details in Thai."""
+def _note(key: str, value: str, names: Names) -> str:
+    if key in HOLDER_NOTES:
+        return names.holder(value)
+    return names.office(value) if key == "office" else value
+
+
+def _step(h: Mapping[str, Any], names: Names) -> dict[str, Any]:
+    """One step of the history timeline: who did it by name, and its details in Thai."""
     detail = h.get("detail") or {}
     notes = [
-        (label, str(detail[key]))
+        (label, _note(key, str(detail[key]), names))
         for key, label in HISTORY_NOTES
         if isinstance(detail, dict) and detail.get(key) not in (None, "", [])
     ]
-    who = str(h.get("actor") or "")
     return {
         "action_th": RECEIPT_TITLES.get(str(h.get("action")), h["action_th"]),
-        "actor": "ระบบ" if who == "system" else users.get(who, who),
+        "actor": names.actor(h.get("actor")),
         "at": h["at"],
         "notes": notes,
     }
-
-
-class _OfficeNames:
-    """Thai names of offices and units, looked up once per page."""
-
-    def __init__(self) -> None:
-        self.trusted = load_trusted(store())
-        self.cache: dict[str, str] = {}
-
-    def __call__(self, office: str) -> str:
-        if office not in self.cache:
-            self.cache[office] = reports.office_name(store(), self.trusted, office)
-        return self.cache[office]
 
 
 def _link(endpoint: str, **values: Any) -> str | None:

@@ -2,14 +2,17 @@
 
 Routes (blueprint ``web_paper``):
 
-* ``GET/POST /paper/new`` (``web_paper.paper``): the form (เลขที่หนังสือ, ลงวันที่ in Thai or
-  ISO, จาก, เรียน/ถึง, เรื่อง, ชนิดและประเภทย่อย, ชั้นความเร็ว, ชั้นความลับ, ไฟล์สแกน) for
-  whoever may receive; registering it goes to the letter's page with its เลขรับ, once per
+* ``GET/POST /paper/new`` (``web_paper.paper``): the form (เลขที่หนังสือ, ลงวันที่, จาก,
+  เรียน/ถึง, เรื่อง, ชนิดและประเภทย่อย, ชั้นความเร็ว, ชั้นความลับ, ไฟล์สแกน) for whoever may
+  receive; registering it goes to the letter's page with its เลขรับ, once per
   form (:func:`node.web.kit.once`). A letter that looks registered already (same sender
   and number, or same sender, date and subject: :mod:`node.records.duplicates`) shows the
   form again with the earlier entry and a box to tick to register it all the same.
 
-ชั้นความลับ is offered only to the registrar of classified letters and assistants; such a
+ลงวันที่ is read as clerks type it (``1 ธ.ค. 69``, ``1/12/2569``: :mod:`node.web.dates`) and
+said back as understood next to the field and in the confirmation. เรื่อง has the limit of
+:data:`protocol.limits.MAX_SUBJECT`, named next to the field; a longer one is refused, never
+cut. ชั้นความลับ is offered only to the registrar of classified letters and assistants; such a
 letter takes its number from the ลับ register. Scans are judged by their bytes
 (:data:`node.web.kit.SCAN_KINDS`).
 
@@ -20,6 +23,7 @@ show it
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
@@ -30,6 +34,7 @@ from node.errors import BadInput, NodeError
 from node.records import inbox
 from node.records.duplicates import PossibleDuplicate
 from node.web import kit as webkit
+from node.web.dates import EXAMPLES_TH, typed_date
 from node.web.kit import actor, choice, field, requires, viewer
 from protocol.lettertypes import (
     LETTER_TYPE_TITLES,
@@ -38,13 +43,14 @@ from protocol.lettertypes import (
     SPEED_CLASSES,
     SUB_TYPES,
 )
+from protocol.limits import MAX_SUBJECT
+from protocol.thai import format_thai_date
+from protocol.typed_dates import MAX_TYPED_DATE
 
 bp = Blueprint("web_paper", __name__)
 
 MAX_NUMBER = 100
-MAX_DATE = 60
 MAX_PARTY = 300
-MAX_SUBJECT = 500
 DEFAULT_TYPE = "ภายนอก"
 CONFIRM_FIELD = "confirm_duplicate"
 """The box a clerk ticks to register a letter that looks registered already."""
@@ -67,9 +73,10 @@ def _choices() -> dict[str, Any]:
         "scan_names": _SCAN_NAMES,
         "scan_accept": _SCAN_ACCEPT,
         "max_file_mb": webkit.MAX_FILE_BYTES // (1024 * 1024),
+        "date_examples": EXAMPLES_TH,
         "limits": {
             "number": MAX_NUMBER,
-            "date": MAX_DATE,
+            "date": MAX_TYPED_DATE,
             "party": MAX_PARTY,
             "subject": MAX_SUBJECT,
         },
@@ -96,12 +103,13 @@ def _letter_type() -> tuple[str, str | None]:
     return letter_type, sub_type or None
 
 
-def _register() -> dict[str, Any]:
+def _register() -> tuple[dict[str, Any], date | None]:
+    """Register the paper letter of the form; its result and its ลงวันที่ as understood."""
     secrecy = choice("secrecy", "ชั้นความลับ", SECRECY_CLASSES)
     if secrecy and not viewer().may("receive_classified"):
         raise SecrecyRefused(f"{actor()} may not register a {secrecy} letter")
     number = field("number", "เลขที่หนังสือ", required=False, max_len=MAX_NUMBER)
-    letter_date = field("letter_date", "ลงวันที่", required=False, max_len=MAX_DATE)
+    letter_day = typed_date("letter_date", "ลงวันที่")
     origin = field("origin", "หน่วยงานผู้ส่ง", max_len=MAX_PARTY)
     addressee = field("addressee", "เรียน/ถึง", required=False, max_len=MAX_PARTY)
     subject = field("subject", "เรื่อง", max_len=MAX_SUBJECT)
@@ -110,13 +118,13 @@ def _register() -> dict[str, Any]:
     scans = webkit.uploads(
         "scan", "ไฟล์สแกน", kinds=webkit.SCAN_KINDS, max_bytes=webkit.MAX_FILE_BYTES
     )
-    return inbox.register_paper_letter(
+    result = inbox.register_paper_letter(
         ctx(),
         store(),
         subject=subject,
         origin=origin,
         number=number,
-        letter_date=letter_date,
+        letter_date=letter_day.isoformat() if letter_day else "",
         addressee=addressee,
         secrecy=secrecy,
         speed=speed,
@@ -126,6 +134,7 @@ def _register() -> dict[str, Any]:
         clerk=actor(),
         confirm_duplicate=request.form.get(CONFIRM_FIELD) == "yes",
     )
+    return result, letter_day
 
 
 @bp.route("/paper/new", methods=["GET", "POST"])
@@ -135,9 +144,11 @@ def paper() -> BaseResponse | str | tuple[str, int]:
         return render_template("paper.html", form={}, error=None, **_choices())
 
     def act() -> webkit.Done:
-        result = _register()
-        number = result["receipt_number"]
-        return webkit.done(f"ลงรับแล้ว เลขรับ {number}", "web_letters.letter", letter_id=result["id"])
+        result, letter_day = _register()
+        said = f"ลงรับแล้ว เลขรับ {result['receipt_number']}"
+        if letter_day is not None:
+            said += f" ลงวันที่ {format_thai_date(letter_day)}"
+        return webkit.done(said, "web_letters.letter", letter_id=result["id"])
 
     try:
         return webkit.once(act)

@@ -13,8 +13,10 @@ Routes (blueprint ``web_retention``, all behind the ``retention`` permission):
 * ``GET /retention/archives?year=`` and ``GET /retention/archives/print?year=&format=``:
   letters reaching 20 years.
 
-A year left out is the current Buddhist-era year by the node's clock. A failed form shows
-the page again with the domain's Thai message and what was typed.
+Dates are read as clerks type them (``10/3/70``, ``10 มี.ค. 2570``: :mod:`node.web.dates`)
+and said back next to the field. A year left out is the current Buddhist-era year by the
+node's clock. A failed form shows the page again with the domain's Thai message and what
+was typed.
 
 Does not: keep a letter or change its retention class (the letter's page does), or decide
 anything itself: :mod:`node.keeping.kept`, :mod:`node.keeping.loans`,
@@ -36,6 +38,7 @@ from node.errors import BadInput, NodeError, NotFound
 from node.keeping import archives, destruction, destruction_lists, loans
 from node.keeping import kept as keeping
 from node.keeping.retention import check_year, year_be_now
+from node.web.dates import typed_date_iso
 from node.web.kit import Done, actor, done, field, once, requires, viewer
 from protocol.numbers import search_key
 from protocol.thai import to_arabic_digits
@@ -190,7 +193,7 @@ def borrow() -> BaseResponse | tuple[str, int]:
             store(),
             letter_id,
             borrower=field("borrower", "ชื่อผู้ยืม", max_len=200),
-            due=field("due", "กำหนดคืน", required=False, max_len=60),
+            due=typed_date_iso("due", "กำหนดคืน"),
             note=field("note", "หมายเหตุ", required=False, max_len=500),
             actor=actor(),
             viewer=viewer(),
@@ -323,8 +326,7 @@ def approve(list_id: int) -> BaseResponse | tuple[str, int]:
             archives_ref=field(
                 "archives_ref", "เลขที่หนังสือแจ้งความเห็นชอบของหอจดหมายเหตุแห่งชาติ", max_len=200
             ),
-            decided_at=field("decided_at", "วันที่คณะกรรมการพิจารณา", required=False, max_len=60)
-            or None,
+            decided_at=typed_date_iso("decided_at", "วันที่คณะกรรมการพิจารณา") or None,
             excluded_letter_ids=_excluded(),
             extend_years=_extend_years(),
             actor=actor(),

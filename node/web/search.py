@@ -4,8 +4,9 @@ Route (blueprint ``web_search``): ``GET /search``, for any signed-in user. A GET
 the words or the letter number as typed (``q``) and the filters of the search API (kind,
 sub-type, speed, secrecy, register series, status, direction, a Buddhist-era date range),
 read by :meth:`node.search.query.SearchQuery.from_params` exactly as ``/api/search`` reads
-them, so a bad value is the same Thai message here, with status 400. Results are paged
-(``page``), each linking to the letter's page.
+them, so a bad value is the same Thai message here, with status 400; the dates first as
+clerks type them (``1/11/69``: :mod:`node.web.dates`), said back next to each field.
+Results are paged (``page``), each linking to the letter's page.
 
 Also the rows every list of letters on these pages shows (:func:`listed`): ที่, เรื่อง,
 จาก (the office's name where it is known), ลงวันที่ in the Buddhist era, สถานะ.
@@ -30,6 +31,7 @@ from node.records.workflow import STAGE_TITLES
 from node.search.engine import SearchHit, SearchPage, search_letters
 from node.search.query import MAX_QUERY_CHARS, SearchQuery
 from node.storage.store import Store
+from node.web.dates import read_date_th
 from node.web.kit import requires, viewer
 from protocol.lettertypes import LETTER_TYPE_TITLES, SECRECY_CLASSES, SPEED_CLASSES, SUB_TYPES
 from protocol.numbers import Series
@@ -124,6 +126,20 @@ def _results(found: SearchPage, params: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+DATE_LABELS = {"from": "ลงวันที่ตั้งแต่", "to": "ถึงวันที่"}
+"""The date range of the form, by parameter, with the Thai labels its messages name."""
+
+
+def _typed_range(params: Mapping[str, str]) -> dict[str, str]:
+    """The typed ends of the date range (``1/11/69``, ``1 พ.ย. 2569``) as ISO dates, as
+    :meth:`SearchQuery.from_params` reads them; a Thai message for one that cannot be read."""
+    return {
+        name: read_date_th(params[name], label).isoformat()
+        for name, label in DATE_LABELS.items()
+        if (params.get(name) or "").strip()
+    }
+
+
 @bp.get("/search")
 @requires()
 def search() -> tuple[str, int]:
@@ -133,7 +149,7 @@ def search() -> tuple[str, int]:
     if not params:
         return render_template("search.html", results=None, **context), 200
     try:
-        query = SearchQuery.from_params(params)
+        query = SearchQuery.from_params({**params, **_typed_range(params)})
         found = search_letters(
             store(), viewer(), query, float(ctx().settings["SEARCH_INDEX_SECONDS"])
         )

@@ -120,6 +120,12 @@ def result_th(result: Mapping[str, Any]) -> str:
     return f"ส่ง-รับไม่สำเร็จ: {reason} เอกสารที่รอส่งยังอยู่ในเครื่อง ระบบจะลองใหม่เอง"
 
 
+def last_round_th(state: Mapping[str, Any]) -> str:
+    """The last recorded round's result as :func:`result_th` says it; ``""`` before the first."""
+    last = _last_result(state)
+    return result_th(last) if last else ""
+
+
 def _live() -> LiveSync | None:
     live = current_app.extensions.get("saraban_live")
     return live if isinstance(live, LiveSync) and live.running else None
