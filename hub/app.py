@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 
-from hub import api, audit_api
+from hub import accounts_api, api, audit_api
 from hub.config import load_settings
 from hub.console.kit import configure_console
 from hub.context import close_store
@@ -73,6 +73,7 @@ def create_app(
 
     app.register_blueprint(api.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(accounts_api.bp)
     metrics.init_app(app)
     configure_console(app)
     for name in CONSOLE_MODULES:

@@ -100,6 +100,28 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "host:port where `saraban hub serve` serves /metrics alone (token-free unless one is set).",
     ),
+    Setting(
+        "PORTAL_BIND",
+        "",
+        "host:port where `saraban hub serve` also serves the portal (empty: it does not).",
+    ),
+    Setting("PORTAL_SESSION_MINUTES", 30, "Portal: an idle session ends after this long."),
+    Setting(
+        "PORTAL_SIGN_INS_PER_MINUTE",
+        10,
+        "Portal: sign-in attempts (password or code) one address may make a minute.",
+    ),
+    Setting("PORTAL_PAGES_PER_MINUTE", 600, "Portal: requests one address may make a minute."),
+    Setting(
+        "PORTAL_MINISTRY_OFFICE",
+        "มท 0200",
+        "Portal: the office whose executives and administrators see every office's tracking.",
+    ),
+    Setting(
+        "PORTAL_PROXY_HOPS",
+        0,
+        "Portal: reverse proxies in front of it whose X-Forwarded-For/-Proto are believed.",
+    ),
     Setting("HOST", "127.0.0.1", "Address `saraban hub serve` listens on."),
     Setting("PORT", 8700, "Port `saraban hub serve` listens on."),
     Setting("THREADS", 8, "Worker threads of the waitress server."),

@@ -9,7 +9,10 @@ silent raises its alert although no operator has the console open, and every hou
 :func:`hub.directory.reissue_stale_directory`, so no node holds a directory older than a day
 (a node warns of an older one as frozen); also every hour
 :func:`hub.federation.collection.collect_unused`, removing orphan blobs and stale partial
-uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_GRACE_HOURS``).
+uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_GRACE_HOURS``);
+and every second :func:`keep_portal_index`, which records an older hub's feed letters for
+the portal and indexes the letters queued since
+(:func:`hub.federation.letter_index.keep_up`).
 Each job runs one of :func:`nightly_reconciliation`, :func:`refresh_condition_alerts`,
 :func:`reissue_directory` or :func:`collect_unused_files` with the app (the last three from
 the table :data:`INTERVAL_JOBS`), plain functions the tests call directly. A bad
@@ -34,6 +37,7 @@ from flask import Flask
 from hub.directory import HubKeyring, reissue_stale_directory
 from hub.federation.blobs import BlobStore
 from hub.federation.collection import Collected, collect_unused
+from hub.federation.letter_index import keep_up
 from hub.monitoring.alerts import refresh_alerts
 from hub.numbering.reconcile import Reconciliation, run_nightly
 from hub.store import HubStore
@@ -46,6 +50,10 @@ DIRECTORY_JOB = "reissue_directory"
 DIRECTORY_EVERY_MINUTES = 60
 COLLECT_JOB = "collect_unused_files"
 COLLECT_EVERY_MINUTES = 60
+PORTAL_INDEX_JOB = "keep_portal_index"
+PORTAL_INDEX_EVERY_SECONDS = 1
+PORTAL_INDEX_SECONDS = 0.5
+"""How long one run of the portal index's job writes, so that pushes wait little."""
 _HHMM_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -105,6 +113,12 @@ def collect_unused_files(app: Flask) -> Collected:
         )
 
 
+def keep_portal_index(app: Flask) -> tuple[int, int]:
+    """Index the portal's queued letters (an older feed's first) for about half a second."""
+    with _store(app) as store:
+        return keep_up(store, PORTAL_INDEX_SECONDS)
+
+
 INTERVAL_JOBS: dict[str, tuple[int, Callable[[Flask], object]]] = {
     ALERTS_JOB: (ALERTS_EVERY_MINUTES, refresh_condition_alerts),
     DIRECTORY_JOB: (DIRECTORY_EVERY_MINUTES, reissue_directory),
@@ -140,6 +154,15 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
             max_instances=1,
             coalesce=True,
         )
+    scheduler.add_job(
+        partial(keep_portal_index, app),
+        "interval",
+        seconds=PORTAL_INDEX_EVERY_SECONDS,
+        id=PORTAL_INDEX_JOB,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,  # a busy second is made up for, not logged as missed
+    )
     return scheduler
 
 

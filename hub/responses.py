@@ -2,10 +2,10 @@
 for the console, 429 when too many requests are in flight. One place, never a traceback.
 
 Every request is bounded before anything reads it (:func:`bound_requests`, the bounds
-of :mod:`protocol.refusal`, which a node shares): its body, a push up to
-``MAX_CONTENT_LENGTH``, a blob chunk up to :data:`~protocol.api.MAX_CHUNK`, anything else
-up to :data:`~protocol.refusal.SMALL_BODY_BYTES` (beyond, 413 ``too_large`` naming the
-limit); each query parameter; an id in a path (beyond, it matches no route:
+of :mod:`protocol.refusal`, which a node shares): its body, a push (or an office's
+accounts) up to ``MAX_CONTENT_LENGTH``, a blob chunk up to :data:`~protocol.api.MAX_CHUNK`,
+anything else up to :data:`~protocol.refusal.SMALL_BODY_BYTES` (beyond, 413 ``too_large``
+naming the limit); each query parameter; an id in a path (beyond, it matches no route:
 :class:`RowId`). A refused request leaves one line in the log
 (:func:`protocol.refusal.log_refusal`); a failure of the hub's own, one traceback.
 
@@ -111,7 +111,7 @@ def error_page(status: int, message_th: str) -> Response:
 
 def body_limit(endpoint: str | None) -> int:
     """The largest body the hub reads for a request to ``endpoint``."""
-    if endpoint == "api.push":
+    if endpoint in ("api.push", "accounts_api.publish"):  # an office's whole account list
         return int(current_app.config["MAX_CONTENT_LENGTH"])
     if endpoint == "api.blob_put":
         return MAX_CHUNK

@@ -1,34 +1,32 @@
-"""The node's Flask application factory and the Thai status page.
+"""The node's Flask application factory.
 
 ``create_app(test_config=None, instance_path=None)`` follows Flask's tutorial: settings
 from defaults, the instance folder's ``config.json``, the environment and ``test_config``
 (:mod:`node.config`). ``app.config["CLOCK"]`` is the one source of time (Unix seconds).
-The scheduler is started separately (:func:`node.sync.enrolment.start_scheduler`). The clerk's pages
-are :mod:`node.web.home` (home at ``/``); the plain status page is at ``/status``. Every
-error is rendered in one place, :mod:`node.responses`.
+The scheduler is started separately (:func:`node.sync.enrolment.start_scheduler`). The
+clerk's pages are :mod:`node.web.home` (home at ``/``); the status page is at ``/status``
+(:mod:`node.web.status`). Every error is rendered in one place, :mod:`node.responses`.
 """
 
 from __future__ import annotations
 
-import html
 import importlib
 import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, g, request
 
 from node.api.core import bp as api_bp
 from node.context import API_TOKEN_FILE, NodeContext
-from node.errors import NodeError
 from node.records.sealed import sealing_problem
 from node.records.units import seed_units
 from node.responses import bound_requests, render_errors
 from node.storage import audit
 from node.storage.modes import check_file_modes
-from node.sync.health import node_status
 from node.web.home import bp as web_bp
 from node.web.session import configure_sessions
+from node.web.status import status_page
 
 API_MODULES: tuple[str, ...] = (
     "node.api.letters",
@@ -50,6 +48,8 @@ WEB_MODULES: tuple[str, ...] = (
     "node.web.admin",
     "node.web.sync",
     "node.web.sealed",
+    "node.web.totp",
+    "node.web.dates",
 )
 """The clerk's page modules (each module's ``bp``; shared helpers in node.webkit)."""
 
@@ -110,38 +110,3 @@ def create_app(
 
     app.add_url_rule("/status", "status_page", status_page)
     return app
-
-
-def status_page() -> Response:
-    """A plain Thai status page for whoever opens the node in a browser."""
-    ctx: NodeContext = current_app.extensions["saraban_node"]
-    try:
-        s = node_status(ctx)
-    except NodeError as e:
-        return Response(
-            f"<p>{html.escape(e.message_th)}</p>", 503, content_type="text/html; charset=utf-8"
-        )
-    counts = s["counts"]
-    online = "เชื่อมต่อศูนย์กลางได้" if s["online"] else "ออฟไลน์ (ทำงานต่อได้ รอส่งข้อมูล)"
-    rows = [
-        ("หน่วยงาน", s["office"]),
-        ("สถานะ", online),
-        ("ซิงค์สำเร็จล่าสุด", s["last_sync_ok_iso"] or "ยังไม่เคย"),
-        ("ข้อผิดพลาดล่าสุด", s["last_error"] or "-"),
-        ("หนังสือรอส่ง (outbox)", s["outbox"]),
-        ("เลขชั่วคราวรอยืนยัน", s["provisional_pending"]),
-        ("หนังสือส่ง", counts["sent"]),
-        ("หนังสือรับ", counts["received"]),
-        ("ลงรับแล้ว", counts["registered"]),
-        ("รอลงรับ", counts["pending"]),
-    ]
-    body = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
-    )
-    warnings = "".join(f'<p role="alert">{html.escape(w)}</p>' for w in s["warnings"])
-    page = (
-        '<!doctype html><html lang="th"><head><meta charset="utf-8">'
-        "<title>ระบบสารบรรณอิเล็กทรอนิกส์ - สถานะ</title></head><body>"
-        f"<h1>ระบบสารบรรณอิเล็กทรอนิกส์</h1>{warnings}<table>{body}</table></body></html>"
-    )
-    return Response(page, content_type="text/html; charset=utf-8")

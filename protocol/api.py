@@ -73,6 +73,14 @@ Endpoints (request → response):
     → ``{"ok", "verified": {"id", "hash", "at"}, "need_from", "problems"}``: the office's
     signed audit chain head and the links since the head the hub verified
     (:mod:`protocol.audit_chain`, ADR 0023).
+``POST /accounts`` ``{"accounts": <accounts envelope>}`` (:mod:`protocol.accounts`; the
+    body may be as large as a push) → ``{"office", "version", "accounts": <count>}``: the
+    office's signed account list for the portal (ADR 0024), which replaces the one the hub
+    held. Refused: 400 ``malformed_envelope`` / ``not_accounts`` / ``bad_signature`` /
+    ``unknown_key`` / ``bad_message`` / ``out_of_bounds``, 403 ``wrong_signer`` (signed by
+    another office's key) / ``wrong_office`` (the body names another office), 409
+    ``replayed`` with ``held_version`` when the version is not above the one the hub holds.
+    Nothing is stored when it is refused.
 ``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {"<register id>": max}}``
 ``GET /feed?after=<seq>&limit=<n>`` → ``{"envelopes": [...own feed...], "more": bool}``
 ``POST /lease`` ``{"register": "<register id>", "count": n}`` → ``{"lease": <envelope>}``
@@ -107,6 +115,9 @@ BLOB_SIZE_HEADER = "X-Saraban-Blob-Size"
 BLOB_RECEIVED_HEADER = "X-Saraban-Blob-Received"
 CHECKPOINT_TTL_SECONDS = 15 * 60
 WATCH_HEADER = "X-Saraban-Watch"
+ACCOUNTS_REPLAYED = "replayed"
+"""The error of ``/accounts`` for a version not above the one the hub holds; the answer's
+``held_version`` names it."""
 
 
 def watch_etag(mailbox_position: int, directory_version: int) -> str:

@@ -25,7 +25,9 @@ Counts
 
 * ``MAX_RECIPIENTS`` 5,000 offices per letter, ``MAX_ATTACHMENTS`` 100 per letter,
   ``MAX_LIST`` 5,000 items in any other list, ``MAX_SIGNATURES`` 4 per envelope,
-  ``MAX_EXTRA_FIELDS`` 100 fields a receiver does not know in one body.
+  ``MAX_EXTRA_FIELDS`` 100 fields a receiver does not know in one body,
+  ``MAX_ACCOUNTS`` 3,000 accounts in one office's ``accounts`` envelope, each with at
+  most ``MAX_ACCOUNT_ROLES`` 16 roles.
 
 Shapes
 
@@ -83,6 +85,10 @@ MAX_SIGNATURES = 4
 """Signatures on one envelope."""
 MAX_EXTRA_FIELDS = 100
 """Fields of a message body that its receiver does not know (kept and passed on)."""
+MAX_ACCOUNTS = 3_000
+"""Accounts one office publishes in one ``accounts`` envelope (:mod:`protocol.accounts`)."""
+MAX_ACCOUNT_ROLES = 16
+"""Roles of one published account."""
 
 MAX_DEPTH = 16
 """Nesting of arrays and objects in a message body."""

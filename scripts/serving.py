@@ -1,4 +1,9 @@
-"""Serving the hub and node apps with waitress, the way `saraban ... serve` does."""
+"""Serving the hub and node apps with waitress, the way `saraban ... serve` does.
+
+`saraban hub serve --portal-bind HOST:PORT` (or the ``PORTAL_BIND`` setting) also serves
+the portal (:mod:`hub.portal`) from the same process on its own address: one waitress
+server listens on both, and each request goes to the app of the port it came in on
+(:class:`ByPort`). `saraban hub portal --bind HOST:PORT` serves the portal alone."""
 
 from __future__ import annotations
 
@@ -20,6 +25,32 @@ INBUF_OVERFLOW = 2 * 1024 * 1024
 """A request body up to this size stays in memory; a larger one goes to a temporary file."""
 
 
+class ByPort:
+    """WSGI: each request to the app of the port it came in on (waitress's
+    ``SERVER_PORT``), any other port's to ``default``."""
+
+    def __init__(self, default: Any, by_port: dict[int, Any]):
+        self.default = default
+        self.by_port = {str(port): app for port, app in by_port.items()}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        app = self.by_port.get(str(environ.get("SERVER_PORT", "")), self.default)
+        return app(environ, start_response)
+
+
+def bind_address(text: str, what: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``HOST:PORT`` (``[::1]:8443`` for IPv6), None when empty;
+    :class:`BadSetting` naming ``what`` otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadSetting(f"{what} must be host:port, e.g. 127.0.0.1:8443; got {text!r}")
+    return host, int(port)
+
+
 def _serve(
     app: Flask,
     scheduler: Any,
@@ -29,6 +60,8 @@ def _serve(
     threads: int,
     connections: int = 100,
     also: str = "",
+    wsgi: Any = None,
+    portal: str = "",
 ) -> None:
     """Serve ``app`` with waitress until interrupted, then stop its ``scheduler``.
 
@@ -40,10 +73,12 @@ def _serve(
     print(f"{kind} serving on http://{host}:{port}/", flush=True)
     if also:
         print(f"{kind} serving /metrics on http://{also}/metrics", flush=True)
-    listen = f"{_bracketed(host)}:{port} {also}".strip()
+    if portal:
+        print(f"portal serving on http://{portal}/", flush=True)
+    listen = f"{_bracketed(host)}:{port} {also} {portal}".strip()
     try:
         serve(
-            app,
+            wsgi or app,
             listen=listen,
             threads=threads,
             connection_limit=connections,
@@ -77,13 +112,19 @@ def _allow_open_files(wanted: int) -> None:
 
 
 def serve_hub(
-    instance: Path, host: str | None, port: int | None, threads: int | None = None
+    instance: Path,
+    host: str | None,
+    port: int | None,
+    threads: int | None = None,
+    portal: str | None = None,
 ) -> None:
-    """Serve the hub (API, console, /metrics) with its scheduler until interrupted; unset
-    options come from the hub's settings."""
+    """Serve the hub (API, console, /metrics, and the portal at ``portal`` or
+    ``PORTAL_BIND`` when given) with its scheduler until interrupted; unset options come
+    from the hub's settings."""
     from hub.app import create_app
     from hub.jobs import start_scheduler
     from hub.monitoring.metrics import metrics_listen
+    from hub.portal.app import create_portal_app
 
     app = create_app(instance_path=str(instance.resolve()))
     host = host or str(app.config["HOST"])
@@ -94,8 +135,28 @@ def serve_hub(
     if metrics is not None and metrics[1] == port:
         raise BadSetting(f"METRICS_LISTEN needs a port of its own, not the hub's {port}")
     also = "" if metrics is None else f"{_bracketed(metrics[0])}:{metrics[1]}"
+    bind = bind_address(portal or str(app.config["PORTAL_BIND"] or ""), "--portal-bind")
+    wsgi, shown = None, ""
+    if bind is not None:
+        if bind[1] == port or (metrics is not None and bind[1] == metrics[1]):
+            raise BadSetting(f"the portal needs a port of its own, not {bind[1]}")
+        portal_app = create_portal_app(instance_path=str(instance.resolve()))
+        wsgi, shown = ByPort(app, {bind[1]: portal_app}), f"{_bracketed(bind[0])}:{bind[1]}"
     _allow_open_files(connections + 256)
-    _serve(app, start_scheduler(app), "hub", host, port, threads, connections, also)
+    _serve(app, start_scheduler(app), "hub", host, port, threads, connections, also, wsgi, shown)
+
+
+def serve_portal(instance: Path, bind: str, threads: int | None = None) -> None:
+    """Serve the portal alone (no API, console or jobs) at ``bind`` (``HOST:PORT``, or the
+    ``PORTAL_BIND`` setting) until interrupted."""
+    from hub.portal.app import create_portal_app
+
+    app = create_portal_app(instance_path=str(instance.resolve()))
+    address = bind_address(bind or str(app.config["PORTAL_BIND"] or ""), "--bind")
+    if address is None:
+        raise BadSetting("the portal needs an address: --bind HOST:PORT or PORTAL_BIND")
+    threads = threads or int(app.config["THREADS"])
+    _serve(app, None, "portal", address[0], address[1], threads)
 
 
 def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:

@@ -66,6 +66,8 @@ STORED = (
     "operators",
     "operator_actions",
     "numbering_reports",
+    "portal_accounts",
+    "portal_account_versions",
 )
 """The hub's tables of things (not of bookkeeping such as nonces): a refusal adds to none."""
 
@@ -230,6 +232,23 @@ ENDPOINTS: dict[str, Endpoint] = {
                 head_not_an_envelope={"head": "x"},
                 after_negative={"after": -1, "head": {}},
                 links_not_a_list={"links": 5, "head": {}},
+            ),
+        },
+    ),
+    "accounts_api.publish": Endpoint(
+        "POST",
+        f"{API}/accounts",
+        OFFICE,
+        PUSH_LIMIT,
+        cases={
+            **json_bodies("POST", f"{API}/accounts", OFFICE),
+            **signed_json(
+                f"{API}/accounts",
+                accounts_missing={},
+                accounts_not_an_envelope={"accounts": "x"},
+                payload_type_foreign={
+                    "accounts": {"payloadType": "text/plain", "payload": "", "signatures": []}
+                },
             ),
         },
     ),

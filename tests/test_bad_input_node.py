@@ -160,6 +160,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "web.logout": Endpoint("POST", "/logout", CLERK, cases=bad_input.no_csrf("/logout", CLERK)),
     "web.home": Endpoint("GET", "/", CLERK),
+    "web.favicon": Endpoint("GET", "/favicon.ico", ANON),
     "web.font": Endpoint(
         "GET",
         "/fonts/Sarabun-Regular.ttf",
@@ -377,6 +378,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "web_admin.sync": page("/admin/sync"),
     "web_sync.progress": page("/sync/progress"),
+    "web_totp.totp_page": page("/account/totp"),
+    "web_totp.start": form_page("/account/totp/start"),
+    "web_totp.confirm": form_page(
+        "/account/totp/confirm",
+        code_of_5000_digits={"code": NINES},
+        code_superscript_digits={"code": "²" * 6},
+        code_right_length_nothing_pending={"code": "123456"},
+    ),
+    "web_totp.reset": form_page("/admin/users/nobody/totp/reset", 404, user_unknown={}),
+    "web_dates.read": page("/dates/read?text=1/12/69"),
     "web_sync.sync_now": Endpoint(
         "POST", "/sync/now", CLERK, cases=bad_input.no_csrf("/sync/now", CLERK)
     ),

@@ -170,8 +170,8 @@ def test_nothing_found_says_so(node: Node, letters: dict[str, dict[str, Any]]) -
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        pytest.param({"from": "31/2/2569"}, "ไม่มีวันที่นี้ในปฏิทิน", id="no-such-day"),
-        pytest.param({"from": "1/11/2026"}, "ปีของวันที่ต้องเป็นพุทธศักราช", id="christian-era"),
+        pytest.param({"from": "31/2/2569"}, "ไม่มีวันที่ 31 กุมภาพันธ์ 2569 ในปฏิทิน", id="no-such-day"),
+        pytest.param({"from": "1/11/1800"}, "อยู่นอกช่วงที่รับได้", id="year-out-of-range"),
         pytest.param({"to": "เมื่อวาน"}, "อ่านวันที่ไม่ได้", id="unreadable-date"),
         pytest.param(
             {"from": "30/11/2569", "to": "1/11/2569"},

@@ -18,8 +18,9 @@ For each envelope, in request order:
    refused ``blobs_incomplete`` with the ``missing`` hashes: not quarantined, not alerted,
    the node uploads them and pushes again, so recipients never get a letter whose bytes
    they cannot fetch, and citing a blob grants nothing to an office that cannot read it;
-6. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
-   (:mod:`hub.numbering.authority`) in the same transaction as storing it.
+6. for an accepted envelope, routing (:mod:`hub.federation.routing`), numbering
+   (:mod:`hub.numbering.authority`) and the portal's row of a letter, queued for its index
+   (:mod:`hub.federation.letter_index`), in the same transaction as storing it.
 
 Steps 1-3 (the CPU-heavy part, :mod:`protocol.push_check`) run before the write
 transaction, a large batch's on every core (:mod:`hub.federation.verifier_pool`, ADR 0017)
@@ -40,6 +41,7 @@ from hub.directory import HubKeyring
 from hub.errors import Conflict
 from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
+from hub.federation.letter_index import note_register_entry, record_letter
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
 from hub.federation.routing import route
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
@@ -232,6 +234,10 @@ def _accept(
             notes.append(detail)
     store.append_feed(office, msg.seq, item.env_id, item.kind, item.raw, now)
     notes.extend(route(store, msg, item.env_id, now))
+    if isinstance(msg, Letter):
+        record_letter(store, msg, item.env_id, now)  # the portal's row, indexed a moment later
+    elif isinstance(msg, RegisterEntry):
+        note_register_entry(store, office, msg)
     return notes
 
 

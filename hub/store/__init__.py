@@ -24,7 +24,9 @@ transactions, the query helpers, the hub's metadata):
 * :mod:`hub.store.operators`: console accounts and the log of what operators did;
 * :mod:`hub.store.statistics`: the usage facts and the counts over them;
 * :mod:`hub.store.delivery_times`: each letter's times from sending to ลงรับ, per recipient;
-* :mod:`hub.store.audit_heads`: the signed audit chain heads offices sent.
+* :mod:`hub.store.audit_heads`: the signed audit chain heads offices sent;
+* :mod:`hub.store.portal_letters` and :mod:`hub.store.portal_search`: the portal's letters,
+  their index and the search over them.
 
 This package makes no decisions: what to store, route or reject is decided by the callers
 (:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
@@ -53,6 +55,8 @@ from hub.store.mailboxes import MailboxRecords
 from hub.store.numbering import NumberingRecords
 from hub.store.offices import OfficeRecords
 from hub.store.operators import OperatorRecords
+from hub.store.portal_letters import PortalLetterRecords
+from hub.store.portal_search import PortalSearchRecords
 from hub.store.quarantine import QuarantineRecords, stored_size
 from hub.store.routes import RouteRecords
 from hub.store.statistics import StatisticsRecords
@@ -89,6 +93,8 @@ class HubStore(
     StatisticsRecords,
     DeliveryTimeRecords,
     AuditHeadRecords,
+    PortalLetterRecords,
+    PortalSearchRecords,
     Connection,
 ):
     """The hub's SQLite database behind a narrow, SQL-free interface."""

@@ -5,7 +5,8 @@ EXISTS``), so a table that came later (``delivery_times``) is created empty in a
 and filled once from its feed (:mod:`hub.monitoring.usage_facts`); :func:`upgrade` then adds
 the columns that came after the first release, so a database written by an older hub opens
 with today's tables. :data:`TABLES` names the tables whose rows
-:meth:`hub.store.HubStore.count` counts.
+:meth:`hub.store.HubStore.count` counts. The tables of the portal's letter index are in
+:mod:`hub.store.portal_letters_schema`, whose upgrade marks an older feed for indexing.
 
 This module opens no connection: :meth:`hub.store.connection.Connection.open` runs
 :data:`SCHEMA` and :func:`upgrade` when it opens a file with ``create``.
@@ -15,7 +16,15 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA = """
+from hub.store.portal_accounts_schema import PORTAL_ACCOUNTS_SCHEMA, PORTAL_ACCOUNTS_TABLES
+from hub.store.portal_letters_schema import (
+    PORTAL_LETTERS_SCHEMA,
+    PORTAL_LETTERS_TABLES,
+    mark_feed_for_indexing,
+)
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS offices (
     id TEXT PRIMARY KEY,
@@ -286,6 +295,9 @@ CREATE TABLE IF NOT EXISTS numbering_reports (
     worse TEXT NOT NULL
 );
 """
+    + PORTAL_LETTERS_SCHEMA
+    + PORTAL_ACCOUNTS_SCHEMA
+)
 
 MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("alerts", "key", "TEXT"),
@@ -345,6 +357,8 @@ TABLES = frozenset(
         "letter_facts",
         "receipt_facts",
         "delivery_times",
+        *PORTAL_LETTERS_TABLES,
+        *PORTAL_ACCOUNTS_TABLES,
     }
 )
 """The tables :meth:`hub.store.HubStore.count` counts (``meta`` is not one of them)."""
@@ -378,3 +392,4 @@ def upgrade(conn: sqlite3.Connection) -> None:
         "UPDATE keys SET retired_seq = (SELECT COALESCE(MAX(seq), 0) FROM feed"
         " WHERE feed.origin = keys.office) WHERE status = 'retired' AND retired_seq IS NULL"
     )
+    mark_feed_for_indexing(conn)

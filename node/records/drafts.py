@@ -72,6 +72,9 @@ class Draft:
     """The owning unit whose register numbers the letter (default: the office)."""
     series: str | None = None
     """Register series; default from the letter's kind (see lettertypes.default_series)."""
+    library: bool = False
+    """Published in the ministry's library at the portal (ADR 0024): ``"library": true`` in
+    the signed letter. Circulars, orders and regulations only, never a classified letter."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Draft:
@@ -82,6 +85,13 @@ class Draft:
                 continue
             value = data[f.name]
             is_list = f.name in ("references", "enclosures", "recipients", "lists", "parties")
+            if f.name == "library":
+                if not isinstance(value, bool):
+                    raise bad(
+                        "library must be true or false", "bad_field", "ช่อง library มีรูปแบบไม่ถูกต้อง"
+                    )
+                kwargs[f.name] = value
+                continue
             if is_list:
                 ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
             else:
@@ -118,6 +128,7 @@ class Draft:
             parties=texts(self.parties),
             unit=normalize_thai(self.unit or "").strip() or None,
             series=(self.series or "").strip() or None,
+            library=self.library,
         )
 
 
@@ -172,6 +183,8 @@ def check_draft(ctx: NodeContext, store: Store, d: Draft) -> Draft:
                 "bad_series",
                 "ไม่สามารถออกเลขหนังสือส่งจากทะเบียนรับ",
             )
+    if d.library:
+        check_library(d)
     if ctx.office in d.recipients:
         raise bad(
             "an office does not send a letter to itself",
@@ -181,6 +194,28 @@ def check_draft(ctx: NodeContext, store: Store, d: Draft) -> Draft:
     if d.recipients or d.lists:
         expand_recipients(ctx, store, d)
     return d
+
+
+LIBRARY_SUB_TYPES = frozenset({"คำสั่ง", "ระเบียบ", "ข้อบังคับ"})
+"""Sub-types that may go to the ministry's library besides circulars."""
+
+
+def check_library(d: Draft) -> None:
+    """Refuse a letter marked for the ministry's library that is not a circular, an order
+    or a regulation, or that is classified."""
+    if d.secrecy:
+        raise bad(
+            "a classified letter is never published in the library",
+            "bad_library",
+            "หนังสือชั้นความลับเผยแพร่ในคลังหนังสือของกระทรวงไม่ได้",
+        )
+    circular = bool(d.lists) or series_of(d) is Series.CIRCULAR
+    if not circular and d.sub_type not in LIBRARY_SUB_TYPES:
+        raise bad(
+            "only circulars, orders and regulations are published in the library",
+            "bad_library",
+            "เผยแพร่ในคลังหนังสือของกระทรวงได้เฉพาะหนังสือเวียน คำสั่ง และระเบียบ",
+        )
 
 
 def expand_recipients(ctx: NodeContext, store: Store, d: Draft) -> list[str]:
@@ -216,6 +251,7 @@ def draft_columns(d: Draft) -> dict[str, Any]:
         "parties": json.dumps(d.parties, ensure_ascii=False),
         "unit": d.unit,
         "register": d.series,
+        "library": int(d.library),
     }
 
 
@@ -289,6 +325,7 @@ def draft_of(row: dict[str, Any]) -> Draft:
         parties=json.loads(row["parties"] or "[]"),
         unit=row["unit"],
         series=row["register"] if row["state"] == "draft" else None,
+        library=bool(row.get("library")),
     )
 
 

@@ -236,6 +236,8 @@ def dispatch(
             }
             if is_sealed(d.secrecy):
                 fields = seal_outgoing(ctx, store, row, fields, offices)
+            if d.library:  # unknown to older peers: kept and signed as an extra (ADR 0024)
+                fields["extra"] = {**fields.get("extra", {}), "library": True}
             message = Letter(**fields)
             try:
                 _, env = feed.append(store, ctx.signer, message, now)

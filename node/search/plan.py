@@ -1,9 +1,11 @@
-"""How a letter search query becomes SQL: the FTS5 expression and the row and filter clauses.
+"""How a letter search query becomes SQL: the row and filter clauses around the index.
 
-Does: read what a clerk typed (:func:`plan_query`) as a letter number or as words, into a
-:class:`Plan` (an FTS5 trigram expression, the words for ranking and snippets, one-character
-words, an exact number key or receipt number), and build the SQL fragments a search needs
-(:func:`row_terms_sql`, :func:`subject_sql`, :func:`filter_sql`), values as parameters.
+Does: build the SQL fragments a search needs (:func:`row_terms_sql`, :func:`subject_sql`,
+:func:`filter_sql`), values as parameters, around the :class:`Plan` that
+:func:`plan_query` reads from what a clerk typed (a letter number or words: an FTS5
+trigram expression, the words for ranking and snippets, one-character words, an exact
+number key or receipt number). Reading the query follows the rules the hub's portal
+shares (:mod:`protocol.search_terms`), re-exported here for the engine.
 
 Does not: validate the request (:mod:`node.search.query`), run any SQL or rank results
 (:mod:`node.search.engine`).
@@ -12,103 +14,15 @@ Does not: validate the request (:mod:`node.search.query`), run any SQL or rank r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from node.search.query import SearchFilters, normalize_query
-from protocol.errors import BadLetterNumber
-from protocol.numbers import parse_letter_number, search_key
-from protocol.thai import to_thai_digits
+from node.search.query import SearchFilters
+from protocol.search_terms import Plan, digit_forms, plan_query
 
-MIN_TERM_CHARS = 3
-"""Words this long (code points after normalisation) are phrases of the trigram index;
-two-character words are matched as the trigrams they begin, one-character words on rows."""
+__all__ = ["Plan", "digit_forms", "filter_sql", "plan_query", "row_terms_sql", "subject_sql"]
 
 # Row columns a one-character word is looked for in.
 _ROW_COLUMNS = ("subject", "origin", "sender", "number", "receipt_number", "parties")
-
-
-# -- reading the words -------------------------------------------------------------------
-
-# Characters that may follow a two-character word in indexed text: with the space the
-# index appends to every column, "ab" occurs exactly where some trigram "abX" does.
-_FOLLOWERS = (
-    [chr(c) for c in range(0x0E01, 0x0E3B)]
-    + [chr(c) for c in range(0x0E3F, 0x0E5C)]
-    + list("0123456789abcdefghijklmnopqrstuvwxyz")
-    + list(" \n\r\t\u00a0.,;:/-()[]\"'!?%&+=_*#@")
-)
-
-
-def _phrase(text: str) -> str:
-    # Inside double quotes FTS5 takes every character literally; a quote is doubled.
-    return '"' + text.replace('"', '""') + '"'
-
-
-def digit_forms(term: str) -> list[str]:
-    """The word as typed (Arabic digits) and, if it has digits, with Thai digits."""
-    thai = to_thai_digits(term)
-    return [term] if thai == term else [term, thai]
-
-
-def _term_expression(term: str) -> str:
-    """One word as an FTS5 expression that matches wherever the word is a substring."""
-    options: list[str] = []
-    for form in digit_forms(term):
-        if len(form) >= MIN_TERM_CHARS:
-            options.append(_phrase(form))
-        else:
-            # The trigram index holds no bigrams: a two-character word is any trigram it
-            # starts (see _FOLLOWERS).
-            options += [_phrase(form + c) for c in _FOLLOWERS]
-    key = search_key(term)
-    if key != term and len(key) >= MIN_TERM_CHARS:
-        options.append(f"numbers : {_phrase(key)}")
-    return options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How one query is answered."""
-
-    match: str | None = None
-    """FTS5 expression, or None when no word is long enough for the index."""
-    terms: tuple[str, ...] = ()
-    """The words, for ranking subject matches first and for snippets."""
-    single_chars: tuple[str, ...] = ()
-    """One-character words, checked on the letter's row."""
-    number_key: str | None = None
-    """A letter number's key: letters with exactly this key come first."""
-    receipt_number: str | None = None
-    """A receipt number: letters registered under it come first."""
-    whole_number: bool = False
-    """The query is a whole letter number: its exact matches are the answer, and other
-    numbers containing it are listed only when none matches exactly."""
-
-
-def plan_query(text: str) -> Plan:
-    """Read what a clerk typed: a letter number, or words to find."""
-    norm = normalize_query(text)
-    if not norm:
-        return Plan()
-    # ASCII digits only: str.isdigit() is true of ² and ①, which int() refuses.
-    receipt = str(int(norm)) if norm.isascii() and norm.isdigit() and len(norm) <= 7 else None
-    try:
-        number = parse_letter_number(norm)
-    except BadLetterNumber:
-        number = None
-    if number is not None:
-        key = number.search_key()
-        return Plan(match=f"numbers : {_phrase(key)}", number_key=key, whole_number=True)
-    terms = tuple(norm.split())
-    indexed = [t for t in terms if len(t) >= MIN_TERM_CHARS - 1]
-    return Plan(
-        match=" AND ".join(_term_expression(t) for t in indexed) or None,
-        terms=terms,
-        single_chars=tuple(t for t in terms if len(t) < MIN_TERM_CHARS - 1),
-        number_key=search_key(norm) if any(c.isdigit() for c in norm) else None,
-        receipt_number=receipt,
-    )
 
 
 def _like(term: str) -> str:

@@ -4,15 +4,15 @@ Does: read the search API's parameters (:meth:`SearchQuery.from_params`), dates 
 types them (:func:`parse_search_date`), and refuse what cannot be searched (an unknown
 parameter, kind, speed, secrecy, register series or status, a bad date or date range, a
 query too long, a page out of range) with a :class:`~node.errors.BadInput` carrying a Thai
-message; normalise query text as the index reads text (:func:`normalize_query`).
+message.
 
 Does not: touch the database, read the words into an index expression
-(:mod:`node.search.plan`) or run the search (:mod:`node.search.engine`).
+(:mod:`node.search.plan`, with the rules the hub shares in :mod:`protocol.search_terms`)
+or run the search (:mod:`node.search.engine`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,15 +23,8 @@ from node.records.workflow import STAGE_TITLES
 from protocol.errors import BadMessage
 from protocol.lettertypes import LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES, SUB_TYPES
 from protocol.numbers import RegisterKey, Series
-from protocol.thai import (
-    MIN_BE_YEAR,
-    ce_year,
-    fold_spaces,
-    format_thai_date,
-    normalize_thai,
-    parse_thai_date,
-    to_arabic_digits,
-)
+from protocol.search_terms import SearchRefused, read_search_date
+from protocol.thai import format_thai_date, normalize_thai
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 10
@@ -57,7 +50,6 @@ LETTER_STATES = frozenset(
 """Values of ``letters.state``; a status filter also takes the stages of the workflow."""
 
 _STAGE_BY_TITLE = {title: stage for stage, title in STAGE_TITLES.items()}
-_SLASH_DATE_RE = re.compile(r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})")
 _PARAMS = frozenset(
     {
         "q",
@@ -83,37 +75,13 @@ def _bad(reason: str, code: str, message_th: str) -> BadInput:
     return BadInput(reason, code=code, message_th=message_th)
 
 
-def normalize_query(text: str) -> str:
-    """A query as the index reads text: normalised Thai, Arabic digits, single spaces."""
-    return fold_spaces(to_arabic_digits(normalize_thai(text or "")))
-
-
 def parse_search_date(text: str, what: str = "date") -> date:
-    """A date as a clerk types it in a search: ``1/11/2569``, ``1 พ.ย. 2569`` or ISO.
-
-    Slash dates are day/month/Buddhist-era year; a Christian-era year there is refused
-    rather than guessed. Raises :class:`BadInput` with a Thai message.
-    """
-    cleaned = normalize_query(text)
-    example = "ตัวอย่าง: 1/11/2569 หรือ 1 พฤศจิกายน 2569"
-    if match := _SLASH_DATE_RE.fullmatch(cleaned):
-        year = int(match["year"])
-        if year < MIN_BE_YEAR:
-            raise _bad(
-                f"{what} {text!r}: the year must be Buddhist era (CE + 543)",
-                "bad_date",
-                f"ปีของวันที่ต้องเป็นพุทธศักราช ({example})",
-            )
-        try:
-            return date(ce_year(year), int(match["month"]), int(match["day"]))
-        except ValueError as e:
-            raise _bad(
-                f"{what} {text!r} is not a calendar date", "bad_date", "ไม่มีวันที่นี้ในปฏิทิน"
-            ) from e
+    """A date as a clerk types it in a search (:func:`protocol.search_terms.read_search_date`:
+    ``1/11/2569``, ``1 พ.ย. 2569``, ISO); :class:`BadInput` with a Thai message."""
     try:
-        return parse_thai_date(cleaned)
-    except BadMessage as e:
-        raise _bad(f"cannot read {what} {text!r}", "bad_date", f"อ่านวันที่ไม่ได้ ({example})") from e
+        return read_search_date(text, what)
+    except SearchRefused as e:
+        raise _bad(e.reason, e.code, e.message_th) from e
 
 
 @dataclass(frozen=True)

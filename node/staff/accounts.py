@@ -7,6 +7,11 @@ locked for ``LOCK_SECONDS``, whatever password comes next, so guessing is slow e
 many machines. The first administrator is created at the command line
 (`saraban node adduser`); later users by an administrator.
 
+Every change the ministry's portal must know (a user added, a new password, roles,
+deactivation or activation) moves the office's accounts version on in its own transaction
+(:func:`node.staff.published.note_change`), so the next sync publishes the accounts to the
+hub (ADR 0024).
+
 Each user has a session generation (``session_gen``) that their sessions must carry
 (:func:`protocol.sessions.is_revoked`): signing out (:func:`end_sessions`), a new password
 and deactivation move it on, so every session the user had ends, whoever holds its cookie.
@@ -24,6 +29,7 @@ from typing import Any
 from node.context import NodeContext
 from node.errors import BadInput, Conflict, NodeError, NotFound
 from node.records.access import ROLES, Viewer
+from node.staff.published import note_change
 from node.storage import audit
 from node.storage.store import Store
 from protocol.passwords import hash_password
@@ -111,6 +117,7 @@ def add_user(
             },
         )
         audit.record(store, now, actor, "add_user", f"user:{username}", {"roles": role_list})
+        note_change(store)
     return {"username": username, "display_name": display_name, "roles": role_list}
 
 
@@ -129,6 +136,7 @@ def set_password(
             (hash_password(password), now, username),
         )
         audit.record(store, now, actor, "set_password", f"user:{username}", {})
+        note_change(store)
 
 
 def viewer_of(row: dict[str, Any]) -> Viewer:
@@ -194,15 +202,18 @@ def end_sessions(ctx: NodeContext, store: Store, username: str) -> None:
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:
-    """Every user, without password hashes."""
+    """Every user, without password hashes or TOTP secrets (``totp_enrolled`` says whether
+    the person has one)."""
     rows = store.query(
-        "SELECT username, display_name, roles, divisions, active, last_login FROM users "
+        "SELECT username, display_name, roles, divisions, active, last_login, "
+        "totp_secret IS NOT NULL AS totp_enrolled, totp_enrolled_at FROM users "
         "ORDER BY username"
     )
     for r in rows:
         r["roles"] = json.loads(r["roles"] or "[]")
         r["divisions"] = json.loads(r["divisions"] or "[]")
         r["active"] = bool(r["active"])
+        r["totp_enrolled"] = bool(r["totp_enrolled"])
     return rows
 
 
@@ -257,6 +268,7 @@ def set_active(
         )
         action = "activate_user" if active else "deactivate_user"
         audit.record(store, now, actor, action, f"user:{username}", {})
+        note_change(store)
 
 
 def set_roles(
@@ -294,4 +306,5 @@ def set_roles(
             f"user:{username}",
             {"roles": role_list, "divisions": division_list},
         )
+        note_change(store)
     return {"username": username, "roles": role_list, "divisions": division_list}

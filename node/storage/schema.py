@@ -240,6 +240,7 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "letters": (
         # correspondence: kind, owning unit, paper dispatch and the receiving workflow
         ("sub_type", "TEXT"),
+        ("library", "INTEGER NOT NULL DEFAULT 0"),  # for the ministry's library (ADR 0024)
         ("letter_day", "TEXT"),  # ISO date of letter_date (Gregorian), for ranges and sorting
         ("unit", "TEXT"),
         ("parties", "TEXT"),
@@ -282,6 +283,13 @@ LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "users": (
         # moved on by sign-out, a new password or deactivation: older sessions end
         ("session_gen", "INTEGER NOT NULL DEFAULT 0"),
+        # the second factor for the portal (node.staff.second_factor, ADR 0024): the
+        # secret confirmed with a code, one shown but not confirmed yet, the last time
+        # step accepted, and when the person enrolled
+        ("totp_secret", "TEXT"),
+        ("totp_pending", "TEXT"),
+        ("totp_step", "INTEGER"),
+        ("totp_enrolled_at", "REAL"),
     ),
 }
 """Columns added after their table first shipped: ``table -> ((column, type), ...)``."""

@@ -238,6 +238,11 @@ class HubClient:
         """``POST /audit`` ``{"head", "links"}`` → ``{"ok", "verified", "need_from", ...}``."""
         return self._call("POST", "/audit", json_body=payload)
 
+    def publish_accounts(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """``POST /accounts`` ``{"accounts": <envelope>}`` → ``{"office", "version",
+        "accounts"}``: the office's signed account list (ADR 0024)."""
+        return self._call("POST", "/accounts", json_body={"accounts": envelope})
+
     def highwater(self) -> dict[str, Any]:
         """``GET /highwater`` → ``{"feed": {"seq", "head"}, "registers": {...}}``."""
         return self._call("GET", "/highwater")

@@ -47,6 +47,10 @@ class SyncResult:
     released: int = 0
     """Held envelopes that verified and were applied this round."""
     downloaded: list[str] = field(default_factory=list)
+    accounts_published: int | None = None
+    """The accounts version the hub acknowledged this round (node.sync.accounts_publish)."""
+    accounts_refused: str | None = None
+    """Why the hub refused the office's accounts this round, when it did."""
     error: str | None = None
     error_code: str | None = None
     next_attempt: float | None = None

@@ -6,11 +6,13 @@ upload the attachments of outgoing letters; push the outbox in batches (each let
 first, each answer's signed ack checked); ask for leases of shared registers running low;
 try the held envelopes again and pull the mailbox until ``more`` is false; download the
 attachments this node lacks (and send the ``delivered`` receipts they complete); report a
-heartbeat and the signed audit chain head. The steps live in :mod:`node.sync.pull`,
+heartbeat and the signed audit chain head; publish the office's accounts when they
+changed. The steps live in :mod:`node.sync.pull`,
 :mod:`node.sync.held`, :mod:`node.sync.push`, :mod:`node.sync.attachments`,
-:mod:`node.sync.health` and :mod:`node.sync.audit_heads`. A round
-that went through is still not ``ok`` while the hub rejected an envelope or envelopes are
-held (``error_code`` ``push_rejected`` or ``held``).
+:mod:`node.sync.health`, :mod:`node.sync.audit_heads` and
+:mod:`node.sync.accounts_publish`. A round that went through is still not ``ok`` while the
+hub rejected an envelope, envelopes are held or the hub refused the accounts
+(``error_code`` ``push_rejected``, ``held`` or ``accounts_refused``).
 
 A failure records exponential back-off with jitter (honouring Retry-After) in
 ``sync_state``; the node keeps working offline, and :func:`node.sync.health.node_status`
@@ -30,6 +32,7 @@ from node.errors import CannotWrite, NodeError
 from node.records.directory import load_trusted
 from node.storage import disk
 from node.storage.store import Store
+from node.sync.accounts_publish import ACCOUNTS_REFUSED_CODE, publish_accounts
 from node.sync.attachments import download_attachments, upload_attachments
 from node.sync.audit_heads import report_audit_head
 from node.sync.clock import (
@@ -103,6 +106,7 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
             pull_mailbox(ctx, store, hub, result)
             ctx.sync_phase = "download"
             download_attachments(ctx, store, hub, result)
+            publish_accounts(ctx, store, hub, result)
             send_heartbeat(ctx, store, hub)
             report_audit_head(ctx, store, hub)
             note_directory_age(ctx, store, result)
@@ -123,7 +127,10 @@ def _sync_once(ctx: NodeContext, client: HubClient | None, rng: random.Random | 
                 senders = ", ".join(result.held_from)
                 result.error = f"{result.held} envelope(s) held unverified, from {senders}"
                 result.error_code = "held"
-            result.ok = not result.rejected and not result.held
+            elif result.accounts_refused:
+                result.error = result.accounts_refused
+                result.error_code = ACCOUNTS_REFUSED_CODE
+            result.ok = not result.rejected and not result.held and not result.accounts_refused
             _record_success(ctx, store, result)
     finally:
         ctx.sync_phase = None

@@ -46,12 +46,12 @@ from node.sync.health import node_status
 from node.web import kit as webkit
 from node.web.kit import actor, choice, field, requires, viewer
 from protocol.lettertypes import DEADLINE_SPEED, LETTER_TYPES, SECRECY_CLASSES, SPEED_CLASSES
+from protocol.limits import MAX_SUBJECT
 from protocol.messages import MAX_TEXT
 from protocol.thai import BANGKOK, normalize_thai
 
 bp = Blueprint("web_compose", __name__)
 
-MAX_SUBJECT = 500
 MAX_SALUTATION = 300
 MAX_LINES = 5000
 """อ้างถึง, สิ่งที่ส่งมาด้วย and ผู้รับภายนอก: one item a line, this many characters in all."""
@@ -204,6 +204,7 @@ def _read_draft() -> Draft:
         lists=_chosen("lists", "บัญชีส่ง"),
         parties=_lines("parties", "ผู้รับภายนอก"),
         unit=unit or None,
+        library=request.form.get("library") == "yes",
     )
 
 
@@ -308,6 +309,8 @@ def _draft_form(row: dict[str, Any]) -> MultiDict[str, str]:
         form.add("recipients", code)
     for name in d.lists:
         form.add("lists", name)
+    if d.library:
+        form["library"] = "yes"
     return form
 
 

@@ -1,5 +1,7 @@
 """``python -m scripts.bench`` (``make bench``): run the families, print one line per
-figure, write ``bench-results.json`` (or ``--out``).
+figure, write ``bench-results.json`` (or ``--out``). The figures of a family another
+command measures (:data:`~scripts.bench.figures.MEASURED_ELSEWHERE`: the portal's search,
+by ``make bench-search``) are kept from the file as that command last wrote them.
 
 ``--only ingest,storm`` runs some families (a figure's name picks its family too);
 ``--quick`` runs everything at tiny sizes, as a smoke test; every size has an option
@@ -23,9 +25,11 @@ from scripts.bench import catchup, delivery, idle, ingest, latency, signatures, 
 from scripts.bench.figures import (
     BY_NAME,
     FAMILIES,
+    MEASURED_ELSEWHERE,
     TARGETS,
     Figure,
     machine,
+    read_figures,
     unmeasured,
     write_results,
 )
@@ -49,16 +53,16 @@ RUNNERS: dict[str, ModuleType] = {
 def chosen_families(only: str | None) -> list[str]:
     """The families ``--only`` names (families or figure names), in run order."""
     if not only:
-        return list(FAMILIES)
+        return [f for f in FAMILIES if f in RUNNERS]
     wanted = set()
     for word in (w.strip() for w in only.split(",") if w.strip()):
-        if word in RUNNERS:
-            wanted.add(word)
-        elif word in BY_NAME:
-            wanted.add(BY_NAME[word].family)
-        else:
-            choices = ", ".join([*FAMILIES, *BY_NAME])
+        family = BY_NAME[word].family if word in BY_NAME else word if word in FAMILIES else None
+        if family in MEASURED_ELSEWHERE:
+            raise SystemExit(f"bench: {word!r} is measured by `{MEASURED_ELSEWHERE[family]}`")
+        if family is None:
+            choices = ", ".join([*RUNNERS, *BY_NAME])
             raise SystemExit(f"bench: --only {word!r}: not a family or figure ({choices})")
+        wanted.add(family)
     return [f for f in FAMILIES if f in wanted]
 
 
@@ -104,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any(f.value is None for f in done):
             failed.append(family)
         figures += done
+    # Figures another command measures stay as it last wrote them.
+    for figure in read_figures(args.out, set(MEASURED_ELSEWHERE)):
+        print(figure.line(), f"(from `{MEASURED_ELSEWHERE[figure.target.family]}`)")
+        figures.append(figure)
     write_results(args.out, header, figures, sizes.as_json())
     met = sum(f.met for f in figures)
     print(f"# {met} of {len(figures)} targets met; written to {args.out}")

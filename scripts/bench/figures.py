@@ -46,8 +46,13 @@ TARGETS: tuple[Target, ...] = (
     Target("storm_1000_drain_s", "storm", "s", 60, at_most=True),
     Target("storm_1000_5xx", "storm", "responses", 0, at_most=True),
     Target("node_idle_rss_mb", "idle", "MB", 120, at_most=True),
+    Target("portal_search_p95_ms", "portal_search", "ms", 50, at_most=True),
 )
 """Every figure, in the order it is printed and written."""
+
+MEASURED_ELSEWHERE: dict[str, str] = {"portal_search": "make bench-search"}
+"""Families another command measures (it builds a database of a million letters first):
+`make bench` keeps their last figures in the results file rather than running them."""
 
 BY_NAME = {t.name: t for t in TARGETS}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(t.family for t in TARGETS))
@@ -131,6 +136,47 @@ def measured(
     if ratio is None and limit:
         ratio = value / limit
     return Figure(BY_NAME[name], float(value), limit, ratio, note, beyond)
+
+
+def from_json(row: dict[str, Any]) -> Figure | None:
+    """A figure as the results file holds it (None for a name no longer in the table)."""
+    target = BY_NAME.get(str(row.get("name")))
+    if target is None:
+        return None
+    value = row.get("value")
+    return Figure(
+        target,
+        None if value is None else float(value),
+        row.get("limit"),
+        row.get("ratio"),
+        str(row.get("note") or ""),
+    )
+
+
+def read_figures(path: Path, families: set[str]) -> list[Figure]:
+    """The figures of ``families`` the results file at ``path`` holds (none if it has no
+    such file or cannot be read)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        rows = list(doc.get("results") or [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    found = [from_json(r) for r in rows if isinstance(r, dict)]
+    return [f for f in found if f is not None and f.target.family in families]
+
+
+def merge_results(path: Path, figures: list[Figure]) -> None:
+    """Put ``figures`` in the results file, replacing the rows of the same names and
+    keeping the others and the header (a new file gets this machine's header)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        header = {k: v for k, v in doc.items() if k not in ("sizes", "results")}
+        sizes = dict(doc.get("sizes") or {})
+        kept = [f for f in (from_json(r) for r in doc.get("results") or []) if f is not None]
+    except (OSError, ValueError, AttributeError):
+        header, sizes, kept = machine(), {}, []
+    names = {f.target.name for f in figures}
+    write_results(path, header, [f for f in kept if f.target.name not in names] + figures, sizes)
 
 
 def unmeasured(name: str, why: str) -> Figure:

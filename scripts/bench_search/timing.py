@@ -39,7 +39,7 @@ from scripts.bench_search.vocabulary import (
 )
 
 
-def _number_forms(number: str) -> list[str]:
+def number_forms(number: str) -> list[str]:
     """How clerks type one letter number."""
     forms = [
         number,
@@ -96,7 +96,7 @@ def query_sets(store: Store, seed: int) -> dict[str, list[Probe]]:
             # A fragment: the number without its province code; timed, not checked.
             kind, text, expected = "fragment", row["number"].split(" ", 1)[1], None
         elif row["number"] and rng.random() < 0.8:
-            kind, text = "letter number", rng.choice(_number_forms(row["number"]))
+            kind, text = "letter number", rng.choice(number_forms(row["number"]))
         elif row["receipt_number"]:
             kind = "receipt number"
             text = rng.choice((row["receipt_number"], to_thai_digits(row["receipt_number"])))
@@ -125,7 +125,7 @@ def query_sets(store: Store, seed: int) -> dict[str, list[Probe]]:
     }
 
 
-def _figures(times: list[float]) -> dict[str, Any]:
+def figures(times: list[float]) -> dict[str, Any]:
     times = sorted(times)
     return {
         "queries": len(times),
@@ -146,7 +146,7 @@ def run_family(store: Store, viewer: Viewer, probes: list[Probe]) -> dict[str, A
         times.setdefault(probe.kind, []).append((time.perf_counter() - started) * 1000)
         if probe.expected is not None and probe.expected not in {h.id for h in page.items}:
             missed.append(probe.query.text)
-    result = _figures([t for ts in times.values() for t in ts])
+    result = figures([t for ts in times.values() for t in ts])
     result["missed"] = missed
-    result["kinds"] = {kind: _figures(ts) for kind, ts in times.items()}
+    result["kinds"] = {kind: figures(ts) for kind, ts in times.items()}
     return result

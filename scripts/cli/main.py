@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scripts.cli.hub_admin",
     "scripts.cli.audit",
     "scripts.cli.doctor",
+    "scripts.cli.portal",
 )
 """Modules adding command groups through ``add_commands(groups, cmd)``."""
 
@@ -53,7 +54,7 @@ def hub_serve(args: argparse.Namespace) -> None:
     from scripts.serving import serve_hub
 
     log_to_stderr(args.log_level)
-    serve_hub(instance_dir(args, "hub"), args.host, args.port, threads=args.threads)
+    serve_hub(instance_dir(args, "hub"), args.host, args.port, args.threads, args.portal_bind)
 
 
 def hub_enroll(args: argparse.Namespace) -> None:
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, help="default: setting PORT (8700)")
     c.add_argument("--threads", type=int, help="default: setting THREADS (8)")
     c.add_argument("--log-level", choices=LOG_LEVELS, help=LOG_HELP)
+    c.add_argument("--portal-bind", help="HOST:PORT of the portal too (setting PORTAL_BIND)")
     c = cmd(hub, "enroll", hub_enroll, "issue a one-time enrollment token", "hub")
     c.add_argument("office", help="office id, e.g. 'ชม 0017'")
     c.add_argument("--ttl-hours", type=int, default=72)

@@ -1,0 +1,301 @@
+"""The portal's letter index: a row per accepted letter at ingest, the index a moment later
+(ADR 0024).
+
+Does:
+
+* :func:`record_letter`: the row of a letter the hub accepted, in the same transaction
+  (called by :mod:`hub.federation.ingest`): its number and search key, dates, kind,
+  speed, secrecy, the subject and body of a letter that is not sealed (a sealed one keeps
+  the neutral subject only and no body), the names of its parties, its recipients, and
+  the ``library`` flag its sender may set on circulars, orders and regulations meant for
+  every office (an optional body field, ``"library": true``); a letter whose provisional
+  number the hub made final already gets the final number at once;
+* :func:`note_register_entry`: when the hub makes a provisional number final, the letter
+  that carried it shows the final number and keeps the provisional one as an earlier
+  number, so a search finds it by either;
+* :func:`index_pending`: the queued letters into the FTS5 trigram index, newest first,
+  one batch per transaction, as the node's index does (ADR 0019);
+* :func:`backfill_step`: the letters of a hub database from before the index, read from
+  its feed a batch at a time and resumable (``meta``), placed before every newer letter;
+* :func:`keep_up`: both, for at most a given time, as the hub's job runs them every second.
+
+Each index document ends every column in a space (so a two-character word is any
+trigram it begins, :mod:`protocol.search_terms`) and has a ``scope`` column: the
+:func:`scope_code` of each office party to the letter and :data:`LIBRARY_SCOPE` for the
+library, three private-use characters each, so that one trigram lists what an office
+may see (a letter whose text held the same characters is still checked on its row).
+
+Does not: search (:mod:`hub.portal.search`) or decide who may see a letter; never reads
+a sealed letter's content (the hub holds none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hub.clock import bangkok_day
+from hub.store import HubStore
+from hub.store.portal_letters import IndexDoc
+from protocol.envelope import Envelope
+from protocol.errors import BadLetterNumber, BadMessage, SarabanError
+from protocol.hub_messages import Lease, finalised_display
+from protocol.messages import Letter, RegisterEntry, parse_feed_message
+from protocol.numbers import RegisterKey, parse_letter_number, search_key
+from protocol.sealing import SEALED_SUBJECT
+from protocol.thai import parse_thai_date
+
+log = logging.getLogger(__name__)
+
+LIBRARY_FIELD = "library"
+"""The optional letter body field by which a sender puts a letter in the ministry's library."""
+
+INDEX_BATCH = 500
+"""Letters indexed per transaction: ~0.15 s of writing, short enough not to hold up a push."""
+
+BACKFILL_BATCH = 500
+"""Feed letters recorded per transaction when indexing an older hub's feed."""
+
+_SCOPE_BASE = 0xE000
+_SCOPE_SPAN = 6400  # U+E000..U+F8FF, the private use area
+FINALISING_ACTIONS = ("issued", "reserved")
+
+
+def scope_code(office: str) -> str:
+    """Three private-use characters standing for ``office`` in the index's ``scope``."""
+    digest = hashlib.sha256(office.encode("utf-8")).digest()
+    return "".join(
+        chr(_SCOPE_BASE + int.from_bytes(digest[i : i + 2], "big") % _SCOPE_SPAN) for i in (0, 2, 4)
+    )
+
+
+LIBRARY_SCOPE = scope_code("\x00library")
+"""The ``scope`` code of the letters in the ministry's library."""
+
+
+def in_library(letter: Letter) -> bool:
+    """Whether the sender marked ``letter`` for every office (never a sealed letter)."""
+    return letter.extra.get(LIBRARY_FIELD) is True and not letter.secrecy
+
+
+def _letter_day(letter: Letter, now: float) -> str:
+    try:
+        return parse_thai_date(letter.letter_date).isoformat()
+    except BadMessage:
+        return bangkok_day(now)
+
+
+def _register_id(register: str | None) -> str | None:
+    if not register:
+        return None
+    try:
+        return RegisterKey.from_id(register).as_id()
+    except BadMessage:
+        return register
+
+
+def _number_keys(number: str | None) -> tuple[str | None, str | None]:
+    """A letter number's search key, and the same again when the number is provisional."""
+    if not number:
+        return None, None
+    try:
+        parsed = parse_letter_number(number)
+    except BadLetterNumber:
+        return search_key(number), None
+    key = parsed.search_key()
+    return key, key if parsed.provisional else None
+
+
+def _provisional_key(number: str | None) -> str | None:
+    return _number_keys(number)[1]
+
+
+def letter_row(
+    letter: Letter, env_id: str, names: Mapping[str, str], number_key: str | None, now: float
+) -> dict[str, Any]:
+    """The ``portal_letters`` values of an accepted letter (``names``: office names;
+    ``number_key``: its number's search key)."""
+    sealed = bool(letter.secrecy)
+    offices = [letter.origin, *letter.recipients]
+    parties = " ".join(
+        part
+        for office in offices
+        for part in (
+            office,
+            names.get(office, ""),
+            letter.sender if office == letter.origin else "",
+        )
+        if part
+    )
+    return {
+        "env_id": env_id,
+        "origin": letter.origin,
+        "register": _register_id(letter.register),
+        "number": letter.number,
+        "number_key": number_key,
+        "letter_date": letter.letter_date,
+        "letter_day": _letter_day(letter, now),
+        "letter_type": letter.letter_type,
+        "sub_type": letter.sub_type,
+        "speed": letter.speed,
+        "secrecy": letter.secrecy,
+        "sealed": int(sealed),
+        "subject": SEALED_SUBJECT if sealed else letter.subject,
+        "body": "" if sealed else letter.body,
+        "sender": letter.sender,
+        "parties": parties,
+        "library": int(in_library(letter)),
+        "accepted_at": now,
+    }
+
+
+def record_letter(
+    store: HubStore, letter: Letter, env_id: str, now: float, letter_id: int | None = None
+) -> int | None:
+    """Record an accepted letter for the portal and queue it for the index (inside the
+    caller's transaction); its row id, or None when it was recorded already."""
+    names = store.office_names([letter.origin, *letter.recipients])
+    number_key, key = _number_keys(letter.number)
+    row = letter_row(letter, env_id, names, number_key, now)
+    new_id = store.add_portal_letter(row, letter.recipients, letter_id)
+    register = row["register"]
+    if new_id is not None and key is not None and register is not None:
+        raw = store.finalisation_envelope(letter.origin, env_id, register, key)
+        final = _final_display(raw, letter.number or "") if raw is not None else None
+        recorded = store.portal_letter(env_id) if final else None
+        if final and recorded is not None:
+            _renumber(store, recorded, final)
+    return new_id
+
+
+def _final_display(raw: bytes, provisional: str) -> str | None:
+    try:
+        lease = Lease.from_dict(json.loads(Envelope.from_bytes(raw).body))
+    except (SarabanError, ValueError):
+        log.warning("a stored finalisation does not parse; the letter keeps its number")
+        return None
+    if lease.display:
+        return lease.display
+    return finalised_display(provisional, lease.number) if lease.number else None
+
+
+def note_register_entry(store: HubStore, office: str, entry: RegisterEntry) -> None:
+    """After the numbering authority recorded ``entry``: when it made a provisional number
+    final, the letter that carried it shows the final number (inside the transaction)."""
+    if not (entry.provisional and entry.action in FINALISING_ACTIONS and entry.provisional_id):
+        return
+    key = _provisional_key(entry.display)
+    register = _register_id(entry.register)
+    if key is None or register is None or not entry.display:
+        return
+    ledger = store.provisional_entry(register, office, entry.provisional_id)
+    if ledger is None or ledger["number"] is None:
+        return
+    final = finalised_display(entry.display, int(ledger["number"]))
+    if final is None:
+        return
+    carriers = store.portal_letters_numbered(office, register, key)
+    if entry.letter is not None:
+        named = store.portal_letter(entry.letter)
+        if named is not None and named["origin"] == office and named["provisional_key"] is None:
+            carriers = [named]
+    for row in carriers:
+        _renumber(store, row, final)
+
+
+def _renumber(store: HubStore, row: dict[str, Any], final: str) -> None:
+    if row["number"] == final:
+        return
+    if not store.portal_queued(int(row["id"])):
+        store.unindex_portal_doc(index_doc(row))
+    store.renumber_portal_letter(
+        int(row["id"]), final, search_key(final), row["number"], row["number_key"]
+    )
+
+
+# -- the index ---------------------------------------------------------------------------
+
+
+def index_doc(row: Mapping[str, Any]) -> IndexDoc:
+    """The index document of a ``portal_letters`` row read with its recipients."""
+    numbers = " ".join(k for k in (row["number_key"], row["provisional_key"]) if k)
+    scope = [scope_code(o) for o in (row["origin"], *row["recipients"])]
+    if row["library"]:
+        scope.append(LIBRARY_SCOPE)
+    return (
+        int(row["id"]),
+        f"{row['subject']} ",
+        f"{numbers} ",
+        f"{row['parties']} ",
+        f"{row['body']} ",
+        " ".join(scope) + " ",
+    )
+
+
+def index_pending(store: HubStore, batch: int = INDEX_BATCH) -> int:
+    """Index up to ``batch`` of the newest queued letters in one transaction; how many."""
+    with store.write():
+        rows = store.portal_pending_batch(batch)
+        return store.index_portal_docs(index_doc(r) for r in rows)
+
+
+def backfill_step(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
+    """Record the next ``batch`` letters the feed held before the index existed, in one
+    transaction; how many feed letters were read (0 once every one is recorded).
+
+    Each takes the id ``feed row - last row - 1`` (below 1), so the letters of an older hub
+    come before every letter accepted since, in the order the hub accepted them.
+    """
+    with store.write():
+        done, upto = store.portal_backfill_span()
+        if done >= upto:
+            return 0
+        rows = store.feed_letters_between(done, upto, batch)
+        for row in rows:
+            letter = _stored_letter(row)
+            if letter is not None:
+                position = int(row["position"])
+                record_letter(
+                    store, letter, row["env_id"], float(row["received_at"]), position - upto - 1
+                )
+        store.set_portal_backfill_done(int(rows[-1]["position"]) if len(rows) == batch else upto)
+    if rows and len(rows) < batch:
+        log.info("portal index: the letters of the feed before it are recorded")
+    return len(rows)
+
+
+def _stored_letter(row: Mapping[str, Any]) -> Letter | None:
+    try:
+        msg = parse_feed_message(
+            "letter", json.loads(Envelope.from_bytes(bytes(row["envelope"])).body)
+        )
+    except (SarabanError, ValueError):
+        log.warning("portal index: stored letter %s does not parse; skipped", row["env_id"])
+        return None
+    return msg if isinstance(msg, Letter) else None
+
+
+def keep_up(
+    store: HubStore, seconds: float, clock: Callable[[], float] = time.monotonic
+) -> tuple[int, int]:
+    """Record an older feed's letters, then index the queue, for about ``seconds`` (one
+    batch at least); ``(letters recorded, letters indexed)``."""
+    deadline = clock() + seconds
+    recorded = indexed = 0
+    while True:
+        step = backfill_step(store)
+        recorded += step
+        if not step:
+            break
+        if clock() >= deadline:
+            return recorded, indexed
+    while clock() < deadline or not indexed:
+        done = index_pending(store)
+        indexed += done
+        if not done:
+            break
+    return recorded, indexed

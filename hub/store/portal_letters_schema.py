@@ -1,0 +1,91 @@
+"""The tables of the portal's letter index, and how a hub database from before them is
+marked for indexing from its feed.
+
+:data:`PORTAL_LETTERS_SCHEMA` runs with :data:`hub.store.schema.SCHEMA` (``IF NOT EXISTS``):
+
+* ``portal_letters``: one row per letter the hub accepted, written in the transaction that
+  accepts it (:mod:`hub.federation.letter_index`): its number and that number's search
+  key, the provisional number it carried and its key once the hub made it final, the
+  dates, kind, speed and secrecy, the subject and body of a letter that is not sealed (a
+  sealed one has the neutral subject only), the names of its parties as indexed, and
+  whether its sender put it in the ministry's library. Its ``id`` orders letters newest
+  last; letters indexed from an older hub's feed take ids below 1, in the feed's order;
+* ``portal_recipients``: the offices each letter was addressed to, for who may see it and
+  for filtering;
+* ``portal_pending``: the letters not in the index yet (or changed since);
+* ``portal_fts``: the FTS5 trigram index, contentless (the text is in ``portal_letters``),
+  rowid ``-portal_letters.id`` so that ascending is newest first; its columns ``subject``,
+  ``numbers``, ``parties``, ``body`` and ``scope`` (codes of the offices party to the
+  letter and of the library, which narrow a walk to what one office may see).
+
+:func:`mark_feed_for_indexing` records, the first time a hub opens its file with these
+tables, up to which feed row the letters were accepted before them (``meta``
+``portal_backfill_upto``); :func:`hub.federation.letter_index.backfill_step` indexes
+those.
+
+Holds no SQL beyond the tables: :mod:`hub.store.portal_letters` and
+:mod:`hub.store.portal_search` do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+BACKFILL_UPTO = "portal_backfill_upto"
+"""Meta key: the last feed row accepted before the portal's letter index existed."""
+BACKFILL_DONE = "portal_backfill_done"
+"""Meta key: the last feed row whose letter the backfill has recorded."""
+
+PORTAL_LETTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS portal_letters (
+    id INTEGER PRIMARY KEY,
+    env_id TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    register TEXT,
+    number TEXT,
+    number_key TEXT,
+    provisional_number TEXT,
+    provisional_key TEXT,
+    letter_date TEXT,
+    letter_day TEXT,
+    letter_type TEXT,
+    sub_type TEXT,
+    speed TEXT NOT NULL DEFAULT '',
+    secrecy TEXT NOT NULL DEFAULT '',
+    sealed INTEGER NOT NULL DEFAULT 0,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    sender TEXT NOT NULL DEFAULT '',
+    parties TEXT NOT NULL DEFAULT '',
+    library INTEGER NOT NULL DEFAULT 0,
+    accepted_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS portal_letters_number_key ON portal_letters (number_key);
+CREATE INDEX IF NOT EXISTS portal_letters_provisional_key ON portal_letters (provisional_key)
+    WHERE provisional_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS portal_letters_day ON portal_letters (letter_day);
+CREATE INDEX IF NOT EXISTS portal_letters_origin ON portal_letters (origin, id);
+CREATE TABLE IF NOT EXISTS portal_recipients (
+    office TEXT NOT NULL,
+    letter INTEGER NOT NULL,
+    PRIMARY KEY (office, letter)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS portal_recipients_letter ON portal_recipients (letter);
+CREATE TABLE IF NOT EXISTS portal_pending (letter INTEGER PRIMARY KEY);
+CREATE VIRTUAL TABLE IF NOT EXISTS portal_fts USING fts5(
+    subject, numbers, parties, body, scope,
+    tokenize = 'trigram', content = '', columnsize = 0);
+"""
+
+PORTAL_LETTERS_TABLES = frozenset({"portal_letters", "portal_recipients", "portal_pending"})
+"""The tables :meth:`hub.store.HubStore.count` counts."""
+
+
+def mark_feed_for_indexing(conn: sqlite3.Connection) -> None:
+    """Remember, once, the last feed row stored before the portal's letter index existed
+    (0 for a new hub): the letters up to it are indexed from the feed in the background."""
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value)"
+        " SELECT ?, CAST(COALESCE(MAX(rowid), 0) AS TEXT) FROM feed",
+        (BACKFILL_UPTO,),
+    )
