@@ -9,6 +9,8 @@ circle of others.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -221,3 +223,20 @@ def test_no_module_is_too_long_to_read() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > limit(name)
     }
     assert long == {}
+
+
+PRINTING_LIBRARIES = ("fpdf", "openpyxl", "pypdf", "fontTools", "pythainlp")
+
+
+@pytest.mark.parametrize("app", ["node.app", "hub.app"])
+def test_services_start_without_the_printing_libraries(app: str) -> None:
+    """A node or hub process imports fpdf2, openpyxl, pypdf and PyThaiNLP at the first
+    print or export, not at start: they would cost every start half a second of CPU."""
+    probe = (
+        f"import sys, {app}; print(' '.join(m for m in {PRINTING_LIBRARIES!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

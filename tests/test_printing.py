@@ -29,7 +29,8 @@ from node.errors import BadInput
 from node.printing.fonts import LAKSAMAN, PrintFontMissing, resolve_font
 from node.printing.registers import RECEIPT_COLUMNS
 from node.printing.stamp import ReceiptStamp, stamp_pdf
-from node.printing.tables import Column, TableDoc, table_pdf, table_xlsx
+from node.printing.tabledoc import Column, TableDoc
+from node.printing.tables import table_pdf, table_xlsx
 from node.printing.thaiwrap import wrap_text
 
 PRINTED_AT = 1_795_000_000.0  # 18 พฤศจิกายน 2569, 18.06 น. Bangkok

@@ -13,7 +13,8 @@ from flask import Response, request
 from node.api.kit import ctx
 from node.errors import BadInput
 from node.printing.fonts import resolve_font
-from node.printing.tables import TableDoc, table_pdf, table_xlsx
+from node.printing.tabledoc import TableDoc
+from node.printing.tables import table_pdf, table_xlsx
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

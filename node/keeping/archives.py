@@ -12,7 +12,7 @@ from typing import Any
 
 from node.keeping.kept import SIGN_LINE, kept_row, remark
 from node.keeping.retention import check_year, letter_year_be
-from node.printing.tables import Column, TableDoc
+from node.printing.tabledoc import Column, TableDoc
 from node.records.access import OPERATOR, Viewer
 from node.storage.store import Store
 

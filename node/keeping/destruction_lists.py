@@ -3,7 +3,7 @@
 :func:`due_letters` are the kept letters whose time ran out, what a new list takes;
 :func:`get_destruction_list` and :func:`list_destruction_lists` read the lists with their
 items and the committee's decisions; :func:`destruction_doc` is the regulation's form as a
-:class:`~node.printing.tables.TableDoc`, with the committee's signature lines.
+:class:`~node.printing.tabledoc.TableDoc`, with the committee's signature lines.
 
 Does not: make, approve or carry out a list (:mod:`node.keeping.destruction`), or render it
 (:mod:`node.printing.tables`). Classified subjects are hidden from a viewer who may not open the
@@ -27,7 +27,7 @@ from node.keeping.kept import (
     shown_subject,
 )
 from node.keeping.retention import check_year
-from node.printing.tables import Column, TableDoc
+from node.printing.tabledoc import Column, TableDoc
 from node.records.access import OPERATOR, Viewer
 from node.storage.store import Store
 from protocol.thai import format_thai_date, format_thai_datetime

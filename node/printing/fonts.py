@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from fontTools.pens.boundsPen import BoundsPen
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from node.errors import NodeError
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ class PrintFont:
 
 def _thai_height(path: Path) -> float | None:
     """The height of ก in font units per 1000 em, or None if the font cannot print Thai."""
+    from fontTools.pens.boundsPen import BoundsPen  # fontTools: at the first print only
+    from fontTools.ttLib import TTFont
+
     try:
         font = TTFont(str(path), lazy=True)
         cmap = font.getBestCmap() or {}

@@ -4,7 +4,7 @@ classified letters, and the receipt stamp of a received PDF.
 :func:`register_doc` reads one register (``owner|series|year``) with every number it holds
 (issued, registered on paper, reserved, voided with its reason; provisional numbers last)
 and the letters they were given to, and lays them out in the columns of DOMAIN.md as a
-:class:`~node.printing.tables.TableDoc`. :func:`stamped_copy` puts the receipt stamp on a received
+:class:`~node.printing.tabledoc.TableDoc`. :func:`stamped_copy` puts the receipt stamp on a received
 letter's PDF attachment.
 
 The control register of classified letters (ทะเบียนควบคุมหนังสือลับ) is for the registrar
@@ -27,8 +27,7 @@ from typing import Any
 from node.context import NodeContext
 from node.errors import BadInput, Conflict, NodeError, NotFound
 from node.printing.fonts import resolve_font
-from node.printing.stamp import ReceiptStamp, stamp_pdf
-from node.printing.tables import Column, TableDoc
+from node.printing.tabledoc import Column, TableDoc
 from node.records.access import Viewer
 from node.records.directory import load_trusted
 from node.records.registers import parse_series
@@ -476,6 +475,8 @@ def stamped_copy(
             f"attachment {sha256} has not been received yet",
             message_th="ยังไม่ได้รับไฟล์แนบนี้จากศูนย์กลาง กรุณาซิงค์แล้วลองใหม่",
         )
+    from node.printing.stamp import ReceiptStamp, stamp_pdf  # fpdf2 and pypdf, at the first stamp
+
     owner = str(row["receipt_register"] or "").split("|")[0] or ctx.office
     registered = datetime.fromtimestamp(float(row["registered_at"]), UTC)
     stamp = ReceiptStamp(

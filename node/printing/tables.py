@@ -1,10 +1,10 @@
 """Printed documents: tables as A4 PDF (Thai shaped, font embedded) and as Excel.
 
-A :class:`TableDoc` is what every printed register and list is made of: a title, a
-subtitle, columns and rows of text. Registers (:mod:`node.printing.registers`), the 20-year list
-(:mod:`node.keeping.archives`) and the destruction list (:mod:`node.keeping.destruction_lists`)
-build one;
-this module renders it:
+A :class:`~node.printing.tabledoc.TableDoc` is what every printed register and list is made
+of: a title, a subtitle, columns and rows of text. Registers (:mod:`node.printing.registers`),
+the 20-year list (:mod:`node.keeping.archives`) and the destruction list
+(:mod:`node.keeping.destruction_lists`) build one; this module renders it (and is imported
+at the first print, so a node starts without fpdf2, openpyxl and pypdf):
 
 * :func:`table_pdf`: A4 through fpdf2, with the Thai font (:mod:`node.printing.fonts`) embedded
   (subset) and shaped by HarfBuzz, so that tone marks and upper and lower vowels sit where
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fpdf import FPDF
@@ -36,38 +36,12 @@ from openpyxl.utils import get_column_letter
 
 from node.printing.fonts import FAMILY, PrintFont, resolve_font, use_font
 from node.printing.pdftext import repair_text_layer
+from node.printing.tabledoc import TableDoc
 from node.printing.thaiwrap import wrap_text
 from protocol.thai import format_thai_datetime, normalize_thai
 
 XLSX_FONT = "TH SarabunPSK"
 """The official Thai font, named in Excel cells (Excel substitutes it where missing)."""
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its Thai header, its share of the page width (mm) and alignment."""
-
-    header: str
-    width_mm: float
-    align: str = "L"  # "L", "C" or "R"
-
-
-@dataclass
-class TableDoc:
-    """A titled table to print: registers, the destruction list, the archives list."""
-
-    title: str
-    subtitle: str
-    columns: list[Column]
-    rows: list[list[str]]
-    footer: list[str] = field(default_factory=list)
-    landscape: bool = True
-    filename: str = "document"
-    """Base of the download's file name, without extension (ASCII)."""
-    display_name: str = ""
-    """The download's Thai file name without extension (``filename*``); empty: ``filename``."""
-    printed_at: float | None = None
-    """When it was printed (Unix seconds, from the node's clock); None: the rendering time."""
 
 
 # -- tables as PDF -----------------------------------------------------------------------

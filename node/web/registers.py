@@ -29,7 +29,7 @@ from node.api.files import document_format, document_response
 from node.api.kit import ctx, store
 from node.errors import BadInput, NodeError
 from node.printing import registers as reports
-from node.printing.tables import TableDoc
+from node.printing.tabledoc import TableDoc
 from node.web.kit import requires, viewer
 from protocol.numbers import Series
 from protocol.thai import THAI_MONTHS, as_bangkok, be_year, to_arabic_digits
