@@ -4,6 +4,9 @@
 shipped are listed in :data:`LATER_COLUMNS` and added to an existing file when it is
 opened (SQLite's ``ALTER TABLE ... ADD COLUMN``), so an office's database from an earlier
 version keeps working. :data:`INDEXES` runs last because some indexes use those columns.
+:func:`bring_up_to_date` does all three once per version of this module: the file's
+``user_version`` holds :data:`SCHEMA_STAMP` afterwards, and a connection that finds it there
+skips them (they took ~5 ms of every request's connection).
 
 Sections are marked by concept (federation, correspondence, search, retention); each
 concept's module owns the meaning of its tables.
@@ -11,6 +14,7 @@ concept's module owns the meaning of its tables.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 SCHEMA = """
@@ -309,3 +313,28 @@ def add_missing_columns(conn: sqlite3.Connection) -> None:
                 # Names and types come from the table above, never from input.
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
     conn.executescript(INDEXES)
+
+
+def _stamp() -> int:
+    digest = hashlib.sha256(repr((SCHEMA, LATER_COLUMNS, INDEXES)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+SCHEMA_STAMP = _stamp()
+"""This module's tables, columns and indexes in one positive 31-bit number: SQLite's
+``user_version`` of a file brought up to date by it. Any change to them changes it."""
+
+
+def bring_up_to_date(conn: sqlite3.Connection) -> None:
+    """Create what :data:`SCHEMA` lacks, add :data:`LATER_COLUMNS` and :data:`INDEXES`,
+    unless the file's ``user_version`` says this version did so already.
+
+    A folder restored from an older copy, or written by another version, has another stamp
+    and is brought up to date again; every statement is idempotent, so two connections
+    doing it at once do no harm.
+    """
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_STAMP:
+        return
+    conn.executescript(SCHEMA)
+    add_missing_columns(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_STAMP}")

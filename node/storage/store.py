@@ -45,7 +45,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from node.errors import CannotWrite, DiskReadOnly, NodeError
 from node.storage import disk
-from node.storage.schema import SCHEMA, add_missing_columns
+from node.storage.schema import bring_up_to_date
 from protocol.filemodes import create_private_file, private_opener
 
 SIDECAR_NAME = "highwater.json"
@@ -107,8 +107,7 @@ class Store:
         conn = self._connect(str(self.path))
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            add_missing_columns(conn)
+            bring_up_to_date(conn)
         except sqlite3.Error:
             conn.close()
             raise
