@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
-WORKERS ?= auto
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 SOAK_MINUTES ?= 30
 SOAK_SEED ?= 1
 
@@ -40,10 +40,12 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-# One worker per core; WORKERS=0 runs in one process (easier to debug). The long fault
-# scenarios (marked soak) are left to `make soak-scenarios`.
+# One worker more than the cores: the tests that run real hub and node processes wait on
+# them, and a third worker on two cores fills that time; worksteal hands
+# the long tests' neighbours to idle workers. WORKERS=0 runs in one process (easier to
+# debug). The long fault scenarios (marked soak) are left to `make soak-scenarios`.
 pytest: $(TEST_STAMP)
-	$(BIN)/pytest -n $(WORKERS) -m "not soak" $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not soak" $(ARGS)
 
 test: $(TEST_STAMP) browser lint typecheck pytest
 
