@@ -40,6 +40,19 @@ def _writer_of(path: str | Path) -> threading.RLock:
         return _WRITERS.setdefault(key, threading.RLock())
 
 
+def _bring_up_to_date(conn: sqlite3.Connection) -> None:
+    """:data:`SCHEMA` and :func:`upgrade` in one transaction: a new file's statements reach
+    the disk once instead of one by one, and a failure leaves the file as it was."""
+    try:
+        conn.executescript("BEGIN IMMEDIATE;\n" + SCHEMA)
+        upgrade(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _row(cursor_row: sqlite3.Row | None) -> Row | None:
     return None if cursor_row is None else dict(cursor_row)
 
@@ -69,8 +82,7 @@ class Connection:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             if create:
-                conn.executescript(SCHEMA)
-                upgrade(conn)
+                _bring_up_to_date(conn)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the hub database: {e}") from e
         return cls(conn, _writer_of(path))
