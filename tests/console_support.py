@@ -6,13 +6,14 @@ No test lives here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 from flask.testing import FlaskClient
 from test_hub_support import Hub
 
-from hub.console.operators import add_operator
+from protocol.passwords import hash_password
 
 PASSWORD = "รหัสผ่านศูนย์กลาง-2569"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -23,11 +24,22 @@ OPERATORS = {
 """One account of each role, all with :data:`PASSWORD`: user name -> (name, role)."""
 
 
+@functools.cache
+def password_hash() -> str:
+    """:data:`PASSWORD` hashed once per test process (scrypt takes 50 ms a time)."""
+    return hash_password(PASSWORD)
+
+
 def add_operators(hub: Hub) -> None:
-    """Create :data:`OPERATORS` at ``hub``."""
-    with hub.store() as s:
+    """Create :data:`OPERATORS` at ``hub`` as ``saraban hub operator add`` leaves them (the
+    account and its logged action), with :data:`PASSWORD`'s hash made once per process:
+    every test of the ``hub`` fixture starts with them. The command itself, its checks and
+    its hash, is tested in tests/test_console.py."""
+    now = hub.clock()
+    with hub.store() as s, s.write():
         for username, (name, role) in OPERATORS.items():
-            add_operator(s, username, name, PASSWORD, role, hub.clock())
+            s.add_operator(username, name, role, password_hash(), now)
+            s.log_action("cli", "add_operator", username, None, role, now)
 
 
 def csrf(client: FlaskClient, path: str = "/login") -> str:

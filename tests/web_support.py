@@ -9,6 +9,8 @@ see tests/test_web_flow.py).
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,9 @@ from flask.testing import FlaskClient
 from playwright.sync_api import ViewportSize
 from test_node_support import Node
 
-from node.staff.accounts import add_user
+from node.staff.published import note_change
+from node.storage import audit
+from protocol.passwords import hash_password
 
 PASSWORD = "รหัสผ่านยาวพอ-2569"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -37,13 +41,41 @@ USERS: dict[str, tuple[str, list[str]]] = {
 """One user of each role, all with :data:`PASSWORD`: user name -> (name, roles)."""
 
 
+@functools.cache
+def password_hash() -> str:
+    """:data:`PASSWORD` hashed once per test process (scrypt takes 50 ms a time)."""
+    return hash_password(PASSWORD)
+
+
 def add_users(node: Node, divisions: dict[str, list[str]] | None = None) -> None:
-    """Create :data:`USERS` at ``node``; ``divisions`` gives some of them divisions."""
-    with node.store() as s:
+    """Create :data:`USERS` at ``node`` as the admin's form leaves them (the row, its audit
+    entry, the accounts version moved on); ``divisions`` gives some of them divisions.
+
+    Loaded as rows with :data:`PASSWORD`'s hash made once per process: hundreds of tests
+    start with these users. Making a user through the form or the API, its checks and
+    its hash, is tested in tests/test_accounts.py and tests/test_web_admin.py.
+    """
+    now = node.ctx.now()
+    with node.store() as s, s.transaction():
         for username, (name, roles) in USERS.items():
-            add_user(
-                node.ctx, s, username, name, PASSWORD, roles, (divisions or {}).get(username, [])
+            units = (divisions or {}).get(username, [])
+            s.insert(
+                "users",
+                {
+                    "username": username,
+                    "display_name": name,
+                    "password_hash": password_hash(),
+                    "roles": json.dumps(sorted(roles)),
+                    "divisions": json.dumps(sorted(set(units)), ensure_ascii=False),
+                    "active": 1,
+                    "failures": 0,
+                    "locked_until": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
+            audit.record(s, now, "admin", "add_user", f"user:{username}", {"roles": sorted(roles)})
+        note_change(s)
 
 
 def csrf(client: FlaskClient, path: str = "/login") -> str:
