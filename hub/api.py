@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 
 from hub import __version__
 from hub.clock import iso_utc, parse_clock
-from hub.context import clock, get_blobs, get_keyring, get_store
+from hub.context import clock, get_blobs, get_keyring, get_push_activity, get_store
 from hub.directory import current_directory
 from hub.errors import (
     BadCursor,
@@ -227,16 +227,17 @@ def _push() -> Response:
     except HubError:
         remember_nonce(get_store(), who.keyid, who.nonce, clock(), _window())
         raise
-    outcome = ingest_push(
-        get_store(),
-        get_keyring(),
-        who.office,
-        envelopes,
-        clock(),
-        blobs=get_blobs(),
-        nonce=(who.keyid, who.nonce, _window()),
-        quarantine_quota=int(current_app.config["QUARANTINE_BYTES_PER_OFFICE"]),
-    )
+    with get_push_activity().ingesting():
+        outcome = ingest_push(
+            get_store(),
+            get_keyring(),
+            who.office,
+            envelopes,
+            clock(),
+            blobs=get_blobs(),
+            nonce=(who.keyid, who.nonce, _window()),
+            quarantine_quota=int(current_app.config["QUARANTINE_BYTES_PER_OFFICE"]),
+        )
     crash_point("hub_push_committed")
     assert outcome.ack is not None
     return jsonify({"results": outcome.results, "ack": outcome.ack.to_wire()})

@@ -11,6 +11,7 @@ from flask import current_app, g
 
 from hub.directory import HubKeyring
 from hub.federation.blobs import BlobStore
+from hub.federation.push_activity import PushActivity
 from hub.store import HubStore
 
 
@@ -45,6 +46,12 @@ def get_keyring() -> HubKeyring:
         keyring = HubKeyring.load(current_app.instance_path, store)
         cache["keyring"] = keyring
     return keyring
+
+
+def get_push_activity() -> PushActivity:
+    """This process's pushes being ingested (the index job gives way to them)."""
+    activity: PushActivity = current_app.extensions["saraban_push_activity"]
+    return activity
 
 
 def get_blobs() -> BlobStore:

@@ -38,6 +38,7 @@ from hub.directory import HubKeyring, reissue_stale_directory
 from hub.federation.blobs import BlobStore
 from hub.federation.collection import Collected, collect_unused
 from hub.federation.letter_index import keep_up
+from hub.federation.push_activity import BUSY_BATCH, PushActivity
 from hub.monitoring.alerts import refresh_alerts
 from hub.numbering.reconcile import Reconciliation, run_nightly
 from hub.store import HubStore
@@ -114,8 +115,12 @@ def collect_unused_files(app: Flask) -> Collected:
 
 
 def keep_portal_index(app: Flask) -> tuple[int, int]:
-    """Index the portal's queued letters (an older feed's first) for about half a second."""
+    """Index the portal's queued letters (an older feed's first) for about half a second;
+    while offices push, one small batch (:mod:`hub.federation.push_activity`)."""
+    activity: PushActivity | None = app.extensions.get("saraban_push_activity")
     with _store(app) as store:
+        if activity is not None and activity.busy():
+            return keep_up(store, 0.0, batch=BUSY_BATCH)
         return keep_up(store, PORTAL_INDEX_SECONDS)
 
 

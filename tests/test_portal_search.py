@@ -31,6 +31,8 @@ from hub.admin.instance import init_hub
 from hub.admin.offices import add_shared_register
 from hub.admin.tokens import issue_enrollment_token
 from hub.federation.letter_index import backfill_step, index_pending
+from hub.federation.push_activity import BUSY_BATCH, QUIET_SECONDS, PushActivity
+from hub.jobs import keep_portal_index
 from hub.portal.search import PortalQuery, PortalQueryError, PortalRow, Scope, search
 from hub.store import HubStore, open_store
 from protocol.envelope import Envelope
@@ -317,6 +319,33 @@ def test_letters_accepted_a_moment_ago_are_found_as_when_indexed(tmp_path: Path)
         assert queued[1][0] == [MEETING] and queued[2][2] == [BUDGET]
         assert index_pending(store) == 3 and store.portal_pending_count() == 0
         assert [[subjects(store, s, **q) for q in QUERIES] for s in SCOPES] == queued
+
+
+def test_while_offices_push_the_index_job_takes_a_small_batch_and_catches_up_after(
+    tmp_path: Path,
+) -> None:
+    hub = Hub(tmp_path, Clock())
+    now = [1_000.0]
+    activity = PushActivity(clock=lambda: now[0])
+    hub.app.extensions["saraban_push_activity"] = activity
+    cm = hub.office(CHIANG_MAI)
+    hub.office(CHIANG_RAI)
+    letters = [cm.letter([CHIANG_RAI], body=f"รายงานน้ำท่วม ฉบับที่ {i}") for i in range(130)]
+    cm.push_ok(*letters)  # through the push route: the activity saw it end at 1,000 s
+
+    def pending() -> int:
+        with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
+            return store.portal_pending_count()
+
+    assert pending() == 130
+    assert keep_portal_index(hub.app) == (0, BUSY_BATCH)  # the push ended a moment ago
+    with activity.ingesting():  # another office's push is being ingested
+        now[0] += QUIET_SECONDS
+        assert keep_portal_index(hub.app) == (0, BUSY_BATCH)
+    assert pending() == 130 - 2 * BUSY_BATCH
+    now[0] += QUIET_SECONDS  # the offices are quiet: the rest at once
+    assert keep_portal_index(hub.app) == (0, 130 - 2 * BUSY_BATCH)
+    assert pending() == 0
 
 
 def test_indexed_letter_whose_number_becomes_final_is_found_by_both(tmp_path: Path) -> None:

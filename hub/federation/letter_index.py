@@ -280,21 +280,24 @@ def _stored_letter(row: Mapping[str, Any]) -> Letter | None:
 
 
 def keep_up(
-    store: HubStore, seconds: float, clock: Callable[[], float] = time.monotonic
+    store: HubStore,
+    seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    batch: int = INDEX_BATCH,
 ) -> tuple[int, int]:
     """Record an older feed's letters, then index the queue, for about ``seconds`` (one
-    batch at least); ``(letters recorded, letters indexed)``."""
+    batch of ``batch`` letters at least); ``(letters recorded, letters indexed)``."""
     deadline = clock() + seconds
     recorded = indexed = 0
     while True:
-        step = backfill_step(store)
+        step = backfill_step(store, batch)
         recorded += step
         if not step:
             break
         if clock() >= deadline:
             return recorded, indexed
     while clock() < deadline or not indexed:
-        done = index_pending(store)
+        done = index_pending(store, batch)
         indexed += done
         if not done:
             break
