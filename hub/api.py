@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 
 from hub import __version__
 from hub.clock import iso_utc, parse_clock
-from hub.context import clock, get_blobs, get_keyring, get_push_activity, get_store
+from hub.context import clock, get_blobs, get_exchanges, get_keyring, get_store
 from hub.directory import current_directory
 from hub.errors import (
     BadCursor,
@@ -227,7 +227,7 @@ def _push() -> Response:
     except HubError:
         remember_nonce(get_store(), who.keyid, who.nonce, clock(), _window())
         raise
-    with get_push_activity().ingesting():
+    with get_exchanges().serving():
         outcome = ingest_push(
             get_store(),
             get_keyring(),
@@ -258,7 +258,7 @@ def _cursor_position(cursor: Any, office: str) -> int:
 @bp.post("/pull")
 def pull() -> Response:
     """Mailbox envelopes after the caller's cursor, with a signed checkpoint."""
-    with timed("pull"):
+    with timed("pull"), get_exchanges().serving():
         require_json()
         return _pull()
 

@@ -25,7 +25,7 @@ from hub.console.kit import configure_console
 from hub.context import close_store
 from hub.errors import StoreError
 from hub.federation.blobs import BlobStore, backfill_readers
-from hub.federation.push_activity import PushActivity
+from hub.federation.exchanges import Exchanges
 from hub.federation.ratelimit import RateLimits
 from hub.monitoring import metrics
 from hub.monitoring.usage_facts import backfill as backfill_statistics
@@ -67,7 +67,7 @@ def create_app(
         upgrade.close()
     app.extensions["saraban_keyring"] = {}
     app.extensions["saraban_blobs"] = BlobStore(app.config["BLOB_DIR"])
-    app.extensions["saraban_push_activity"] = PushActivity()
+    app.extensions["saraban_exchanges"] = Exchanges()
     app.extensions["saraban_rate_limits"] = RateLimits.from_settings(app.config)
     app.teardown_appcontext(close_store)
     render_errors(app)

@@ -11,7 +11,7 @@ from flask import current_app, g
 
 from hub.directory import HubKeyring
 from hub.federation.blobs import BlobStore
-from hub.federation.push_activity import PushActivity
+from hub.federation.exchanges import Exchanges
 from hub.store import HubStore
 
 
@@ -48,9 +48,9 @@ def get_keyring() -> HubKeyring:
     return keyring
 
 
-def get_push_activity() -> PushActivity:
+def get_exchanges() -> Exchanges:
     """This process's pushes being ingested (the index job gives way to them)."""
-    activity: PushActivity = current_app.extensions["saraban_push_activity"]
+    activity: Exchanges = current_app.extensions["saraban_exchanges"]
     return activity
 
 

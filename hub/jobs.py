@@ -37,8 +37,8 @@ from flask import Flask
 from hub.directory import HubKeyring, reissue_stale_directory
 from hub.federation.blobs import BlobStore
 from hub.federation.collection import Collected, collect_unused
+from hub.federation.exchanges import BUSY_BATCH, Exchanges
 from hub.federation.letter_index import keep_up
-from hub.federation.push_activity import BUSY_BATCH, PushActivity
 from hub.monitoring.alerts import refresh_alerts
 from hub.numbering.reconcile import Reconciliation, run_nightly
 from hub.store import HubStore
@@ -116,8 +116,8 @@ def collect_unused_files(app: Flask) -> Collected:
 
 def keep_portal_index(app: Flask) -> tuple[int, int]:
     """Index the portal's queued letters (an older feed's first) for about half a second;
-    while offices push, one small batch (:mod:`hub.federation.push_activity`)."""
-    activity: PushActivity | None = app.extensions.get("saraban_push_activity")
+    while offices push or pull, one small batch (:mod:`hub.federation.exchanges`)."""
+    activity: Exchanges | None = app.extensions.get("saraban_exchanges")
     with _store(app) as store:
         if activity is not None and activity.busy():
             return keep_up(store, 0.0, batch=BUSY_BATCH)

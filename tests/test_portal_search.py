@@ -30,8 +30,8 @@ from test_hub_support import Answer, Hub, Office
 from hub.admin.instance import init_hub
 from hub.admin.offices import add_shared_register
 from hub.admin.tokens import issue_enrollment_token
+from hub.federation.exchanges import BUSY_BATCH, QUIET_SECONDS, Exchanges
 from hub.federation.letter_index import backfill_step, index_pending
-from hub.federation.push_activity import BUSY_BATCH, QUIET_SECONDS, PushActivity
 from hub.jobs import keep_portal_index
 from hub.portal.search import PortalQuery, PortalQueryError, PortalRow, Scope, search
 from hub.store import HubStore, open_store
@@ -326,8 +326,8 @@ def test_while_offices_push_the_index_job_takes_a_small_batch_and_catches_up_aft
 ) -> None:
     hub = Hub(tmp_path, Clock())
     now = [1_000.0]
-    activity = PushActivity(clock=lambda: now[0])
-    hub.app.extensions["saraban_push_activity"] = activity
+    activity = Exchanges(clock=lambda: now[0])
+    hub.app.extensions["saraban_exchanges"] = activity
     cm = hub.office(CHIANG_MAI)
     hub.office(CHIANG_RAI)
     letters = [cm.letter([CHIANG_RAI], body=f"รายงานน้ำท่วม ฉบับที่ {i}") for i in range(130)]
@@ -339,7 +339,7 @@ def test_while_offices_push_the_index_job_takes_a_small_batch_and_catches_up_aft
 
     assert pending() == 130
     assert keep_portal_index(hub.app) == (0, BUSY_BATCH)  # the push ended a moment ago
-    with activity.ingesting():  # another office's push is being ingested
+    with activity.serving():  # another office's push or pull is being served
         now[0] += QUIET_SECONDS
         assert keep_portal_index(hub.app) == (0, BUSY_BATCH)
     assert pending() == 130 - 2 * BUSY_BATCH
