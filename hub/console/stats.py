@@ -34,9 +34,6 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, render_template, request
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from hub.console import charts
 from hub.console.kit import now, thai_duration
@@ -397,6 +394,10 @@ def export_csv() -> Response:
 @bp.get("/stats/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
+    from openpyxl import Workbook  # openpyxl: at the first export, not at the hub's start
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     query, report, timings, choices = _report()
     book = Workbook()
     about = book.active

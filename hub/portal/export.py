@@ -19,10 +19,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from hub.portal.search import PortalRow
 from protocol.thai import BANGKOK, be_year, format_thai_date, format_thai_datetime
 
@@ -78,6 +74,10 @@ def workbook(
 ) -> bytes:
     """The workbook of ``rows``: a title, ``about`` (what was searched, as label and value
     pairs), when it was made, then the table."""
+    from openpyxl import Workbook  # openpyxl: at the first export, not at the hub's start
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     sheet.title = "ผลการค้นหา"

@@ -1,7 +1,7 @@
 """Files the local API hands out: printed documents (PDF, Excel) and other downloads.
 
-Only the API modules that serve files import this, so the rest of the API does not load the
-PDF and spreadsheet libraries.
+The PDF and spreadsheet libraries (fpdf2, openpyxl, pypdf, fontTools) load at the first
+document a clerk prints or exports, not when the node starts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from node.api.kit import ctx
 from node.errors import BadInput
 from node.printing.fonts import resolve_font
 from node.printing.tabledoc import TableDoc
-from node.printing.tables import table_pdf, table_xlsx
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,6 +40,8 @@ def document_format() -> str:
 
 def document_response(doc: TableDoc, fmt: str) -> Response:
     """A printed document as a PDF (in the node's print font) or Excel download."""
+    from node.printing.tables import table_pdf, table_xlsx  # loaded at the first print
+
     name = doc.display_name or doc.filename
     if fmt == "xlsx":
         return file_response(table_xlsx(doc), XLSX, f"{doc.filename}.xlsx", f"{name}.xlsx")
