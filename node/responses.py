@@ -102,9 +102,12 @@ def bound_requests(app: Flask) -> None:
 
 
 def log_refusal(status: int, code: str, reason: str) -> None:
-    """The node's one line for a refused request (:func:`protocol.refusal.log_refusal`)."""
+    """The node's one line for a refused request (:func:`protocol.refusal.log_refusal`);
+    none from an app whose ``LOG_REFUSALS`` is false (the command line's in-process node,
+    which says each refusal itself)."""
     g.refusal_logged = True
-    refusal.log_refusal(current_app.logger, request.method, request.path, status, code, reason)
+    if current_app.config.get("LOG_REFUSALS", True):
+        refusal.log_refusal(current_app.logger, request.method, request.path, status, code, reason)
 
 
 def error_page(status: int, message_th: str) -> tuple[Response, int]:

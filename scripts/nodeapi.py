@@ -13,7 +13,6 @@ it once and answers the retry with the first answer.
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -145,12 +144,13 @@ class NodeInProcess:
         from node.app import create_app
 
         token = read_token(instance)
-        self.app = create_app(
-            instance_path=str(instance.resolve()), test_config={"SCHEDULER": False}
-        )
         # The command says every refusal itself in one line; the app's own log line of it
-        # (node.responses.log_refusal) would say it twice.
-        self.app.logger.setLevel(logging.ERROR)
+        # (node.responses.log_refusal) would say it twice. Not by the app logger's level:
+        # that logger ("node.app") is every node app's in this process.
+        self.app = create_app(
+            instance_path=str(instance.resolve()),
+            test_config={"SCHEDULER": False, "LOG_REFUSALS": False},
+        )
         self.client = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {token}"}
         self.keys = IdempotencyKeys()

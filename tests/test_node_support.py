@@ -170,12 +170,12 @@ def office_knowing(
     lists: dict[str, Any] | None = None,
     **config: Any,
 ) -> Node:
-    """``office`` with no hub, its directory naming ``others`` (nodes made beside it, on the
-    same clock) and the distribution ``lists``."""
+    """``office`` with no hub, its directory naming ``others`` (their signing keys only: no
+    node is made for them) and the distribution ``lists``."""
     paper, clock = PaperHub(), clock or Clock()
     node = offline_node(tmp_path, office, paper, clock, **config)
     for other in others:
-        offline_node(tmp_path, other, paper, clock)
+        paper.offices[other] = Signer.generate(other)
     paper.lists = lists or {}
     publish(paper, node)
     return node
