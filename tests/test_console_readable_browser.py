@@ -8,7 +8,8 @@ hub served on 127.0.0.1 on a movable clock, real offices signing through its API
   and what to do next, for every action the hub records, and a code it does not know
   still reads as Thai;
 * the statistics downloads are named in Thai with the Buddhist-era year, with an ASCII name
-  for old clients.
+  for old clients;
+* the console has an icon of its own, and no page asks for one that is missing.
 """
 
 from __future__ import annotations
@@ -321,3 +322,29 @@ def test_statistics_downloads_are_named_in_thai_with_the_buddhist_year(
     whole = ops.get("/stats/export.xlsx?month=2569-12").headers["Content-Disposition"]
     assert 'filename="saraban-stats-all-2569-12.xlsx"' in whole
     assert "2026" not in disposition + whole
+
+
+# -- the console's icon ---------------------------------------------------------------------
+
+
+def test_the_console_serves_its_own_icon_and_no_page_asks_for_a_missing_one(
+    browser: Browser, hub: Hub, url: str
+) -> None:
+    _federation(hub)
+    missing: list[str] = []
+    page = browser.new_page(viewport=DESKTOP, locale="th-TH")
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto(f"{url}/login")
+    href = page.locator('link[rel="icon"]').get_attribute("href")
+    assert href and href.startswith("/static/")
+    log_in_page(page, url, "ops", PASSWORD)
+    page.goto(f"{url}/offices")
+    for path in (href, "/favicon.ico"):
+        icon = page.request.get(f"{url}{path}")
+        assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    icon_page = browser.new_page()
+    icon_page.goto(f"{url}{href}")
+    expect(icon_page.locator("svg")).to_be_visible()
+    icon_page.close()
+    assert missing == []
+    page.close()

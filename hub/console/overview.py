@@ -5,7 +5,8 @@ Routes (blueprint ``console``, no prefix): ``/login``, ``/logout``, ``/`` (à¸ à¸
 ``/offices`` (every office; ``?group=``, ``?state=``, ``?sort=``, ``?dir=desc``),
 ``/offices/<id>`` (its details, current problems, alerts and last 100 sync sessions),
 ``/actions`` (the record of operator actions in Thai: :mod:`hub.console.action_log`) and
-``/fonts/<name>`` (Sarabun, served by the hub: no CDN).
+``/fonts/<name>`` (Sarabun, served by the hub: no CDN) and ``/favicon.ico`` (the console's
+icon, ``/static/favicon.svg``, which every page links).
 
 Other sections register their own blueprints (alerts, enrollment, numbering, statistics,
 lists). Every page needs a signed-in operator; see :mod:`hub.console.session`.
@@ -13,6 +14,7 @@ lists). Every page needs a signed-in operator; see :mod:`hub.console.session`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,6 +106,13 @@ def font(name: str) -> Response:
     if name not in FONT_FILES:
         raise HTTPNotFound()
     return send_file(SARABUN_ROOT / "files" / name, mimetype="font/ttf", max_age=7 * 24 * 3600)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The console's icon, for browsers that ask for it where a page does not name it."""
+    icon = Path(current_app.static_folder or "") / "favicon.svg"
+    return send_file(icon, mimetype="image/svg+xml", max_age=7 * 24 * 3600)
 
 
 def _office_rows(store: HubStore) -> list[dict[str, Any]]:
