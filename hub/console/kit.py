@@ -28,6 +28,7 @@ from hub.console.operators import ROLES
 from hub.console.session import configure_sessions, csrf_token, is_page, may_act, operator_name
 from hub.context import get_store
 from hub.errors import ConsoleError
+from hub.monitoring.offices import clock_skew_text
 from hub.monitoring.timings import thai_span
 from protocol.keys import fingerprint
 from protocol.sessions import CSRF_FIELD
@@ -190,23 +191,6 @@ def thai_duration(seconds: Any) -> str:
     """A span of time in Thai words, its two largest units to the second (``7 วินาที``,
     ``2 นาที 5 วินาที``, ``1 ชม. 3 นาที``; ``-`` for none): :func:`thai_span`."""
     return thai_span(None if seconds is None else float(seconds))
-
-
-SKEW_UNNOTICED = 0.5
-"""An office clock within this many seconds of the hub's reads as on time (never ``-0``)."""
-
-
-def clock_skew_text(seconds: Any, short: bool = False) -> str:
-    """How far an office's clock is from the hub's, in Thai words: ``เร็วกว่าศูนย์กลาง 7
-    วินาที``, ``ช้ากว่าศูนย์กลาง 2 นาที 5 วินาที``, ``ตรงกับศูนย์กลาง``; ``short`` drops
-    ``กว่าศูนย์กลาง`` for a table cell. ``-`` when the office has not reported its clock."""
-    if seconds is None or seconds == "":
-        return "-"
-    skew = float(seconds)
-    if abs(skew) < SKEW_UNNOTICED:
-        return "ตรง" if short else "ตรงกับศูนย์กลาง"
-    way = "เร็ว" if skew > 0 else "ช้า"
-    return f"{way} {thai_span(skew)}" if short else f"{way}กว่าศูนย์กลาง {thai_span(skew)}"
 
 
 def thai_number(value: Any) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.directory import directory_version
-from hub.monitoring.offices import Thresholds, office_rows
+from hub.monitoring.offices import Thresholds, clock_skew_text, office_rows
 from hub.store import HubStore
 from protocol.thai import format_thai_duration
 
@@ -248,7 +248,7 @@ def refresh_alerts(store: HubStore, now: float, settings: Mapping[str, Any]) -> 
                 skewed[f"skew:{row['id']}"] = (
                     "clock_skew",
                     row["id"],
-                    f"นาฬิกาของ {row['id']} คลาดเคลื่อน {row['clock_skew']:+.0f} วินาที",
+                    f"นาฬิกาของ {row['id']} {clock_skew_text(row['clock_skew'])}",
                 )
         quarantined: dict[str, tuple[str, str | None, str]] = {
             quarantine_key(office): (

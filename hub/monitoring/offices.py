@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.monitoring.timings import thai_span
 from hub.store import HubStore
 from protocol.keys import fingerprint
 from protocol.thai import format_thai_duration
@@ -158,6 +159,23 @@ def state_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
+SKEW_UNNOTICED = 0.5
+"""An office clock within this many seconds of the hub's reads as on time (never ``-0``)."""
+
+
+def clock_skew_text(seconds: Any, short: bool = False) -> str:
+    """How far an office's clock is from the hub's, in Thai words: ``เร็วกว่าศูนย์กลาง 7
+    วินาที``, ``ช้ากว่าศูนย์กลาง 2 นาที 5 วินาที``, ``ตรงกับศูนย์กลาง``; ``short`` drops
+    ``กว่าศูนย์กลาง`` for a table cell. ``-`` when the office has not reported its clock."""
+    if seconds is None or seconds == "":
+        return "-"
+    skew = float(seconds)
+    if abs(skew) < SKEW_UNNOTICED:
+        return "ตรง" if short else "ตรงกับศูนย์กลาง"
+    way = "เร็ว" if skew > 0 else "ช้า"
+    return f"{way} {thai_span(skew)}" if short else f"{way}กว่าศูนย์กลาง {thai_span(skew)}"
+
+
 def office_problems(row: Mapping[str, Any], limits: Thresholds) -> list[str]:
     """What is wrong with one office now, in Thai, most serious first."""
     problems = []
@@ -167,7 +185,7 @@ def office_problems(row: Mapping[str, Any], limits: Thresholds) -> list[str]:
         problems.append(f"ไม่ได้ติดต่อเกิน {format_thai_duration(limits.late_after)}")
     if row["skew_too_large"]:
         problems.append(
-            f"นาฬิกาของหน่วยงานคลาดเคลื่อน {row['clock_skew']:+.0f} วินาที"
+            f"นาฬิกาของหน่วยงาน{clock_skew_text(row['clock_skew'])}"
             f" (เกิน {format_thai_duration(limits.skew_limit)})"
         )
     if row.get("clock_refused_at") is not None:
