@@ -341,10 +341,10 @@ def test_statistics_equal_what_the_nodes_registered(days: ScriptedDays) -> None:
         values = expected.durations[speed]
         row = registration[label]
         assert int(row["จำนวนที่ลงรับ"]) == len(values)
-        assert float(row["มัธยฐาน (ชั่วโมง)"]) == round(nearest_rank(values, 50) / 3600, 2)
-        assert float(row["เปอร์เซ็นไทล์ที่ 90 (ชั่วโมง)"]) == round(nearest_rank(values, 90) / 3600, 2)
+        assert float(row["มัธยฐาน (วินาที)"]) == round(nearest_rank(values, 50), 1)
+        assert float(row["เปอร์เซ็นไทล์ที่ 90 (วินาที)"]) == round(nearest_rank(values, 90), 1)
     assert registration["ด่วน"]["จำนวนที่ลงรับ"] == "0"
-    assert registration["ด่วน"]["มัธยฐาน (ชั่วโมง)"] == ""
+    assert registration["ด่วน"]["มัธยฐาน (วินาที)"] == ""
 
     store = days.hub_store()
     try:
