@@ -85,6 +85,16 @@ def test_status_page_is_thai_in_the_sites_look_with_bangkok_buddhist_era_time(
     assert "outbox" not in shown and "2026-11-18" not in shown and "11.06" not in shown
 
 
+def test_the_header_names_the_office_in_thai_with_its_code(pair: tuple[Node, Node]) -> None:
+    cm, _ = pair
+    name = cm.rows("SELECT name FROM units WHERE code = ?", (CHIANG_MAI,))[0]["name"]
+    assert name != CHIANG_MAI  # the seed names the provincial hall
+    page = text(login(cm).get("/"))
+    shown = re.search(r'<span class="office">(.*?)</span>', page, re.S)
+    assert shown, "no office in the header"
+    assert re.sub(r"<[^>]+>", "", shown.group(1)).split() == [*name.split(), *CHIANG_MAI.split()]
+
+
 # -- เรื่อง and its limit -------------------------------------------------------------------
 
 

@@ -45,6 +45,7 @@ from node.sync.live import LiveSync
 from node.sync.state import SyncResult, sync_state
 from node.sync.worker import sync_once
 from node.web.kit import Done, once, requires
+from node.web.names import Names
 from node.web.session import form_key
 from protocol.thai import BANGKOK, format_thai_datetime
 
@@ -210,9 +211,11 @@ def sync_badge() -> dict[str, Any] | None:
         state = sync_state(store())
     except NodeError:
         return None
+    office = str(s["office"] or "")
     return {
         **_figures(state, int(s["outbox_clerks"] or 0)),
-        "office": s["office"] or "",
+        "office": office,
+        "office_name": Names().office(office) if office else "",
         "warnings": s.get("warnings") or [],
         "back": _back(),
     }
