@@ -365,6 +365,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             "name_outside": Bad("GET", "/fonts/..%2F..%2Fhub.sqlite", 404),
         },
     ),
+    "console.favicon": Endpoint("GET", "/favicon.ico", ANON),
     "console.dashboard": Endpoint("GET", "/", OPERATOR),
     "console.offices": Endpoint("GET", "/offices", OPERATOR),
     "console.office": Endpoint(
