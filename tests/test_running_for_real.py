@@ -21,11 +21,13 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,3 +280,22 @@ def test_offices_enroll_sync_in_thai_and_the_doctor_names_what_to_fix(machine: M
     assert "สาเหตุ: ติดต่อศูนย์กลางไม่ได้ (ขาดการเชื่อมต่อ)" in offline.stdout.splitlines()
     assert offline.stderr.startswith("saraban: ซิงค์ไม่สำเร็จ: ติดต่อศูนย์กลางไม่ได้")
     assert len(offline.stderr.splitlines()) == 1
+
+    # The office's service stopped three days ago, and its clock ran 15 minutes fast at its
+    # last sync: the doctor says both, from what the last sync measured, with what to do.
+    node.stop()
+    database = machine.path("var") / "chiangmai" / "node.sqlite"
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute(
+            "UPDATE sync_state SET last_ok = ?, clock_skew = 900, clock_refused = 0,"
+            " clock_window = 1200 WHERE id = 1",
+            (time.time() - 3 * 86_400,),
+        )
+    stale = machine.saraban_as("chiangmai", "node", "doctor")
+    assert stale.returncode == 1
+    found = {line.split(":")[0]: line for line in lines_of(stale, "ปัญหา")}
+    assert "นาฬิกาของเครื่องนี้เร็วกว่าศูนย์กลาง 15 นาที (วัดเมื่อซิงค์ครั้งล่าสุด)" in found["ปัญหา  นาฬิกา"]
+    assert "— วิธีแก้:" in found["ปัญหา  นาฬิกา"]
+    schedule = found["ปัญหา  งานตามรอบเวลา"]
+    assert "ซิงค์สำเร็จครั้งล่าสุดเมื่อ" in schedule and "เกินรอบปกติ" in schedule
+    assert "systemctl status saraban-node@chiangmai" in schedule
