@@ -41,9 +41,9 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # One worker more than the cores: the tests that run real hub and node processes wait on
-# them, and a third worker on two cores fills that time; worksteal hands
-# the long tests' neighbours to idle workers. WORKERS=0 runs in one process (easier to
-# debug). The long fault scenarios (marked soak) are left to `make soak-scenarios`.
+# them, and a third worker on two cores fills that time; worksteal hands the long tests'
+# neighbours to idle workers. WORKERS=0 runs in one process (easier to debug). The long
+# fault scenarios (marked soak) are left to `make soak-scenarios`.
 pytest: $(TEST_STAMP)
 	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not soak" $(ARGS)
 

@@ -49,7 +49,7 @@ def get_keyring() -> HubKeyring:
 
 
 def get_exchanges() -> Exchanges:
-    """This process's pushes being ingested (the index job gives way to them)."""
+    """The pushes and pulls this process is serving (the index job gives way to them)."""
     activity: Exchanges = current_app.extensions["saraban_exchanges"]
     return activity
 

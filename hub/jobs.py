@@ -117,9 +117,9 @@ def collect_unused_files(app: Flask) -> Collected:
 def keep_portal_index(app: Flask) -> tuple[int, int]:
     """Index the portal's queued letters (an older feed's first) for about half a second;
     while offices push or pull, one small batch (:mod:`hub.federation.exchanges`)."""
-    activity: Exchanges | None = app.extensions.get("saraban_exchanges")
+    exchanges: Exchanges = app.extensions["saraban_exchanges"]
     with _store(app) as store:
-        if activity is not None and activity.busy():
+        if exchanges.busy():
             return keep_up(store, 0.0, batch=BUSY_BATCH)
         return keep_up(store, PORTAL_INDEX_SECONDS)
 

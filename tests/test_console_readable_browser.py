@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock, bangkok
 from test_hub_support import Hub, Office
 from test_hub_timings import reply
-from web_support import DESKTOP, log_in_page, shot
+from web_support import DESKTOP, assert_serves_its_icon, log_in_page, shot
 
 from hub.console.action_log import ACTIONS, DAY, HUB_KEY, LIST, OPERATOR
 
@@ -335,16 +335,9 @@ def test_the_console_serves_its_own_icon_and_no_page_asks_for_a_missing_one(
     page = browser.new_page(viewport=DESKTOP, locale="th-TH")
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     page.goto(f"{url}/login")
-    href = page.locator('link[rel="icon"]').get_attribute("href")
-    assert href and href.startswith("/static/")
+    assert_serves_its_icon(browser, page, url)
     log_in_page(page, url, "ops", PASSWORD)
     page.goto(f"{url}/offices")
-    for path in (href, "/favicon.ico"):
-        icon = page.request.get(f"{url}{path}")
-        assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
-    icon_page = browser.new_page()
-    icon_page.goto(f"{url}{href}")
-    expect(icon_page.locator("svg")).to_be_visible()
-    icon_page.close()
+    assert_serves_its_icon(browser, page, url)
     assert missing == []
     page.close()

@@ -18,7 +18,16 @@ from support import CHIANG_MAI, CHIANG_RAI, Clock, serve
 from test_node_offline import deliver
 from test_node_support import Federation, Node, PaperHub, offline_node, publish
 from test_web_letters import arrive, hand_back
-from web_support import DESKTOP, PHONE, add_users, login, post_form, shot, signed_in_page
+from web_support import (
+    DESKTOP,
+    PHONE,
+    add_users,
+    assert_serves_its_icon,
+    login,
+    post_form,
+    shot,
+    signed_in_page,
+)
 
 from protocol.limits import MAX_SUBJECT
 
@@ -250,14 +259,6 @@ def test_the_node_serves_its_own_icon_and_no_page_asks_for_a_missing_one(
     page.get_by_role("button", name="เข้าสู่ระบบ").click()
     page.wait_for_url(f"{at_chiang_rai}/")
     page.goto(f"{at_chiang_rai}/status")
-    href = page.locator('link[rel="icon"]').get_attribute("href")
-    assert href and href.startswith("/static/")
-    for path in (href, "/favicon.ico"):
-        icon = page.request.get(f"{at_chiang_rai}{path}")
-        assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
-    icon_page = browser.new_page()
-    icon_page.goto(f"{at_chiang_rai}{href}")
-    expect(icon_page.locator("svg")).to_be_visible()
-    icon_page.close()
+    assert_serves_its_icon(browser, page, at_chiang_rai)
     assert missing == []
     page.close()

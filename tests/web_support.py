@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
-from playwright.sync_api import ViewportSize
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from test_node_support import Node
 
 from node.staff.published import note_change
@@ -140,3 +140,17 @@ def signed_in_page(
     page = browser.new_page(viewport=viewport, locale="th-TH")
     log_in_page(page, url, username)
     return page
+
+
+def assert_serves_its_icon(browser: Browser, page: Page, url: str) -> None:
+    """The page links an icon under ``/static/``, which is served (as ``/favicon.ico``
+    too) as SVG and draws in the browser."""
+    href = page.locator('link[rel="icon"]').get_attribute("href")
+    assert href and href.startswith("/static/")
+    for path in (href, "/favicon.ico"):
+        icon = page.request.get(f"{url}{path}")
+        assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    icon_page = browser.new_page()
+    icon_page.goto(f"{url}{href}")
+    expect(icon_page.locator("svg")).to_be_visible()
+    icon_page.close()
