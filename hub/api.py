@@ -38,6 +38,7 @@ from hub.federation.watch import current_etag, issue_token, office_of, watch_sec
 from hub.monitoring.alerts import report_directory, report_held
 from hub.monitoring.metrics import timed
 from hub.numbering.authority import grant_lease, register_digests
+from hub.processes import HubProcesses
 from protocol import errors as perr
 from protocol.api import (
     API_PREFIX,
@@ -86,7 +87,10 @@ def _authenticate(remember: bool) -> None:
 def _admit(office: str) -> None:
     """Count the request against its office's rate limit (429 with Retry-After beyond)."""
     limits: RateLimits = current_app.extensions["saraban_rate_limits"]
-    limits.admit(office, family_of(request.endpoint), clock())
+    processes: HubProcesses = current_app.extensions["saraban_processes"]
+    store = get_store()
+    shared = store if processes.several(store) else None
+    limits.admit(office, family_of(request.endpoint), clock(), shared)
 
 
 def _window() -> float:

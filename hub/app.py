@@ -29,6 +29,7 @@ from hub.federation.exchanges import Exchanges
 from hub.federation.ratelimit import RateLimits
 from hub.monitoring import metrics
 from hub.monitoring.usage_facts import backfill as backfill_statistics
+from hub.processes import HubProcesses
 from hub.responses import InflightLimiter, bound_requests, render_errors
 from hub.store import HubStore
 from hub.store.modes import check_file_modes
@@ -69,6 +70,7 @@ def create_app(
     app.extensions["saraban_blobs"] = BlobStore(app.config["BLOB_DIR"])
     app.extensions["saraban_exchanges"] = Exchanges()
     app.extensions["saraban_rate_limits"] = RateLimits.from_settings(app.config)
+    app.extensions["saraban_processes"] = HubProcesses(lambda: float(app.config["CLOCK"]()))
     app.teardown_appcontext(close_store)
     render_errors(app)
     bound_requests(app)  # before any route, and any hook that could read a body

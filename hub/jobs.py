@@ -13,6 +13,11 @@ uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_G
 and every second :func:`keep_portal_index`, which records an older hub's feed letters for
 the portal and indexes the letters queued since
 (:func:`hub.federation.letter_index.keep_up`).
+Every process that serves the hub runs the scheduler, and each run of a job first claims
+its slot in the database (:func:`once_across_processes`), so that of several hub
+processes on one database one runs each night's report, each minute's alerts and each
+second's index (ADR 0025); the heartbeat (:func:`heartbeat`, every
+:data:`hub.processes.HEARTBEAT_SECONDS`) records the process as serving.
 Each job runs one of :func:`nightly_reconciliation`, :func:`refresh_condition_alerts`,
 :func:`reissue_directory` or :func:`collect_unused_files` with the app (the last three from
 the table :data:`INTERVAL_JOBS`), plain functions the tests call directly. A bad
@@ -37,10 +42,11 @@ from flask import Flask
 from hub.directory import HubKeyring, reissue_stale_directory
 from hub.federation.blobs import BlobStore
 from hub.federation.collection import Collected, collect_unused
-from hub.federation.exchanges import BUSY_BATCH, Exchanges
+from hub.federation.exchanges import BUSY_BATCH, QUIET_SECONDS, Exchanges
 from hub.federation.letter_index import keep_up
 from hub.monitoring.alerts import refresh_alerts
 from hub.numbering.reconcile import Reconciliation, run_nightly
+from hub.processes import HEARTBEAT_SECONDS, HubProcesses
 from hub.store import HubStore
 
 TIMEZONE = "Asia/Bangkok"
@@ -54,6 +60,8 @@ COLLECT_EVERY_MINUTES = 60
 PORTAL_INDEX_JOB = "keep_portal_index"
 PORTAL_INDEX_EVERY_SECONDS = 1
 PORTAL_INDEX_SECONDS = 0.5
+HEARTBEAT_JOB = "hub_process_heartbeat"
+BANGKOK_OFFSET_SECONDS = 7 * 3600
 """How long one run of the portal index's job writes, so that pushes wait little."""
 _HHMM_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
@@ -116,10 +124,13 @@ def collect_unused_files(app: Flask) -> Collected:
 
 def keep_portal_index(app: Flask) -> tuple[int, int]:
     """Index the portal's queued letters (an older feed's first) for about half a second;
-    while offices push or pull, one small batch (:mod:`hub.federation.exchanges`)."""
+    while offices push or pull, one small batch (:mod:`hub.federation.exchanges`): while
+    this process serves an exchange, or any process accepted a letter in the last
+    :data:`QUIET_SECONDS`."""
     exchanges: Exchanges = app.extensions["saraban_exchanges"]
     with _store(app) as store:
-        if exchanges.busy():
+        last = store.last_accepted_at()
+        if exchanges.busy() or (last is not None and _now(app) - last < QUIET_SECONDS):
             return keep_up(store, 0.0, batch=BUSY_BATCH)
         return keep_up(store, PORTAL_INDEX_SECONDS)
 
@@ -133,15 +144,55 @@ INTERVAL_JOBS: dict[str, tuple[int, Callable[[Flask], object]]] = {
 the app."""
 
 
+def _bangkok_day(moment: float) -> int:
+    return int((moment + BANGKOK_OFFSET_SECONDS) // 86_400)
+
+
+def once_across_processes(
+    app: Flask, job_id: str, slot_of: Callable[[float], int], run: Callable[[Flask], object]
+) -> Callable[[], object]:
+    """The scheduler's function for ``job_id``: ``run`` with the app when this process
+    claims the slot of now (``slot_of`` the app's time), so that of several hub processes
+    one runs each slot (ADR 0025); None when another process claimed it."""
+
+    def job() -> object:
+        processes: HubProcesses = app.extensions["saraban_processes"]
+        with _store(app) as store:
+            claimed = processes.claim(store, job_id, slot_of(_now(app)))
+        return run(app) if claimed else None
+
+    return job
+
+
+def every(seconds: float) -> Callable[[float], int]:
+    """The slot of an interval job at a moment: which ``seconds``-long span it falls in."""
+    return lambda moment: int(moment // seconds)
+
+
+def heartbeat(app: Flask) -> int:
+    """Record that this process serves the app's hub (:mod:`hub.processes`); how many do."""
+    processes: HubProcesses = app.extensions["saraban_processes"]
+    with _store(app) as store:
+        return processes.beat(store)
+
+
+def leave(app: Flask) -> None:
+    """Forget this process among the hub's (it stops serving)."""
+    processes: HubProcesses = app.extensions["saraban_processes"]
+    with _store(app) as store:
+        processes.leave(store)
+
+
 def build_scheduler(app: Flask) -> BackgroundScheduler:
-    """The hub's scheduler with its jobs, not started.
+    """The hub's scheduler with its jobs, not started. Every job but the heartbeat runs
+    once across the hub's processes (:func:`once_across_processes`).
 
     Raises :class:`ValueError` when ``RECONCILE_AT`` is not ``HH:MM``.
     """
     hour, minute = parse_time_of_day(app.config["RECONCILE_AT"])
     scheduler = BackgroundScheduler(timezone=TIMEZONE)
     scheduler.add_job(
-        lambda: nightly_reconciliation(app),
+        once_across_processes(app, RECONCILE_JOB, _bangkok_day, nightly_reconciliation),
         "cron",
         hour=hour,
         minute=minute,
@@ -152,7 +203,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
     )
     for job_id, (minutes, job) in INTERVAL_JOBS.items():
         scheduler.add_job(
-            partial(job, app),
+            once_across_processes(app, job_id, every(minutes * 60), job),
             "interval",
             minutes=minutes,
             id=job_id,
@@ -160,7 +211,9 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
             coalesce=True,
         )
     scheduler.add_job(
-        partial(keep_portal_index, app),
+        once_across_processes(
+            app, PORTAL_INDEX_JOB, every(PORTAL_INDEX_EVERY_SECONDS), keep_portal_index
+        ),
         "interval",
         seconds=PORTAL_INDEX_EVERY_SECONDS,
         id=PORTAL_INDEX_JOB,
@@ -168,14 +221,24 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         coalesce=True,
         misfire_grace_time=None,  # a busy second is made up for, not logged as missed
     )
+    scheduler.add_job(
+        partial(heartbeat, app),
+        "interval",
+        seconds=HEARTBEAT_SECONDS,
+        id=HEARTBEAT_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
     return scheduler
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler | None:
-    """Start the hub's jobs unless ``SCHEDULER`` is off (then None)."""
+    """Record this process among the hub's and start the hub's jobs, unless ``SCHEDULER``
+    is off (then None: the process neither runs jobs nor counts as serving)."""
     if not app.config.get("SCHEDULER", True):
         return None
     scheduler = build_scheduler(app)
+    heartbeat(app)
     scheduler.start()
     app.extensions["saraban_scheduler"] = scheduler
     return scheduler

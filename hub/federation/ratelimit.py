@@ -13,9 +13,11 @@ So nobody can spend another office's allowance, and the defaults are far above w
 node does (a push of up to 500 envelopes a round, a wake-up check every 3 s) or what a
 node catching up after a week offline asks.
 
-The buckets live in the process, as the in-flight limit does (:mod:`hub.responses`):
-one hub process serves the federation. They count the requests refused, per office and
-family, for ``/metrics`` (reset when the process starts, as a Prometheus counter may be).
+The buckets live in the process while it serves alone, and in the database
+(``rate_buckets``) while several hub processes serve one database (ADR 0025,
+:mod:`hub.processes`), so an office's allowance is the same whichever process answers. The
+requests refused are counted per process, per office and family, for ``/metrics`` (reset
+when the process starts, as a Prometheus counter may be).
 Each office's first refusal after it was last admitted is logged, not every refusal.
 
 Does not: read the request (the API names the office, the endpoint and the time), or
@@ -29,10 +31,13 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.config import RATE_FAMILIES, rate_setting
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.store import HubStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,15 @@ class _Bucket:
     at: float
 
 
+def _take(bucket: _Bucket, now: float, rate: float, full: float) -> tuple[float, bool]:
+    """The bucket's tokens after one request at ``now``, and whether it was admitted."""
+    # A clock that went back refills nothing; it never takes tokens away either.
+    tokens = min(full, bucket.tokens + max(0.0, now - bucket.at) * rate)
+    if tokens >= 1.0:
+        return tokens - 1.0, True
+    return tokens, False
+
+
 class RateLimits:
     """The token buckets of one hub process."""
 
@@ -91,28 +105,33 @@ class RateLimits:
         """Requests an office that has been idle may make at once."""
         return max(1.0, self.rates.get(family, 0.0) * self.burst_seconds)
 
-    def admit(self, office: str, family: str, now: float) -> None:
-        """Count one request of ``office``; :class:`RateLimited` when it is one too many."""
+    def admit(self, office: str, family: str, now: float, shared: HubStore | None = None) -> None:
+        """Count one request of ``office``; :class:`RateLimited` when it is one too many.
+        With ``shared`` (several hub processes serve, ADR 0025) the bucket is the one in
+        the database, in a transaction of its own."""
         rate = self.rates.get(family, 0.0)
         if rate <= 0:
             return
         key = (office, family)
+        full = self.capacity(family)
+        if shared is None:
+            with self._lock:
+                bucket = self._buckets.setdefault(key, _Bucket(full, now))
+                tokens, admitted = _take(bucket, now, rate, full)
+                bucket.tokens, bucket.at = tokens, now
+        else:
+            with shared.write():
+                held = shared.rate_bucket(office, family)
+                tokens, admitted = _take(_Bucket(*(held or (full, now))), now, rate, full)
+                shared.set_rate_bucket(office, family, tokens, now)
         with self._lock:
-            bucket = self._buckets.get(key)
-            full = self.capacity(family)
-            if bucket is None:
-                bucket = self._buckets[key] = _Bucket(full, now)
-            # A clock that went back refills nothing; it never takes tokens away either.
-            bucket.tokens = min(full, bucket.tokens + max(0.0, now - bucket.at) * rate)
-            bucket.at = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+            if admitted:
                 self._limited.discard(key)
                 return
             self._refused[key] = self._refused.get(key, 0) + 1
             first = key not in self._limited
             self._limited.add(key)
-            wait = max(1, math.ceil((1.0 - bucket.tokens) / rate))
+        wait = max(1, math.ceil((1.0 - tokens) / rate))
         if first:
             log.warning(
                 "office %s is over its %s rate limit (%g a second); refusing with 429",

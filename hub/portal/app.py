@@ -38,6 +38,7 @@ from hub.errors import HubError, StoreError, TooLarge
 from hub.portal import entry, ministry, pages
 from hub.portal.kit import AddressLimits, close_store, configure_pages, log_refusal
 from hub.portal.session import csrf_token, load_session, set_cookies
+from hub.processes import HubProcesses
 from hub.store import HubStore
 from hub.store.modes import check_file_modes
 from hub.store.portal_sessions import PortalSessions
@@ -94,6 +95,7 @@ def create_portal_app(
             "pages": int(app.config["PORTAL_PAGES_PER_MINUTE"]),
         }
     )
+    app.extensions["portal_processes"] = HubProcesses(lambda: float(app.config["CLOCK"]()))
     app.teardown_appcontext(close_store)
     _render_errors(app)
     app.before_request(_bound_request)

@@ -29,7 +29,7 @@ from fontpkg_sarabun import ROOT as SARABUN_ROOT
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from hub.portal.kit import address_limits, audit, client_address, get_store, log_refusal, now
+from hub.portal.kit import admit_address, audit, client_address, get_store, log_refusal, now
 from hub.portal.session import end_session, start_session
 from hub.portal.signin import LOCKED_TH, Attempt, SignInRefused, check_code, check_password
 from hub.store.portal_tracking import PortalTracking
@@ -88,7 +88,7 @@ def login() -> BaseResponse:
 
 @bp.post("/login")
 def login_submit() -> BaseResponse:
-    address_limits().admit("sign_in", client_address(), now())
+    admit_address("sign_in")
     office = request.form.get("office", "")[:40]
     username = request.form.get("username", "")[:64]
     password = request.form.get("password", "")[: MAX_PASSWORD + 1]
@@ -130,7 +130,7 @@ def code() -> BaseResponse:
 
 @bp.post("/login/code")
 def code_submit() -> BaseResponse:
-    address_limits().admit("sign_in", client_address(), now())
+    admit_address("sign_in")
     pending = g.get("pending")
     if pending is None:
         return redirect(url_for("portal.login", ended=g.get("ended") or "expired"))

@@ -30,6 +30,7 @@ from flask import Flask, current_app, g, request
 from markupsafe import Markup, escape
 
 from hub.errors import HubError
+from hub.processes import HubProcesses
 from hub.store import HubStore
 from hub.store.portal_sessions import PortalSessions
 from protocol import refusal
@@ -120,7 +121,9 @@ def client_address() -> str:
 
 
 class AddressLimits:
-    """Requests per address and minute, in one process: ``admit`` refuses one too many."""
+    """Requests per address and minute: ``admit`` refuses one too many. Counted in the
+    process while it serves alone, in the database while several hub processes serve
+    (``shared``, ADR 0025)."""
 
     MAX_ADDRESSES = 20_000
     """Addresses remembered at once; the oldest windows are forgotten beyond."""
@@ -130,12 +133,17 @@ class AddressLimits:
         self._windows: dict[tuple[str, str], tuple[int, int]] = {}
         self._lock = threading.Lock()
 
-    def admit(self, kind: str, address: str, moment: float) -> None:
+    def admit(self, kind: str, address: str, moment: float, shared: HubStore | None = None) -> None:
         """Count one request of ``kind`` from ``address``; 429 when over the limit."""
         limit = self.per_minute.get(kind, 0)
         if limit <= 0:
             return
         minute = int(moment // 60)
+        if shared is not None:
+            self._refuse_beyond(
+                limit, kind, address, moment, shared.count_address(kind, address, minute)
+            )
+            return
         key = (kind, address)
         with self._lock:
             start, count = self._windows.get(key, (minute, 0))
@@ -145,7 +153,12 @@ class AddressLimits:
             self._windows[key] = (start, count)
             if len(self._windows) > self.MAX_ADDRESSES:
                 self._forget(minute)
+        self._refuse_beyond(limit, kind, address, moment, count)
+
+    @staticmethod
+    def _refuse_beyond(limit: int, kind: str, address: str, moment: float, count: int) -> None:
         if count > limit:
+            minute = int(moment // 60)
             wait = max(1, math.ceil((minute + 1) * 60 - moment))
             error = PortalError(
                 f"{kind}: more than {limit} requests a minute from {address}",
@@ -162,10 +175,14 @@ class AddressLimits:
             del self._windows[key]
 
 
-def address_limits() -> AddressLimits:
-    """The limits of the running portal."""
+def admit_address(kind: str) -> None:
+    """Count this request of ``kind`` against its address's limit (429 beyond): in the
+    database while several hub processes serve it (ADR 0025), else in this process."""
     limits: AddressLimits = current_app.extensions["portal_limits"]
-    return limits
+    processes: HubProcesses = current_app.extensions["portal_processes"]
+    store = get_store()
+    shared = store if processes.several(store) else None
+    limits.admit(kind, client_address(), now(), shared)
 
 
 def audit(store: HubStore, action: str, detail: str | None = None) -> None:

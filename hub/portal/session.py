@@ -34,7 +34,7 @@ from flask import current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from hub.portal.access import Person, person_of
-from hub.portal.kit import PortalError, address_limits, client_address, get_store, now
+from hub.portal.kit import PortalError, admit_address, client_address, get_store, now
 from hub.store.portal_accounts import PortalAccounts
 from hub.store.portal_sessions import PortalSessions
 from protocol.sessions import CSRF_FIELD, CSRF_REFUSED_TH, csrf_refusal, has_idled_out
@@ -93,7 +93,7 @@ def load_session() -> None:
     g.ended = None
     if request.endpoint in SESSIONLESS:
         return
-    address_limits().admit("pages", client_address(), now())
+    admit_address("pages")
     token = request.cookies.get(COOKIE, "")
     if token and len(token) <= MAX_TOKEN:
         _judge_session(token_hash(token))

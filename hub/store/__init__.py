@@ -26,7 +26,9 @@ transactions, the query helpers, the hub's metadata):
 * :mod:`hub.store.delivery_times`: each letter's times from sending to ลงรับ, per recipient;
 * :mod:`hub.store.audit_heads`: the signed audit chain heads offices sent;
 * :mod:`hub.store.portal_letters` and :mod:`hub.store.portal_search`: the portal's letters,
-  their index and the search over them.
+  their index and the search over them;
+* :mod:`hub.store.processes`: the hub's serving processes, the jobs they claimed, and the
+  rate limits they share when there are several (ADR 0025).
 
 This package makes no decisions: what to store, route or reject is decided by the callers
 (:mod:`hub.federation.ingest`, :mod:`hub.federation.routing`, :mod:`hub.numbering.authority`).
@@ -57,6 +59,7 @@ from hub.store.offices import OfficeRecords
 from hub.store.operators import OperatorRecords
 from hub.store.portal_letters import PortalLetterRecords
 from hub.store.portal_search import PortalSearchRecords
+from hub.store.processes import ProcessRecords
 from hub.store.quarantine import QuarantineRecords, stored_size
 from hub.store.routes import RouteRecords
 from hub.store.statistics import StatisticsRecords
@@ -95,6 +98,7 @@ class HubStore(
     AuditHeadRecords,
     PortalLetterRecords,
     PortalSearchRecords,
+    ProcessRecords,
     Connection,
 ):
     """The hub's SQLite database behind a narrow, SQL-free interface."""

@@ -135,6 +135,14 @@ class Connection:
             raise StoreError(f"database error: {e}") from e
         return cur.lastrowid or 0
 
+    def _changed(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        try:
+            cur = self.conn.execute(sql, tuple(params))
+        except sqlite3.Error as e:
+            raise StoreError(f"database error: {e}") from e
+        return cur.rowcount
+
     def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, tuple(params)).fetchone()

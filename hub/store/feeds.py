@@ -32,6 +32,11 @@ class FeedRecords(Connection):
         )
         return None if row is None else (int(row["seq"]), str(row["env_id"]))
 
+    def last_accepted_at(self) -> float | None:
+        """When the hub accepted the newest envelope of any feed (None: none yet)."""
+        value = self._scalar("SELECT received_at FROM feed ORDER BY rowid DESC LIMIT 1")
+        return None if value is None else float(value)
+
     def feed_env_id_at(self, origin: str, seq: int) -> str | None:
         """env_id stored at ``(origin, seq)``."""
         value = self._scalar("SELECT env_id FROM feed WHERE origin = ? AND seq = ?", (origin, seq))

@@ -22,6 +22,7 @@ from hub.store.portal_letters_schema import (
     PORTAL_LETTERS_TABLES,
     mark_feed_for_indexing,
 )
+from hub.store.processes_schema import PROCESSES_SCHEMA
 
 SCHEMA = (
     """
@@ -297,6 +298,7 @@ CREATE TABLE IF NOT EXISTS numbering_reports (
 """
     + PORTAL_LETTERS_SCHEMA
     + PORTAL_ACCOUNTS_SCHEMA
+    + PROCESSES_SCHEMA
 )
 
 MIGRATIONS: tuple[tuple[str, str, str], ...] = (

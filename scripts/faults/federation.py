@@ -114,6 +114,7 @@ class FaultFederation:
         seed: int = 0,
         node_env: dict[str, str] | None = None,
         hub_env: dict[str, str] | None = None,
+        hub_processes: int = 1,
     ) -> None:
         self.root = root
         self.offices = tuple(offices)
@@ -121,12 +122,14 @@ class FaultFederation:
         self.node_env = {**NODE_ENV, **(node_env or {})}
         self.hub_env = dict(hub_env or {})
         self.hub_dir = root / "hub"
-        ports = free_ports(1 + len(self.offices))
+        ports = free_ports(hub_processes + len(self.offices))
+        self.hub_ports = ports[:hub_processes]
         self.hub_port = ports[0]
         self.hub_url = f"http://127.0.0.1:{self.hub_port}"
-        self.node_ports = dict(zip(self.offices, ports[1:], strict=True))
+        self.node_ports = dict(zip(self.offices, ports[hub_processes:], strict=True))
         self.proxies: dict[str, FaultProxy] = {}
-        self.hub: Service | None = None
+        self.hubs: list[Service | None] = [None] * hub_processes
+        """The hub's processes, all on one database; each office's proxy balances over them."""
         self.nodes: dict[str, Service] = {}
         self.injected: Counter[str] = Counter()  # kills and crashes, beside the proxies' faults
         self.last_report: dict[str, Any] | None = None
@@ -179,9 +182,10 @@ class FaultFederation:
         init_hub(self.hub_dir)
         for owner, series, members in shared:
             add_shared_register(self.hub_dir, owner, series, list(members))
-        self.start_hub(hub_crash_at)
+        for index in range(len(self.hubs)):
+            self.start_hub(hub_crash_at if index == 0 else None, index)
         for office in self.offices:
-            self.proxies[office] = FaultProxy(office, self.hub_port, self.seed)
+            self.proxies[office] = FaultProxy(office, self.hub_ports, self.seed)
 
         def enroll(office: str) -> None:
             token = issue_enrollment_token(self.hub_dir, office, 1)
@@ -195,19 +199,28 @@ class FaultFederation:
         for office in self.offices:
             self.nodes[office].wait_ready(deadline)
 
-    def start_hub(self, crash_at: str | None = None) -> Service:
-        """Start (or restart) the hub on its port; with ``crash_at`` a crash point armed."""
+    @property
+    def hub(self) -> Service | None:
+        """The hub's (first) process."""
+        return self.hubs[0]
+
+    def start_hub(self, crash_at: str | None = None, index: int = 0) -> Service:
+        """Start (or restart) the hub's process ``index`` on its port; with ``crash_at`` a
+        crash point armed."""
         env = {**self.hub_env, **self._crash_env(crash_at)}
-        self.hub = start_service(
-            "hub",
-            ["hub", "serve", "--instance", str(self.hub_dir), "--port", str(self.hub_port)],
-            self.hub_url,
+        port = self.hub_ports[index]
+        name = "hub" if index == 0 else f"hub-{index + 1}"
+        service = start_service(
+            name,
+            ["hub", "serve", "--instance", str(self.hub_dir), "--port", str(port)],
+            f"http://127.0.0.1:{port}",
             "/api/v1/health",
-            self.log("hub"),
+            self.log(name),
             env,
         )
-        self.hub.wait_ready(time.monotonic() + STARTUP_SECONDS)
-        return self.hub
+        self.hubs[index] = service
+        service.wait_ready(time.monotonic() + STARTUP_SECONDS)
+        return service
 
     def launch_node(
         self, office: str, crash_at: str | None = None, env: dict[str, str] | None = None
@@ -253,11 +266,12 @@ class FaultFederation:
         self.injected["sigkill node"] += 1
         self.nodes[office].kill()
 
-    def kill_hub(self) -> None:
-        """SIGKILL the hub: a crash."""
-        assert self.hub is not None
+    def kill_hub(self, index: int = 0) -> None:
+        """SIGKILL the hub's process ``index``: a crash."""
+        service = self.hubs[index]
+        assert service is not None
         self.injected["sigkill hub"] += 1
-        self.hub.kill()
+        service.kill()
 
     def wait_for_crash(
         self, service: Service, point: str, seconds: float = PROGRESS_SECONDS
@@ -276,7 +290,7 @@ class FaultFederation:
 
     def stop(self) -> None:
         """Stop every process and proxy."""
-        services = [*self.nodes.values(), *([self.hub] if self.hub else [])]
+        services = [*self.nodes.values(), *(h for h in self.hubs if h is not None)]
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(lambda s: s.stop(), services))
         for proxy in self.proxies.values():
@@ -313,7 +327,7 @@ class FaultFederation:
 
     def put_back_hub(self, backup: Path) -> None:
         """Replace the (stopped) hub's database and attachment bytes with ``backup``."""
-        if self.hub is not None and self.hub.proc.poll() is None:
+        if any(h is not None and h.proc.poll() is None for h in self.hubs):
             raise RuntimeError("stop the hub before restoring a backup")
         remove_database(self.hub_db)
         shutil.copy2(backup / "hub.sqlite", self.hub_db)

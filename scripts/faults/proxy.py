@@ -33,7 +33,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
@@ -255,18 +255,25 @@ STATUS_5XX = ((502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway
 
 
 class FaultProxy:
-    """A proxy from ``listen_port`` (0: any free port) to ``target_port`` on 127.0.0.1."""
+    """A proxy from ``listen_port`` (0: any free port) to ``target_port`` on 127.0.0.1.
+
+    Given several target ports (several hub processes) it is also a load balancer: the
+    requests go to them in turn, whichever connection they come on, and a request whose
+    turn falls on a target that refuses connections goes to the next one."""
 
     def __init__(
         self,
         name: str,
-        target_port: int,
+        target_port: int | Sequence[int],
         seed: int = 0,
         plan: FaultPlan = PASS,
         listen_port: int = 0,
     ) -> None:
         self.name = name
-        self.target_port = target_port
+        self.targets = (target_port,) if isinstance(target_port, int) else tuple(target_port)
+        self._turn = 0
+        self.answered_by: Counter[int] = Counter()
+        """Requests each target answered, by port."""
         self.seed = seed
         self.plan = plan
         self._rng = random.Random(f"{seed}:{name}")
@@ -392,11 +399,37 @@ class FaultProxy:
                 self._conns.add(client)
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
+    def _next_targets(self) -> list[int]:
+        """The targets in the order this request tries them: the one whose turn it is first."""
+        with self._lock:
+            first = self._turn % len(self.targets)
+            self._turn += 1
+        return [*self.targets[first:], *self.targets[:first]]
+
+    def _connect(
+        self, upstreams: dict[int, tuple[socket.socket, BinaryIO]]
+    ) -> tuple[int, socket.socket, BinaryIO] | None:
+        """A connection to the target whose turn it is (kept for the client's connection),
+        or None when no target accepts one."""
+        for port in self._next_targets():
+            if port in upstreams:
+                kept, kept_in = upstreams[port]
+                return port, kept, kept_in
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=UPSTREAM_TIMEOUT)
+            except OSError:
+                continue
+            with self._lock:
+                self._conns.add(sock)
+            stream = sock.makefile("rb")
+            upstreams[port] = (sock, stream)
+            return port, sock, stream
+        return None
+
     def _serve(self, client: socket.socket) -> None:
-        upstream: socket.socket | None = None
+        upstreams: dict[int, tuple[socket.socket, BinaryIO]] = {}
         try:
             client_in = client.makefile("rb")
-            upstream_in: BinaryIO | None = None
             while True:
                 try:
                     request = read_request(client_in)
@@ -419,23 +452,18 @@ class FaultProxy:
                     return
                 if kind == "delay":
                     time.sleep(span)  # the fault itself: this request is late
-                if upstream is None:
-                    try:
-                        upstream = socket.create_connection(
-                            ("127.0.0.1", self.target_port), timeout=UPSTREAM_TIMEOUT
-                        )
-                    except OSError:
-                        _reset(client)  # the hub is down: the node meets a refused link
-                        return
-                    with self._lock:
-                        self._conns.add(upstream)
-                    upstream_in = upstream.makefile("rb")
-                assert upstream_in is not None
+                connected = self._connect(upstreams)
+                if connected is None:
+                    _reset(client)  # the hub is down: the node meets a refused link
+                    return
+                port, upstream, upstream_in = connected
                 upstream.sendall(request.raw)
                 try:
                     answer = read_response(upstream_in, method)
                 except (_Closed, ConnectionError, OSError, ValueError):
                     return
+                with self._lock:
+                    self.answered_by[port] += 1
                 if kind == "lose_answer":
                     return
                 if kind == "truncate":
@@ -449,7 +477,8 @@ class FaultProxy:
         finally:
             with self._lock:
                 self._conns.discard(client)
-                if upstream is not None:
-                    self._conns.discard(upstream)
+                for sock, _ in upstreams.values():
+                    self._conns.discard(sock)
             _close(client)
-            _close(upstream)
+            for sock, _ in upstreams.values():
+                _close(sock)

@@ -53,8 +53,15 @@ def start_federation(
         node_crash_at: dict[str, str] | None = None,
         shared: Sequence[tuple[str, str, Sequence[str]]] = (),
         before_start: Callable[[FaultFederation], Any] | None = None,
+        hub_processes: int = 1,
     ) -> FaultFederation:
-        fed = FaultFederation(tmp_path / f"federation-{len(made)}", offices, seed, node_env)
+        fed = FaultFederation(
+            tmp_path / f"federation-{len(made)}",
+            offices,
+            seed,
+            node_env,
+            hub_processes=hub_processes,
+        )
         made.append(fed)
         if before_start is not None:
             before_start(fed)
