@@ -31,7 +31,7 @@ from hub.monitoring import metrics
 from hub.monitoring.usage_facts import backfill as backfill_statistics
 from hub.processes import HubProcesses
 from hub.responses import InflightLimiter, bound_requests, render_errors
-from hub.store import HubStore
+from hub.store import HubStore, database_exists
 from hub.store.modes import check_file_modes
 
 CONSOLE_MODULES: tuple[str, ...] = (
@@ -58,7 +58,7 @@ def create_app(
     app.config.setdefault("CLOCK", time.time)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     check_file_modes(Path(app.instance_path), app.config)
-    if not Path(app.config["DATABASE"]).exists():
+    if not database_exists(app.config["DATABASE"]):
         raise StoreError(f"no hub database at {app.config['DATABASE']}: run `saraban hub init`")
     upgrade = HubStore.open(app.config["DATABASE"], create=True)  # schema upgrades
     try:

@@ -45,6 +45,12 @@ def rate_setting(family: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE", None, "SQLite file of the hub (default <instance>/hub.sqlite)."),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "PostgreSQL database of the hub instead of the SQLite file:"
+        " postgresql://USER@HOST:PORT/NAME (the password from ~/.pgpass or PGPASSWORD).",
+    ),
     Setting("BLOB_DIR", None, "Folder of attachment bytes (default <instance>/blobs)."),
     Setting(
         "MAX_CONTENT_LENGTH",
@@ -165,6 +171,8 @@ def load_settings(
         values[name] = _from_env(_BY_NAME[name], text)
     if test_config:
         values.update(test_config)
+    if values.get("DATABASE_URL"):
+        values["DATABASE"] = str(values["DATABASE_URL"])  # the store opens either
     if not values.get("DATABASE"):
         values["DATABASE"] = str(instance / "hub.sqlite")
     if not values.get("BLOB_DIR"):

@@ -108,6 +108,20 @@ class StoreError(HubError):
     code = "internal"
 
 
+class DatabaseUnavailable(StoreError):
+    """The hub cannot reach its database server now (a restart, a failover to the
+    standby): 503 with ``Retry-After``; the offices retry and lose nothing."""
+
+    status = 503
+    code = "database_unavailable"
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.headers["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        self.extra["retry_after"] = self.RETRY_AFTER_SECONDS
+
+
 class AdminError(HubError):
     """An operator command cannot be carried out (unknown office, already revoked...)."""
 

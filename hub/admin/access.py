@@ -26,7 +26,7 @@ from flask import Flask
 
 from hub.config import load_settings
 from hub.errors import AdminError, ConsoleError
-from hub.store import HubStore
+from hub.store import HubStore, database_exists
 from hub.store.modes import check_file_modes
 
 Instance = str | Path | Flask
@@ -59,7 +59,7 @@ def open_hub(
     by_folder = not isinstance(instance, Flask)  # a running app did both when it started
     if by_folder:
         check_file_modes(path, settings)
-        create = create or Path(settings["DATABASE"]).exists()
+        create = create or database_exists(settings["DATABASE"])
     store = HubStore.open(settings["DATABASE"], create=create)
     try:
         yield path, settings, store

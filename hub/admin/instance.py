@@ -15,7 +15,7 @@ from typing import Any
 from hub.admin.access import Instance, action_time, open_for_action, open_hub
 from hub.admin.lists import rebuild_derived_lists
 from hub.directory import HubKeyring, current_directory, publish_directory
-from hub.store import HubStore
+from hub.store import HubStore, shown
 from protocol.filemodes import private_folder
 from protocol.keys import fingerprint
 
@@ -58,7 +58,7 @@ def init_hub(instance_path: str | Path, now: float | None = None) -> dict[str, A
         head = current_directory(store)
         return {
             "instance": str(path),
-            "database": settings["DATABASE"],
+            "database": shown(settings["DATABASE"]),
             "hub_keyid": keyring.current.keyid,
             "fingerprint": fingerprint(keyring.current.public_b64()),
             "directory_version": head[0] if head else 0,

@@ -39,7 +39,7 @@ from hub.portal import entry, ministry, pages
 from hub.portal.kit import AddressLimits, close_store, configure_pages, log_refusal
 from hub.portal.session import csrf_token, load_session, set_cookies
 from hub.processes import HubProcesses
-from hub.store import HubStore
+from hub.store import HubStore, database_exists
 from hub.store.modes import check_file_modes
 from hub.store.portal_sessions import PortalSessions
 from hub.store.portal_tracking import PortalTracking
@@ -81,7 +81,7 @@ def create_portal_app(
     app.config.setdefault("CLOCK", time.time)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     check_file_modes(Path(app.instance_path), app.config)
-    if not Path(app.config["DATABASE"]).exists():
+    if not database_exists(app.config["DATABASE"]):
         raise StoreError(f"no hub database at {app.config['DATABASE']}: run `saraban hub init`")
     store = HubStore.open(app.config["DATABASE"], create=True)  # schema upgrades
     try:

@@ -1,9 +1,10 @@
 """The hub's database: every SQL statement of the hub lives in this package.
 
-One SQLite file in WAL mode with a busy timeout; writes run inside ``BEGIN IMMEDIATE``
-transactions (:meth:`HubStore.write`), so one writer at a time and no lost updates. The
-rest of the hub talks to :class:`HubStore` methods, never to SQL, so that a PostgreSQL store
-offering the same methods could stand beside this one.
+One SQLite file in WAL mode with a busy timeout by default, or a PostgreSQL database
+(``DATABASE_URL``, :mod:`hub.store.postgres`, ADR 0026) read through the same SQL; writes
+run inside ``BEGIN IMMEDIATE`` transactions (:meth:`HubStore.write`), so one writer at a
+time on either engine and no lost updates. The rest of the hub talks to :class:`HubStore`
+methods, never to SQL.
 
 :class:`HubStore` is one class put together from one mixin per concept, each holding the
 SQL of its own tables on top of :class:`hub.store.connection.Connection` (opening,
@@ -59,6 +60,7 @@ from hub.store.offices import OfficeRecords
 from hub.store.operators import OperatorRecords
 from hub.store.portal_letters import PortalLetterRecords
 from hub.store.portal_search import PortalSearchRecords
+from hub.store.postgres import is_postgres, redacted
 from hub.store.processes import ProcessRecords
 from hub.store.quarantine import QuarantineRecords, stored_size
 from hub.store.routes import RouteRecords
@@ -74,7 +76,9 @@ __all__ = [
     "HubStore",
     "Row",
     "StoreError",
+    "database_exists",
     "open_store",
+    "shown",
     "stored_size",
 ]
 
@@ -102,6 +106,17 @@ class HubStore(
     Connection,
 ):
     """The hub's SQLite database behind a narrow, SQL-free interface."""
+
+
+def database_exists(target: str | Path) -> bool:
+    """Whether the hub's database is there: the SQLite file exists, or a PostgreSQL URL is
+    set (opening it says whether it answers)."""
+    return is_postgres(target) or Path(target).exists()
+
+
+def shown(target: str | Path) -> str:
+    """The hub's database as a message may name it (a URL without its password)."""
+    return redacted(str(target)) if is_postgres(target) else str(target)
 
 
 def open_store(path: str | Path, create: bool = True) -> HubStore:

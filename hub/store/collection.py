@@ -38,8 +38,8 @@ class CollectionRecords(Connection):
         """Add ``files`` removed files of ``size`` bytes in all to the ``what`` count."""
         self._exec(
             "INSERT INTO collected (what, files, bytes, last_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (what) DO UPDATE SET files = files + excluded.files,"
-            " bytes = bytes + excluded.bytes, last_at = excluded.last_at",
+            " ON CONFLICT (what) DO UPDATE SET files = collected.files + excluded.files,"
+            " bytes = collected.bytes + excluded.bytes, last_at = excluded.last_at",
             (what, files, size, now),
         )
 

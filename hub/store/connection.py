@@ -14,6 +14,8 @@ It holds no SQL about offices, envelopes or numbers: each mixin holds that of it
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -21,13 +23,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
-from hub.errors import StoreError
-from hub.store.schema import SCHEMA, TABLES, upgrade
+import psycopg
+
+from hub.errors import DatabaseUnavailable, StoreError
+from hub.store.pg_dialect import know_tables
+from hub.store.postgres import PgConnection, is_postgres, redacted, statements, table_columns
+from hub.store.schema import MIGRATIONS, SCHEMA, TABLES, upgrade
 from protocol.filemodes import create_private_file
 
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_KEY = "schema_version"
 
 Row = dict[str, Any]
+
+DatabaseError = (sqlite3.Error, psycopg.Error)
+"""What either engine raises when a statement fails."""
+IntegrityError = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+"""What either engine raises when a statement breaks a key or constraint."""
 
 _WRITERS: dict[str, threading.RLock] = {}
 _WRITERS_GUARD = threading.Lock()
@@ -35,22 +47,66 @@ _WRITERS_GUARD = threading.Lock()
 
 def _writer_of(path: str | Path) -> threading.RLock:
     """The lock this process's writers of the file at ``path`` take turns on."""
-    key = str(Path(path).resolve())
+    key = str(path) if is_postgres(path) else str(Path(path).resolve())
     with _WRITERS_GUARD:
         return _WRITERS.setdefault(key, threading.RLock())
 
 
-def _bring_up_to_date(conn: sqlite3.Connection) -> None:
-    """:data:`SCHEMA` and :func:`upgrade` in one transaction: a new file's statements reach
-    the disk once instead of one by one, and a failure leaves the file as it was."""
+SCHEMA_VERSION = hashlib.sha256((SCHEMA + repr(MIGRATIONS)).encode()).hexdigest()[:16]
+"""This version's schema (its tables and the columns added since), recorded in ``meta``
+when a database is brought up to date: one that records it already is left as it is."""
+
+
+def _bring_up_to_date(conn: sqlite3.Connection | PgConnection) -> None:
+    """:data:`SCHEMA` and :func:`upgrade` in one transaction, under the writer's lock (so
+    hub processes starting at once apply them once), unless the database records this
+    :data:`SCHEMA_VERSION`: a new file's statements reach the disk once instead of one by
+    one, and a failure leaves the database as it was."""
     try:
-        conn.executescript("BEGIN IMMEDIATE;\n" + SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")
+        if "key" in table_columns(conn, "meta"):
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
+            if row is not None and row[0] == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+        if isinstance(conn, PgConnection):
+            conn.executescript(SCHEMA)
+        else:  # one by one: sqlite3's executescript would commit the transaction first
+            for statement in statements(SCHEMA):
+                conn.execute(statement)
         upgrade(conn)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (SCHEMA_KEY, SCHEMA_VERSION)
+        )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def store_failure(e: BaseException, what: str) -> StoreError:
+    """The error to raise for a failed statement: :class:`DatabaseUnavailable` when the
+    PostgreSQL server cannot be reached (the request may be tried again), else
+    :class:`StoreError`."""
+    if isinstance(e, psycopg.OperationalError):
+        return DatabaseUnavailable(f"{what}: the database server is not answering ({e})")
+    return StoreError(f"{what}: {e}")
+
+
+def _roll_back(conn: sqlite3.Connection | PgConnection) -> None:
+    """Roll the transaction back; a connection the server dropped has none to roll back
+    (the pool replaces it)."""
+    try:
+        conn.execute("ROLLBACK")
+    except DatabaseError:
+        pass
+
+
+def _table_name(table: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+        raise ValueError(f"not a table name: {table!r}")
+    return table
 
 
 def _row(cursor_row: sqlite3.Row | None) -> Row | None:
@@ -60,14 +116,19 @@ def _row(cursor_row: sqlite3.Row | None) -> Row | None:
 class Connection:
     """One open hub database, its transactions, and the helpers every mixin queries with."""
 
-    def __init__(self, conn: sqlite3.Connection, writer: threading.RLock | None = None):
+    def __init__(
+        self, conn: sqlite3.Connection | PgConnection, writer: threading.RLock | None = None
+    ):
         self.conn = conn
         self.writer = writer or threading.RLock()
 
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> Self:
-        """Open the database at ``path``; ``create`` also creates the file (0600, in a folder
-        made 0700) and the schema."""
+        """Open the database at ``path`` (a SQLite file, or a ``postgresql://`` URL,
+        :mod:`hub.store.postgres`); ``create`` also creates the file (0600, in a folder
+        made 0700) and brings the schema up to date."""
+        if is_postgres(path):
+            return cls._open_postgres(str(path), create)
         try:
             if create:
                 # 0600 before SQLite opens it: the -wal and -shm files take its mode.
@@ -87,6 +148,23 @@ class Connection:
             raise StoreError(f"cannot open the hub database: {e}") from e
         return cls(conn, _writer_of(path))
 
+    @classmethod
+    def _open_postgres(cls, url: str, create: bool) -> Self:
+        know_tables(SCHEMA)
+        try:
+            conn = PgConnection.connect(url)
+            if create:
+                _bring_up_to_date(conn)
+        except psycopg.Error as e:
+            raise store_failure(e, f"cannot open the hub database at {redacted(url)}") from e
+        return cls(conn, _writer_of(url))
+
+    @property
+    def on_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (for the few statements each engine spells
+        its own way: the portal's full-text index)."""
+        return isinstance(self.conn, PgConnection)
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
@@ -100,54 +178,54 @@ class Connection:
         with self.writer:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise StoreError(f"database busy: {e}") from e
+            except DatabaseError as e:
+                raise store_failure(e, "database busy") from e
             try:
                 yield self
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                _roll_back(self.conn)
                 raise
         # The turn ends before COMMIT: the checkpoint a commit may run (and its fsync)
         # happens after SQLite's own write lock is released, and need not hold up the next.
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            self.conn.execute("ROLLBACK")
-            raise StoreError(f"commit failed: {e}") from e
+        except DatabaseError as e:
+            _roll_back(self.conn)
+            raise store_failure(e, "commit failed") from e
 
     def _one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         try:
             return _row(self.conn.execute(sql, tuple(params)).fetchone())
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         try:
             return [dict(r) for r in self.conn.execute(sql, tuple(params)).fetchall()]
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; return the last row id (or 0)."""
         try:
             cur = self.conn.execute(sql, tuple(params))
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return cur.lastrowid or 0
 
     def _changed(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; return how many rows it changed."""
         try:
             cur = self.conn.execute(sql, tuple(params))
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return cur.rowcount
 
     def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, tuple(params)).fetchone()
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return None if row is None else row[0]
 
     def count(self, table: str) -> int:
@@ -155,6 +233,20 @@ class Connection:
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
         return int(self._scalar(f"SELECT count(*) FROM {table}"))  # noqa: S608
+
+    def rows_in(self, table: str) -> int:
+        """Rows in any table of the database (a migration checks its copy with it)."""
+        return int(self._scalar(f"SELECT count(*) FROM {_table_name(table)}"))  # noqa: S608
+
+    def clear_table(self, table: str) -> None:
+        """Delete every row of ``table`` (inside the caller's transaction)."""
+        self._exec(f"DELETE FROM {_table_name(table)}")  # noqa: S608
+
+    def restart_identities(self) -> None:
+        """After rows were copied in with their ids: the next id of every table follows the
+        highest (PostgreSQL's counters; SQLite follows its rows by itself)."""
+        if isinstance(self.conn, PgConnection):
+            self.conn.restart_identities()
 
     # -- meta ------------------------------------------------------------------------------
 

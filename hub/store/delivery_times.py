@@ -10,12 +10,10 @@ in :mod:`hub.monitoring`, not here.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 ANSWER_COLUMNS = {
     "delivered": ("delivered_at", "delivered_hub_at"),
@@ -71,8 +69,8 @@ class DeliveryTimeRecords(Connection):
                     for r in recipients
                 ],
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def add_answer_time(
         self,
@@ -135,7 +133,7 @@ class DeliveryTimeRecords(Connection):
             " ranked AS (SELECT measure, key, dur,"
             " row_number() OVER (PARTITION BY measure, key ORDER BY dur) AS rn,"
             " count(*) OVER (PARTITION BY measure, key) AS n FROM keyed)"
-            " SELECT measure, key, n AS count,"
+            " SELECT measure, key, max(n) AS count,"
             " min(CASE WHEN rn * 100 >= n * ? THEN dur END) AS p_low,"
             " min(CASE WHEN rn * 100 >= n * ? THEN dur END) AS p_high"
             " FROM ranked GROUP BY measure, key",

@@ -8,10 +8,8 @@ is :mod:`hub.directory`'s work, not this module's.
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 
 class DirectoryRecords(Connection):
@@ -54,8 +52,8 @@ class DirectoryRecords(Connection):
         """Remove a distribution list; False when there was none."""
         try:
             cur = self.conn.execute("DELETE FROM lists WHERE name = ?", (name,))
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return cur.rowcount == 1
 
     # -- shared registers ------------------------------------------------------------------

@@ -8,10 +8,7 @@ of signed requests, so a replayed request is refused. Which signature to trust i
 
 from __future__ import annotations
 
-import sqlite3
-
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, IntegrityError, Row, store_failure
 
 
 class KeyRecords(Connection):
@@ -87,8 +84,8 @@ class KeyRecords(Connection):
                 self.conn.execute(
                     "INSERT INTO nonces (keyid, nonce, ts) VALUES (?, ?, ?)", (keyid, nonce, ts)
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 return False
-            except sqlite3.Error as e:
-                raise StoreError(f"database error: {e}") from e
+            except DatabaseError as e:
+                raise store_failure(e, "database error") from e
         return True

@@ -11,10 +11,7 @@ Who receives what is decided by :mod:`hub.federation.routing` and
 
 from __future__ import annotations
 
-import sqlite3
-
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 
 class MailboxRecords(Connection):
@@ -60,8 +57,8 @@ class MailboxRecords(Connection):
                 "INSERT OR IGNORE INTO mailbox (office, env_id, kind) VALUES (?, ?, ?)",
                 (office_id, env_id, kind),
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return cur.rowcount == 1
 
     def mailbox_after(self, office_id: str, after: int, limit: int) -> list[tuple[int, bytes]]:

@@ -16,12 +16,10 @@ Does not: decide what a row or an index document holds
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 from hub.store.portal_letters_schema import BACKFILL_DONE, BACKFILL_UPTO
 
 LETTER_COLUMNS = (
@@ -74,12 +72,18 @@ class PortalLetterRecords(Connection):
         """Record a letter (the values of :data:`LETTER_COLUMNS`) and its recipients, and
         queue it for the index; its id, or None when its env_id is recorded already.
         ``letter_id`` places a letter indexed from an older hub's feed (below 1)."""
-        marks = ", ".join("?" for _ in LETTER_COLUMNS)
+        # The id is named only when given: otherwise the database assigns the next one.
+        columns = (*(("id",) if letter_id is not None else ()), *LETTER_COLUMNS)
+        values = (
+            *((letter_id,) if letter_id is not None else ()),
+            *(letter[c] for c in LETTER_COLUMNS),
+        )
+        marks = ", ".join("?" for _ in columns)
         try:
             cur = self.conn.execute(
-                f"INSERT OR IGNORE INTO portal_letters (id, {', '.join(LETTER_COLUMNS)})"  # noqa: S608
-                f" VALUES (?, {marks})",
-                (letter_id, *(letter[c] for c in LETTER_COLUMNS)),
+                f"INSERT OR IGNORE INTO portal_letters ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({marks})",
+                values,
             )
             if cur.rowcount != 1:
                 return None
@@ -89,8 +93,8 @@ class PortalLetterRecords(Connection):
                 [(office, new_id) for office in recipients],
             )
             self.conn.execute("INSERT INTO portal_pending (letter) VALUES (?)", (new_id,))
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return new_id
 
     def portal_letter(self, env_id: str) -> Row | None:
@@ -123,11 +127,14 @@ class PortalLetterRecords(Connection):
         """Take a letter out of the index: ``doc`` must be exactly what it was indexed with
         (a contentless index removes the words it is given), and the letter is queued."""
         cols = ", ".join(DOC_COLUMNS)
-        self._exec(
-            f"INSERT INTO portal_fts (portal_fts, rowid, {cols})"  # noqa: S608
-            " VALUES ('delete', ?, ?, ?, ?, ?, ?)",
-            (-doc[0], *doc[1:]),
-        )
+        if self.on_postgres:  # a table of the documents (hub.store.postgres)
+            self._exec("DELETE FROM portal_fts WHERE rowid = ?", (-doc[0],))
+        else:
+            self._exec(
+                f"INSERT INTO portal_fts (portal_fts, rowid, {cols})"  # noqa: S608
+                " VALUES ('delete', ?, ?, ?, ?, ?, ?)",
+                (-doc[0], *doc[1:]),
+            )
         self._exec("INSERT OR IGNORE INTO portal_pending (letter) VALUES (?)", (doc[0],))
 
     def renumber_portal_letter(
@@ -162,8 +169,8 @@ class PortalLetterRecords(Connection):
             self.conn.executemany(
                 "DELETE FROM portal_pending WHERE letter = ?", [(-r[0],) for r in rows]
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return len(rows)
 
     def portal_pending_count(self) -> int:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from hub.store.postgres import PgConnection
+
 BACKFILL_UPTO = "portal_backfill_upto"
 """Meta key: the last feed row accepted before the portal's letter index existed."""
 BACKFILL_DONE = "portal_backfill_done"
@@ -81,7 +83,7 @@ PORTAL_LETTERS_TABLES = frozenset({"portal_letters", "portal_recipients", "porta
 """The tables :meth:`hub.store.HubStore.count` counts."""
 
 
-def mark_feed_for_indexing(conn: sqlite3.Connection) -> None:
+def mark_feed_for_indexing(conn: sqlite3.Connection | PgConnection) -> None:
     """Remember, once, the last feed row stored before the portal's letter index existed
     (0 for a new hub): the letters up to it are indexed from the feed in the background."""
     conn.execute(

@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.store.connection import Connection, Row
+from hub.store.pg_dialect import fts_condition
 
 COUNT_LIMIT = 300
 """Totals are counted up to this many matches; beyond, the total is a lower bound."""
 
 EXACT_LIMIT = 100
 """Most letters listed first for an exact number match."""
+ALWAYS = "1 = 1"
+NEVER = "1 = 0"
+"""Conditions that hold always and never (a bare 1 or 0 is no condition in PostgreSQL)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def _marks(values: Sequence[Any]) -> str:
 
 def _party_sql(parties: Sequence[str]) -> tuple[str, list[Any]]:
     if not parties:
-        return "0", []
+        return NEVER, []
     marks = _marks(parties)
     return (
         f"(l.origin IN ({marks}) OR EXISTS (SELECT 1 FROM portal_recipients r"  # noqa: S608
@@ -83,7 +87,7 @@ def _party_sql(parties: Sequence[str]) -> tuple[str, list[Any]]:
 
 def visible_sql(view: LetterView) -> tuple[str, list[Any]]:
     """A WHERE fragment on ``portal_letters l`` keeping the letters ``view`` may list."""
-    sealed = "1" if view.sealed else "l.sealed = 0"
+    sealed = ALWAYS if view.sealed else "l.sealed = 0"
     if view.everyone:
         return f"({sealed})", []
     party, params = _party_sql(view.parties)
@@ -118,7 +122,7 @@ def filter_sql(f: LetterFilters) -> tuple[str, list[Any]]:
     if f.number_key:
         clauses.append("(l.number_key = ? OR l.provisional_key = ?)")
         params += [f.number_key, f.number_key]
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or ALWAYS, params
 
 
 def seen_words_sql(words: Sequence[Sequence[str]], view: LetterView) -> tuple[str, list[Any]]:
@@ -138,7 +142,7 @@ def seen_words_sql(words: Sequence[Sequence[str]], view: LetterView) -> tuple[st
             options.append(f"instr({meta}, lower(?)) > 0 OR {body}")
             params += [form, *readable_params, form]
         clauses.append("(" + " OR ".join(options) + ")")
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or ALWAYS, params
 
 
 def words_sql(words: Sequence[Sequence[str]], text: str) -> tuple[str, list[Any]]:
@@ -149,7 +153,7 @@ def words_sql(words: Sequence[Sequence[str]], text: str) -> tuple[str, list[Any]
     for forms in words:
         clauses.append("(" + " OR ".join(f"instr({text}, lower(?)) > 0" for _ in forms) + ")")
         params += forms
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or ALWAYS, params
 
 
 class PortalSearchRecords(Connection):
@@ -186,7 +190,7 @@ class PortalSearchRecords(Connection):
             "SELECT id FROM (SELECT l.id AS id, lower(l.subject || ' '"  # noqa: S608
             " || COALESCE(l.number_key, '') || ' ' || COALESCE(l.provisional_key, '') || ' '"
             f" || l.parties || ' ' || CASE WHEN {readable} THEN l.body ELSE '' END) AS doc"
-            f" FROM portal_pending p JOIN portal_letters l ON l.id = p.letter WHERE {where})"
+            f" FROM portal_pending p JOIN portal_letters l ON l.id = p.letter WHERE {where}) queued"
             f" WHERE {match} ORDER BY id DESC LIMIT ?",
             [*readable_params, *params, *match_params, COUNT_LIMIT],
         )
@@ -224,15 +228,19 @@ class PortalSearchRecords(Connection):
         skipped = f" AND l.id NOT IN ({_marks(skip)})" if skip else ""
         # CROSS JOIN keeps the index as the outer loop, so the walk stops after COUNT_LIMIT
         # matches instead of visiting every letter that holds a common word.
+        if self.on_postgres:
+            matched, match_params = fts_condition("portal_fts", match)
+        else:
+            matched, match_params = "portal_fts MATCH ?", [match]
         sql = (
             f"SELECT l.id, {subject} AS in_subject"  # noqa: S608
             " FROM portal_fts CROSS JOIN portal_letters l ON l.id = -portal_fts.rowid"
-            f" WHERE portal_fts MATCH ? AND {bounds} AND {where} AND {rows_sql}{skipped}"
+            f" WHERE {matched} AND {bounds} AND {where} AND {rows_sql}{skipped}"
             " ORDER BY portal_fts.rowid LIMIT ? OFFSET ?"
         )
         args = [
             *subject_params,
-            match,
+            *match_params,
             *bound_params,
             *params,
             *rows_params,
@@ -269,7 +277,7 @@ class PortalSearchRecords(Connection):
         rows_sql, rows_params = words_sql(
             row_words, "lower(l.subject || ' ' || l.parties || ' ' || COALESCE(l.number, ''))"
         )
-        floor = "l.id > ?" if newer_than is not None else "1"
+        floor = "l.id > ?" if newer_than is not None else ALWAYS
         floor_params = [newer_than] if newer_than is not None else []
         skipped = f" AND l.id NOT IN ({_marks(skip)})" if skip else ""
         sql = (
@@ -321,12 +329,12 @@ class PortalSearchRecords(Connection):
         letters are accepted close to the day they are dated, so a month's ids form a band.
         The date filter itself still decides."""
         if not f.day_from and not f.day_to:
-            return "1", []
+            return ALWAYS, []
         row = self._one(
             "SELECT MIN(id) AS low, MAX(id) AS high FROM portal_letters"
             " WHERE letter_day >= ? AND letter_day <= ?",
             (f.day_from or "0000-00-00", f.day_to or "9999-99-99"),
         )
         if row is None or row["low"] is None:
-            return "0", []
+            return NEVER, []
         return "portal_fts.rowid BETWEEN ? AND ?", [-int(row["high"]), -int(row["low"])]

@@ -131,11 +131,9 @@ class PortalSessions(Connection):
 
     def end_sessions_of(self, office: str, username: str) -> int:
         """End every session of an account; return how many ended."""
-        before = self.conn.total_changes
-        self._exec(
+        return self._changed(
             "DELETE FROM portal_sessions WHERE office = ? AND username = ?", (office, username)
         )
-        return self.conn.total_changes - before
 
     def end_idle_sessions(self, before: float) -> None:
         """End every session last seen before ``before``."""

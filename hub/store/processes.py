@@ -100,7 +100,8 @@ class ProcessRecords(Connection):
             self._exec(
                 "INSERT INTO address_counts (kind, address, minute, count) VALUES (?, ?, ?, 1)"
                 " ON CONFLICT (kind, address) DO UPDATE SET"
-                " count = CASE WHEN minute = excluded.minute THEN count + 1 ELSE 1 END,"
+                " count = CASE WHEN address_counts.minute = excluded.minute"
+                " THEN address_counts.count + 1 ELSE 1 END,"
                 " minute = excluded.minute",
                 (kind, address, minute),
             )

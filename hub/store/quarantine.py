@@ -47,17 +47,19 @@ class QuarantineRecords(Connection):
         """Keep a rejected envelope aside with the reason (once per env_id), charging
         ``size`` bytes (default: :func:`stored_size`) to its office; True when kept now."""
         charge = stored_size(envelope, detail) if size is None else size
-        self._exec(
-            "INSERT OR IGNORE INTO quarantine"
-            " (env_id, origin, seq, reason, detail, envelope, at, size)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (env_id, origin, seq, reason, detail, envelope, now, charge),
+        kept = bool(
+            self._changed(
+                "INSERT OR IGNORE INTO quarantine"
+                " (env_id, origin, seq, reason, detail, envelope, at, size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (env_id, origin, seq, reason, detail, envelope, now, charge),
+            )
         )
-        kept = bool(self._scalar("SELECT changes()"))
         if kept and origin is not None:
             self._exec(
                 "INSERT INTO quarantine_usage (office, held_bytes) VALUES (?, ?)"
-                " ON CONFLICT (office) DO UPDATE SET held_bytes = held_bytes + excluded.held_bytes",
+                " ON CONFLICT (office) DO UPDATE SET"
+                " held_bytes = quarantine_usage.held_bytes + excluded.held_bytes",
                 (origin, charge),
             )
         return kept
@@ -75,8 +77,9 @@ class QuarantineRecords(Connection):
         """An envelope of ``office`` was refused and not kept: its quota was full."""
         self._exec(
             "INSERT INTO quarantine_usage (office, refused, refused_bytes, refused_at)"
-            " VALUES (?, 1, ?, ?) ON CONFLICT (office) DO UPDATE SET refused = refused + 1,"
-            " refused_bytes = refused_bytes + excluded.refused_bytes,"
+            " VALUES (?, 1, ?, ?) ON CONFLICT (office) DO UPDATE SET"
+            " refused = quarantine_usage.refused + 1,"
+            " refused_bytes = quarantine_usage.refused_bytes + excluded.refused_bytes,"
             " refused_at = excluded.refused_at",
             (office, size, now),
         )

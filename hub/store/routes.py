@@ -9,11 +9,9 @@ by :mod:`hub.federation.blobs`, not here.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 
 class RouteRecords(Connection):
@@ -26,8 +24,8 @@ class RouteRecords(Connection):
                 "INSERT OR IGNORE INTO letter_routes (letter, recipient, sender) VALUES (?, ?, ?)",
                 [(letter, r, sender) for r in recipients],
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def letter_sender(self, letter: str) -> str | None:
         """The origin of a letter the hub holds."""
@@ -50,8 +48,8 @@ class RouteRecords(Connection):
                 "INSERT OR IGNORE INTO blob_refs (sha256, letter) VALUES (?, ?)",
                 [(h, letter) for h in hashes],
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def may_read_blob(self, office_id: str, sha256: str) -> bool:
         """True when the office may read this blob (``blob_readers``)."""
@@ -86,8 +84,8 @@ class RouteRecords(Connection):
                 " VALUES (?, ?, ?, ?)",
                 [(h, o, letter, now) for h in hashes for o in who],
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def blob_citations(self) -> list[Row]:
         """Every stored letter's citation of a blob, in the order the hub received the

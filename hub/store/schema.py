@@ -22,6 +22,7 @@ from hub.store.portal_letters_schema import (
     PORTAL_LETTERS_TABLES,
     mark_feed_for_indexing,
 )
+from hub.store.postgres import PgConnection, table_columns
 from hub.store.processes_schema import PROCESSES_SCHEMA
 
 SCHEMA = (
@@ -366,11 +367,11 @@ TABLES = frozenset(
 """The tables :meth:`hub.store.HubStore.count` counts (``meta`` is not one of them)."""
 
 
-def upgrade(conn: sqlite3.Connection) -> None:
+def upgrade(conn: sqlite3.Connection | PgConnection) -> None:
     """Add the columns of :data:`MIGRATIONS` that ``conn``'s file lacks, and the indexes on
     them (alert keys; the finalisations by the office whose number they made final)."""
     for table, column, kind in MIGRATIONS:
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        have = table_columns(conn, table)
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.execute("CREATE INDEX IF NOT EXISTS alerts_key ON alerts (key, status)")

@@ -128,7 +128,7 @@ class StatisticsRecords(Connection):
             " ranked AS (SELECT speed, dur,"
             " row_number() OVER (PARTITION BY speed ORDER BY dur) AS rn,"
             " count(*) OVER (PARTITION BY speed) AS n FROM pairs)"
-            " SELECT speed, n AS count,"
+            " SELECT speed, max(n) AS count,"
             " min(CASE WHEN rn * 100 >= n * ? THEN dur END) AS p_low,"
             " min(CASE WHEN rn * 100 >= n * ? THEN dur END) AS p_high"
             " FROM ranked GROUP BY speed",
@@ -162,6 +162,6 @@ class StatisticsRecords(Connection):
             "SELECT office, max(at) AS at FROM ("
             " SELECT origin AS office, max(sent_at) AS at FROM letter_facts GROUP BY origin"
             " UNION ALL SELECT office, max(at) AS at FROM receipt_facts"
-            " WHERE status = 'registered' GROUP BY office) GROUP BY office"
+            " WHERE status = 'registered' GROUP BY office) uses GROUP BY office"
         )
         return {r["office"]: float(r["at"]) for r in rows}

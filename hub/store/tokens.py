@@ -6,10 +6,7 @@ kept. Whether a token may still be used is decided by :mod:`hub.federation.enrol
 
 from __future__ import annotations
 
-import sqlite3
-
-from hub.errors import StoreError
-from hub.store.connection import Connection, Row
+from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 
 class TokenRecords(Connection):
@@ -48,6 +45,6 @@ class TokenRecords(Connection):
                 " WHERE token_hash = ? AND used_at IS NULL",
                 (now, now, token_hash),
             )
-        except sqlite3.Error as e:
-            raise StoreError(f"database error: {e}") from e
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
         return cur.rowcount == 1
