@@ -9,7 +9,7 @@ WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 SOAK_MINUTES ?= 30
 SOAK_SEED ?= 1
 
-.PHONY: demo test lint typecheck pytest fuzz bench bench-search soak soak-scenarios browser clean
+.PHONY: demo test lint typecheck pytest pytest-postgresql fuzz bench bench-search soak soak-scenarios browser postgresql clean
 
 # Install steps print to stderr so `make demo ARGS='--once --json'` prints only JSON.
 $(BIN)/python:
@@ -33,6 +33,11 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium.sh
 
+# Debian's PostgreSQL server for the throwaway clusters of the tests and the benchmarks
+# (scripts/pgcluster.py); installed once when missing.
+postgresql:
+	@scripts/install-postgresql.sh
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,7 +52,21 @@ typecheck: $(TEST_STAMP)
 pytest: $(TEST_STAMP)
 	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not soak" $(ARGS)
 
-test: $(TEST_STAMP) browser lint typecheck pytest
+# The hub's store and federation tests again with every hub on PostgreSQL (a throwaway
+# server per worker, a fresh database per test, scripts/pgcluster.py): the numbering, the
+# feeds, the portal's search, crashes at every point of a push, two hub processes on one
+# database.
+PG_TESTS ?= tests/test_hub_api.py tests/test_hub_numbering.py tests/test_hub_processes.py \
+	tests/test_rate_limits.py tests/test_quotas.py tests/test_hub_secrecy.py \
+	tests/test_hub_reconcile.py tests/test_portal_search.py tests/test_node_sync.py \
+	tests/test_delivery_trust.py tests/test_finalised_numbers.py \
+	tests/faults/test_hub_processes.py tests/faults/test_crash_points.py
+
+pytest-postgresql: $(TEST_STAMP) postgresql
+	SARABAN_TEST_HUB_BACKEND=postgresql $(BIN)/pytest -n $(WORKERS) --dist worksteal \
+		-m "not soak" $(PG_TESTS)
+
+test: $(TEST_STAMP) browser postgresql lint typecheck pytest pytest-postgresql
 
 # The property tests (hypothesis) of the protocol with many more examples than make test
 # runs: the profile "fuzz" of tests/conftest.py, 50,000 examples per property, no time limit.

@@ -94,8 +94,23 @@ def _node_db(instance: Path) -> Path:
     return instance / "node.sqlite"
 
 
-def _hub_db(instance: Path) -> Path:
-    return instance / "hub.sqlite"
+def hub_rows(instance: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of the hub's database, read without writing: its SQLite file, or the PostgreSQL
+    database its settings name (``DATABASE_URL``, the SQL as :mod:`hub.store.postgres`
+    rewrites it)."""
+    from hub.config import load_settings
+    from hub.store.pg_dialect import to_postgres
+    from hub.store.postgres import is_postgres
+
+    target = load_settings(instance)["DATABASE"]
+    if not is_postgres(target):
+        uri = f"file:{target}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+            return list(conn.execute(sql, params))
+    import psycopg
+
+    with psycopg.connect(target) as pg:
+        return [tuple(r) for r in pg.execute(to_postgres(sql), params).fetchall()]
 
 
 def _directory(nodes: dict[str, Path]) -> TrustedDirectory:
@@ -143,7 +158,7 @@ class _Reader:
         self.violations: list[Violation] = []
         self.directory = _directory(nodes)
         self.by_id: dict[str, EnvelopeRef] = {}
-        self.hub_feed = self._verified("the hub", _rows(_hub_db(hub), "SELECT envelope FROM feed"))
+        self.hub_feed = self._verified("the hub", hub_rows(hub, "SELECT envelope FROM feed"))
         self.feeds = {
             o: self._verified(f"{o}'s feed", _rows(_node_db(i), "SELECT envelope FROM feed"))
             for o, i in nodes.items()
@@ -318,12 +333,10 @@ def _numbers(reader: _Reader, hub: Path) -> tuple[int, int]:
                 identity = f"provisional:{body['provisional_id']}"
                 owner = str(body.get("office") or "")
                 take(body["register"], int(body["number"]), "issued", owner, identity, env.env_id)
-    ledger = list(
-        _rows(
-            _hub_db(hub),
-            "SELECT register, number, action, office, env_id, provisional_id FROM ledger "
-            "WHERE number IS NOT NULL ORDER BY id",
-        )
+    ledger = hub_rows(
+        hub,
+        "SELECT register, number, action, office, env_id, provisional_id FROM ledger "
+        "WHERE number IS NOT NULL ORDER BY id",
     )
     for register, number, action, office, env_id, provisional_id in ledger:
         if action in ISSUING_ACTIONS:
@@ -339,8 +352,8 @@ def _gaps(reader: _Reader, hub: Path, ledger: list[tuple[Any, ...]]) -> None:
     for register, number, action, *_ in ledger:
         (voided if action == "voided" else issued)[register].add(int(number))
     blocks: dict[str, list[LeaseBlock]] = defaultdict(list)
-    for register, office, start, end in _rows(
-        _hub_db(hub), 'SELECT register, office, start, "end" FROM leases'
+    for register, office, start, end in hub_rows(
+        hub, 'SELECT register, office, start, "end" FROM leases'
     ):
         blocks[register].append(LeaseBlock(office, int(start), int(end)))
     for register in sorted(set(issued) | set(voided)):

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.crashpoints import CRASH_ENV
-from scripts.faults.federation import FaultFederation, letter_json, read_rows
+from scripts.faults.federation import FaultFederation, letter_json
 from scripts.faults.proxy import FAULT_KINDS, FaultPlan
 from scripts.fleet import Service
 from scripts.nodeapi import NodeAPIError
@@ -252,7 +252,7 @@ class Soak:
         office = rng.choice(sorted(self.copies))
         copy, taken = self.copies.pop(office)
         self.fed.kill_node(office)
-        at_hub = {str(e) for (e,) in read_rows(self.fed.hub_db, "SELECT env_id FROM feed")}
+        at_hub = {str(e) for (e,) in self.fed.hub_rows("SELECT env_id FROM feed")}
         with self.lock:
             gone = {
                 env_id
@@ -301,7 +301,7 @@ class Soak:
             unsettled.append(f"the federation did not settle: {e}")
         self.fed.stop()
         report = self.fed.check()
-        at_hub = {str(e) for (e,) in read_rows(self.fed.hub_db, "SELECT env_id FROM feed")}
+        at_hub = {str(e) for (e,) in self.fed.hub_rows("SELECT env_id FROM feed")}
         missing = [e for e in self.acknowledged if e not in at_hub | self.gone_with_disk]
         violations = unsettled + report["violations"]
         if missing:

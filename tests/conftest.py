@@ -1,4 +1,5 @@
-"""Fixtures shared by every test module: one chromium for all browser tests, a movable
+"""Fixtures shared by every test module: one chromium for all browser tests, one throwaway
+PostgreSQL server per pytest worker with a fresh database for each test that asks, a movable
 clock, a hub with console operators (a module may define its own ``hub``), a hand-made
 directory for nodes that never see a hub, and a real hub with enrolled nodes.
 
@@ -9,6 +10,7 @@ deadline)."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,15 @@ from support import Clock
 from test_hub_support import Hub
 from test_node_support import Federation, PaperHub, federation
 from web_support import CHROMIUM
+
+from hub.store.postgres import close_pools
+from scripts.pgcluster import (
+    ServerNotInstalled,
+    drop_database,
+    fresh_database,
+    server_bindir,
+    throwaway_cluster,
+)
 
 FUZZ_EXAMPLES = 50_000
 """Examples per property under ``make fuzz``."""
@@ -47,6 +58,53 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a throwaway PostgreSQL server (scripts/pgcluster.py), one per worker.
+
+    Skipped when Debian's server is not installed, except in CI (``CI`` set), where that
+    fails: CI never skips the PostgreSQL tests silently."""
+    try:
+        server_bindir()
+    except ServerNotInstalled as e:
+        if os.environ.get("CI"):
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    with throwaway_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """The URL of a new empty database on the worker's server, dropped after the test."""
+    url = fresh_database(postgres_server, f"t_{uuid.uuid4().hex}")
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+BACKEND_ENV = "SARABAN_TEST_HUB_BACKEND"
+"""``postgresql`` runs every hub of the tests (in the test's process or a process it starts)
+on a fresh PostgreSQL database of its own; unset, on the hub's SQLite file."""
+
+
+@pytest.fixture(autouse=True)
+def hub_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The hub's engine for this test (:data:`BACKEND_ENV`). On PostgreSQL, every hub the
+    test creates finds its database in ``SARABAN_HUB_DATABASE_URL``; a test of what only
+    SQLite has (its file, an older file's upgrade) is marked ``sqlite_only`` and skipped."""
+    if os.environ.get(BACKEND_ENV, "sqlite") != "postgresql":
+        return "sqlite"
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker is not None:
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'the hub file'}")
+    url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("SARABAN_HUB_DATABASE_URL", url)
+    request.addfinalizer(close_pools)  # before the database is dropped
+    return "postgresql"
 
 
 @pytest.fixture

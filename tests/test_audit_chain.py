@@ -292,6 +292,7 @@ def _hub_sql(fed: Federation, statement: str) -> None:
         conn.close()
 
 
+@pytest.mark.sqlite_only("edits the hub's SQLite file behind its back")
 @pytest.mark.parametrize(
     ("tamper", "named"),
     [

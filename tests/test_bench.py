@@ -27,8 +27,11 @@ FIGURES = (
     "storm_1000_drain_s",
     "storm_1000_5xx",
     "node_idle_rss_mb",
+    "hub_ingest_per_s_pg",
+    "storm_1000_drain_s_pg",
+    "storm_1000_5xx_pg",
 )
-WITH_LIMIT = {"sign_ratio", "verify_ratio", "hub_ingest_per_s"}
+WITH_LIMIT = {"sign_ratio", "verify_ratio", "hub_ingest_per_s", "hub_ingest_per_s_pg"}
 
 
 def is_number(value: object) -> bool:

@@ -61,6 +61,7 @@ def hub_dir(tmp_path: Path) -> Path:
     return hub
 
 
+@pytest.mark.sqlite_only("reads the bytes of the hub's SQLite file")
 def test_hub_enroll_issues_a_token_once_and_refuses_unknown_office(hub_dir: Path) -> None:
     ok = saraban("hub", "enroll", "ชม 0017", "--instance", str(hub_dir), "--json")
     assert ok.returncode == 0, ok.stderr

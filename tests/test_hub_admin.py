@@ -54,6 +54,7 @@ def test_init_creates_key_0600_database_pilot_offices_and_lists(tmp_path: Path) 
     assert "มท 0200" in lists["all-offices"]["members"]
 
 
+@pytest.mark.sqlite_only("a hub folder without its SQLite file")
 def test_create_app_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="hub init"):
         create_app(instance_path=tmp_path / "empty")

@@ -108,6 +108,7 @@ def _feed(store: Any, office: str) -> list[Any]:
     return [{"kind": r.kind} for r in rows]
 
 
+@pytest.mark.sqlite_only("two hubs in one test")
 def test_each_app_counts_its_own_requests(tmp_path: Path, clock: Clock) -> None:
     first = Hub(tmp_path / "a", clock)
     office = first.office(CHIANG_MAI)

@@ -352,6 +352,7 @@ def test_cli_reconcile_prints_what_got_worse(
     assert OWN in out
 
 
+@pytest.mark.sqlite_only("a hub folder without its SQLite file")
 def test_cli_reconcile_without_a_hub_fails_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

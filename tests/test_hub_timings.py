@@ -232,6 +232,7 @@ def test_an_older_hub_database_gets_its_timings_from_the_feed(hub: Hub, clock: C
     with hub.store() as s, s.write():  # the file as a hub before the timings left it
         s.conn.execute("DROP TABLE delivery_times")
         s.conn.execute("DELETE FROM meta WHERE key = 'timings_backfilled'")
+        s.conn.execute("DELETE FROM meta WHERE key = 'schema_version'")  # older hubs had none
     create_app({"CLOCK": clock}, instance_path=hub.instance)
     with hub.store() as s:
         after = sorted(tuple(r) for r in s.conn.execute("SELECT * FROM delivery_times"))

@@ -38,6 +38,8 @@ PRIVATE = "รายงานผลการตรวจสอบภายใน
 PDF = b"%PDF-1.4 agenda of the meeting " * 8
 RETURN_REASON = "ส่งผิดหน่วยงาน ไม่ใช่อำนาจหน้าที่ของจังหวัดขอนแก่น"
 
+pytestmark = pytest.mark.sqlite_only("a federation the module's tests share")
+
 
 class World:
     """เชียงใหม่ sends a meeting letter (ด่วนที่สุด, with an agenda) to เชียงราย, which

@@ -367,7 +367,8 @@ def test_indexed_letter_whose_number_becomes_final_is_found_by_both(tmp_path: Pa
     with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
         assert store.portal_pending_count() == 1  # out of the index with its old number
         assert index_pending(store) == 1
-        store.conn.execute("INSERT INTO portal_fts (portal_fts) VALUES ('integrity-check')")
+        if not store.on_postgres:  # FTS5's own check that the index holds what it should
+            store.conn.execute("INSERT INTO portal_fts (portal_fts) VALUES ('integrity-check')")
         for typed in (PROVISIONAL, final, "วันท้องถิ่น"):
             [row] = find(store, Scope(CHIANG_RAI), q=typed)
             assert (row.number, row.earlier_number) == (final, PROVISIONAL)
@@ -379,8 +380,10 @@ def make_older(database: Path) -> None:
         for table in ("portal_fts", "portal_letters", "portal_recipients", "portal_pending"):
             db.execute(f"DROP TABLE {table}")
         db.execute("DELETE FROM meta WHERE key LIKE 'portal_backfill%'")
+        db.execute("DELETE FROM meta WHERE key = 'schema_version'")  # older hubs had none
 
 
+@pytest.mark.sqlite_only("a SQLite file an older hub wrote")
 def test_older_hub_database_is_indexed_from_its_feed_where_it_stopped(tmp_path: Path) -> None:
     hub = Hub(tmp_path, Clock())
     cm = hub.office(CHIANG_MAI)
@@ -403,6 +406,7 @@ def test_older_hub_database_is_indexed_from_its_feed_where_it_stopped(tmp_path: 
         ]
 
 
+@pytest.mark.sqlite_only("a SQLite file an older hub wrote")
 def test_older_hub_database_is_indexed_when_the_hub_starts(tmp_path: Path) -> None:
     hub = Hub(tmp_path, Clock())
     cm = hub.office(CHIANG_MAI)

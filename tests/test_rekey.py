@@ -206,6 +206,7 @@ def signed_letters(node: Node) -> dict[str, str]:
     return out
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_letters_signed_before_and_after_a_rekey_verify_at_the_recipient(
     hub_process: HubProcess,
 ) -> None:
@@ -246,6 +247,7 @@ def test_letters_signed_before_and_after_a_rekey_verify_at_the_recipient(
     assert cr.call("GET", "/api/status")["warnings"] == []
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_an_envelope_signed_by_the_retired_key_after_its_retirement_is_refused(
     hub_process: HubProcess,
 ) -> None:
@@ -296,6 +298,7 @@ def test_an_envelope_signed_by_the_retired_key_after_its_retirement_is_refused(
     assert [r["subject"] for r in recipient.inbox()] == ["ลงนามก่อนเลิกใช้กุญแจ"]
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_an_office_that_lost_its_key_reenrolls_with_a_token_and_its_old_copy_is_refused(
     hub_process: HubProcess,
 ) -> None:
@@ -336,6 +339,7 @@ def test_an_office_that_lost_its_key_reenrolls_with_a_token_and_its_old_copy_is_
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_a_rekey_cut_off_after_the_hub_took_the_key_is_finished_by_running_it_again(
     hub_process: HubProcess,
 ) -> None:
@@ -357,6 +361,7 @@ def test_a_rekey_cut_off_after_the_hub_took_the_key_is_finished_by_running_it_ag
     assert node.sync().ok
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_a_new_seal_key_the_hub_published_before_the_answer_was_lost_is_adopted(
     hub_process: HubProcess,
 ) -> None:
@@ -394,6 +399,7 @@ def test_a_new_seal_key_the_hub_published_before_the_answer_was_lost_is_adopted(
     assert node.sync().ok
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_a_new_key_the_hub_never_saw_is_thrown_away_and_made_again(
     hub_process: HubProcess,
 ) -> None:
@@ -406,6 +412,7 @@ def test_a_new_key_the_hub_never_saw_is_thrown_away_and_made_again(
     assert node.sync().ok
 
 
+@pytest.mark.sqlite_only("a hub process the module's tests share")
 def test_an_office_that_lost_its_whole_folder_reenrolls_and_gets_its_letters_back(
     hub_process: HubProcess,
 ) -> None:

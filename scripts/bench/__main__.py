@@ -21,7 +21,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from scripts.bench import catchup, delivery, idle, ingest, latency, signatures, storm
+from scripts.bench import (
+    catchup,
+    delivery,
+    idle,
+    ingest,
+    latency,
+    postgresql,
+    signatures,
+    storm,
+)
 from scripts.bench.figures import (
     BY_NAME,
     FAMILIES,
@@ -46,6 +55,7 @@ RUNNERS: dict[str, ModuleType] = {
     "catchup": catchup,
     "storm": storm,
     "idle": idle,
+    "postgresql": postgresql,
 }
 """The module measuring each family of :data:`scripts.bench.figures.FAMILIES`."""
 

@@ -46,6 +46,9 @@ TARGETS: tuple[Target, ...] = (
     Target("storm_1000_drain_s", "storm", "s", 60, at_most=True),
     Target("storm_1000_5xx", "storm", "responses", 0, at_most=True),
     Target("node_idle_rss_mb", "idle", "MB", 120, at_most=True),
+    Target("hub_ingest_per_s_pg", "postgresql", "envelopes/s", 5000, at_most=False),
+    Target("storm_1000_drain_s_pg", "postgresql", "s", 60, at_most=True),
+    Target("storm_1000_5xx_pg", "postgresql", "responses", 0, at_most=True),
     Target("portal_search_p95_ms", "portal_search", "ms", 50, at_most=True),
 )
 """Every figure, in the order it is printed and written."""

@@ -1,4 +1,6 @@
-"""`saraban hub adduser` and `saraban hub passwd`: the operator accounts of the hub's console.
+"""`saraban hub adduser` and `saraban hub passwd`: the operator accounts of the hub's console;
+`saraban hub migrate --to postgresql://…`: the hub moved from SQLite to PostgreSQL
+(:mod:`hub.admin.migrate`).
 
 Run on the hub machine by whoever runs the hub (they open the database directly, like
 `hub init`); the first operator is made this way. The password is read from the terminal
@@ -34,6 +36,20 @@ def hub_passwd(args: argparse.Namespace) -> None:
     emit({"username": args.username}, args.json, lambda d: "เปลี่ยนรหัสผ่านแล้ว")
 
 
+def hub_migrate(args: argparse.Namespace) -> None:
+    from hub.admin.migrate import migrate_to_postgres
+
+    done = migrate_to_postgres(instance_dir(args, "hub"), args.to)
+    emit(
+        done,
+        args.json,
+        lambda d: (
+            f"ย้ายศูนย์กลางไปที่ {d['database']} แล้ว: {d['rows']:,} แถว"
+            f" จาก {len(d['tables'])} ตาราง; เริ่ม saraban hub serve ใหม่ได้"
+        ),
+    )
+
+
 def add_commands(groups: Groups, cmd: Cmd) -> None:
     """The operator account commands, in the hub group."""
     c = cmd(groups["hub"], "adduser", hub_adduser, "add an operator of the hub's console", "hub")
@@ -51,3 +67,11 @@ def add_commands(groups: Groups, cmd: Cmd) -> None:
     )
     c.add_argument("username")
     c.add_argument("--password-stdin", action="store_true")
+    c = cmd(
+        groups["hub"],
+        "migrate",
+        hub_migrate,
+        "move the stopped hub from its SQLite file to an empty PostgreSQL database",
+        "hub",
+    )
+    c.add_argument("--to", required=True, help="postgresql://USER@HOST:PORT/NAME")

@@ -35,7 +35,7 @@ from typing import Any
 from protocol.crashpoints import CRASH_ENV, CRASH_LINE, parse_crash_spec
 from scripts.faults.proxy import FaultProxy
 from scripts.fleet import Service, free_ports, start_service
-from scripts.invariants import check_federation
+from scripts.invariants import check_federation, hub_rows
 from scripts.nodeapi import NodeAPIError, NodeHTTP, read_token
 
 STARTUP_SECONDS = 60.0
@@ -435,7 +435,11 @@ class FaultFederation:
 
     def hub_count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """One count from the hub's store."""
-        return int(read_rows(self.hub_db, sql, params)[0][0])
+        return int(self.hub_rows(sql, params)[0][0])
+
+    def hub_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of the hub's database (SQLite or PostgreSQL), read without writing."""
+        return hub_rows(self.hub_dir, sql, params)
 
     def node_count(self, office: str, sql: str, params: tuple[Any, ...] = ()) -> int:
         """One count from a node's store."""

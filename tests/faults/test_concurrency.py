@@ -19,7 +19,7 @@ from faults.harness import RECIPIENTS, SENDER, finish_and_check
 from node.context import NodeContext
 from node.sync.jobs import SYNC_JOB, build_scheduler
 from node.sync.worker import sync_once
-from scripts.faults.federation import FaultFederation, read_rows, wait_for
+from scripts.faults.federation import FaultFederation, wait_for
 from scripts.faults.proxy import FaultPlan
 from scripts.nodeapi import NodeAPIError
 
@@ -98,8 +98,7 @@ def test_scheduler_overlapping_a_manual_sync_sends_once(start_federation: Start)
     assert sum(1 for at, _ in runs if started <= at <= ended) >= 2, runs
     assert {outcome for _, outcome in runs} == {"ok"}
     assert all(r["ok"] for r in manual), [r["error"] for r in manual if not r["ok"]]
-    accepted = read_rows(
-        fed.hub_db,
+    accepted = fed.hub_rows(
         "SELECT COALESCE(SUM(accepted), 0) FROM sync_sessions WHERE office = ? AND kind = 'push'",
         (SENDER,),
     )[0][0]

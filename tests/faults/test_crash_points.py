@@ -182,9 +182,7 @@ def test_node_killed_between_number_and_envelope_reissues_no_number(
     numbers = [fed.api(SENDER).call("GET", f"/api/letters/{i}")["number"] for i in sorted(sent)]
     assert numbers == [f"{SENDER}/{n}" for n in range(1, 7)]
     finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
-    ledger = read_rows(
-        fed.hub_db, "SELECT number FROM ledger WHERE office = ? ORDER BY number", (SENDER,)
-    )
+    ledger = fed.hub_rows("SELECT number FROM ledger WHERE office = ? ORDER BY number", (SENDER,))
     assert [n for (n,) in ledger] == [1, 2, 3, 4, 5, 6]
 
 

@@ -78,13 +78,12 @@ def test_poison_envelopes_from_one_office_do_not_stop_the_others(start_federatio
     assert all(r["ok"] for results in rounds for r in results.values()), rounds
     assert len(fed.incoming(RECIPIENTS[1])) == 6  # the poisoner's own node kept receiving
     after = fed.send_letters(poisoner, (SENDER,), 2, label="หลัง")  # and sending
-    quarantined = read_rows(
-        fed.hub_db,
+    quarantined = fed.hub_rows(
         "SELECT COUNT(DISTINCT env_id) FROM quarantine WHERE origin = ? OR origin IS NULL",
         (poisoner,),
     )[0][0]
     assert quarantined >= 4
-    alerts = read_rows(fed.hub_db, "SELECT kind FROM alerts WHERE office = ?", (poisoner,))
+    alerts = fed.hub_rows("SELECT kind FROM alerts WHERE office = ?", (poisoner,))
     assert ("equivocation",) in alerts
     finish_and_check(
         fed,
@@ -113,7 +112,7 @@ def test_duplicate_and_reordered_pushes_store_each_envelope_once(start_federatio
     fed.injected["push with each envelope twice"] += 1
     assert twice_each.count("accepted") == 4 and twice_each.count("duplicate") == 24
 
-    seqs = read_rows(fed.hub_db, "SELECT seq FROM feed WHERE origin = ? ORDER BY seq", (SENDER,))
+    seqs = fed.hub_rows("SELECT seq FROM feed WHERE origin = ? ORDER BY seq", (SENDER,))
     assert [s for (s,) in seqs] == list(range(1, 15))
     synced = fed.sync(SENDER)  # the node itself: 14 already there, 2 new
     assert (synced["ok"], synced["accepted"]) == (True, 2)

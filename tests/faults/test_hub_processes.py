@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from faults.harness import RECIPIENTS, SENDER, finish_and_check
 from hub.jobs import PORTAL_INDEX_JOB
-from scripts.faults.federation import FaultFederation, read_rows
+from scripts.faults.federation import FaultFederation
 from scripts.nodeapi import NodeAPIError
 
 Start = Callable[..., FaultFederation]
@@ -75,10 +75,10 @@ def test_two_hub_processes_on_one_database_lose_double_and_renumber_nothing(
 
     shared = [r for r in numbering_report(fed.hub_dir) if "|ว|" in r["register"]]
     assert [(r["duplicates"], r["gaps"], r["provisional_pending"]) for r in shared] == [(0, [], 0)]
-    serving = {p for (p,) in read_rows(fed.hub_db, "SELECT id FROM hub_processes")}
+    serving = {p for (p,) in fed.hub_rows("SELECT id FROM hub_processes")}
     assert len(serving) == 2
     # The portal's index job, every second, is run by one process or the other each time.
-    claimed = dict(read_rows(fed.hub_db, "SELECT job, process FROM job_runs"))
+    claimed = dict(fed.hub_rows("SELECT job, process FROM job_runs"))
     assert claimed[PORTAL_INDEX_JOB] in serving
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faults.harness import RECIPIENTS, SENDER, finish_and_check
-from scripts.faults.federation import FaultFederation, read_rows
+from scripts.faults.federation import FaultFederation
 
 Start = Callable[..., FaultFederation]
 
@@ -35,7 +35,5 @@ def test_hub_restored_from_older_backup_heals_from_the_nodes(
     finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
     assert fed.hub_count("SELECT COUNT(*) FROM feed") >= lost_at_hub
     # The ledger has every number again: eight ส่ง numbers and each recipient's eight เลขรับ.
-    ledger = read_rows(
-        fed.hub_db, "SELECT register, COUNT(DISTINCT number) FROM ledger GROUP BY register"
-    )
+    ledger = fed.hub_rows("SELECT register, COUNT(DISTINCT number) FROM ledger GROUP BY register")
     assert sorted(n for _, n in ledger) == [8, 8, 8], ledger

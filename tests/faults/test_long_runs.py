@@ -56,7 +56,7 @@ def busy_day(
 
 def assert_day_whole(fed: FaultFederation, sent: dict[str, str]) -> None:
     report = fed.finish_day()
-    at_hub = {e for (e,) in read_rows(fed.hub_db, "SELECT env_id FROM feed")}
+    at_hub = {e for (e,) in fed.hub_rows("SELECT env_id FROM feed")}
     assert set(sent) <= at_hub, "a letter a clerk saw sent never reached the hub"
     deliveries = report["deliveries_expected"]
     assert_whole(report, letters=report["letters"], deliveries=deliveries)
@@ -173,8 +173,7 @@ def test_served_nodes_own_scheduler_overlapping_clerks_syncs_sends_once(
         for c in clerks:
             c.join(timeout=120)
     assert_day_whole(fed, sent)
-    pushes = read_rows(
-        fed.hub_db,
+    pushes = fed.hub_rows(
         "SELECT COALESCE(SUM(accepted), 0), COALESCE(SUM(duplicate), 0) FROM sync_sessions "
         "WHERE office = ? AND kind = 'push'",
         (SENDER,),
