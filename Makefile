@@ -52,21 +52,14 @@ typecheck: $(TEST_STAMP)
 pytest: $(TEST_STAMP)
 	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not soak" $(ARGS)
 
-# The hub's store and federation tests again with every hub on PostgreSQL (a throwaway
-# server per worker, a fresh database per test, scripts/pgcluster.py): the numbering, the
-# feeds, the portal's search, crashes at every point of a push, two hub processes on one
-# database.
-PG_TESTS ?= tests/test_hub_api.py tests/test_hub_numbering.py tests/test_hub_processes.py \
-	tests/test_rate_limits.py tests/test_quotas.py tests/test_hub_secrecy.py \
-	tests/test_hub_reconcile.py tests/test_portal_search.py tests/test_node_sync.py \
-	tests/test_delivery_trust.py tests/test_finalised_numbers.py \
-	tests/faults/test_hub_processes.py tests/faults/test_crash_points.py
-
+# Every test with every hub on PostgreSQL (a throwaway server per worker, a fresh database
+# per test, scripts/pgcluster.py). make test runs the hub's store and federation modules on
+# both engines already (tests/conftest.py BOTH_ENGINES); this runs all of them (~20 min).
 pytest-postgresql: $(TEST_STAMP) postgresql
 	SARABAN_TEST_HUB_BACKEND=postgresql $(BIN)/pytest -n $(WORKERS) --dist worksteal \
-		-m "not soak" $(PG_TESTS)
+		-m "not soak" $(ARGS)
 
-test: $(TEST_STAMP) browser postgresql lint typecheck pytest pytest-postgresql
+test: $(TEST_STAMP) browser postgresql lint typecheck pytest
 
 # The property tests (hypothesis) of the protocol with many more examples than make test
 # runs: the profile "fuzz" of tests/conftest.py, 50,000 examples per property, no time limit.

@@ -33,6 +33,7 @@ from protocol.api import MAX_CHUNK
 from protocol.limits import MAX_SAFE_INT
 from protocol.refusal import SMALL_BODY_BYTES
 
+UNAVAILABLE = "the hub cannot reach its database just now; try again later"
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
@@ -184,7 +185,10 @@ def render_errors(app: Flask) -> None:
             return error_page(e.status, message)
         if e.status >= 500:
             log.error("hub failure: %s", e.reason)
-            resp = error_response(e.status, e.code, "the hub failed; try again later")
+            if e.status == 503:  # the database is away for a while: say when to come back
+                resp = error_response(e.status, e.code, UNAVAILABLE, **e.extra)
+            else:
+                resp = error_response(e.status, e.code, "the hub failed; try again later")
         else:
             resp = error_response(e.status, e.code, e.reason, **e.extra)
         resp.headers.update(e.headers)

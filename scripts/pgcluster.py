@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import re
 import shlex
 import shutil
@@ -100,11 +101,22 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["su", SYSTEM_USER, "-s", "/bin/sh", "-c", shlex.join(command)]
 
 
+PORTS = range(20_000, 30_000)
+"""Where a server's port is drawn: below the kernel's ephemeral ports (32768 and up), which
+the hub and node processes of the tests take, so a node restarted on its port never finds
+a database server there."""
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    for _ in range(100):
+        port = random.choice(PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for PostgreSQL in 20000-29999")
 
 
 def _log_tail(folder: Path, lines: int = 20) -> str:

@@ -87,16 +87,46 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 
 BACKEND_ENV = "SARABAN_TEST_HUB_BACKEND"
-"""``postgresql`` runs every hub of the tests (in the test's process or a process it starts)
-on a fresh PostgreSQL database of its own; unset, on the hub's SQLite file."""
+"""``postgresql`` runs every hub of every test (in the test's process or a process it starts)
+on a fresh PostgreSQL database of its own (`make pytest-postgresql`); unset, the hubs use
+their SQLite files, and the modules of :data:`BOTH_ENGINES` run twice, once on each."""
+
+BOTH_ENGINES = frozenset(
+    {
+        "test_hub_api.py",
+        "test_hub_numbering.py",
+        "test_hub_processes.py",
+        "test_quotas.py",
+        "test_portal_search.py",
+        "test_node_sync.py",
+        "test_delivery_trust.py",
+        "test_finalised_numbers.py",
+        "faults/test_hub_processes.py",
+        "faults/test_crash_points.py",
+    }
+)
+"""The hub's store and federation tests that `make test` runs on both engines: the feeds,
+the numbering authority, the quotas, the portal's search, delivery and receipts between
+offices, crashes at every point of a push, two hub processes on one database."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test of a module of :data:`BOTH_ENGINES` once on SQLite, once on PostgreSQL."""
+    module = Path(str(metafunc.definition.fspath)).relative_to(Path(__file__).parent)
+    if "hub_backend" in metafunc.fixturenames and module.as_posix() in BOTH_ENGINES:
+        if os.environ.get(BACKEND_ENV, "sqlite") == "sqlite":
+            metafunc.parametrize("hub_backend", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
 def hub_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The hub's engine for this test (:data:`BACKEND_ENV`). On PostgreSQL, every hub the
-    test creates finds its database in ``SARABAN_HUB_DATABASE_URL``; a test of what only
-    SQLite has (its file, an older file's upgrade) is marked ``sqlite_only`` and skipped."""
-    if os.environ.get(BACKEND_ENV, "sqlite") != "postgresql":
+    """The hub's engine for this test (:data:`BACKEND_ENV`, or the module's turn of
+    :data:`BOTH_ENGINES`). On PostgreSQL, every hub the test creates finds its database in
+    ``SARABAN_HUB_DATABASE_URL``; a test of what only the SQLite store has (its file, an
+    older file's upgrade, a hub shared by a module's tests) is marked ``sqlite_only`` and
+    skipped there."""
+    engine = getattr(request, "param", None) or os.environ.get(BACKEND_ENV, "sqlite")
+    if engine != "postgresql":
         return "sqlite"
     marker = request.node.get_closest_marker("sqlite_only")
     if marker is not None:

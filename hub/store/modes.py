@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hub.store.postgres import is_postgres
 from protocol.filemodes import too_open, too_open_warning
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 def hub_paths(instance: Path, settings: Mapping[str, Any]) -> list[Path]:
     """What the hub keeps: its instance folder, its database (with its WAL), attachment
     bytes and reports, wherever the settings put them."""
-    db = Path(settings["DATABASE"])
-    paths = [instance, db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    paths = [instance]
+    if not is_postgres(settings["DATABASE"]):  # a PostgreSQL database is the server's
+        db = Path(settings["DATABASE"])
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
     return paths + [Path(settings[name]) for name in ("BLOB_DIR", "REPORT_DIR")]
 
 

@@ -48,6 +48,22 @@ def parse_and_verify_rate(bodies: list[bytes], signers: list[Signer]) -> tuple[f
     return best, count
 
 
+def database_bytes(instance: Path) -> int:
+    """The size of a hub's database: its SQLite file with the WAL, or its PostgreSQL
+    database (``pg_database_size``)."""
+    from hub.config import load_settings
+    from hub.store.postgres import is_postgres
+
+    target = load_settings(instance)["DATABASE"]
+    if is_postgres(target):
+        import psycopg
+
+        with psycopg.connect(target) as pg:
+            row = pg.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+    return sum(p.stat().st_size for p in Path(target).parent.glob(Path(target).name + "*"))
+
+
 def run(sizes: Sizes, workdir: Path) -> list[Figure]:
     """Measure the hub's ingest rate and its limit."""
     with BenchFederation(workdir) as fed:
@@ -61,6 +77,7 @@ def run(sizes: Sizes, workdir: Path) -> list[Figure]:
         pushers = Pushers(work)
         start = pushers.start()
         elapsed = pushers.join() - start
+        stored = database_bytes(fed.hub_instance)
     per_core, timed = parse_and_verify_rate(
         [b for _, bodies in work for b in bodies], [sim.signer for sim, _ in work]
     )
@@ -71,7 +88,8 @@ def run(sizes: Sizes, workdir: Path) -> list[Figure]:
             total / elapsed,
             f"{total:,} letters from {len(senders)} offices pushing at once, "
             f"batches of {sizes.batch}, in {elapsed:.1f} s; limit: parse + verify "
-            f"{per_core:,.0f}/s on one core ({timed:,} envelopes) × {cores()} cores",
+            f"{per_core:,.0f}/s on one core ({timed:,} envelopes) × {cores()} cores; the hub's"
+            f" database holds {stored / 1e6:,.1f} MB ({stored / total / 1024:,.1f} KB a letter)",
             limit=limit,
         )
     ]

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from scripts.bench.federation import BenchFederation, extra_office_ids
+from scripts.bench.federation import BenchFederation, extra_office_ids, process_memory_mb
 from scripts.bench.figures import Figure, measured
 from scripts.bench.plan import Sizes
 from scripts.bench.traffic import SimOffice, Tally, push_bodies
@@ -89,6 +89,7 @@ def run(sizes: Sizes, workdir: Path) -> list[Figure]:
         for r in rounds:
             r.thread.join()
         drain = max(r.finished for r in rounds) - start
+        _, hub_peak_mb = process_memory_mb(fed.hub.proc.pid)
     failed = [r for r in rounds if r.error is not None]
     short = [r for r in rounds if r.error is None and r.pulled < sizes.storm_waiting]
     statuses = ", ".join(f"{n} × {status}" for status, n in sorted(tally.statuses.items()))
@@ -97,6 +98,7 @@ def run(sizes: Sizes, workdir: Path) -> list[Figure]:
         f"and pulling those waiting for it (at least {sizes.storm_waiting}); hub's answers: "
         f"{statuses}"
     )
+    what += f"; the hub process's peak resident memory {hub_peak_mb:,.0f} MB"
     if tally.no_answer:
         what += f"; {tally.no_answer} requests got no answer"
     if failed:

@@ -28,8 +28,9 @@ import requests
 from hub.config import load_settings
 from hub.directory import DIRECTORY_REISSUE_SECONDS, hub_key_path
 from hub.errors import HubError
-from hub.store import HubStore
+from hub.store import HubStore, shown
 from hub.store.modes import hub_paths
+from hub.store.postgres import is_postgres
 from protocol.api import API_PREFIX
 from protocol.keys import load_signer
 from protocol.settings import CONFIG_FILE, BadSetting
@@ -63,19 +64,26 @@ def hub_findings(instance: Path, url: str | None, timeout: float) -> list[Findin
         settings = load_settings(instance)
     except (BadSetting, ValueError) as e:
         return [problem("setup", f"ค่าตั้งใน {instance / CONFIG_FILE} ผิด: {e}", "แก้ค่าตั้งนั้น")]
-    database = Path(settings["DATABASE"])
-    if not database.is_file():
+    target = settings["DATABASE"]
+    on_postgres = is_postgres(target)
+    where = shown(target)
+    if not on_postgres and not Path(target).is_file():
         return [
             problem(
                 "setup",
-                f"{instance} ยังไม่ได้สร้างเป็นศูนย์กลาง (ไม่พบ {database})",
+                f"{instance} ยังไม่ได้สร้างเป็นศูนย์กลาง (ไม่พบ {where})",
                 f"รัน saraban hub init --instance {instance}",
             )
         ]
     try:
-        store = HubStore.open(database, create=False)
+        store = HubStore.open(target, create=False)
     except (HubError, OSError) as e:
-        return [problem("setup", f"เปิดฐานข้อมูล {database} ไม่ได้ ({e})", "รันด้วยบัญชีเจ้าของโฟลเดอร์")]
+        fix = (
+            "ตรวจว่าเซิร์ฟเวอร์ PostgreSQL ทำงานและ DATABASE_URL ถูกต้อง (psql กับ URL เดียวกัน)"
+            if on_postgres
+            else "รันด้วยบัญชีเจ้าของโฟลเดอร์"
+        )
+        return [problem("setup", f"เปิดฐานข้อมูล {where} ไม่ได้ ({e})", fix)]
     try:
         in_use = [r for r in store.hub_keys() if r["status"] in ("current", "previous")]
         keys: list[tuple[Path, Callable[[Path], object]]] = [
@@ -87,7 +95,7 @@ def hub_findings(instance: Path, url: str | None, timeout: float) -> list[Findin
     finally:
         store.close()
     if not keys:
-        return [problem("setup", f"ไม่พบกุญแจลงนามของศูนย์กลางใน {database}", "กู้คืนโฟลเดอร์จากสำรอง")]
+        return [problem("setup", f"ไม่พบกุญแจลงนามของศูนย์กลางใน {where}", "กู้คืนโฟลเดอร์จากสำรอง")]
     findings = [
         ok("setup", f"ศูนย์กลางในโฟลเดอร์ {instance} ทะเบียนหน่วยงานฉบับที่ {head and head['version']}")
     ]
@@ -102,7 +110,8 @@ def hub_findings(instance: Path, url: str | None, timeout: float) -> list[Findin
     )
     roots = hub_paths(instance, settings)
     findings.append(mode_finding(roots, [Path(settings["BLOB_DIR"])], [p for p, _ in keys]))
-    findings.append(disk_finding([instance, database.parent, Path(settings["BLOB_DIR"])]))
+    folders = [instance, Path(settings["BLOB_DIR"])]
+    findings.append(disk_finding(folders if on_postgres else [*folders, Path(target).parent]))
     findings.append(_clock_finding())
     address = url or _own_url(str(settings["HOST"]), int(settings["PORT"]))
     findings.append(
