@@ -90,6 +90,9 @@ def _serve(
             # The app answers a body over its limit with a reason (JSON, a Thai page);
             # waitress reads no body beyond twice that limit (its default is 1 GB).
             max_request_body_size=2 * int(app.config["MAX_CONTENT_LENGTH"]),
+            # poll(), not select(): select cannot watch a socket numbered above 1,024, and
+            # every office keeps a connection open for its wake-up check.
+            asyncore_use_poll=True,
             ident=f"saraban-{kind}",
         )
     finally:
