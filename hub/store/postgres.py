@@ -209,6 +209,9 @@ def _pool(url: str) -> ConnectionPool[Any]:
     with _POOLS_GUARD:
         pool = _POOLS.get(url)
         if pool is None:
+            # One plain connection first: a server that refuses, or a database that is not
+            # there, is said at once and in its own words, not after the pool's wait.
+            psycopg.connect(url, connect_timeout=int(OPEN_SECONDS)).close()
             pool = ConnectionPool(
                 url,
                 min_size=1,
