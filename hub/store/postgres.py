@@ -170,8 +170,12 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each of ``rows``."""
         text = to_postgres(sql).removesuffix(" RETURNING id")
+        batch = [tuple(r) for r in rows]
+        if len(batch) == 1:  # one round trip, not a pipeline's two
+            self._conn.execute(text, batch[0])
+            return
         with self._conn.cursor() as cursor:
-            cursor.executemany(text, [tuple(r) for r in rows])
+            cursor.executemany(text, batch)
 
     def executescript(self, script: str) -> None:
         """Run statements without parameters: SQLite's tables and indexes as PostgreSQL's,
