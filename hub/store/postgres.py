@@ -49,7 +49,8 @@ WRITER_LOCK = 0x5A52_4142_414E  # "SARABAN": every write transaction holds it
 
 def redacted(url: str) -> str:
     """A database URL without its password, fit for a log or an error message."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    url = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
 
 
 def is_postgres(target: object) -> bool:
