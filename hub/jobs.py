@@ -221,6 +221,11 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         coalesce=True,
         misfire_grace_time=None,  # a busy second is made up for, not logged as missed
     )
+    _add_heartbeat(scheduler, app)
+    return scheduler
+
+
+def _add_heartbeat(scheduler: BackgroundScheduler, app: Flask) -> None:
     scheduler.add_job(
         partial(heartbeat, app),
         "interval",
@@ -229,15 +234,16 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
     )
-    return scheduler
 
 
-def start_scheduler(app: Flask) -> BackgroundScheduler | None:
-    """Record this process among the hub's and start the hub's jobs, unless ``SCHEDULER``
-    is off (then None: the process neither runs jobs nor counts as serving)."""
-    if not app.config.get("SCHEDULER", True):
-        return None
-    scheduler = build_scheduler(app)
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """Record this process among the hub's and start its jobs; with ``SCHEDULER`` off, only
+    the heartbeat (the process serves, so the others must count it, ADR 0025)."""
+    if app.config.get("SCHEDULER", True):
+        scheduler = build_scheduler(app)
+    else:
+        scheduler = BackgroundScheduler(timezone=TIMEZONE)
+        _add_heartbeat(scheduler, app)
     heartbeat(app)
     scheduler.start()
     app.extensions["saraban_scheduler"] = scheduler

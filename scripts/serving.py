@@ -150,8 +150,7 @@ def serve_hub(
     try:
         _serve(app, scheduler, "hub", host, port, threads, connections, also, wsgi, shown)
     finally:
-        if scheduler is not None:
-            leave(app)
+        leave(app)
 
 
 def serve_portal(instance: Path, bind: str, threads: int | None = None) -> None:

@@ -38,6 +38,7 @@ def is_number(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
+@pytest.mark.sqlite_only("the benchmark makes hubs of its own")
 @pytest.mark.timeout(300)
 def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "results.json"

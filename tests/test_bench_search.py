@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.sqlite_only("the benchmark makes hubs of its own")
 @pytest.mark.timeout(300)
 def test_quick_bench_search_writes_the_portal_figure_beside_the_others(tmp_path: Path) -> None:
     out = tmp_path / "results.json"

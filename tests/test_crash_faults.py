@@ -29,6 +29,8 @@ from scripts.fleet import Service, free_ports, start_service
 from scripts.invariants import check_federation
 from scripts.nodeapi import NodeAPIError, NodeHTTP, read_token
 
+pytestmark = pytest.mark.sqlite_only("reads the hub's SQLite file")
+
 SENDER = "มท 0200"
 RECIPIENTS = ("ชม 0017", "ขก 0017")
 OFFICES = (SENDER, *RECIPIENTS)

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.sqlite_only("the demo makes hubs of its own")
 def test_demo_day_delivers_every_letter_and_every_receipt(tmp_path: Path) -> None:
     proc = subprocess.run(
         [

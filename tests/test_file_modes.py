@@ -64,6 +64,7 @@ def owner_only(modes: dict[str, int], root: Path) -> dict[str, str]:
     return wrong
 
 
+@pytest.mark.sqlite_only("the modes of the hub's SQLite files")
 def test_a_new_hub_and_new_nodes_keep_every_file_for_their_owner(
     tmp_path: Path, clock: Clock
 ) -> None:

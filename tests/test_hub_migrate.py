@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import psycopg
@@ -20,7 +20,11 @@ from test_node_support import Federation, federation
 from hub.admin.migrate import migrate_to_postgres
 from hub.app import create_app
 from hub.errors import AdminError
+from hub.federation.letter_index import index_pending
 from hub.jobs import heartbeat
+from hub.portal.app import create_portal_app
+from hub.portal.search import PortalQuery, Scope, search
+from hub.store import open_store
 from scripts.cli.main import main
 from scripts.invariants import check_federation, hub_rows
 
@@ -72,6 +76,7 @@ def test_a_served_hub_moves_to_postgresql_whole_and_serves_on(
         nodes = {n.office: n.instance for n in fed.nodes}
         before = check_federation(fed.hub_dir, nodes)
     assert before["violations"] == [] and before["letters"] == 6
+    create_portal_app(instance_path=str(fed.hub_dir))  # its tables, as a hub that served it
     feed = len(hub_rows(fed.hub_dir, "SELECT env_id FROM feed"))
     circulars = [
         str(r["number"])
@@ -85,6 +90,14 @@ def test_a_served_hub_moves_to_postgresql_whole_and_serves_on(
     assert config["DATABASE_URL"] == postgres_url
     with psycopg.connect(postgres_url) as pg:  # the rows are in PostgreSQL now
         assert pg.execute("SELECT count(*) FROM feed").fetchone() == (feed,)
+
+    with closing(open_store(postgres_url, create=False)) as store:
+        # The portal's index is built again from the letters the move queued for it.
+        assert store.portal_pending_count() == 6
+        while index_pending(store):
+            pass
+        found = search(store, Scope(KHON_KAEN), PortalQuery.from_params({"q": "ประชุม"}))
+        assert len(found.rows) == 3
 
     after = check_federation(fed.hub_dir, nodes)
     assert after["violations"] == []

@@ -6,6 +6,7 @@ database server cannot be reached."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -14,6 +15,8 @@ from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_hub_support import Hub
 
 from hub.admin.instance import init_hub
+from hub.app import create_app
+from hub.portal.app import create_portal_app
 from hub.store.postgres import close_pools
 from scripts.cli.main import main
 from scripts.pgcluster import drop_database
@@ -66,3 +69,20 @@ def test_a_database_that_does_not_answer_is_a_503_the_offices_retry(
     said = capsys.readouterr().out
     assert code == 1
     assert "เปิดฐานข้อมูล postgresql://" in said and "PostgreSQL ทำงาน" in said
+
+
+def test_hub_processes_starting_at_once_on_a_new_database_all_start(
+    tmp_path: Path, on_postgresql: str
+) -> None:
+    init_hub(tmp_path / "hub")
+    instance = str(tmp_path / "hub")
+
+    def start(_: int) -> str:
+        create_app(instance_path=instance)
+        return create_portal_app(instance_path=instance).name
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # tables made by whichever comes first
+        assert len(list(pool.map(start, range(4)))) == 4
+    with psycopg.connect(on_postgresql) as pg:
+        made = pg.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'portal_audit'")
+        assert made.fetchone() == (1,)

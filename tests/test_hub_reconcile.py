@@ -15,6 +15,7 @@ from test_hub_support import Hub, Office
 
 from hub.jobs import (
     ALERTS_JOB,
+    HEARTBEAT_JOB,
     RECONCILE_JOB,
     build_scheduler,
     nightly_reconciliation,
@@ -240,9 +241,17 @@ def test_the_jobs_run_the_report_and_the_condition_alerts(
         ]
 
 
-def test_a_hub_without_the_scheduler_starts_none(tmp_path: Path, clock: Clock) -> None:
+def test_a_hub_without_the_scheduler_runs_no_job_but_counts_as_serving(
+    tmp_path: Path, clock: Clock
+) -> None:
     hub = Hub(tmp_path, clock, SCHEDULER=False)
-    assert start_scheduler(hub.app) is None
+    scheduler = start_scheduler(hub.app)
+    try:
+        assert [job.id for job in scheduler.get_jobs()] == [HEARTBEAT_JOB]
+        with hub.store() as store:
+            assert len(store.live_processes(clock() - 1)) == 1
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 @pytest.mark.parametrize("value", ["25:00", "02:60", "2am", "", "02:00:00", " ", 200, None])

@@ -21,6 +21,8 @@ from test_node_support import Federation, closed_port_url
 from hub.admin.tokens import issue_enrollment_token
 from protocol.keys import load_signer
 
+pytestmark = pytest.mark.sqlite_only("a hub the module's tests share")
+
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:

@@ -185,6 +185,7 @@ def test_a_letter_sent_from_the_page_is_registered_minuted_and_tracked_back(
         page.close()
 
 
+@pytest.mark.sqlite_only("a hub the module's tests share")
 def test_sent_while_the_hub_is_down_shows_queued_and_arrives_when_it_is_back(
     browser: Browser, fed: RealFederation
 ) -> None:

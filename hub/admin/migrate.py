@@ -12,8 +12,9 @@ It refuses, saying why and changing nothing: while a hub process serves the file
 alive in the last 35 s; stop the service first), when the hub is on PostgreSQL already,
 and when the database holds a hub already.
 
-Does not: copy the portal's full-text index (SQLite's FTS5; the letters it indexes are
-copied) or the list of serving processes; move attachment bytes (they stay in the
+Does not: copy the portal's full-text index (SQLite's FTS5): every letter is queued for the
+index again, which the hub's job builds a batch a second (a search reads the queue
+meanwhile); nor the list of serving processes; move attachment bytes (they stay in the
 instance's ``blobs`` folder, which every hub process reads).
 """
 
@@ -34,6 +35,8 @@ from hub.errors import AdminError
 from hub.processes import STALE_SECONDS
 from hub.store import HubStore
 from hub.store.pg_dialect import ROWID_TABLES
+from hub.store.portal_sessions import PortalSessions
+from hub.store.portal_tracking import PortalTracking
 from hub.store.postgres import is_postgres, redacted
 from protocol.settings import CONFIG_FILE
 
@@ -100,6 +103,9 @@ def migrate_to_postgres(instance: Path, url: str, now: float | None = None) -> d
             )
         target = HubStore.open(url, create=True)
         try:
+            # The tables the portal makes when it starts (its sessions and sign-ins).
+            PortalSessions(target).create_tables()
+            PortalTracking(target).create_indexes()
             counts = _copy(lite, target)
         finally:
             target.close()
@@ -127,6 +133,7 @@ def _copy(lite: sqlite3.Connection, target: HubStore) -> dict[str, int]:
                 copied += len(rows)
             counts[table] = copied
         target.restart_identities()
+        target.requeue_portal_index()  # FTS5's index stays behind: built again, a batch a second
         for table, copied in counts.items():
             if target.rows_in(table) != copied:
                 raise AdminError(

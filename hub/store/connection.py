@@ -27,7 +27,14 @@ import psycopg
 
 from hub.errors import DatabaseUnavailable, StoreError
 from hub.store.pg_dialect import know_tables
-from hub.store.postgres import PgConnection, is_postgres, redacted, statements, table_columns
+from hub.store.postgres import (
+    PgConnection,
+    is_postgres,
+    redacted,
+    scrubbed,
+    statements,
+    table_columns,
+)
 from hub.store.schema import MIGRATIONS, SCHEMA, TABLES, upgrade
 from protocol.filemodes import create_private_file
 
@@ -85,13 +92,14 @@ def _bring_up_to_date(conn: sqlite3.Connection | PgConnection) -> None:
         raise
 
 
-def store_failure(e: BaseException, what: str) -> StoreError:
+def store_failure(e: BaseException, what: str, url: str = "") -> StoreError:
     """The error to raise for a failed statement: :class:`DatabaseUnavailable` when the
     PostgreSQL server cannot be reached (the request may be tried again), else
-    :class:`StoreError`."""
+    :class:`StoreError`; never with the password of ``url`` (the database's URL)."""
+    said = scrubbed(str(e), url) if url else str(e)
     if isinstance(e, psycopg.OperationalError):
-        return DatabaseUnavailable(f"{what}: the database server is not answering ({e})")
-    return StoreError(f"{what}: {e}")
+        return DatabaseUnavailable(f"{what}: the database server is not answering ({said})")
+    return StoreError(f"{what}: {said}")
 
 
 def _roll_back(conn: sqlite3.Connection | PgConnection) -> None:
@@ -153,10 +161,16 @@ class Connection:
         know_tables(SCHEMA)
         try:
             conn = PgConnection.connect(url)
+        except psycopg.Error as e:
+            raise store_failure(e, f"cannot open the hub database at {redacted(url)}", url) from e
+        try:
             if create:
                 _bring_up_to_date(conn)
-        except psycopg.Error as e:
-            raise store_failure(e, f"cannot open the hub database at {redacted(url)}") from e
+        except BaseException as e:
+            conn.close()
+            if not isinstance(e, psycopg.Error):
+                raise
+            raise store_failure(e, f"cannot open the hub database at {redacted(url)}", url) from e
         return cls(conn, _writer_of(url))
 
     @property
@@ -233,6 +247,16 @@ class Connection:
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
         return int(self._scalar(f"SELECT count(*) FROM {table}"))  # noqa: S608
+
+    def create_all(self, script: str) -> None:
+        """Create the tables and indexes of ``script`` that are missing, in one write
+        transaction (on PostgreSQL as its types, :mod:`hub.store.pg_dialect`)."""
+        with self.write():
+            if isinstance(self.conn, PgConnection):
+                self.conn.executescript(script)
+            else:
+                for statement in statements(script):
+                    self.conn.execute(statement)
 
     def rows_in(self, table: str) -> int:
         """Rows in any table of the database (a migration checks its copy with it)."""

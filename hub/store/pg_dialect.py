@@ -182,8 +182,15 @@ _KEYS: dict[str, tuple[str, ...]] = {}
 _IDENTITY: set[str] = set()
 
 
+_LEARNED: set[int] = set()
+
+
 def know_tables(sqlite_schema: str) -> None:
-    """Learn the tables' keys (for ``INSERT OR REPLACE``) and which assign an ``id``."""
+    """Learn the tables' keys (for ``INSERT OR REPLACE``) and which assign an ``id``; once
+    per schema and process (a store is opened per request)."""
+    if hash(sqlite_schema) in _LEARNED:
+        return
+    _LEARNED.add(hash(sqlite_schema))
     for name, (_, key) in table_keys(sqlite_schema).items():
         _KEYS[name] = key
     for m in _TABLE_RE.finditer(sqlite_schema):
@@ -249,7 +256,7 @@ def to_postgres(sql: str) -> str:
     text = re.sub(r"CAST\(([^()]*) AS BLOB\)", r"convert_to(\1, 'UTF8')", text)
     text = re.sub(r"\bAS INTEGER\)", "AS BIGINT)", text)
     text = re.sub(r"\bAS REAL\)", "AS DOUBLE PRECISION)", text)
-    text = re.sub(r"\bIS NOT (?!NULL\b)", "IS DISTINCT FROM ", text)
+    text = re.sub(r"\bIS NOT (?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)", "IS DISTINCT FROM ", text)
     text = re.sub(r"\binstr\(", "strpos(", text)
     text = re.sub(r"\bCROSS JOIN\b(?=[^;]*\bON\b)", "JOIN", text)
     text = re.sub(r"json_group_array\(([^()]*)\)", r"COALESCE(json_agg(\1)::text, '[]')", text)
@@ -261,6 +268,8 @@ def to_postgres(sql: str) -> str:
     elif replace:
         table = replace.group(1)
         key = _KEYS.get(table, ())
+        if not key:
+            raise ValueError(f"INSERT OR REPLACE into {table}, whose key is not known")
         cols = [c.strip() for c in replace.group(2).split(",")]
         sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
         text = re.sub(r"INSERT OR REPLACE INTO", "INSERT INTO", text, count=1, flags=re.I)

@@ -173,6 +173,12 @@ class PortalLetterRecords(Connection):
             raise store_failure(e, "database error") from e
         return len(rows)
 
+    def requeue_portal_index(self) -> int:
+        """Queue every recorded letter for the index again (a database whose index was not
+        carried over); how many letters wait."""
+        self._exec("INSERT OR IGNORE INTO portal_pending (letter) SELECT id FROM portal_letters")
+        return self.portal_pending_count()
+
     def portal_pending_count(self) -> int:
         """Letters the index does not hold yet."""
         return int(self._scalar("SELECT count(*) FROM portal_pending") or 0)

@@ -78,8 +78,9 @@ class PortalSessions(Connection):
         super().__init__(store.conn, store.writer)
 
     def create_tables(self) -> None:
-        """Create the tables when they are missing."""
-        self.conn.executescript(SCHEMA)
+        """Create the tables when they are missing (under the writer's lock, so that hub
+        processes starting at once do not race)."""
+        self.create_all(SCHEMA)
 
     # -- sessions ------------------------------------------------------------------------
 

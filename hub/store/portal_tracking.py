@@ -38,8 +38,8 @@ class PortalTracking(Connection):
         super().__init__(store.conn, store.writer)
 
     def create_indexes(self) -> None:
-        """Create the index of waiting letters when it is missing."""
-        self.conn.executescript(INDEXES)
+        """Create the index of waiting letters when it is missing (under the writer's lock)."""
+        self.create_all(INDEXES)
 
     def receipts_of(self, letter: str) -> list[Row]:
         """Every routed receipt of ``letter``: ``office``, ``status``, ``at`` (the hub's

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import pq
@@ -49,8 +50,20 @@ WRITER_LOCK = 0x5A52_4142_414E  # "SARABAN": every write transaction holds it
 
 def redacted(url: str) -> str:
     """A database URL without its password, fit for a log or an error message."""
-    url = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    url = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
     return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
+
+
+def scrubbed(text: str, url: str) -> str:
+    """``text`` (a driver's error message about ``url``) without the URL's password, in
+    any spelling of it the message may quote."""
+    found = re.search(r"://[^:/@]*:([^@]*)@", url)
+    secrets = [found.group(1)] if found else []
+    secrets += re.findall(r"[?&]password=([^&]*)", url)
+    for secret in filter(None, secrets):
+        for spelling in {secret, unquote(secret)}:
+            text = text.replace(spelling, "***")
+    return text
 
 
 def is_postgres(target: object) -> bool:
@@ -157,7 +170,12 @@ class PgConnection:
         """Run one statement of the mixins."""
         if sql.strip().upper() == "BEGIN IMMEDIATE":
             self._conn.execute("BEGIN")
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+            # A writer that cannot have the lock in LOCK_WAIT gives up (503, retried)
+            # rather than queueing behind a holder that may be gone.
+            self._conn.execute(
+                "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
+                (LOCK_WAIT, WRITER_LOCK),
+            )
             return PgCursor(self._conn.cursor(), False)
         if sql.lstrip().upper().startswith("ALTER TABLE"):
             sql = pg_types(sql)
@@ -193,6 +211,18 @@ class PgConnection:
 POOL_SIZE = 32
 """Connections a hub process keeps at most to its database (its request threads, jobs and
 verification hand-offs each hold one at a time)."""
+LOCK_WAIT = "30s"
+"""How long a write transaction waits for the writer's lock."""
+SESSION: dict[str, Any] = {
+    # A hub process that vanished (power, network) is noticed in about a minute, and its
+    # transaction, with the writer's lock, rolled back: the other processes go on.
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c idle_in_transaction_session_timeout=60s",
+}
+"""Settings of every connection a hub process opens to its database."""
 WAIT_SECONDS = 5.0
 """How long a request waits for a connection of the pool before the hub answers 503 (all
 in use, or the server not answering)."""
@@ -216,9 +246,10 @@ def _pool(url: str) -> ConnectionPool[Any]:
         if pool is None:
             # One plain connection first: a server that refuses, or a database that is not
             # there, is said at once and in its own words, not after the pool's wait.
-            psycopg.connect(url, connect_timeout=int(OPEN_SECONDS)).close()
+            psycopg.connect(url, connect_timeout=int(OPEN_SECONDS), **SESSION).close()
             pool = ConnectionPool(
                 url,
+                kwargs=SESSION,
                 min_size=1,
                 max_size=POOL_SIZE,
                 configure=_configure,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from faults.harness import RECIPIENTS, SENDER, finish_and_check
 from scripts.faults.federation import FaultFederation
 
 Start = Callable[..., FaultFederation]
 
 
+@pytest.mark.sqlite_only("copies the hub's SQLite file and puts it back")
 def test_hub_restored_from_older_backup_heals_from_the_nodes(
     start_federation: Start, tmp_path_factory
 ) -> None:
