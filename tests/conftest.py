@@ -97,15 +97,14 @@ BOTH_ENGINES = frozenset(
         "test_hub_numbering.py",
         "test_hub_processes.py",
         "test_portal_search.py",
-        "test_finalised_numbers.py",
         "faults/test_hub_processes.py",
         "faults/test_crash_points.py::test_hub_killed_after_commit_before_answer_loses_nothing",
     }
 )
 """The hub's store and federation tests that `make test` runs on both engines (a module, or
 one test of it): enrollment, pushes, pulls, receipts and routing, the numbering authority
-and its leases, the portal's search, final numbers reaching every recipient, the hub killed
-after committing a push, two hub processes on one database."""
+and its leases, the portal's search (final numbers included), the hub killed after
+committing a push, two hub processes on one database."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
