@@ -99,6 +99,14 @@ def start_service(
     return Service(name, url, health_path, proc, log)
 
 
+def start_hub_process(instance: Path, log: Path) -> Service:
+    """`saraban hub serve` for the hub in ``instance`` on a free port of 127.0.0.1, not
+    waited for (:meth:`Service.wait_ready`)."""
+    port = free_ports(1)[0]
+    argv = ["hub", "serve", "--instance", str(instance), "--port", str(port)]
+    return start_service("hub", argv, f"http://127.0.0.1:{port}", "/api/v1/health", log)
+
+
 @dataclass
 class Link:
     """A TCP forwarder standing for an office's network link; ``cut()`` takes it down.

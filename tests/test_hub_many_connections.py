@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from hub.admin.instance import init_hub
-from scripts.fleet import free_ports, start_service
+from scripts.fleet import start_hub_process
 
 OPEN = 1_100
 
@@ -26,16 +26,14 @@ def test_the_hub_answers_with_more_than_1024_connections_open(tmp_path: Path) ->
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, OPEN + 200), hard))
     instance = tmp_path / "hub"
     init_hub(instance)
-    port = free_ports(1)[0]
-    url = f"http://127.0.0.1:{port}"
-    argv = ["hub", "serve", "--instance", str(instance), "--port", str(port)]
-    service = start_service("hub", argv, url, "/api/v1/health", tmp_path / "hub.log")
+    service = start_hub_process(instance, tmp_path / "hub.log")
+    port = int(service.url.rsplit(":", 1)[1])
     held: list[socket.socket] = []
     try:
         service.wait_ready(time.monotonic() + 60)
         for _ in range(OPEN):  # offices connected and waiting, as for their wake-up checks
             held.append(socket.create_connection(("127.0.0.1", port), timeout=10))
-        answer = requests.get(url + "/api/v1/health", timeout=30)
+        answer = requests.get(service.url + "/api/v1/health", timeout=30)
         assert answer.status_code == 200, answer.text
         assert service.proc.poll() is None
     finally:

@@ -29,7 +29,7 @@ from hub.federation.verifier_pool import (
 )
 from protocol.envelope import Envelope, Signature
 from protocol.push_check import check_pushed
-from scripts.fleet import free_ports, start_service
+from scripts.fleet import start_hub_process
 
 pytestmark = pytest.mark.skipif(available_cores() < 2, reason="one core: no worker processes")
 
@@ -141,13 +141,10 @@ def test_replayed_large_push_is_refused_and_stores_nothing(hub: Hub, pool: None)
 def test_workers_end_when_the_hub_process_is_killed(tmp_path: Path) -> None:
     instance = tmp_path / "hub"
     init_hub(instance)
-    port = free_ports(1)[0]
-    url = f"http://127.0.0.1:{port}"
-    argv = ["hub", "serve", "--instance", str(instance), "--port", str(port)]
-    service = start_service("hub", argv, url, "/api/v1/health", tmp_path / "hub.log")
+    service = start_hub_process(instance, tmp_path / "hub.log")
     try:
         service.wait_ready(time.monotonic() + 60)
-        cm = Office(_HubProcess(url), CHIANG_MAI)  # type: ignore[arg-type]
+        cm = Office(_HubProcess(service.url), CHIANG_MAI)  # type: ignore[arg-type]
         assert cm.enroll(issue_enrollment_token(instance, CHIANG_MAI, 1)).status == 200
         # The first large push starts the workers (and is checked in the hub meanwhile).
         assert {r["status"] for r in cm.push_ok(*_letters(cm, BATCH))} == {"accepted"}

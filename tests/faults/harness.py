@@ -16,6 +16,25 @@ RECIPIENTS = ("ชม 0017", "ขก 0017")
 OFFICES = (SENDER, *RECIPIENTS)
 
 
+def send_circulars(
+    fed: FaultFederation, office: str, count: int, to: str = RECIPIENTS[1]
+) -> dict[int, str]:
+    """Letters numbered from the shared ว register, to ``to``; ``{letter id: env_id}``."""
+    api = fed.api(office)
+    sent: dict[int, str] = {}
+    for i in range(count):
+        letter = {
+            "subject": f"หนังสือเวียนเลขร่วม ฉบับที่ {i + 1} จาก {office}",
+            "recipients": [to],
+            "salutation": "เรียน ผู้ว่าราชการจังหวัด",
+            "body": "ทดสอบการออกเลขจากทะเบียนร่วม",
+            "series": "ว",
+        }
+        answer = api.call("POST", "/api/letters", letter)
+        sent[int(answer["id"])] = str(answer["env_id"])
+    return sent
+
+
 def assert_whole(report: dict[str, Any], *, letters: int, deliveries: int) -> None:
     """The checker found nothing, and every letter reached every addressee once and was
     answered once."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
-from faults.harness import RECIPIENTS, SENDER, finish_and_check
+from faults.harness import RECIPIENTS, SENDER, finish_and_check, send_circulars
 from node.context import NodeContext
 from node.sync.jobs import SYNC_JOB, build_scheduler
 from node.sync.worker import sync_once
@@ -104,26 +104,6 @@ def test_scheduler_overlapping_a_manual_sync_sends_once(start_federation: Start)
     )[0][0]
     assert accepted == 24  # twelve letters and their numbers, each accepted once
     finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
-
-
-CIRCULAR = {"series": "ว"}
-
-
-def send_circulars(fed: FaultFederation, office: str, count: int) -> dict[int, str]:
-    """Letters numbered from the shared ว register, to the third office."""
-    api = fed.api(office)
-    sent: dict[int, str] = {}
-    for i in range(count):
-        letter = {
-            "subject": f"หนังสือเวียนเลขร่วม ฉบับที่ {i + 1} จาก {office}",
-            "recipients": [RECIPIENTS[1]],
-            "salutation": "เรียน ผู้ว่าราชการจังหวัด",
-            "body": "ทดสอบการออกเลขจากทะเบียนร่วมเมื่อผู้ถือเลขล่ม",
-            **CIRCULAR,
-        }
-        answer = api.call("POST", "/api/letters", letter)
-        sent[int(answer["id"])] = str(answer["env_id"])
-    return sent
 
 
 def test_lease_holder_killed_mid_lease_issues_no_number_twice(start_federation: Start) -> None:

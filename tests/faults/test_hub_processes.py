@@ -10,30 +10,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from faults.harness import RECIPIENTS, SENDER, finish_and_check
+from faults.harness import RECIPIENTS, SENDER, finish_and_check, send_circulars
 from hub.jobs import PORTAL_INDEX_JOB
 from scripts.faults.federation import FaultFederation
 from scripts.nodeapi import NodeAPIError
 
 Start = Callable[..., FaultFederation]
 READER = RECIPIENTS[1]
-
-
-def send_circulars(fed: FaultFederation, office: str, count: int) -> dict[int, str]:
-    """Letters numbered from the shared ว register, to :data:`READER`."""
-    api = fed.api(office)
-    sent: dict[int, str] = {}
-    for i in range(count):
-        letter = {
-            "subject": f"หนังสือเวียนเลขร่วม ฉบับที่ {i + 1} จาก {office}",
-            "recipients": [READER],
-            "salutation": "เรียน ผู้ว่าราชการจังหวัด",
-            "body": "ทดสอบการออกเลขจากทะเบียนร่วมเมื่อศูนย์กลางมีหลายกระบวนการ",
-            "series": "ว",
-        }
-        answer = api.call("POST", "/api/letters", letter)
-        sent[int(answer["id"])] = str(answer["env_id"])
-    return sent
 
 
 def test_two_hub_processes_on_one_database_lose_double_and_renumber_nothing(
