@@ -367,6 +367,13 @@ def parse_letter_number(text: str) -> LetterNumber:
     """
     if not isinstance(text, str):
         raise BadLetterNumber(f"a letter number must be text, not {type(text).__name__}")
+    return _parse_letter_number(str(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_letter_number(text: str) -> LetterNumber:
+    # Cached: the hub reads a routed letter's number more than once (the numbering and
+    # the portal), and a LetterNumber is immutable.
     if len(text) > MAX_NUMBER_TEXT:
         raise BadLetterNumber(
             f"a letter number has at most {MAX_NUMBER_TEXT} characters, not {len(text)}"

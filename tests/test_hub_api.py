@@ -328,6 +328,60 @@ def test_withdrawal_reaches_the_letters_recipients(hub: Hub, cm: Office, cr: Off
     assert kinds(ministry.pull_all()) == ["letter", "withdraw"]
 
 
+def test_a_letter_and_its_withdrawal_in_one_push_reach_the_recipient_in_order(
+    hub: Hub, cm: Office, cr: Office
+) -> None:
+    letter = cm.letter([CHIANG_RAI])
+    results = cm.push_ok(letter, cm.withdraw(letter))
+    assert [r["status"] for r in results] == ["accepted", "accepted"]
+    assert kinds(cr.pull_all()) == ["letter", "withdraw"]
+    with hub.store() as s:
+        assert s.alerts() == []
+
+
+def test_the_same_letter_twice_in_one_push_is_stored_and_delivered_once(
+    hub: Hub, cm: Office, cr: Office
+) -> None:
+    letter = cm.letter([CHIANG_RAI])
+    results = cm.push_ok(letter, letter)
+    assert [r["status"] for r in results] == ["accepted", "duplicate"]
+    assert [e.env_id for e in cr.pull_all()] == [letter.env_id]
+    assert hub.counts("feed", "mailbox", "portal_letters") == {
+        "feed": 1,
+        "mailbox": 1,
+        "portal_letters": 1,
+    }
+
+
+def test_letters_of_one_push_are_each_routed_counted_and_noted(
+    hub: Hub, cm: Office, cr: Office
+) -> None:
+    kk = hub.office(KHON_KAEN)
+    envs = [
+        cm.letter([CHIANG_RAI], subject="เรื่องที่หนึ่ง"),
+        cm.letter([CHIANG_RAI, "ซซ 9999", KHON_KAEN], subject="เรื่องที่สอง"),
+        cm.letter([KHON_KAEN], subject="เรื่องที่สาม"),
+    ]
+    results = cm.push_ok(*envs)
+    assert [r["status"] for r in results] == ["accepted"] * 3
+    assert [r["detail"] for r in results] == [None, "unroutable: ซซ 9999 (unknown)", None]
+    assert [e.env_id for e in cr.pull_all()] == [envs[0].env_id, envs[1].env_id]
+    assert [e.env_id for e in kk.pull_all()] == [envs[1].env_id, envs[2].env_id]
+    with hub.store() as s:
+        assert [s.letter_recipients(e.env_id) for e in envs] == [
+            [CHIANG_RAI],
+            [CHIANG_RAI, KHON_KAEN],
+            [KHON_KAEN],
+        ]
+        assert [a["kind"] for a in s.alerts()] == ["unroutable"]
+    assert hub.counts("letter_facts", "delivery_times", "portal_letters", "portal_pending") == {
+        "letter_facts": 3,
+        "delivery_times": 4,
+        "portal_letters": 3,
+        "portal_pending": 3,
+    }
+
+
 def test_own_feed_and_highwater_for_a_restored_node(hub: Hub, cm: Office) -> None:
     envs = [cm.letter([CHIANG_RAI]) for _ in range(5)]
     cm.push_ok(*envs)

@@ -746,10 +746,10 @@ def test_registration_time_percentiles_by_nearest_rank(tmp_path: Path, case: str
     store = HubStore.open(tmp_path / "hub.sqlite")
     try:
         start = bkk(FRIDAY, 9)
-        store.add_letter_fact("other", KHON_KAEN, start, "2026-12-04", "ด่วน", "ภายนอก", 1)
+        store.add_letter_facts([("other", KHON_KAEN, start, "2026-12-04", "ด่วน", "ภายนอก", 1)])
         for i, m in enumerate(minutes):
             letter = f"letter-{i}"
-            store.add_letter_fact(letter, CHIANG_MAI, start, "2026-12-04", URGENT, "ภายนอก", 1)
+            store.add_letter_facts([(letter, CHIANG_MAI, start, "2026-12-04", URGENT, "ภายนอก", 1)])
             store.add_receipt_fact(
                 f"d{i}", letter, CHIANG_RAI, CHIANG_MAI, "delivered", start, "2026-12-04"
             )

@@ -20,7 +20,10 @@ For each envelope, in request order:
    they cannot fetch, and citing a blob grants nothing to an office that cannot read it;
 6. for an accepted envelope, routing (:mod:`hub.federation.routing`), numbering
    (:mod:`hub.numbering.authority`) and the portal's row of a letter, queued for its index
-   (:mod:`hub.federation.letter_index`), in the same transaction as storing it.
+   (:mod:`hub.federation.letter_index`), in the same transaction as storing it. Accepted
+   letters are written together, one statement per table for all of them
+   (:class:`PendingLetters`), before anything else of the push is written that could read
+   them, and at its end.
 
 Steps 1-3 (the CPU-heavy part, :mod:`protocol.push_check`) run before the write
 transaction, a large batch's on every core (:mod:`hub.federation.verifier_pool`, ADR 0017)
@@ -41,9 +44,9 @@ from hub.directory import HubKeyring
 from hub.errors import Conflict
 from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
-from hub.federation.letter_index import note_register_entry, record_letter
+from hub.federation.letter_index import note_register_entry, record_letters
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
-from hub.federation.routing import route
+from hub.federation.routing import route, route_letters
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
 from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
@@ -72,6 +75,43 @@ class PushOutcome:
         for r in self.results:
             out[r["status"]] += 1
         return out
+
+
+@dataclass
+class PendingLetters:
+    """The accepted letters of one office's push not written yet, with their results."""
+
+    office: str
+    now: float
+    items: list[tuple[Checked, Letter, dict[str, Any]]] = field(default_factory=list)
+    seqs: dict[int, str] = field(default_factory=dict)
+
+    def add(self, item: Checked, letter: Letter, result: dict[str, Any]) -> None:
+        """Hold ``letter``, accepted at its seq; ``result`` gets its notes when written."""
+        self.items.append((item, letter, result))
+        self.seqs[letter.seq] = item.env_id
+
+    def env_id_at(self, store: HubStore, seq: int) -> str | None:
+        """The env_id the office's feed holds at ``seq``, held here or stored."""
+        return self.seqs.get(seq) or store.feed_env_id_at(self.office, seq)
+
+    def write(self, store: HubStore) -> None:
+        """Store, route and record every held letter, in order (inside the push's
+        transaction)."""
+        if not self.items:
+            return
+        store.append_feed(
+            (self.office, letter.seq, item.env_id, item.kind, item.raw, self.now)
+            for item, letter, _ in self.items
+        )
+        letters = [(letter, item.env_id) for item, letter, _ in self.items]
+        notes_of = route_letters(store, letters, self.now)
+        # The portal's rows, indexed a moment later.
+        record_letters(store, [(letter, env_id, self.now, None) for letter, env_id in letters])
+        for (_, _, result), notes in zip(self.items, notes_of, strict=True):
+            result["detail"] = "; ".join(notes) or None
+        self.items.clear()
+        self.seqs.clear()
 
 
 def active_keys(store: HubStore, office: str) -> dict[str, bytes]:
@@ -118,6 +158,7 @@ def ingest_push(
             remember_nonce(store, nonce[0], nonce[1], now, nonce[2])
         stored = store.feed_head(office)
         head = None if stored is None else FeedHead(*stored)
+        letters = PendingLetters(office, now)
         rejected_before = False
         for item in checked:
             seq = item.msg.seq if item.msg is not None else None
@@ -134,9 +175,10 @@ def ingest_push(
                 rejected_before = True
                 continue
             msg = item.msg
-            decision = decide_append(
-                head, msg.seq, msg.prev, item.env_id, store.feed_env_id_at(office, msg.seq)
-            )
+            # The feed holds nothing beyond its head.
+            beyond = head is None or msg.seq > head.seq
+            held = None if beyond else letters.env_id_at(store, msg.seq)
+            decision = decide_append(head, msg.seq, msg.prev, item.env_id, held)
             if decision.verdict is Verdict.DUPLICATE:
                 result.update(status="duplicate", reason=None, detail=None)
                 continue
@@ -172,6 +214,9 @@ def ingest_push(
                     _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                 rejected_before = True
                 continue
+            if not isinstance(msg, Letter) or msg.attachments:
+                # What follows reads what the held letters write (routes, blob readers).
+                letters.write(store)
             missing = _missing_blobs(store, blobs, office, msg)
             if missing:
                 result.update(
@@ -181,6 +226,11 @@ def ingest_push(
                     missing=missing,
                 )
                 rejected_before = True
+                continue
+            if isinstance(msg, Letter):
+                letters.add(item, msg, result)
+                head = FeedHead(msg.seq, item.env_id)
+                result.update(status="accepted", reason=None)
                 continue
             try:
                 notes = _accept(store, keyring, office, item, msg, now)
@@ -194,6 +244,7 @@ def ingest_push(
                 continue
             head = FeedHead(msg.seq, item.env_id)
             result.update(status="accepted", reason=None, detail="; ".join(notes) or None)
+        letters.write(store)
         counts = outcome.counts()
         if source == "push":
             store.record_contact(office, "push", now)
@@ -232,11 +283,9 @@ def _accept(
         detail = record_entry(store, keyring, office, msg, item.env_id, now)
         if detail:
             notes.append(detail)
-    store.append_feed(office, msg.seq, item.env_id, item.kind, item.raw, now)
+    store.append_feed([(office, msg.seq, item.env_id, item.kind, item.raw, now)])
     notes.extend(route(store, msg, item.env_id, now))
-    if isinstance(msg, Letter):
-        record_letter(store, msg, item.env_id, now)  # the portal's row, indexed a moment later
-    elif isinstance(msg, RegisterEntry):
+    if isinstance(msg, RegisterEntry):
         note_register_entry(store, office, msg)
     return notes
 

@@ -3,7 +3,7 @@
 
 Does:
 
-* :func:`record_letter`: the row of a letter the hub accepted, in the same transaction
+* :func:`record_letters`: the rows of the letters the hub accepted, in the same transaction
   (called by :mod:`hub.federation.ingest`): its number and search key, dates, kind,
   speed, secrecy, the subject and body of a letter that is not sealed (a sealed one keeps
   the neutral subject only and no body), the names of its parties, its recipients, and
@@ -35,7 +35,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hub.clock import bangkok_day
@@ -153,23 +153,36 @@ def letter_row(
     }
 
 
-def record_letter(
-    store: HubStore, letter: Letter, env_id: str, now: float, letter_id: int | None = None
-) -> int | None:
-    """Record an accepted letter for the portal and queue it for the index (inside the
-    caller's transaction); its row id, or None when it was recorded already."""
-    names = store.office_names([letter.origin, *letter.recipients])
-    number_key, key = _number_keys(letter.number)
-    row = letter_row(letter, env_id, names, number_key, now)
-    new_id = store.add_portal_letter(row, letter.recipients, letter_id)
-    register = row["register"]
-    if new_id is not None and key is not None and register is not None:
-        raw = store.finalisation_envelope(letter.origin, env_id, register, key)
-        final = _final_display(raw, letter.number or "") if raw is not None else None
-        recorded = store.portal_letter(env_id) if final else None
-        if final and recorded is not None:
-            _renumber(store, recorded, final)
-    return new_id
+AcceptedLetter = tuple[Letter, str, float, int | None]
+"""A letter to record: the letter, its env_id, when the hub accepted it, and the id to
+place it at (None: the next one; :func:`backfill_step` places an older hub's letters)."""
+
+
+def record_letters(store: HubStore, letters: Sequence[AcceptedLetter]) -> list[int | None]:
+    """Record accepted letters for the portal and queue them for the index, in order
+    (inside the caller's transaction); each one's row id, or None when it was recorded
+    already."""
+    names = store.office_names(
+        office for letter, *_ in letters for office in (letter.origin, *letter.recipients)
+    )
+    rows, provisional = [], []
+    for letter, env_id, now, letter_id in letters:
+        number_key, key = _number_keys(letter.number)
+        row = letter_row(letter, env_id, names, number_key, now)
+        rows.append((row, letter.recipients, letter_id))
+        provisional.append(key)
+    new_ids = store.add_portal_letters(rows)
+    for (letter, env_id, *_), (row, *_), key, new_id in zip(
+        letters, rows, provisional, new_ids, strict=True
+    ):
+        register = row["register"]
+        if new_id is not None and key is not None and register is not None:
+            raw = store.finalisation_envelope(letter.origin, env_id, register, key)
+            final = _final_display(raw, letter.number or "") if raw is not None else None
+            recorded = store.portal_letter(env_id) if final else None
+            if final and recorded is not None:
+                _renumber(store, recorded, final)
+    return new_ids
 
 
 def _final_display(raw: bytes, provisional: str) -> str | None:
@@ -255,13 +268,12 @@ def backfill_step(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
         if done >= upto:
             return 0
         rows = store.feed_letters_between(done, upto, batch)
-        for row in rows:
-            letter = _stored_letter(row)
-            if letter is not None:
-                position = int(row["position"])
-                record_letter(
-                    store, letter, row["env_id"], float(row["received_at"]), position - upto - 1
-                )
+        letters = [
+            (letter, row["env_id"], float(row["received_at"]), int(row["position"]) - upto - 1)
+            for row in rows
+            if (letter := _stored_letter(row)) is not None
+        ]
+        record_letters(store, letters)
         store.set_portal_backfill_done(int(rows[-1]["position"]) if len(rows) == batch else upto)
     if rows and len(rows) < batch:
         log.info("portal index: the letters of the feed before it are recorded")

@@ -6,7 +6,9 @@
   The recipients may then read the attachments the sender could
   (:func:`hub.federation.blobs.grant_readers`).
   A letter carrying a provisional number the hub has already made final is followed in
-  those mailboxes by the finalisation (:func:`hub.numbering.authority.deliver_finalisations`);
+  those mailboxes by the finalisation (:func:`hub.numbering.authority.finalisations_to_deliver`).
+  The letters of a push are routed together (:func:`route_letters`), one statement per
+  table for all of them;
 * ``receipt``: the letter's sender, when the receipt's origin is a recipient of that letter
   (otherwise accepted, not routed, and an alert raised);
 * ``withdraw``: the letter's recipients, when the withdrawal comes from its sender;
@@ -21,10 +23,12 @@ letter or receipt is also recorded there for the usage statistics
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hub.federation.blobs import grant_readers
 from hub.monitoring.timing_facts import record_answer, record_sent
-from hub.monitoring.usage_facts import record_letter, record_receipt
-from hub.numbering.authority import deliver_finalisations
+from hub.monitoring.usage_facts import record_letters, record_receipt
+from hub.numbering.authority import finalisations_to_deliver
 from hub.store import HubStore
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
 
@@ -36,7 +40,7 @@ def _short(env_id: str) -> str:
 def route(store: HubStore, msg: FeedMessage, env_id: str, now: float) -> list[str]:
     """Put ``msg`` (already stored under ``env_id``) in its mailboxes; return notes."""
     if isinstance(msg, Letter):
-        return _route_letter(store, msg, env_id, now)
+        return route_letters(store, [(msg, env_id)], now)[0]
     if isinstance(msg, Receipt):
         return _route_receipt(store, msg, env_id, now)
     if isinstance(msg, Withdraw):
@@ -44,31 +48,49 @@ def route(store: HubStore, msg: FeedMessage, env_id: str, now: float) -> list[st
     return []
 
 
-def _route_letter(store: HubStore, letter: Letter, env_id: str, now: float) -> list[str]:
-    notes: list[str] = []
-    routed: list[str] = []
-    for recipient in letter.recipients:
-        office = store.office(recipient)
-        if office is None or office["status"] == "revoked":
-            state = "unknown" if office is None else "revoked"
-            notes.append(f"unroutable: {recipient} ({state})")
-            store.raise_alert(
-                "unroutable",
-                letter.origin,
-                f"letter {_short(env_id)} from {letter.origin} names {state} office {recipient}",
-                now,
-            )
-            continue
-        store.deliver(recipient, env_id, Letter.KIND)
-        routed.append(recipient)
-    store.add_routes(env_id, letter.origin, routed)
-    deliver_finalisations(store, letter, env_id, routed)
-    hashes = [a["sha256"] for a in letter.attachments]
-    store.add_blob_refs(env_id, hashes)
-    grant_readers(store, env_id, letter.origin, hashes, routed, now)
-    record_letter(store, letter, env_id, len(routed), now)
-    record_sent(store, letter, env_id, routed, now)
-    return notes
+def route_letters(
+    store: HubStore, letters: Sequence[tuple[Letter, str]], now: float
+) -> list[list[str]]:
+    """Put letters (each already stored under its env_id) in their mailboxes, in order, a
+    finalisation that follows a letter right after it; return each letter's notes."""
+    known = store.offices_by_id(r for letter, _ in letters for r in letter.recipients)
+    notes_of: list[list[str]] = []
+    mailbox: list[tuple[str, str, str]] = []
+    routes: list[tuple[str, str, str]] = []
+    routed_of: list[tuple[Letter, str, list[str]]] = []
+    for letter, env_id in letters:
+        notes: list[str] = []
+        routed: list[str] = []
+        for recipient in letter.recipients:
+            office = known.get(recipient)
+            if office is None or office["status"] == "revoked":
+                state = "unknown" if office is None else "revoked"
+                notes.append(f"unroutable: {recipient} ({state})")
+                store.raise_alert(
+                    "unroutable",
+                    letter.origin,
+                    f"letter {_short(env_id)} from {letter.origin} names {state} office"
+                    f" {recipient}",
+                    now,
+                )
+                continue
+            routed.append(recipient)
+        mailbox.extend((recipient, env_id, Letter.KIND) for recipient in routed)
+        mailbox.extend(finalisations_to_deliver(store, letter, env_id, routed))
+        routes.extend((env_id, recipient, letter.origin) for recipient in routed)
+        if letter.attachments:
+            hashes = [a["sha256"] for a in letter.attachments]
+            store.add_blob_refs(env_id, hashes)
+            grant_readers(store, env_id, letter.origin, hashes, routed, now)
+        notes_of.append(notes)
+        routed_of.append((letter, env_id, routed))
+    store.deliver_all(mailbox)
+    store.add_routes(routes)
+    record_letters(
+        store, ((letter, env_id, len(routed)) for letter, env_id, routed in routed_of), now
+    )
+    record_sent(store, routed_of, now)
+    return notes_of
 
 
 def _route_receipt(store: HubStore, receipt: Receipt, env_id: str, now: float) -> list[str]:

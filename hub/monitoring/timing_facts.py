@@ -63,13 +63,18 @@ def believed_moment(text: str, received_at: float) -> tuple[float, bool]:
 
 
 def record_sent(
-    store: HubStore, letter: Letter, env_id: str, recipients: Iterable[str], hub_at: float
+    store: HubStore, letters: Iterable[tuple[Letter, str, Iterable[str]]], hub_at: float
 ) -> None:
-    """Remember a letter the hub accepted at ``hub_at`` and routed to ``recipients``."""
-    sent_at, replaced = believed_moment(letter.created_at, hub_at)
-    store.add_sent_letter(
-        env_id, letter.origin, letter.speed, recipients, sent_at, replaced, hub_at
-    )
+    """Remember letters the hub accepted at ``hub_at``: ``(letter, env_id, the offices it
+    was routed to)`` each."""
+    rows: list[tuple[str, str, str, str, float, int, float]] = []
+    for letter, env_id, recipients in letters:
+        sent_at, replaced = believed_moment(letter.created_at, hub_at)
+        rows.extend(
+            (env_id, r, letter.origin, letter.speed, sent_at, int(replaced), hub_at)
+            for r in recipients
+        )
+    store.add_sent_letters(rows)
 
 
 def record_answer(store: HubStore, receipt: Receipt, hub_at: float) -> None:
@@ -95,6 +100,8 @@ def _record_stored(
     store: HubStore, msg: FeedMessage, row: Mapping[str, Any], received_at: float
 ) -> None:
     if isinstance(msg, Letter):
-        record_sent(store, msg, row["env_id"], store.letter_recipients(row["env_id"]), received_at)
+        record_sent(
+            store, [(msg, row["env_id"], store.letter_recipients(row["env_id"]))], received_at
+        )
     elif isinstance(msg, Receipt) and row["routed_to"] is not None:
         record_answer(store, msg, received_at)

@@ -3,7 +3,7 @@
 Does:
 
 * records two kinds of fact inside the ingest transaction, called by
-  :mod:`hub.federation.routing`: a routed letter (:func:`record_letter`: origin, time sent,
+  :mod:`hub.federation.routing`: a routed letter (:func:`record_letters`: origin, time sent,
   speed class, type) and a routed receipt (:func:`record_receipt`: recipient, letter,
   status and the receipt's own time, which is the legal time on the recipient's clock);
 * fills those facts once from the stored feed for a hub that ran before they existed
@@ -18,7 +18,7 @@ the days its own clock gave them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,18 +51,24 @@ def moment_of(text: str, fallback: float) -> float:
     return moment
 
 
-def record_letter(store: HubStore, letter: Letter, env_id: str, routed: int, now: float) -> None:
-    """Remember a letter the hub routed to ``routed`` offices; sent when it says it was."""
-    sent_at = moment_of(letter.created_at, now)
-    store.add_letter_fact(
-        env_id,
-        letter.origin,
-        sent_at,
-        bangkok_day(sent_at),
-        letter.speed,
-        letter.letter_type,
-        routed,
-    )
+def record_letters(store: HubStore, letters: Iterable[tuple[Letter, str, int]], now: float) -> None:
+    """Remember letters the hub routed, each sent when it says it was: ``(letter, env_id,
+    how many offices it was routed to)`` each."""
+    rows = []
+    for letter, env_id, routed in letters:
+        sent_at = moment_of(letter.created_at, now)
+        rows.append(
+            (
+                env_id,
+                letter.origin,
+                sent_at,
+                bangkok_day(sent_at),
+                letter.speed,
+                letter.letter_type,
+                routed,
+            )
+        )
+    store.add_letter_facts(rows)
 
 
 def record_receipt(store: HubStore, receipt: Receipt, env_id: str, sender: str, now: float) -> None:
@@ -98,6 +104,6 @@ def _record_stored(
     store: HubStore, msg: FeedMessage, row: Mapping[str, Any], received_at: float
 ) -> None:
     if isinstance(msg, Letter):
-        record_letter(store, msg, row["env_id"], int(row["routes"]), received_at)
+        record_letters(store, [(msg, row["env_id"], int(row["routes"]))], received_at)
     elif isinstance(msg, Receipt) and row["routed_to"] is not None:
         record_receipt(store, msg, row["env_id"], str(row["routed_to"]), received_at)

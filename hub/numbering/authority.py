@@ -9,7 +9,7 @@ lease ran out) is given the next free number in the same transaction, and the hu
 that carried the number, in the mailbox of every office that letter was routed to, after
 the letter. A letter routed after its number's finalisation (its register entry named no
 letter: numbered, then dispatched) is followed by it there too
-(:func:`deliver_finalisations`, called by :mod:`hub.federation.routing`).
+(:func:`finalisations_to_deliver`, called by :mod:`hub.federation.routing`).
 
 Everything here runs inside the caller's write transaction; a :class:`NumberingRejected`
 leaves only the count of the rejected attempt behind.
@@ -113,20 +113,17 @@ def _finalise(
     return number
 
 
-def deliver_finalisations(
+def finalisations_to_deliver(
     store: HubStore, letter: Letter, env_id: str, recipients: list[str]
-) -> int:
-    """Put the finalisation of the provisional number ``letter`` carries, if the hub made it
-    final already, in the mailboxes of its ``recipients`` (after the letter); return how
-    many finalisations followed it."""
+) -> list[tuple[str, str, str]]:
+    """The mailbox rows ``(office, env_id, kind)`` that follow ``letter`` to its
+    ``recipients``: the finalisation of the provisional number it carries, if the hub made
+    it final already."""
     key = provisional_key(letter.number)
     if key is None or not recipients:
-        return 0
+        return []
     found = store.finalisations_of_letter(letter.origin, env_id, letter.register, key)
-    for final in found:
-        for recipient in recipients:
-            store.deliver(recipient, final, Lease.KIND)
-    return len(found)
+    return [(recipient, final, Lease.KIND) for final in found for recipient in recipients]
 
 
 def record_entry(

@@ -18,7 +18,7 @@ import hashlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -234,6 +234,13 @@ class Connection:
         except DatabaseError as e:
             raise store_failure(e, "database error") from e
         return cur.rowcount
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows``: one call for a whole batch."""
+        try:
+            self.conn.executemany(sql, rows)
+        except DatabaseError as e:
+            raise store_failure(e, "database error") from e
 
     def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         try:

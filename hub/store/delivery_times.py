@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hub.store.connection import Connection, DatabaseError, Row, store_failure
+from hub.store.connection import Connection, Row
 
 ANSWER_COLUMNS = {
     "delivered": ("delivered_at", "delivered_hub_at"),
@@ -49,28 +49,16 @@ _DURATIONS = (
 class DeliveryTimeRecords(Connection):
     """The ``delivery_times`` table."""
 
-    def add_sent_letter(
-        self,
-        letter: str,
-        origin: str,
-        speed: str,
-        recipients: Iterable[str],
-        sent_at: float,
-        sent_replaced: bool,
-        hub_at: float,
+    def add_sent_letters(
+        self, rows: Iterable[tuple[str, str, str, str, float, int, float]]
     ) -> None:
-        """One row per recipient the letter was routed to (once per letter and recipient)."""
-        try:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO delivery_times (letter, recipient, origin, speed,"
-                " sent_at, sent_replaced, hub_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (letter, r, origin, speed, sent_at, int(sent_replaced), hub_at)
-                    for r in recipients
-                ],
-            )
-        except DatabaseError as e:
-            raise store_failure(e, "database error") from e
+        """One row per letter and recipient it was routed to, once each: ``(letter,
+        recipient, origin, speed, sent_at, sent_replaced, hub_at)``."""
+        self._many(
+            "INSERT OR IGNORE INTO delivery_times (letter, recipient, origin, speed,"
+            " sent_at, sent_replaced, hub_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def add_answer_time(
         self,

@@ -6,6 +6,7 @@ envelope belongs in a feed is decided by :mod:`hub.federation.ingest`, not here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hub.store.connection import Connection
@@ -42,14 +43,13 @@ class FeedRecords(Connection):
         value = self._scalar("SELECT env_id FROM feed WHERE origin = ? AND seq = ?", (origin, seq))
         return None if value is None else str(value)
 
-    def append_feed(
-        self, origin: str, seq: int, env_id: str, kind: str, envelope: bytes, now: float
-    ) -> None:
-        """Store an accepted envelope of a feed."""
-        self._exec(
+    def append_feed(self, rows: Iterable[tuple[str, int, str, str, bytes, float]]) -> None:
+        """Store accepted envelopes of feeds, in order: ``(origin, seq, env_id, kind,
+        envelope bytes, received at)`` each."""
+        self._many(
             "INSERT INTO feed (origin, seq, env_id, kind, envelope, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (origin, seq, env_id, kind, envelope, now),
+            rows,
         )
 
     def feed_after(self, origin: str, after: int, limit: int) -> list[FeedRow]:

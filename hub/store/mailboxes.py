@@ -11,6 +11,8 @@ Who receives what is decided by :mod:`hub.federation.routing` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hub.store.connection import Connection, DatabaseError, Row, store_failure
 
 
@@ -60,6 +62,10 @@ class MailboxRecords(Connection):
         except DatabaseError as e:
             raise store_failure(e, "database error") from e
         return cur.rowcount == 1
+
+    def deliver_all(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Put envelopes in mailboxes once each, in order: ``(office, env_id, kind)`` each."""
+        self._many("INSERT OR IGNORE INTO mailbox (office, env_id, kind) VALUES (?, ?, ?)", rows)
 
     def mailbox_after(self, office_id: str, after: int, limit: int) -> list[tuple[int, bytes]]:
         """``(position, envelope bytes)`` of an office's mailbox after ``after``, in order."""

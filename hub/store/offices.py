@@ -9,6 +9,8 @@ keys are in :mod:`hub.store.keys`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hub.store.connection import Connection, Row
 
 
@@ -18,6 +20,19 @@ class OfficeRecords(Connection):
     def office(self, office_id: str) -> Row | None:
         """One office row."""
         return self._one("SELECT * FROM offices WHERE id = ?", (office_id,))
+
+    def offices_by_id(self, office_ids: Iterable[str]) -> dict[str, Row]:
+        """The rows of these offices (those the directory knows), by id."""
+        ids = sorted(set(office_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self._all(f"SELECT * FROM offices WHERE id IN ({marks})", ids)  # noqa: S608
+        return {r["id"]: r for r in rows}
+
+    def office_names(self, office_ids: Iterable[str]) -> dict[str, str]:
+        """The directory's names of these offices (those it knows)."""
+        return {k: r["name"] for k, r in self.offices_by_id(office_ids).items()}
 
     def offices(self) -> list[Row]:
         """Every office, ordered by group then id."""

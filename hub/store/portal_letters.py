@@ -1,7 +1,7 @@
 """The portal's letters and their index: writing rows, keeping the index a moment behind.
 
 A letter's row, its recipients and its place in the queue (``portal_pending``) are written
-in the transaction that accepts it (:meth:`PortalLetterRecords.add_portal_letter`); the
+in the transaction that accepts it (:meth:`PortalLetterRecords.add_portal_letters`); the
 trigram index (``portal_fts``, contentless) is filled from the queue a batch at a time
 (:meth:`PortalLetterRecords.portal_pending_batch`, :meth:`PortalLetterRecords.index_portal_docs`).
 A row is in the index exactly when it is not queued, so a letter whose number changes
@@ -42,10 +42,17 @@ LETTER_COLUMNS = (
     "library",
     "accepted_at",
 )
-"""The columns :meth:`PortalLetterRecords.add_portal_letter` writes (``id`` aside)."""
+"""The columns :meth:`PortalLetterRecords.add_portal_letters` writes (``id`` aside)."""
 
 DOC_COLUMNS = ("subject", "numbers", "parties", "body", "scope")
 """The index's columns, in the order of a document's texts."""
+
+NewPortalLetter = tuple[Mapping[str, Any], Sequence[str], int | None]
+"""A letter to record: its values of :data:`LETTER_COLUMNS`, its recipients, and the id to
+place it at (None: the next one)."""
+
+KEYS_PER_QUERY = 500
+"""Keys asked for in one ``IN (...)`` list."""
 
 IndexDoc = tuple[int, str, str, str, str, str]
 """One index document: the row's id and the texts of :data:`DOC_COLUMNS`."""
@@ -66,36 +73,55 @@ class PortalLetterRecords(Connection):
     """The ``portal_letters``, ``portal_recipients`` and ``portal_pending`` tables and the
     ``portal_fts`` index."""
 
-    def add_portal_letter(
-        self, letter: Mapping[str, Any], recipients: Sequence[str], letter_id: int | None = None
-    ) -> int | None:
-        """Record a letter (the values of :data:`LETTER_COLUMNS`) and its recipients, and
-        queue it for the index; its id, or None when its env_id is recorded already.
-        ``letter_id`` places a letter indexed from an older hub's feed (below 1)."""
+    def add_portal_letters(self, letters: Sequence[NewPortalLetter]) -> list[int | None]:
+        """Record letters (the values of :data:`LETTER_COLUMNS`) and their recipients, and
+        queue them for the index, in order; the id of each, or None for one whose env_id is
+        recorded already (or earlier in ``letters``). A letter's ``letter_id`` places a
+        letter indexed from an older hub's feed (below 1); None lets the database assign
+        the next id."""
+        seen = set(self._portal_ids(row["env_id"] for row, _, _ in letters))
+        fresh: list[NewPortalLetter] = []
+        for entry in letters:
+            if entry[0]["env_id"] not in seen:
+                seen.add(entry[0]["env_id"])
+                fresh.append(entry)
         # The id is named only when given: otherwise the database assigns the next one.
-        columns = (*(("id",) if letter_id is not None else ()), *LETTER_COLUMNS)
-        values = (
-            *((letter_id,) if letter_id is not None else ()),
-            *(letter[c] for c in LETTER_COLUMNS),
+        for named in (True, False):
+            columns = (*(("id",) if named else ()), *LETTER_COLUMNS)
+            self._many(
+                f"INSERT INTO portal_letters ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({', '.join('?' for _ in columns)})",
+                [
+                    (*((letter_id,) if named else ()), *(row[c] for c in LETTER_COLUMNS))
+                    for row, _, letter_id in fresh
+                    if (letter_id is not None) is named
+                ],
+            )
+        ids = self._portal_ids(row["env_id"] for row, _, _ in fresh)
+        self._many(
+            "INSERT OR IGNORE INTO portal_recipients (office, letter) VALUES (?, ?)",
+            [(office, ids[row["env_id"]]) for row, recipients, _ in fresh for office in recipients],
         )
-        marks = ", ".join("?" for _ in columns)
-        try:
-            cur = self.conn.execute(
-                f"INSERT OR IGNORE INTO portal_letters ({', '.join(columns)})"  # noqa: S608
-                f" VALUES ({marks})",
-                values,
+        self._many(
+            "INSERT INTO portal_pending (letter) VALUES (?)",
+            [(ids[row["env_id"]],) for row, _, _ in fresh],
+        )
+        recorded = {id(row) for row, _, _ in fresh}
+        return [ids[row["env_id"]] if id(row) in recorded else None for row, _, _ in letters]
+
+    def _portal_ids(self, env_ids: Iterable[str]) -> dict[str, int]:
+        """The ids of the recorded letters among ``env_ids``, by env_id."""
+        wanted = list(dict.fromkeys(env_ids))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            chunk = wanted[start : start + KEYS_PER_QUERY]
+            rows = self._all(
+                "SELECT id, env_id FROM portal_letters"  # noqa: S608
+                f" WHERE env_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
             )
-            if cur.rowcount != 1:
-                return None
-            new_id = int(cur.lastrowid or 0)
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO portal_recipients (office, letter) VALUES (?, ?)",
-                [(office, new_id) for office in recipients],
-            )
-            self.conn.execute("INSERT INTO portal_pending (letter) VALUES (?)", (new_id,))
-        except DatabaseError as e:
-            raise store_failure(e, "database error") from e
-        return new_id
+            found.update((r["env_id"], int(r["id"])) for r in rows)
+        return found
 
     def portal_letter(self, env_id: str) -> Row | None:
         """A letter's row with its recipients (a list), by env_id."""
@@ -182,15 +208,6 @@ class PortalLetterRecords(Connection):
     def portal_pending_count(self) -> int:
         """Letters the index does not hold yet."""
         return int(self._scalar("SELECT count(*) FROM portal_pending") or 0)
-
-    def office_names(self, office_ids: Iterable[str]) -> dict[str, str]:
-        """The directory's names of these offices (those it knows)."""
-        ids = sorted(set(office_ids))
-        if not ids:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = self._all(f"SELECT id, name FROM offices WHERE id IN ({marks})", ids)  # noqa: S608
-        return {r["id"]: r["name"] for r in rows}
 
     def finalisation_envelope(
         self, office: str, letter: str, register: str, key: str

@@ -17,15 +17,12 @@ from hub.store.connection import Connection, DatabaseError, Row, store_failure
 class RouteRecords(Connection):
     """The ``letter_routes``, ``blob_refs`` and ``blob_readers`` tables."""
 
-    def add_routes(self, letter: str, sender: str, recipients: Iterable[str]) -> None:
-        """Remember who a letter was routed to."""
-        try:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO letter_routes (letter, recipient, sender) VALUES (?, ?, ?)",
-                [(letter, r, sender) for r in recipients],
-            )
-        except DatabaseError as e:
-            raise store_failure(e, "database error") from e
+    def add_routes(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Remember who letters were routed to: ``(letter, recipient, sender)`` each."""
+        self._many(
+            "INSERT OR IGNORE INTO letter_routes (letter, recipient, sender) VALUES (?, ?, ?)",
+            rows,
+        )
 
     def letter_sender(self, letter: str) -> str | None:
         """The origin of a letter the hub holds."""
@@ -43,13 +40,10 @@ class RouteRecords(Connection):
 
     def add_blob_refs(self, letter: str, hashes: Iterable[str]) -> None:
         """Record that a letter lists these attachment hashes."""
-        try:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO blob_refs (sha256, letter) VALUES (?, ?)",
-                [(h, letter) for h in hashes],
-            )
-        except DatabaseError as e:
-            raise store_failure(e, "database error") from e
+        self._many(
+            "INSERT OR IGNORE INTO blob_refs (sha256, letter) VALUES (?, ?)",
+            [(h, letter) for h in hashes],
+        )
 
     def may_read_blob(self, office_id: str, sha256: str) -> bool:
         """True when the office may read this blob (``blob_readers``)."""

@@ -8,6 +8,7 @@ and how they are shown is decided in :mod:`hub.monitoring`, not here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from hub.store.connection import Connection, Row
@@ -33,21 +34,13 @@ class StatisticsRecords(Connection):
 
     # -- recording facts -------------------------------------------------------------------
 
-    def add_letter_fact(
-        self,
-        env_id: str,
-        origin: str,
-        sent_at: float,
-        day: str,
-        speed: str,
-        letter_type: str,
-        recipients: int,
-    ) -> None:
-        """Remember one routed letter for the statistics (once per env_id)."""
-        self._exec(
+    def add_letter_facts(self, rows: Iterable[tuple[str, str, float, str, str, str, int]]) -> None:
+        """Remember routed letters for the statistics, once per env_id: ``(env_id, origin,
+        sent_at, day, speed, letter_type, recipients)`` each."""
+        self._many(
             "INSERT OR IGNORE INTO letter_facts (env_id, origin, sent_at, day, speed,"
             " letter_type, recipients) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (env_id, origin, sent_at, day, speed, letter_type, recipients),
+            rows,
         )
 
     def add_receipt_fact(

@@ -126,9 +126,9 @@ def build_hub(path: Path, total: int, seed: int, batch: int = 20_000) -> dict[st
     done = 0
     while done < total:
         with store.write():
-            for row, recipients in _take(rows, batch):
-                store.add_portal_letter(row, recipients)
-                done += 1
+            taken = [(row, recipients, None) for row, recipients in _take(rows, batch)]
+            store.add_portal_letters(taken)
+            done += len(taken)
         while index_pending(store, batch):
             pass
         elapsed = time.perf_counter() - started
