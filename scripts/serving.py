@@ -125,6 +125,7 @@ def serve_hub(
     ``PORTAL_BIND`` when given) with its scheduler until interrupted; unset options come
     from the hub's settings."""
     from hub.app import create_app
+    from hub.federation.verifier_pool import start_pool
     from hub.jobs import leave, start_scheduler
     from hub.monitoring.metrics import metrics_listen
     from hub.portal.app import create_portal_app
@@ -146,6 +147,7 @@ def serve_hub(
         portal_app = create_portal_app(instance_path=str(instance.resolve()))
         wsgi, shown = ByPort(app, {bind[1]: portal_app}), f"{_bracketed(bind[0])}:{bind[1]}"
     _allow_open_files(connections + 256)
+    start_pool(wait=False)  # the workers start beside the first requests
     scheduler = start_scheduler(app)
     try:
         _serve(app, scheduler, "hub", host, port, threads, connections, also, wsgi, shown)

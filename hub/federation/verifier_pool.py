@@ -7,9 +7,10 @@ each run checked by :func:`protocol.push_check.check_pushed` (shape, signatures,
 another process; the answer is the one the same function gives in this process, which is
 where smaller pushes (and every push on a single core) are checked.
 
-The pool is one per process, shared by every hub app created in it, and started at the
-first large batch with one worker for each core this process may run on
-(``os.sched_getaffinity``). Until its workers have started, batches are checked here, so a
+The pool is one per process, shared by every hub app created in it, with one worker for
+each core this process may run on (``os.sched_getaffinity``). ``saraban hub serve`` starts
+it as it starts serving (:func:`start_pool` without waiting); any other process at its
+first large batch. Until its workers have started, batches are checked here, so a
 new pool never makes a push wait. Workers are started with ``spawn`` (the hub serves from
 threads, and a fork could copy a lock another thread holds), ignore Ctrl-C (the hub stops
 them) and exit when the hub process ends, even when it is killed.
@@ -192,7 +193,8 @@ def stop_pool() -> None:
     _POOL.stop()
 
 
-def start_pool() -> bool:
-    """Start the workers now and wait until they run (a large batch would start them
-    without waiting); False when this process checks everything itself."""
-    return _POOL.ready(wait=True) is not None
+def start_pool(wait: bool = True) -> bool:
+    """Start the workers now (a large batch would start them) and, with ``wait``, wait
+    until they run; False when this process checks everything itself, or they are not
+    running yet."""
+    return _POOL.ready(wait=wait) is not None
