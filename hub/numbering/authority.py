@@ -63,7 +63,7 @@ def _blocks(store: HubStore, register: str) -> list[ledger.LeaseBlock]:
 
 def provisional_key(number: str | None) -> str | None:
     """The search key of a provisional letter number as written, else None."""
-    if not number:
+    if not number or "(" not in number:  # written "(ชั่วคราว n)"; most numbers are not
         return None
     try:
         parsed = parse_letter_number(number)
