@@ -96,3 +96,56 @@ def test_a_file_from_an_earlier_version_gets_todays_columns_when_opened(tmp_path
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_STAMP
 
     assert {"totp_secret", "totp_pending", "totp_step", "totp_enrolled_at"} <= columns(db, "users")
+
+
+def test_high_marks_read_by_index_agree_with_counting_every_row(tmp_path: Path) -> None:
+    # The marks are read at the end of every write transaction by index look-ups; they
+    # must say what counting and grouping every row says, whatever the registers hold.
+    from node.storage import audit
+
+    sidecar = tmp_path / "highwater.json"
+    with Store(tmp_path / "node.sqlite", sidecar=sidecar) as store:
+        assert store.high_marks() == {
+            "feed_seq": 0,
+            "registers": {},
+            "audit": {"count": 0, "head": None},
+        }
+        with store.transaction():
+            rows = [
+                ("ชม 0017|ส่ง|2569", 1),
+                ("ชม 0017|ส่ง|2569", 7),
+                ("ชม 0017|ส่ง|2569", None),
+                ("ชม 0017|รับ|2569", 3),
+                ("ชม 0017|เวียน|2569", None),  # only a voided entry without a number
+                ("มท 0200|ส่ง|2569", 12),
+            ]
+            for register, number in rows:
+                store.execute(
+                    "INSERT INTO register_entries (register, number, action) VALUES (?, ?, ?)",
+                    (register, number, "issued" if number else "voided"),
+                )
+            for i in range(5):
+                audit.record(store, float(i), "system", "test", f"letter:{i}")
+        marks = store.high_marks()
+        grouped = {
+            r["register"]: r["high"]
+            for r in store.query(
+                "SELECT register, MAX(number) AS high FROM register_entries "
+                "WHERE number IS NOT NULL GROUP BY register"
+            )
+        }
+        assert (
+            marks["registers"]
+            == grouped
+            == {
+                "ชม 0017|ส่ง|2569": 7,
+                "ชม 0017|รับ|2569": 3,
+                "มท 0200|ส่ง|2569": 12,
+            }
+        )
+        assert marks["audit"] == {
+            "count": store.scalar("SELECT COUNT(*) FROM audit"),
+            "head": store.scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1"),
+        }
+        assert marks["audit"]["count"] == 5
+    assert read_sidecar(sidecar)["registers"] == marks["registers"]
