@@ -382,6 +382,29 @@ def test_letters_of_one_push_are_each_routed_counted_and_noted(
     }
 
 
+def test_receipts_between_the_letters_of_one_push_are_routed_with_them(
+    hub: Hub, cm: Office, cr: Office
+) -> None:
+    # A node's push mixes its own letters and its receipts for letters it received.
+    theirs = cr.letter([CHIANG_MAI])
+    cr.push_ok(theirs)
+    cm.pull_all()
+    first = cm.letter([CHIANG_RAI], subject="เรื่องที่หนึ่ง")
+    delivered = cm.receipt(theirs)
+    second = cm.letter([CHIANG_RAI], subject="เรื่องที่สอง")
+    registered = cm.receipt(theirs, status="registered", receipt_number="15")
+    results = cm.push_ok(first, delivered, second, registered)
+    assert [r["status"] for r in results] == ["accepted"] * 4
+    pulled = [e.env_id for e in cr.pull_all()]
+    assert sorted(pulled) == sorted(e.env_id for e in (first, delivered, second, registered))
+    assert pulled.index(first.env_id) < pulled.index(second.env_id)
+    assert pulled.index(delivered.env_id) < pulled.index(registered.env_id)
+    with hub.store() as s:
+        assert [row.seq for row in s.feed_after(CHIANG_MAI, 0, 10)] == [1, 2, 3, 4]
+        assert s.letter_recipients(first.env_id) == [CHIANG_RAI]
+        assert s.alerts() == []
+
+
 def test_own_feed_and_highwater_for_a_restored_node(hub: Hub, cm: Office) -> None:
     envs = [cm.letter([CHIANG_RAI]) for _ in range(5)]
     cm.push_ok(*envs)

@@ -56,7 +56,7 @@ from protocol.envelope import Envelope
 from protocol.feed import FeedHead, Verdict, decide_append
 from protocol.hub_messages import Ack
 from protocol.keys import b64decode, public_key_from_b64
-from protocol.messages import FeedMessage, Letter, RegisterEntry
+from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
 from protocol.push_check import Checked
 
 NUMBERING_ALERTS = ("duplicate_number", "number_not_leased", "not_your_register")
@@ -85,11 +85,25 @@ class PendingLetters:
     now: float
     items: list[tuple[Checked, Letter, dict[str, Any]]] = field(default_factory=list)
     seqs: dict[int, str] = field(default_factory=dict)
+    env_ids: set[str] = field(default_factory=set)
 
     def add(self, item: Checked, letter: Letter, result: dict[str, Any]) -> None:
         """Hold ``letter``, accepted at its seq; ``result`` gets its notes when written."""
         self.items.append((item, letter, result))
         self.seqs[letter.seq] = item.env_id
+        self.env_ids.add(item.env_id)
+
+    def read_by(self, msg: FeedMessage) -> bool:
+        """Whether accepting ``msg`` may read what the held letters write: a receipt or a
+        withdrawal of one of them (its routes), a register entry (the numbering and the
+        portal's rows), a letter citing attachments (who may read them)."""
+        if not self.items:
+            return False
+        if isinstance(msg, Receipt | Withdraw):
+            return msg.letter in self.env_ids
+        if isinstance(msg, Letter):
+            return bool(msg.attachments)
+        return True
 
     def env_id_at(self, store: HubStore, seq: int) -> str | None:
         """The env_id the office's feed holds at ``seq``, held here or stored."""
@@ -112,6 +126,7 @@ class PendingLetters:
             result["detail"] = "; ".join(notes) or None
         self.items.clear()
         self.seqs.clear()
+        self.env_ids.clear()
 
 
 def active_keys(store: HubStore, office: str) -> dict[str, bytes]:
@@ -214,8 +229,7 @@ def ingest_push(
                     _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                 rejected_before = True
                 continue
-            if not isinstance(msg, Letter) or msg.attachments:
-                # What follows reads what the held letters write (routes, blob readers).
+            if letters.read_by(msg):
                 letters.write(store)
             missing = _missing_blobs(store, blobs, office, msg)
             if missing:
