@@ -253,3 +253,25 @@ def test_services_start_without_the_printing_libraries(service: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_a_node_process_loads_neither_the_hubs_store_nor_its_database_driver() -> None:
+    """`saraban node serve` builds the whole command line first: no command's module may
+    load the hub's store or PostgreSQL's driver on the way (~10 MB of a node's memory)."""
+    probe = "\n".join(
+        [
+            "import importlib, sys",
+            "from scripts.cli.main import build_parser",
+            "build_parser()",
+            STARTS["node"],
+            "for name in modules: importlib.import_module(name)",
+            "import scripts.serving, node.sync.jobs",
+            "print(' '.join(m for m in sys.modules"
+            " if m.split('.')[0] in ('psycopg', 'psycopg_pool') or m.startswith('hub.store')))",
+        ]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

@@ -18,18 +18,23 @@ from __future__ import annotations
 import argparse
 
 from scripts.cli.checks import report
-from scripts.cli.doctor_hub import hub_findings
-from scripts.cli.doctor_node import node_findings
 from scripts.cli.kit import Cmd, Groups, instance_dir
+
+# Each doctor imports its side when it runs: building the parser loads neither the hub's
+# store nor the node's pages.
 
 
 def node_doctor(args: argparse.Namespace) -> int:
+    from scripts.cli.doctor_node import node_findings
+
     instance = instance_dir(args, "node")
     findings = node_findings(instance, args.timeout)
     return report("node", instance, f"ตรวจเครื่องของหน่วยงานที่ {instance}", findings, args.json)
 
 
 def hub_doctor(args: argparse.Namespace) -> int:
+    from scripts.cli.doctor_hub import hub_findings
+
     instance = instance_dir(args, "hub")
     findings = hub_findings(instance, args.url, args.timeout)
     return report("hub", instance, f"ตรวจเครื่องศูนย์กลางที่ {instance}", findings, args.json)

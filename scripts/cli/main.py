@@ -19,9 +19,6 @@ from protocol.errors import SarabanError
 from scripts.cli.kit import EXIT_FAILED, CLIError, Groups, Parser, emit, instance_dir
 from scripts.cli.kit import node_api as _node
 from scripts.cli.logs import LOG_LEVELS, log_to_stderr
-from scripts.cli.numbering import hub_reconcile, hub_report
-from scripts.cli.sync import node_sync
-from scripts.demo import run_demo
 from scripts.nodeapi import NodeAPIError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -128,7 +125,31 @@ def format_restore(info: dict[str, Any]) -> str:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from scripts.demo import run_demo
+
     return run_demo(once=args.once, as_json=args.json, workdir=Path(args.workdir))
+
+
+# The commands below import what they need when they run: `saraban node serve` should not
+# load the hub's store (and its PostgreSQL driver), nor the hub the node's pages.
+
+
+def hub_report(args: argparse.Namespace) -> None:
+    from scripts.cli.numbering import hub_report as report
+
+    report(args)
+
+
+def hub_reconcile(args: argparse.Namespace) -> None:
+    from scripts.cli.numbering import hub_reconcile as reconcile
+
+    reconcile(args)
+
+
+def node_sync(args: argparse.Namespace) -> None:
+    from scripts.cli.sync import node_sync as sync
+
+    sync(args)
 
 
 # ---- parser ----------------------------------------------------------------------------
