@@ -59,7 +59,10 @@ pytest-postgresql: $(TEST_STAMP) postgresql
 	SARABAN_TEST_HUB_BACKEND=postgresql $(BIN)/pytest -n $(WORKERS) --dist worksteal \
 		-m "not soak" $(ARGS)
 
-test: $(TEST_STAMP) browser postgresql lint typecheck pytest
+# ruff and mypy run beside pytest (make test has ten minutes on two cores); any of the
+# three failing fails it.
+test: $(TEST_STAMP) browser postgresql
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 # The property tests (hypothesis) of the protocol with many more examples than make test
 # runs: the profile "fuzz" of tests/conftest.py, 50,000 examples per property, no time limit.
