@@ -405,6 +405,24 @@ def test_receipts_between_the_letters_of_one_push_are_routed_with_them(
         assert s.alerts() == []
 
 
+def test_receipts_of_one_push_are_each_routed_or_refused_on_their_own(
+    hub: Hub, cm: Office, cr: Office
+) -> None:
+    letter = cm.letter([CHIANG_RAI])
+    cm.push_ok(letter)
+    cr.pull_all()
+    unknown = cm.letter([CHIANG_RAI], advance=False)  # never pushed: the hub lacks it
+    results = cr.push_ok(cr.receipt(unknown), cr.receipt(letter))
+    assert [r["status"] for r in results] == ["accepted", "accepted"]
+    assert results[0]["detail"].startswith("not routed: receipt")
+    assert "the hub lacks" in results[0]["detail"]
+    assert results[1]["detail"] is None
+    assert kinds(cm.pull_all()) == ["receipt"]
+    with hub.store() as s:
+        assert [a["kind"] for a in s.alerts()] == ["misrouted_receipt"]
+        assert [r["delivered_at"] is not None for r in s.delivery_times_of(letter.env_id)] == [True]
+
+
 def test_own_feed_and_highwater_for_a_restored_node(hub: Hub, cm: Office) -> None:
     envs = [cm.letter([CHIANG_RAI]) for _ in range(5)]
     cm.push_ok(*envs)

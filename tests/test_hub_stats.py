@@ -750,11 +750,19 @@ def test_registration_time_percentiles_by_nearest_rank(tmp_path: Path, case: str
         for i, m in enumerate(minutes):
             letter = f"letter-{i}"
             store.add_letter_facts([(letter, CHIANG_MAI, start, "2026-12-04", URGENT, "ภายนอก", 1)])
-            store.add_receipt_fact(
-                f"d{i}", letter, CHIANG_RAI, CHIANG_MAI, "delivered", start, "2026-12-04"
-            )
-            store.add_receipt_fact(
-                f"r{i}", letter, CHIANG_RAI, CHIANG_MAI, "registered", start + m * 60, "2026-12-04"
+            store.add_receipt_facts(
+                [
+                    (f"d{i}", letter, CHIANG_RAI, CHIANG_MAI, "delivered", start, "2026-12-04"),
+                    (
+                        f"r{i}",
+                        letter,
+                        CHIANG_RAI,
+                        CHIANG_MAI,
+                        "registered",
+                        start + m * 60,
+                        "2026-12-04",
+                    ),
+                ]
             )
         times = {t.label: t for t in registration_times(store, Period.month(2026, 12), None)}
     finally:

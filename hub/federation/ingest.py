@@ -21,9 +21,9 @@ For each envelope, in request order:
 6. for an accepted envelope, routing (:mod:`hub.federation.routing`), numbering
    (:mod:`hub.numbering.authority`) and the portal's row of a letter, queued for its index
    (:mod:`hub.federation.letter_index`), in the same transaction as storing it. Accepted
-   letters are written together, one statement per table for all of them
-   (:class:`PendingLetters`), before anything else of the push is written that could read
-   them, and at its end.
+   letters and receipts are written together, the letters first, one statement per table
+   for each kind (:class:`PendingEnvelopes`), before anything else of the push is written
+   that could read them, and at its end.
 
 Steps 1-3 (the CPU-heavy part, :mod:`protocol.push_check`) run before the write
 transaction, a large batch's on every core (:mod:`hub.federation.verifier_pool`, ADR 0017)
@@ -46,7 +46,7 @@ from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
 from hub.federation.letter_index import note_register_entry, record_letters
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
-from hub.federation.routing import route, route_letters
+from hub.federation.routing import route, route_letters, route_receipts
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
 from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
@@ -77,29 +77,38 @@ class PushOutcome:
         return out
 
 
+Held = tuple[Checked, FeedMessage, dict[str, Any]]
+"""An accepted envelope not written yet: its checks, its message, its result."""
+
+
 @dataclass
-class PendingLetters:
-    """The accepted letters of one office's push not written yet, with their results."""
+class PendingEnvelopes:
+    """The accepted letters and receipts of one office's push not written yet, with their
+    results: written together, the letters first, one statement per table for each kind."""
 
     office: str
     now: float
-    items: list[tuple[Checked, Letter, dict[str, Any]]] = field(default_factory=list)
+    letters: list[Held] = field(default_factory=list)
+    receipts: list[Held] = field(default_factory=list)
     seqs: dict[int, str] = field(default_factory=dict)
     env_ids: set[str] = field(default_factory=set)
 
-    def add(self, item: Checked, letter: Letter, result: dict[str, Any]) -> None:
-        """Hold ``letter``, accepted at its seq; ``result`` gets its notes when written."""
-        self.items.append((item, letter, result))
-        self.seqs[letter.seq] = item.env_id
+    def add(self, item: Checked, msg: Letter | Receipt, result: dict[str, Any]) -> None:
+        """Hold ``msg``, accepted at its seq; ``result`` gets its notes when written."""
+        (self.letters if isinstance(msg, Letter) else self.receipts).append((item, msg, result))
+        self.seqs[msg.seq] = item.env_id
         self.env_ids.add(item.env_id)
 
     def read_by(self, msg: FeedMessage) -> bool:
-        """Whether accepting ``msg`` may read what the held letters write: a receipt or a
-        withdrawal of one of them (its routes), a register entry (the numbering and the
-        portal's rows), a letter citing attachments (who may read them)."""
-        if not self.items:
+        """Whether accepting ``msg`` may read what the held envelopes write: a withdrawal
+        of a held letter (its routes), a register entry (the numbering and the portal's
+        rows), a letter citing attachments (who may read them). A receipt is held too, and
+        written after the letters, so it reads their routes."""
+        if not self.seqs:
             return False
-        if isinstance(msg, Receipt | Withdraw):
+        if isinstance(msg, Receipt):
+            return False
+        if isinstance(msg, Withdraw):
             return msg.letter in self.env_ids
         if isinstance(msg, Letter):
             return bool(msg.attachments)
@@ -110,23 +119,31 @@ class PendingLetters:
         return self.seqs.get(seq) or store.feed_env_id_at(self.office, seq)
 
     def write(self, store: HubStore) -> None:
-        """Store, route and record every held letter, in order (inside the push's
-        transaction)."""
-        if not self.items:
+        """Store, route and record every held envelope, the letters first, each kind in
+        order (inside the push's transaction)."""
+        if not self.seqs:
             return
         store.append_feed(
-            (self.office, letter.seq, item.env_id, item.kind, item.raw, self.now)
-            for item, letter, _ in self.items
+            (self.office, msg.seq, item.env_id, item.kind, item.raw, self.now)
+            for item, msg, _ in (*self.letters, *self.receipts)
         )
-        letters = [(letter, item.env_id) for item, letter, _ in self.items]
-        notes_of = route_letters(store, letters, self.now)
+        letters = [(msg, item.env_id) for item, msg, _ in self.letters if isinstance(msg, Letter)]
+        _note(self.letters, route_letters(store, letters, self.now))
         # The portal's rows, indexed a moment later.
         record_letters(store, [(letter, env_id, self.now, None) for letter, env_id in letters])
-        for (_, _, result), notes in zip(self.items, notes_of, strict=True):
-            result["detail"] = "; ".join(notes) or None
-        self.items.clear()
+        receipts = [
+            (msg, item.env_id) for item, msg, _ in self.receipts if isinstance(msg, Receipt)
+        ]
+        _note(self.receipts, route_receipts(store, receipts, self.now))
+        self.letters.clear()
+        self.receipts.clear()
         self.seqs.clear()
         self.env_ids.clear()
+
+
+def _note(held: list[Held], notes_of: list[list[str]]) -> None:
+    for (_, _, result), notes in zip(held, notes_of, strict=True):
+        result["detail"] = "; ".join(notes) or None
 
 
 def active_keys(store: HubStore, office: str) -> dict[str, bytes]:
@@ -173,7 +190,7 @@ def ingest_push(
             remember_nonce(store, nonce[0], nonce[1], now, nonce[2])
         stored = store.feed_head(office)
         head = None if stored is None else FeedHead(*stored)
-        letters = PendingLetters(office, now)
+        held = PendingEnvelopes(office, now)
         rejected_before = False
         for item in checked:
             seq = item.msg.seq if item.msg is not None else None
@@ -192,8 +209,8 @@ def ingest_push(
             msg = item.msg
             # The feed holds nothing beyond its head.
             beyond = head is None or msg.seq > head.seq
-            held = None if beyond else letters.env_id_at(store, msg.seq)
-            decision = decide_append(head, msg.seq, msg.prev, item.env_id, held)
+            at_seq = None if beyond else held.env_id_at(store, msg.seq)
+            decision = decide_append(head, msg.seq, msg.prev, item.env_id, at_seq)
             if decision.verdict is Verdict.DUPLICATE:
                 result.update(status="duplicate", reason=None, detail=None)
                 continue
@@ -229,8 +246,8 @@ def ingest_push(
                     _quarantine(store, item, office, msg.seq, now, quarantine_quota)
                 rejected_before = True
                 continue
-            if letters.read_by(msg):
-                letters.write(store)
+            if held.read_by(msg):
+                held.write(store)
             missing = _missing_blobs(store, blobs, office, msg)
             if missing:
                 result.update(
@@ -241,8 +258,8 @@ def ingest_push(
                 )
                 rejected_before = True
                 continue
-            if isinstance(msg, Letter):
-                letters.add(item, msg, result)
+            if isinstance(msg, Letter | Receipt):
+                held.add(item, msg, result)
                 head = FeedHead(msg.seq, item.env_id)
                 result.update(status="accepted", reason=None)
                 continue
@@ -258,7 +275,7 @@ def ingest_push(
                 continue
             head = FeedHead(msg.seq, item.env_id)
             result.update(status="accepted", reason=None, detail="; ".join(notes) or None)
-        letters.write(store)
+        held.write(store)
         counts = outcome.counts()
         if source == "push":
             store.record_contact(office, "push", now)

@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.federation.blobs import grant_readers
-from hub.monitoring.timing_facts import record_answer, record_sent
-from hub.monitoring.usage_facts import record_letters, record_receipt
+from hub.monitoring.timing_facts import record_answers, record_sent
+from hub.monitoring.usage_facts import record_letters, record_receipts
 from hub.numbering.authority import finalisations_to_deliver
 from hub.store import HubStore
 from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
@@ -42,7 +42,7 @@ def route(store: HubStore, msg: FeedMessage, env_id: str, now: float) -> list[st
     if isinstance(msg, Letter):
         return route_letters(store, [(msg, env_id)], now)[0]
     if isinstance(msg, Receipt):
-        return _route_receipt(store, msg, env_id, now)
+        return route_receipts(store, [(msg, env_id)], now)[0]
     if isinstance(msg, Withdraw):
         return _route_withdraw(store, msg, env_id, now)
     return []
@@ -93,22 +93,33 @@ def route_letters(
     return notes_of
 
 
-def _route_receipt(store: HubStore, receipt: Receipt, env_id: str, now: float) -> list[str]:
-    sender = store.letter_sender(receipt.letter)
-    if sender is None:
-        detail = f"receipt {_short(env_id)} names letter {_short(receipt.letter)} the hub lacks"
-    elif receipt.origin not in store.letter_recipients(receipt.letter):
-        detail = (
-            f"receipt {_short(env_id)} from {receipt.origin} for letter"
-            f" {_short(receipt.letter)} which was not addressed to it"
-        )
-    else:
-        store.deliver(sender, env_id, Receipt.KIND)
-        record_receipt(store, receipt, env_id, sender, now)
-        record_answer(store, receipt, now)
-        return []
-    store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
-    return [f"not routed: {detail}"]
+def route_receipts(
+    store: HubStore, receipts: Sequence[tuple[Receipt, str]], now: float
+) -> list[list[str]]:
+    """Put receipts (each already stored under its env_id) in the mailboxes of their
+    letters' senders, in order; return each receipt's notes."""
+    letters = store.letters_routed(receipt.letter for receipt, _ in receipts)
+    notes_of: list[list[str]] = []
+    routed: list[tuple[Receipt, str, str]] = []
+    for receipt, env_id in receipts:
+        sender, recipients = letters.get(receipt.letter, (None, []))
+        if sender is not None and receipt.origin in recipients:
+            routed.append((receipt, env_id, sender))
+            notes_of.append([])
+            continue
+        if sender is None:
+            detail = f"receipt {_short(env_id)} names letter {_short(receipt.letter)} the hub lacks"
+        else:
+            detail = (
+                f"receipt {_short(env_id)} from {receipt.origin} for letter"
+                f" {_short(receipt.letter)} which was not addressed to it"
+            )
+        store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
+        notes_of.append([f"not routed: {detail}"])
+    store.deliver_all((sender, env_id, Receipt.KIND) for _, env_id, sender in routed)
+    record_receipts(store, routed, now)
+    record_answers(store, (receipt for receipt, _, _ in routed), now)
+    return notes_of
 
 
 def _route_withdraw(store: HubStore, withdraw: Withdraw, env_id: str, now: float) -> list[str]:

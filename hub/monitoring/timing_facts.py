@@ -5,7 +5,7 @@ Does:
 * records, inside the ingest transaction (called by :mod:`hub.federation.routing`), one
   row per letter and routed recipient (:func:`record_sent`): the moment the letter was
   sent, which is the ``created_at`` its sender signed, and the moment the hub accepted it;
-* adds to that row each recipient's answer (:func:`record_answer`): the time its
+* adds to that row each recipient's answer (:func:`record_answers`): the time its
   ``delivered``, ``registered`` (ลงรับ, with the เลขรับ) or ``returned`` receipt says (the
   receipt's ``at``, on the recipient's clock) and when the hub received that receipt;
 * fills those rows once from the stored feed for a hub that ran before they existed
@@ -31,6 +31,7 @@ from hub.clock import bangkok_day
 from hub.config import SETTINGS
 from hub.monitoring.replay import replay_stored
 from hub.store import HubStore
+from hub.store.delivery_times import Answer
 from protocol.messages import FeedMessage, Letter, Receipt
 from protocol.thai import as_bangkok
 
@@ -77,13 +78,18 @@ def record_sent(
     store.add_sent_letters(rows)
 
 
-def record_answer(store: HubStore, receipt: Receipt, hub_at: float) -> None:
-    """Remember a routed receipt, received by the hub at ``hub_at``, on its letter's row
-    for the receipt's origin (a recipient of the letter)."""
-    at, _ = believed_moment(receipt.at or receipt.created_at, hub_at)
-    store.add_answer_time(
-        receipt.letter, receipt.origin, receipt.status, at, hub_at, receipt.receipt_number
-    )
+def record_answers(store: HubStore, receipts: Iterable[Receipt], hub_at: float) -> None:
+    """Remember routed receipts, received by the hub at ``hub_at``, each on its letter's
+    row for the receipt's origin (a recipient of the letter)."""
+    answers = []
+    for receipt in receipts:
+        at, _ = believed_moment(receipt.at or receipt.created_at, hub_at)
+        answers.append(
+            Answer(
+                receipt.letter, receipt.origin, receipt.status, at, hub_at, receipt.receipt_number
+            )
+        )
+    store.add_answer_times(answers)
 
 
 def backfill_timings(store: HubStore, batch: int) -> int:
@@ -104,4 +110,4 @@ def _record_stored(
             store, [(msg, row["env_id"], store.letter_recipients(row["env_id"]))], received_at
         )
     elif isinstance(msg, Receipt) and row["routed_to"] is not None:
-        record_answer(store, msg, received_at)
+        record_answers(store, [msg], received_at)

@@ -4,7 +4,7 @@ Does:
 
 * records two kinds of fact inside the ingest transaction, called by
   :mod:`hub.federation.routing`: a routed letter (:func:`record_letters`: origin, time sent,
-  speed class, type) and a routed receipt (:func:`record_receipt`: recipient, letter,
+  speed class, type) and a routed receipt (:func:`record_receipts`: recipient, letter,
   status and the receipt's own time, which is the legal time on the recipient's clock);
 * fills those facts once from the stored feed for a hub that ran before they existed
   (:func:`backfill`, run by :func:`hub.app.create_app`), and the delivery timings with
@@ -71,15 +71,20 @@ def record_letters(store: HubStore, letters: Iterable[tuple[Letter, str, int]], 
     store.add_letter_facts(rows)
 
 
-def record_receipt(store: HubStore, receipt: Receipt, env_id: str, sender: str, now: float) -> None:
-    """Remember a receipt the hub routed to the letter's ``sender``.
+def record_receipts(
+    store: HubStore, receipts: Iterable[tuple[Receipt, str, str]], now: float
+) -> None:
+    """Remember receipts the hub routed: ``(receipt, env_id, the letter's sender)`` each.
 
     Only the first receipt of each status per letter and recipient counts.
     """
-    at = moment_of(receipt.at, now)
-    store.add_receipt_fact(
-        env_id, receipt.letter, receipt.origin, sender, receipt.status, at, bangkok_day(at)
-    )
+    rows = []
+    for receipt, env_id, sender in receipts:
+        at = moment_of(receipt.at, now)
+        rows.append(
+            (env_id, receipt.letter, receipt.origin, sender, receipt.status, at, bangkok_day(at))
+        )
+    store.add_receipt_facts(rows)
 
 
 def backfill(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
@@ -106,4 +111,4 @@ def _record_stored(
     if isinstance(msg, Letter):
         record_letters(store, [(msg, row["env_id"], int(row["routes"]))], received_at)
     elif isinstance(msg, Receipt) and row["routed_to"] is not None:
-        record_receipt(store, msg, row["env_id"], str(row["routed_to"]), received_at)
+        record_receipts(store, [(msg, row["env_id"], str(row["routed_to"]))], received_at)

@@ -39,6 +39,8 @@ from hub.store.schema import MIGRATIONS, SCHEMA, TABLES, upgrade
 from protocol.filemodes import create_private_file
 
 BUSY_TIMEOUT_MS = 10_000
+KEYS_PER_QUERY = 500
+"""Keys asked for in one ``IN (...)`` list (a push's or a batch's env_ids)."""
 SCHEMA_KEY = "schema_version"
 
 Row = dict[str, Any]
@@ -234,6 +236,15 @@ class Connection:
         except DatabaseError as e:
             raise store_failure(e, "database error") from e
         return cur.rowcount
+
+    @staticmethod
+    def _in_chunks(keys: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+        """``keys`` without repeats, :data:`KEYS_PER_QUERY` at a time, each with the marks
+        of its ``IN (...)`` list."""
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            chunk = wanted[start : start + KEYS_PER_QUERY]
+            yield chunk, ", ".join("?" for _ in chunk)
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each of ``rows``: one call for a whole batch."""

@@ -11,7 +11,7 @@ in :mod:`hub.monitoring`, not here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub.store.connection import Connection, Row
 
@@ -46,6 +46,17 @@ _DURATIONS = (
 )
 
 
+class Answer(NamedTuple):
+    """A recipient's receipt as the timings keep it."""
+
+    letter: str
+    recipient: str
+    status: str
+    at: float
+    hub_at: float
+    receipt_number: str | None = None
+
+
 class DeliveryTimeRecords(Connection):
     """The ``delivery_times`` table."""
 
@@ -60,32 +71,28 @@ class DeliveryTimeRecords(Connection):
             rows,
         )
 
-    def add_answer_time(
-        self,
-        letter: str,
-        recipient: str,
-        status: str,
-        at: float,
-        hub_at: float,
-        receipt_number: str | None = None,
-    ) -> None:
-        """A recipient's receipt of ``status``: the first of each status keeps its times.
+    def add_answer_times(self, answers: Iterable[Answer]) -> None:
+        """Recipients' receipts, in order: the first of each status keeps its times.
 
-        Statuses other than those of :data:`ANSWER_COLUMNS` are not kept.
+        Statuses other than those of :data:`ANSWER_COLUMNS` are not kept. Each status has
+        columns of its own, so writing them a status at a time keeps what order decides.
         """
-        columns = ANSWER_COLUMNS.get(status)
-        if columns is None:
-            return
-        at_column, hub_column = columns
-        number = ", receipt_number = ?" if status == "registered" else ""
-        params: tuple[Any, ...] = (at, hub_at)
-        if number:
-            params += (receipt_number,)
-        self._exec(
-            f"UPDATE delivery_times SET {at_column} = ?, {hub_column} = ?{number}"  # noqa: S608
-            f" WHERE letter = ? AND recipient = ? AND {at_column} IS NULL",
-            (*params, letter, recipient),
-        )
+        by_status: dict[str, list[tuple[Any, ...]]] = {}
+        for a in answers:
+            if a.status not in ANSWER_COLUMNS:
+                continue
+            kept = (a.receipt_number,) if a.status == "registered" else ()
+            by_status.setdefault(a.status, []).append(
+                (a.at, a.hub_at, *kept, a.letter, a.recipient)
+            )
+        for status, rows in by_status.items():
+            at_column, hub_column = ANSWER_COLUMNS[status]
+            number = ", receipt_number = ?" if status == "registered" else ""
+            self._many(
+                f"UPDATE delivery_times SET {at_column} = ?, {hub_column} = ?{number}"  # noqa: S608
+                f" WHERE letter = ? AND recipient = ? AND {at_column} IS NULL",
+                rows,
+            )
 
     def delivery_times_of(self, letter: str) -> list[Row]:
         """Every recipient's row of one letter, by recipient."""

@@ -51,9 +51,6 @@ NewPortalLetter = tuple[Mapping[str, Any], Sequence[str], int | None]
 """A letter to record: its values of :data:`LETTER_COLUMNS`, its recipients, and the id to
 place it at (None: the next one)."""
 
-KEYS_PER_QUERY = 500
-"""Keys asked for in one ``IN (...)`` list."""
-
 IndexDoc = tuple[int, str, str, str, str, str]
 """One index document: the row's id and the texts of :data:`DOC_COLUMNS`."""
 
@@ -111,13 +108,10 @@ class PortalLetterRecords(Connection):
 
     def _portal_ids(self, env_ids: Iterable[str]) -> dict[str, int]:
         """The ids of the recorded letters among ``env_ids``, by env_id."""
-        wanted = list(dict.fromkeys(env_ids))
         found: dict[str, int] = {}
-        for start in range(0, len(wanted), KEYS_PER_QUERY):
-            chunk = wanted[start : start + KEYS_PER_QUERY]
+        for chunk, marks in self._in_chunks(env_ids):
             rows = self._all(
-                "SELECT id, env_id FROM portal_letters"  # noqa: S608
-                f" WHERE env_id IN ({', '.join('?' for _ in chunk)})",
+                f"SELECT id, env_id FROM portal_letters WHERE env_id IN ({marks})",  # noqa: S608
                 chunk,
             )
             found.update((r["env_id"], int(r["id"])) for r in rows)

@@ -31,6 +31,25 @@ class RouteRecords(Connection):
         )
         return None if value is None else str(value)
 
+    def letters_routed(self, letters: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
+        """Of these letters, those the hub holds: their sender and the offices each was
+        routed to, by env_id."""
+        found: dict[str, tuple[str, list[str]]] = {}
+        for chunk, marks in self._in_chunks(letters):
+            for r in self._all(
+                f"SELECT env_id, origin FROM feed WHERE kind = 'letter' AND env_id IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                found[r["env_id"]] = (r["origin"], [])
+            for r in self._all(
+                f"SELECT letter, recipient FROM letter_routes WHERE letter IN ({marks})"  # noqa: S608
+                " ORDER BY rowid",
+                chunk,
+            ):
+                if r["letter"] in found:
+                    found[r["letter"]][1].append(r["recipient"])
+        return found
+
     def letter_recipients(self, letter: str) -> list[str]:
         """The offices a letter was routed to."""
         rows = self._all(

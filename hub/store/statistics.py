@@ -43,21 +43,13 @@ class StatisticsRecords(Connection):
             rows,
         )
 
-    def add_receipt_fact(
-        self,
-        env_id: str,
-        letter: str,
-        office: str,
-        sender: str,
-        status: str,
-        at: float,
-        day: str,
-    ) -> None:
-        """Remember one routed receipt; the first of each ``(letter, office, status)`` wins."""
-        self._exec(
+    def add_receipt_facts(self, rows: Iterable[tuple[str, str, str, str, str, float, str]]) -> None:
+        """Remember routed receipts, in order: ``(env_id, letter, office, sender, status, at,
+        day)`` each; the first of each ``(letter, office, status)`` wins."""
+        self._many(
             "INSERT OR IGNORE INTO receipt_facts (env_id, letter, office, sender, status, at,"
             " day) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (env_id, letter, office, sender, status, at, day),
+            rows,
         )
 
     def feed_for_facts(self, after: int, limit: int) -> list[Row]:
