@@ -46,7 +46,7 @@ from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
 from hub.federation.letter_index import note_register_entry, record_letters
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
-from hub.federation.routing import route, route_letters, route_receipts
+from hub.federation.routing import route_letters, route_receipts, route_withdraw
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
 from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
@@ -77,8 +77,10 @@ class PushOutcome:
         return out
 
 
-Held = tuple[Checked, FeedMessage, dict[str, Any]]
-"""An accepted envelope not written yet: its checks, its message, its result."""
+HeldLetter = tuple[Checked, Letter, dict[str, Any]]
+"""An accepted letter not written yet: its checks, the letter, its result."""
+HeldReceipt = tuple[Checked, Receipt, dict[str, Any]]
+"""An accepted receipt not written yet: its checks, the receipt, its result."""
 
 
 @dataclass
@@ -88,14 +90,17 @@ class PendingEnvelopes:
 
     office: str
     now: float
-    letters: list[Held] = field(default_factory=list)
-    receipts: list[Held] = field(default_factory=list)
+    letters: list[HeldLetter] = field(default_factory=list)
+    receipts: list[HeldReceipt] = field(default_factory=list)
     seqs: dict[int, str] = field(default_factory=dict)
     env_ids: set[str] = field(default_factory=set)
 
     def add(self, item: Checked, msg: Letter | Receipt, result: dict[str, Any]) -> None:
         """Hold ``msg``, accepted at its seq; ``result`` gets its notes when written."""
-        (self.letters if isinstance(msg, Letter) else self.receipts).append((item, msg, result))
+        if isinstance(msg, Letter):
+            self.letters.append((item, msg, result))
+        else:
+            self.receipts.append((item, msg, result))
         self.seqs[msg.seq] = item.env_id
         self.env_ids.add(item.env_id)
 
@@ -127,13 +132,11 @@ class PendingEnvelopes:
             (self.office, msg.seq, item.env_id, item.kind, item.raw, self.now)
             for item, msg, _ in (*self.letters, *self.receipts)
         )
-        letters = [(msg, item.env_id) for item, msg, _ in self.letters if isinstance(msg, Letter)]
+        letters = [(letter, item.env_id) for item, letter, _ in self.letters]
         _note(self.letters, route_letters(store, letters, self.now))
         # The portal's rows, indexed a moment later.
         record_letters(store, [(letter, env_id, self.now, None) for letter, env_id in letters])
-        receipts = [
-            (msg, item.env_id) for item, msg, _ in self.receipts if isinstance(msg, Receipt)
-        ]
+        receipts = [(receipt, item.env_id) for item, receipt, _ in self.receipts]
         _note(self.receipts, route_receipts(store, receipts, self.now))
         self.letters.clear()
         self.receipts.clear()
@@ -141,7 +144,7 @@ class PendingEnvelopes:
         self.env_ids.clear()
 
 
-def _note(held: list[Held], notes_of: list[list[str]]) -> None:
+def _note(held: list[HeldLetter] | list[HeldReceipt], notes_of: list[list[str]]) -> None:
     for (_, _, result), notes in zip(held, notes_of, strict=True):
         result["detail"] = "; ".join(notes) or None
 
@@ -315,8 +318,9 @@ def _accept(
         if detail:
             notes.append(detail)
     store.append_feed([(office, msg.seq, item.env_id, item.kind, item.raw, now)])
-    notes.extend(route(store, msg, item.env_id, now))
-    if isinstance(msg, RegisterEntry):
+    if isinstance(msg, Withdraw):
+        notes.extend(route_withdraw(store, msg, item.env_id, now))
+    elif isinstance(msg, RegisterEntry):
         note_register_entry(store, office, msg)
     return notes
 

@@ -30,22 +30,11 @@ from hub.monitoring.timing_facts import record_answers, record_sent
 from hub.monitoring.usage_facts import record_letters, record_receipts
 from hub.numbering.authority import finalisations_to_deliver
 from hub.store import HubStore
-from protocol.messages import FeedMessage, Letter, Receipt, Withdraw
+from protocol.messages import Letter, Receipt, Withdraw
 
 
 def _short(env_id: str) -> str:
     return env_id[:12]
-
-
-def route(store: HubStore, msg: FeedMessage, env_id: str, now: float) -> list[str]:
-    """Put ``msg`` (already stored under ``env_id``) in its mailboxes; return notes."""
-    if isinstance(msg, Letter):
-        return route_letters(store, [(msg, env_id)], now)[0]
-    if isinstance(msg, Receipt):
-        return route_receipts(store, [(msg, env_id)], now)[0]
-    if isinstance(msg, Withdraw):
-        return _route_withdraw(store, msg, env_id, now)
-    return []
 
 
 def route_letters(
@@ -122,7 +111,9 @@ def route_receipts(
     return notes_of
 
 
-def _route_withdraw(store: HubStore, withdraw: Withdraw, env_id: str, now: float) -> list[str]:
+def route_withdraw(store: HubStore, withdraw: Withdraw, env_id: str, now: float) -> list[str]:
+    """Put a withdrawal (already stored under ``env_id``) in the mailboxes of its letter's
+    recipients, when its sender sent it; return notes."""
     sender = store.letter_sender(withdraw.letter)
     if sender != withdraw.origin:
         detail = (

@@ -23,12 +23,11 @@ class OfficeRecords(Connection):
 
     def offices_by_id(self, office_ids: Iterable[str]) -> dict[str, Row]:
         """The rows of these offices (those the directory knows), by id."""
-        ids = sorted(set(office_ids))
-        if not ids:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = self._all(f"SELECT * FROM offices WHERE id IN ({marks})", ids)  # noqa: S608
-        return {r["id"]: r for r in rows}
+        found: dict[str, Row] = {}
+        for chunk, marks in self._in_chunks(office_ids):
+            rows = self._all(f"SELECT * FROM offices WHERE id IN ({marks})", chunk)  # noqa: S608
+            found.update((r["id"], r) for r in rows)
+        return found
 
     def office_names(self, office_ids: Iterable[str]) -> dict[str, str]:
         """The directory's names of these offices (those it knows)."""

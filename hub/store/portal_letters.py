@@ -78,8 +78,10 @@ class PortalLetterRecords(Connection):
         the next id."""
         seen = set(self._portal_ids(row["env_id"] for row, _, _ in letters))
         fresh: list[NewPortalLetter] = []
+        is_new: list[bool] = []
         for entry in letters:
-            if entry[0]["env_id"] not in seen:
+            is_new.append(entry[0]["env_id"] not in seen)
+            if is_new[-1]:
                 seen.add(entry[0]["env_id"])
                 fresh.append(entry)
         # The id is named only when given: otherwise the database assigns the next one.
@@ -103,8 +105,10 @@ class PortalLetterRecords(Connection):
             "INSERT INTO portal_pending (letter) VALUES (?)",
             [(ids[row["env_id"]],) for row, _, _ in fresh],
         )
-        recorded = {id(row) for row, _, _ in fresh}
-        return [ids[row["env_id"]] if id(row) in recorded else None for row, _, _ in letters]
+        return [
+            ids[row["env_id"]] if new else None
+            for (row, _, _), new in zip(letters, is_new, strict=True)
+        ]
 
     def _portal_ids(self, env_ids: Iterable[str]) -> dict[str, int]:
         """The ids of the recorded letters among ``env_ids``, by env_id."""
