@@ -114,6 +114,22 @@ class Envelope:
             "signatures": [{"keyid": s.keyid, "sig": b64encode(s.sig)} for s in self.signatures],
         }
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The text received stays behind when an envelope is pickled to another process:
+        # it is as long as the body again, and the receiver holds the wire value already
+        # (:meth:`decoded_from` puts it back).
+        state = dict(self.__dict__)
+        state.pop(_RECEIVED_PAYLOAD, None)
+        return state
+
+    def decoded_from(self, wire: Any) -> Envelope:
+        """This envelope, answering ``to_wire()`` with the payload text of ``wire``, the
+        wire value it was decoded from (in another process) when that text is canonical."""
+        payload = wire.get("payload") if isinstance(wire, Mapping) else None
+        if isinstance(payload, str) and _is_canonical_base64(payload, self.body):
+            object.__setattr__(self, _RECEIVED_PAYLOAD, payload)
+        return self
+
     def to_bytes(self) -> bytes:
         """Canonical bytes of :meth:`to_wire`, for storage."""
         return canonical_bytes(self.to_wire())

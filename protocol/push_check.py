@@ -23,9 +23,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -33,8 +33,6 @@ from . import errors as perr
 from .envelope import Envelope, verify_envelope
 from .keys import split_keyid
 from .messages import FEED_KINDS, FeedMessage, parse_feed_message
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -118,15 +116,3 @@ def check_pushed(office: str, keys: Mapping[str, bytes], wire: Iterable[Any]) ->
     office's active keys, raw public bytes by key id (any other key id is unknown)."""
     resolve = {keyid: _public_key(raw) for keyid, raw in keys.items()}
     return [check_one(obj, office, resolve) for obj in wire]
-
-
-def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
-    """``items`` cut into at most ``parts`` runs of nearly equal length, in order."""
-    parts = max(1, min(parts, len(items)))
-    size, extra = divmod(len(items), parts)
-    runs, start = [], 0
-    for i in range(parts):
-        end = start + size + (1 if i < extra else 0)
-        runs.append(items[start:end])
-        start = end
-    return runs

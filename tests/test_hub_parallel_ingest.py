@@ -5,7 +5,6 @@ workers end with the hub, even when it is killed."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import time
@@ -26,6 +25,7 @@ from hub.federation.verifier_pool import (
     check_on_every_core,
     start_pool,
     stop_pool,
+    worker_pids,
 )
 from protocol.envelope import Envelope, Signature
 from protocol.push_check import check_pushed
@@ -51,8 +51,8 @@ def hub(tmp_path: Path, clock: Clock) -> Hub:
     return Hub(tmp_path, clock)
 
 
-def workers() -> list[multiprocessing.Process]:
-    return [p for p in multiprocessing.active_children() if p.name.startswith("SpawnProcess")]
+def workers() -> list[int]:
+    return worker_pids()
 
 
 def mixed_batch(cm: Office) -> list[object]:
@@ -114,8 +114,8 @@ def test_push_is_checked_in_the_hub_when_a_worker_dies(
 ) -> None:
     cm = hub.office(CHIANG_MAI)
     victim = workers()[0]
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.join(timeout=30)
+    os.kill(victim, signal.SIGKILL)
+    _await_exit(victim)
     with caplog.at_level(logging.WARNING, logger=verifier_pool.__name__):
         first = cm.push_ok(*_letters(cm, BATCH))
         second = cm.push_ok(*_letters(cm, BATCH))
@@ -183,9 +183,17 @@ def _children(pid: int) -> list[int]:
     found = []
     for task in os.listdir(f"/proc/{pid}/task"):
         for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"protocol.workers" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(int(child))
     return found
+
+
+def _await_exit(pid: int) -> None:
+    """Wait until process ``pid`` (a child of this one) has ended."""
+    deadline = time.monotonic() + 30
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"process {pid} did not end"
+        time.sleep(0.05)  # polling a real process for its exit
 
 
 def _alive(pid: int) -> bool:

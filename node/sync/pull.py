@@ -11,8 +11,9 @@ once and it is verified again, and what still fails is held (:mod:`node.sync.hel
 transaction that advances the cursor, then tried again at every sync after a directory
 refresh (:func:`retry_held`, before the pull). A withdrawal or receipt about a held letter
 is held until the letter is applied. A cursor the hub no longer knows restarts the pull
-from the beginning, once. While one batch is written, the next is asked for and verified on
-a second thread, with the directory of that moment (verified again here if it changed);
+from the beginning, once. While one batch is written, the next is asked for on a second thread
+and verified with the directory of that moment (verified again here if it changed), in a
+worker process when the machine has a core to spare (ADR 0027), else on that thread;
 the hub thus sees a batch's cursor before it commits here, which only its backlog figures
 read, and a batch that does not commit is pulled again from the cursor kept here.
 
@@ -46,7 +47,14 @@ from node.sync.clock import skew_against
 from node.sync.hubclient import HubClient, HubHTTPError
 from node.sync.rebase import reconcile_with_hub, settle_lost_tail
 from node.sync.state import SyncResult, remember_watch, sync_state
-from node.sync.verify import verify_any, verify_hub_envelope
+from node.sync.verify import (
+    PULL_POOL,
+    PULL_POOL_MIN_BATCH,
+    verify_any,
+    verify_each,
+    verify_hub_envelope,
+    verify_pulled,
+)
 from protocol.api import MAX_PULL_BATCH
 from protocol.crashpoints import crash_point
 from protocol.directory import TrustedDirectory
@@ -279,8 +287,18 @@ def _fetch(
     answer = client.pull(cursor, limit)
     if trusted is None or hub_keys is None:
         return _Answer(answer, [], None, [])
-    keys = keys_from_list(hub_keys)
-    pulled = [_verify(wire, trusted, keys) for wire in answer.get("envelopes") or []]
+    wires = answer.get("envelopes") or []
+    if len(wires) >= PULL_POOL_MIN_BATCH:
+        args = (trusted.directory, trusted.env_id, hub_keys)
+        verdicts = PULL_POOL.map_runs(verify_pulled, args, wires)
+    else:
+        verdicts = verify_each(wires, trusted, keys_from_list(hub_keys))
+    pulled = [
+        _Pulled(wire, env.decoded_from(wire), msg, None)
+        if env is not None
+        else _Pulled(wire, error=error)
+        for wire, (env, msg, error) in zip(wires, verdicts, strict=True)
+    ]
     return _Answer(answer, pulled, trusted, hub_keys)
 
 

@@ -9,21 +9,34 @@ seq when that key was retired: a rotation does not lose what was signed before i
 envelope must be signed by a pinned hub key. Anything else raises a
 :class:`~protocol.errors.RemoteDataError`.
 
+:func:`verify_pulled` gives the verdict on each envelope of a pulled batch. The batch a
+pull fetches ahead while the one before is stored is judged in a worker process
+(:data:`PULL_POOL`, ADR 0027), whose checks then hold no interpreter lock the writer
+needs: the same function, with the trust handed over as plain data.
+
 This module stores nothing.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope, verify_envelope
-from protocol.errors import BadMessage, UnknownKey
-from protocol.hub_messages import HUB_KINDS, parse_hub_message
-from protocol.keys import HUB_OFFICE, split_keyid
+from protocol.errors import BadMessage, SarabanError, UnknownKey
+from protocol.hub_messages import HUB_KINDS, Directory, parse_hub_message
+from protocol.keys import HUB_OFFICE, public_key_from_b64, split_keyid
 from protocol.messages import FEED_KINDS, FeedMessage, Message, parse_feed_message
+from protocol.workers import WorkerPool, available_cores
+
+log = logging.getLogger(__name__)
+
+Verdict = tuple[Envelope | None, Message | None, str | None]
+"""One pulled envelope judged: ``(envelope, message, None)``, or ``(None, None, why)``."""
 
 
 def verify_office_envelope(env: Envelope, trusted: TrustedDirectory) -> FeedMessage:
@@ -87,3 +100,73 @@ def verify_own_envelope(
     ):
         raise UnknownKey(f"{keyid} was retired before its office's seq {message.seq}")
     return message
+
+
+def verify_each(
+    wires: Sequence[Any], trusted: TrustedDirectory, hub_keys: dict[str, Ed25519PublicKey]
+) -> list[Verdict]:
+    """:func:`verify_any` of each wire envelope, a refusal given as ``"<code>: <reason>"``."""
+    verdicts: list[Verdict] = []
+    for wire in wires:
+        try:
+            env, msg = verify_any(wire, trusted, hub_keys)
+        except SarabanError as e:
+            verdicts.append((None, None, f"{e.code}: {e}"))
+        else:
+            verdicts.append((env, msg, None))
+    return verdicts
+
+
+_trusted_here: dict[str, TrustedDirectory] = {}
+"""The directory last judged against in this process, by env_id: its keys decoded once."""
+
+
+def verify_pulled(
+    directory: Directory,
+    directory_env_id: str,
+    hub_entries: list[dict[str, Any]],
+    wires: Sequence[Any],
+) -> list[Verdict]:
+    """:func:`verify_each` with the trust as plain data (it pickles): the verified
+    directory with its env_id, and the pinned hub keys ``[{"keyid", "public"}]``."""
+    trusted = _trusted_here.get(directory_env_id)
+    if trusted is None:
+        trusted = TrustedDirectory(directory, directory_env_id)
+        _trusted_here.clear()
+        _trusted_here[directory_env_id] = trusted
+    hub_keys = {e["keyid"]: public_key_from_b64(e["public"]) for e in hub_entries}
+    return verify_each(wires, trusted, hub_keys)
+
+
+PULL_POOL_IDLE_SECONDS = 60.0
+"""The pull's worker ends this long after its last batch: an idle node keeps no second
+process."""
+
+
+PULL_POOL_MIN_BATCH = 64
+"""A batch fetched ahead with fewer envelopes is verified on the pull's thread: handing it
+over would cost more than it saves."""
+PULL_POOL_RUN = 100
+"""Envelopes handed to the worker at a time: the node and the worker hold a fifth of a
+full pull at once, and the first run comes back while the worker checks the next."""
+
+
+def _pull_workers() -> int:
+    # One core stays with the writer; a single core checks everything on the pull thread.
+    return available_cores() - 1
+
+
+PULL_POOL = WorkerPool(
+    _pull_workers,
+    log,
+    broke=(
+        "the pull's verifying worker stopped (%s); its batch is verified in the node "
+        "process and the next one starts a new worker"
+    ),
+    gave_up=(
+        "the pull's verifying worker stopped %d times; the node verifies everything it "
+        "pulls in its own process from now on"
+    ),
+    idle_seconds=PULL_POOL_IDLE_SECONDS,
+    run_size=PULL_POOL_RUN,
+)

@@ -7,8 +7,9 @@ own, push the letters addressed to it (a week of the ministry's mail). The clock
 when the node's process is started again, with its default settings, and stops when its
 database holds every letter in its inbox. It is asked once to sync now (``POST
 /api/sync``, as the clerk's button does) and its live sync does the rest; the receipts it
-then sends back are not waited for. The memory figure is the process's peak resident set
-(VmHWM) at that moment.
+then sends back are not waited for. The memory figure is the peak resident set (VmHWM) at
+that moment of the node process and of the worker that verifies its pulls (ADR 0027),
+added up.
 
 Does not: count the letters' preparation and push, which is the week offline.
 """
@@ -63,7 +64,8 @@ def run(sizes: Sizes, workdir: Path) -> list[Figure]:
         measured(
             "catchup_100k_rss_mb",
             peak,
-            f"peak resident memory (VmHWM) of the node process over its start and the "
+            f"peak resident memory (VmHWM) of the node process and its pull's worker, added"
+            f" up, over its start and the "
             f"catch-up of {waiting:,} letters; {rss:.0f} MB resident at the end",
         ),
     ]

@@ -38,6 +38,17 @@ INBOX_POLL_SECONDS = 0.1
 STALL_SECONDS = 30.0
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started that still run."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text(encoding="ascii").split()]
+        except FileNotFoundError:  # the thread ended since it was listed
+            continue
+    return found
+
+
 def process_memory_mb(pid: int) -> tuple[float, float]:
     """``(VmRSS, VmHWM)`` of a live process in MB: its resident memory now and its peak."""
     fields: dict[str, float] = {}
@@ -82,8 +93,17 @@ class BenchNode:
         return self.service.proc.pid
 
     def memory_mb(self) -> tuple[float, float]:
-        """``(VmRSS, VmHWM)`` of the node process, in MB."""
-        return process_memory_mb(self.pid)
+        """``(VmRSS, VmHWM)`` of the node process with its worker processes (the pull's
+        verifier, ADR 0027), in MB: each process's figures added up, so the peak counted
+        is at least the peak they reached together."""
+        rss, peak = process_memory_mb(self.pid)
+        for child in child_pids(self.pid):
+            try:
+                child_rss, child_peak = process_memory_mb(child)
+            except FileNotFoundError:  # ended since it was listed
+                continue
+            rss, peak = rss + child_rss, peak + child_peak
+        return rss, peak
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> Any:
         """One call of the node's local API; a 4xx/5xx answer raises."""

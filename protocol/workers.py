@@ -1,0 +1,407 @@
+"""Running a pure function over a large batch in worker processes, on cores the calling
+process cannot use itself.
+
+An Ed25519 check, and the parsing around it, hold the interpreter lock for most of their
+time, so one process checks at most one core's worth of envelopes however many threads it
+has, and a thread checking beside a thread that writes slows the writer down. A
+:class:`WorkerPool` cuts a batch into runs and has each run done by the same pure function
+in a worker process (:meth:`WorkerPool.map_runs`), the answers joined in order: the hub
+checks a large push this way (ADR 0017), a node the envelopes it pulls ahead while it
+stores the batch before (ADR 0027).
+
+A worker is ``python -m protocol.workers``: it imports only what the functions it is handed
+need, reads ``(function, arguments, run)`` from its standard input and writes the answer
+to the pipe it was given, one pickled message each (:mod:`multiprocessing.connection`
+framing). It ignores Ctrl-C (its owner stops it) and ends when its input closes, which is
+when the owning process ends, even when it is killed. No other process is started (the
+``multiprocessing`` start methods add a resource tracker of their own), and nothing is
+forked from the owner, which serves from threads. Until the workers have said they run,
+and on a machine with one core, batches are done in the calling process, so a new pool
+never makes a caller wait.
+
+A worker that dies breaks the pool: the batches it had are done in the calling process
+instead, and the first break is logged. The next batch starts a new pool, up to
+:data:`MAX_RESTARTS` times; after that everything is done in the calling process, which is
+logged once too. A pool with ``idle_seconds`` ends its workers once that long has passed
+without a batch, and starts them again at the next one.
+
+Does not: know what the function does, or choose which batches are large enough.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_RESTARTS = 3
+"""Pools started again after a worker died, before the owner does everything itself."""
+START_SECONDS = 60.0
+""":meth:`WorkerPool.ready` with ``wait`` waits at most this long for the workers."""
+STOP_SECONDS = 10.0
+"""A worker told to stop is killed when it has not ended after this long."""
+_LOOK_AGAIN_SECONDS = 0.005
+"""A batch holding busy workers looks for an idle one this often while it waits."""
+_ROOT = str(Path(__file__).resolve().parent.parent)
+"""The folder the ``protocol`` package (and the functions handed over) are imported from."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
+    """``items`` cut into at most ``parts`` runs of nearly equal length, in order."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    runs, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        runs.append(items[start:end])
+        start = end
+    return runs
+
+
+class WorkerGone(Exception):
+    """A worker process ended, or could not be reached, in the middle of a run."""
+
+
+class _Worker:
+    """One worker process and the two ends of the pipes to it."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        answers_read, answers_write = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "protocol.workers", str(answers_write)],
+                stdin=subprocess.PIPE,
+                pass_fds=(answers_write,),
+                env=env,
+                cwd=_ROOT,
+            )
+        finally:
+            os.close(answers_write)
+        assert self.proc.stdin is not None
+        self.tasks = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
+        self.proc.stdin.close()
+        self.answers = Connection(answers_read, writable=False)
+        self.running = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def started(self, timeout: float) -> bool:
+        """Whether the worker has said it runs, waiting at most ``timeout`` seconds."""
+        if not self.running and self.answers.poll(timeout):
+            self.answers.recv()
+            self.running = True
+        return self.running
+
+    def send(self, message: Any) -> None:
+        try:
+            self.tasks.send(message)
+        except (OSError, ValueError) as e:  # its input is closed: it ended
+            raise WorkerGone(str(e)) from e
+
+    def receive(self) -> Any:
+        try:
+            outcome, value = self.answers.recv()
+        except (EOFError, OSError, ValueError) as e:
+            raise WorkerGone(str(e)) from e
+        if outcome != "ok":
+            raise WorkerGone(f"the function raised in the worker: {value}")
+        return value
+
+    def stop(self) -> None:
+        """Close its input (it ends when it has answered what it holds), then wait."""
+        for conn in (self.tasks, self.answers):
+            conn.close()
+        try:
+            self.proc.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class WorkerPool:
+    """One owner's worker processes and what happened to them.
+
+    ``workers`` says how many to start (fewer than one: none, everything is done here);
+    ``log`` takes the two warnings, ``broke`` (with the error's name) and ``gave_up``
+    (with the number of breaks). ``run_size`` caps the items handed over at a time (runs
+    queue for the next free worker); without it, a batch is one run per worker.
+    """
+
+    def __init__(
+        self,
+        workers: Callable[[], int],
+        log: logging.Logger,
+        broke: str,
+        gave_up: str,
+        idle_seconds: float | None = None,
+        run_size: int | None = None,
+    ) -> None:
+        self.count_workers = workers
+        self.log = log
+        self.broke_message = broke
+        self.gave_up_message = gave_up
+        self.idle_seconds = idle_seconds
+        self.run_size = run_size
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.started: list[_Worker] = []
+        self.free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self.size = 0
+        self.restarts = 0
+        self.break_logged = False
+        self.exit_hooked = False
+        self.busy = 0
+        self.idle_timer: threading.Timer | None = None
+        self.handed = 0
+        """Runs handed to a worker and answered, since the pool was made."""
+
+    # -- starting and stopping -------------------------------------------------------------
+
+    def ready(self, wait: bool = False) -> bool:
+        """Whether the workers run, starting them when there are none; with ``wait``,
+        waiting for them to run."""
+        with self.lock:
+            if not self.started:
+                if self.restarts > MAX_RESTARTS or self.count_workers() < 1:
+                    return False
+                try:
+                    self._start()
+                except OSError as e:  # no process could be started
+                    self.log.warning(self.broke_message, type(e).__name__)
+                    self.restarts = MAX_RESTARTS + 1
+                    return False
+            self._keep_alive()
+            workers, generation = list(self.started), self.generation
+        timeout = START_SECONDS if wait else 0.0
+        try:
+            if not all(w.started(timeout) for w in workers):
+                return False
+        except (EOFError, OSError) as e:  # a worker that ended before it ran
+            self._broken(generation, e)
+            return False
+        with self.lock:
+            if self.generation != generation:
+                return False
+            if self.size == 0:
+                self.size = len(workers)
+                for w in workers:
+                    self.free.put(w)
+        return True
+
+    def _start(self) -> None:
+        """(With the lock.) Start a new generation of workers."""
+        self.generation += 1
+        self.size = 0
+        self.started = [_Worker(self.generation) for _ in range(self.count_workers())]
+        if not self.exit_hooked:
+            atexit.register(self.stop)
+            self.exit_hooked = True
+
+    def _keep_alive(self) -> None:
+        """(With the lock.) Put off the idle stop until ``idle_seconds`` after now."""
+        if self.idle_seconds is None:
+            return
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self.idle_timer = threading.Timer(self.idle_seconds, self._stop_if_idle)
+        self.idle_timer.daemon = True
+        self.idle_timer.start()
+
+    def _stop_if_idle(self) -> None:
+        with self.lock:
+            if self.busy or not self.started:
+                return
+            workers = self._forget()
+        for w in workers:
+            w.stop()
+
+    def _forget(self) -> list[_Worker]:
+        """(With the lock.) Leave the current workers behind; they are to be stopped."""
+        workers, self.started, self.size = self.started, [], 0
+        self.generation += 1
+        self.free = queue.SimpleQueue()
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        return workers
+
+    def stop(self) -> None:
+        """End the workers (they finish what they are doing) and forget past breaks."""
+        with self.lock:
+            workers = self._forget()
+            self.restarts, self.break_logged = 0, False
+        for w in workers:
+            w.stop()
+
+    def _broken(self, generation: int, error: BaseException) -> None:
+        """Leave a pool a worker of which died; log the first time, and the last."""
+        with self.lock:
+            if self.generation != generation:
+                return  # another batch already found out
+            workers = self._forget()
+            self.restarts += 1
+            if not self.break_logged:
+                self.break_logged = True
+                self.log.warning(self.broke_message, type(error).__name__)
+            elif self.restarts > MAX_RESTARTS:
+                self.log.warning(self.gave_up_message, self.restarts)
+        for w in workers:
+            w.proc.kill()
+            w.stop()
+
+    def pids(self) -> list[int]:
+        """The process ids of the workers started and not stopped."""
+        with self.lock:
+            return [w.pid for w in self.started]
+
+    # -- running ---------------------------------------------------------------------------
+
+    def map_runs(
+        self, fn: Callable[..., list[R]], args: tuple[Any, ...], items: Sequence[T]
+    ) -> list[R]:
+        """``fn(*args, items)``, done as runs on the workers and joined in order when they
+        run, else here. ``fn`` must be a module-level function whose arguments pickle, and
+        must give one answer per item whatever run it is given."""
+        with self.lock:
+            self.busy += 1  # before ready(): the idle stop leaves a pool in use alone
+            generation = self.generation
+        try:
+            if not self.ready():
+                return fn(*args, items)
+            with self.lock:
+                generation = self.generation
+            try:
+                return self._on_workers(generation, fn, args, items)
+            except WorkerGone as e:
+                self._broken(generation, e)
+                return fn(*args, items)
+        finally:
+            with self.lock:
+                self.busy -= 1
+                self._keep_alive()
+
+    def _runs(self, items: Sequence[T]) -> list[Sequence[T]]:
+        """One run per worker, or runs of at most ``run_size`` (handed over one after
+        another: what is sent and answered at a time stays small)."""
+        runs = self.size
+        if self.run_size is not None:
+            runs = max(runs, -(-len(items) // self.run_size))
+        return split(items, runs)
+
+    def _on_workers(
+        self, generation: int, fn: Callable[..., list[R]], args: tuple[Any, ...], items: Sequence[T]
+    ) -> list[R]:
+        runs = self._runs(items)
+        answers: list[list[R]] = [[] for _ in runs]
+        held: dict[_Worker, int] = {}  # worker: the run it has
+        try:
+            for index, run in enumerate(runs):
+                worker = self._take(generation, held, answers)
+                worker.send((fn, args, run))
+                held[worker] = index
+            while held:
+                answered = self._answered(held, answers, None)
+                assert answered is not None  # with no timeout, one has answered
+                self._give_back(answered)
+            with self.lock:
+                self.handed += len(runs)
+        finally:
+            for worker in held:  # what a failure left unanswered: not to be used again
+                worker.proc.kill()
+        return [answer for run in answers for answer in run]
+
+    def _take(self, generation: int, held: dict[_Worker, int], answers: list[list[R]]) -> _Worker:
+        """A worker for the next run: an idle one, or one of those this batch holds as soon
+        as it has answered, whichever comes first. A batch waits for an idle one alone
+        only when it holds none, so two batches never wait for each other."""
+        while True:
+            try:
+                return self.free.get_nowait()
+            except queue.Empty:
+                pass
+            if held:
+                worker = self._answered(held, answers, _LOOK_AGAIN_SECONDS)
+                if worker is not None:
+                    return worker
+                continue
+            try:
+                return self.free.get(timeout=1.0)
+            except queue.Empty:
+                with self.lock:
+                    if self.generation != generation:
+                        raise WorkerGone("the pool stopped") from None
+
+    @staticmethod
+    def _answered(
+        held: dict[_Worker, int], answers: list[list[R]], timeout: float | None
+    ) -> _Worker | None:
+        """The first held worker to answer within ``timeout`` (None: however long it
+        takes), its answer filed under its run; None when none has."""
+        ready = connection_wait([w.answers for w in held], timeout)
+        if not ready:
+            return None
+        worker = next(w for w in held if w.answers is ready[0])
+        answers[held.pop(worker)] = worker.receive()
+        return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self.lock:
+            if worker.generation == self.generation:
+                self.free.put(worker)
+                return
+        worker.stop()  # the pool it belonged to was left meanwhile
+
+
+def _serve(answers_fd: int) -> None:
+    """A worker: answer each ``(function, arguments, run)`` read from standard input until
+    it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.dup2(2, 1)  # a stray print goes to the log, never into the answers
+    tasks = Connection(os.dup(0), writable=False)
+    answers = Connection(answers_fd, readable=False)
+    answers.send(("ok", os.getpid()))
+    while True:
+        try:
+            task = tasks.recv_bytes()
+        except (EOFError, OSError):
+            return  # the owner closed the input, or ended
+        try:
+            fn, args, run = pickle.loads(task)  # noqa: S301 - written by the owner, over its own pipe
+            answer: tuple[str, Any] = ("ok", fn(*args, run))
+        except Exception as e:  # the owner does the batch itself and sees the error there
+            answer = ("raised", f"{type(e).__name__}: {e}")
+        try:
+            answers.send(answer)
+        except OSError:
+            return
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
