@@ -107,16 +107,30 @@ class _Worker:
         self.proc.stdin.close()
         self.answers = Connection(answers_read, writable=False)
         self.running = False
+        self.first_message = threading.Lock()
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def started(self, timeout: float) -> bool:
-        """Whether the worker has said it runs, waiting at most ``timeout`` seconds."""
-        if not self.running and self.answers.poll(timeout):
-            self.answers.recv()
-            self.running = True
+        """Whether the worker has said it runs, waiting at most ``timeout`` seconds. One
+        thread at a time reads its first message: another one asking meanwhile hears no
+        (or waits, with a ``timeout``)."""
+        if self.running:
+            return True
+        if not (
+            self.first_message.acquire(timeout=timeout)
+            if timeout > 0
+            else self.first_message.acquire(blocking=False)
+        ):
+            return self.running
+        try:
+            if not self.running and self.answers.poll(timeout):
+                self.answers.recv()
+                self.running = True
+        finally:
+            self.first_message.release()
         return self.running
 
     def send(self, message: Any) -> None:
@@ -386,7 +400,10 @@ def _serve(answers_fd: int) -> None:
     os.dup2(2, 1)  # a stray print goes to the log, never into the answers
     tasks = Connection(os.dup(0), writable=False)
     answers = Connection(answers_fd, readable=False)
-    answers.send(("ok", os.getpid()))
+    try:
+        answers.send(("ok", os.getpid()))
+    except OSError:
+        return  # the owner stopped it before it ran
     while True:
         try:
             task = tasks.recv_bytes()

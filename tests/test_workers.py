@@ -78,6 +78,32 @@ def test_two_batches_at_once_on_one_worker_both_finish(pool: WorkerPool) -> None
     assert answers == {n: list(range(n * 100, n * 100 + 50)) for n in range(4)}
 
 
+def test_batches_sent_while_the_workers_start_are_answered_right() -> None:
+    starting = make_pool(workers=2, run_size=2)
+    wrong: list[tuple[int, list[int]]] = []
+    deadline = time.monotonic() + 30
+
+    def run(n: int) -> None:
+        # Batches from the first moment (done here while the workers start) until the
+        # workers have answered a good many.
+        while starting.handed < 40 and time.monotonic() < deadline:
+            answer = starting.map_runs(list, (), list(range(n, n + 9)))
+            if answer != list(range(n, n + 9)):
+                wrong.append((n, answer))
+
+    try:
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=40)
+        assert not [t for t in threads if t.is_alive()], "a batch never got its answer"
+        assert wrong == []
+        assert starting.handed >= 40, "the workers did not take the batches over"
+    finally:
+        starting.stop()
+
+
 def test_an_error_in_the_function_is_raised_to_the_caller(pool: WorkerPool) -> None:
     with pytest.raises(TypeError):
         pool.map_runs(int, (), [[1], [2]])  # int() of a list: raises in the worker, then here
