@@ -16,8 +16,8 @@ framing). It ignores Ctrl-C (its owner stops it) and ends when its input closes,
 when the owning process ends, even when it is killed. No other process is started (the
 ``multiprocessing`` start methods add a resource tracker of their own), and nothing is
 forked from the owner, which serves from threads. Until the workers have said they run,
-and on a machine with one core, batches are done in the calling process, so a new pool
-never makes a caller wait.
+on a machine with one core, and on a system other than POSIX, batches are done in the
+calling process, so a new pool never makes a caller wait.
 
 A worker that dies breaks the pool: the batches it had are done in the calling process
 instead, and the first break is logged. The next batch starts a new pool, up to
@@ -203,8 +203,8 @@ class WorkerPool:
         waiting for them to run."""
         with self.lock:
             if not self.started:
-                if self.restarts > MAX_RESTARTS or self.count_workers() < 1:
-                    return False
+                if self.restarts > MAX_RESTARTS or os.name != "posix" or self.count_workers() < 1:
+                    return False  # the pipes handed to a worker are POSIX's
                 try:
                     self._start()
                 except OSError as e:  # no process could be started
