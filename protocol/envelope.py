@@ -123,10 +123,16 @@ class Envelope:
         return state
 
     def decoded_from(self, wire: Any) -> Envelope:
-        """This envelope, answering ``to_wire()`` with the payload text of ``wire``, the
-        wire value it was decoded from (in another process) when that text is canonical."""
+        """This envelope, answering ``to_wire()`` with the payload text of ``wire`` when
+        that text is canonical. ``wire`` must be the value this envelope was decoded from
+        (in another process): its length and first and last groups are checked, not every
+        character."""
         payload = wire.get("payload") if isinstance(wire, Mapping) else None
-        if isinstance(payload, str) and _is_canonical_base64(payload, self.body):
+        if (
+            isinstance(payload, str)
+            and _is_canonical_base64(payload, self.body)
+            and payload[:4] == b64encode(self.body[:3])
+        ):
             object.__setattr__(self, _RECEIVED_PAYLOAD, payload)
         return self
 

@@ -84,10 +84,25 @@ class WorkerGone(Exception):
     """A worker process ended, or could not be reached, in the middle of a run."""
 
 
+class RunRaised(Exception):
+    """The function raised in the worker; the worker itself is fine."""
+
+
+class _Generation:
+    """The workers started together, and the queue of those idle. A generation that was
+    left (stopped, broken) is never handed a run again; its workers are stopped."""
+
+    def __init__(self) -> None:
+        self.workers: list[_Worker] = []
+        self.free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self.running = False
+        self.left = False
+
+
 class _Worker:
     """One worker process and the two ends of the pipes to it."""
 
-    def __init__(self, generation: int) -> None:
+    def __init__(self, generation: _Generation) -> None:
         self.generation = generation
         answers_read, answers_write = os.pipe()
         env = dict(os.environ)
@@ -100,6 +115,9 @@ class _Worker:
                 env=env,
                 cwd=_ROOT,
             )
+        except BaseException:
+            os.close(answers_read)
+            raise
         finally:
             os.close(answers_write)
         assert self.proc.stdin is not None
@@ -145,7 +163,7 @@ class _Worker:
         except (EOFError, OSError, ValueError) as e:
             raise WorkerGone(str(e)) from e
         if outcome != "ok":
-            raise WorkerGone(f"the function raised in the worker: {value}")
+            raise RunRaised(value)
         return value
 
     def stop(self) -> None:
@@ -184,10 +202,7 @@ class WorkerPool:
         self.idle_seconds = idle_seconds
         self.run_size = run_size
         self.lock = threading.Lock()
-        self.generation = 0
-        self.started: list[_Worker] = []
-        self.free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        self.size = 0
+        self.current: _Generation | None = None
         self.restarts = 0
         self.break_logged = False
         self.exit_hooked = False
@@ -201,42 +216,53 @@ class WorkerPool:
     def ready(self, wait: bool = False) -> bool:
         """Whether the workers run, starting them when there are none; with ``wait``,
         waiting for them to run."""
+        return self._ready(wait) is not None
+
+    def _ready(self, wait: bool) -> _Generation | None:
+        """The running generation, starting one when there is none; None while it starts."""
         with self.lock:
-            if not self.started:
+            if self.current is None:
                 if self.restarts > MAX_RESTARTS or os.name != "posix" or self.count_workers() < 1:
-                    return False  # the pipes handed to a worker are POSIX's
+                    return None  # the pipes handed to a worker are POSIX's
                 try:
-                    self._start()
+                    self.current = self._start()
                 except OSError as e:  # no process could be started
                     self.log.warning(self.broke_message, type(e).__name__)
                     self.restarts = MAX_RESTARTS + 1
-                    return False
+                    return None
             self._keep_alive()
-            workers, generation = list(self.started), self.generation
+            generation = self.current
         timeout = START_SECONDS if wait else 0.0
         try:
-            if not all(w.started(timeout) for w in workers):
-                return False
+            if not all(w.started(timeout) for w in generation.workers):
+                return None
         except (EOFError, OSError) as e:  # a worker that ended before it ran
             self._broken(generation, e)
-            return False
+            return None
         with self.lock:
-            if self.generation != generation:
-                return False
-            if self.size == 0:
-                self.size = len(workers)
-                for w in workers:
-                    self.free.put(w)
-        return True
+            if generation.left:
+                return None
+            if not generation.running:
+                generation.running = True
+                for w in generation.workers:
+                    generation.free.put(w)
+        return generation
 
-    def _start(self) -> None:
+    def _start(self) -> _Generation:
         """(With the lock.) Start a new generation of workers."""
-        self.generation += 1
-        self.size = 0
-        self.started = [_Worker(self.generation) for _ in range(self.count_workers())]
+        generation = _Generation()
+        try:
+            for _ in range(self.count_workers()):
+                generation.workers.append(_Worker(generation))
+        except BaseException:
+            for w in generation.workers:
+                w.proc.kill()
+                w.stop()
+            raise
         if not self.exit_hooked:
             atexit.register(self.stop)
             self.exit_hooked = True
+        return generation
 
     def _keep_alive(self) -> None:
         """(With the lock.) Put off the idle stop until ``idle_seconds`` after now."""
@@ -250,21 +276,22 @@ class WorkerPool:
 
     def _stop_if_idle(self) -> None:
         with self.lock:
-            if self.busy or not self.started:
+            if self.busy or self.current is None:
                 return
             workers = self._forget()
         for w in workers:
             w.stop()
 
     def _forget(self) -> list[_Worker]:
-        """(With the lock.) Leave the current workers behind; they are to be stopped."""
-        workers, self.started, self.size = self.started, [], 0
-        self.generation += 1
-        self.free = queue.SimpleQueue()
+        """(With the lock.) Leave the current generation; its workers are to be stopped."""
+        generation, self.current = self.current, None
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
-        return workers
+        if generation is None:
+            return []
+        generation.left = True
+        return generation.workers
 
     def stop(self) -> None:
         """End the workers (they finish what they are doing) and forget past breaks."""
@@ -274,10 +301,11 @@ class WorkerPool:
         for w in workers:
             w.stop()
 
-    def _broken(self, generation: int, error: BaseException) -> None:
-        """Leave a pool a worker of which died; log the first time, and the last."""
+    def _broken(self, generation: _Generation, error: BaseException) -> None:
+        """Leave a generation a worker of which died (or whose state is unknown after an
+        error); log the first time, and the last."""
         with self.lock:
-            if self.generation != generation:
+            if generation is not self.current:
                 return  # another batch already found out
             workers = self._forget()
             self.restarts += 1
@@ -293,7 +321,7 @@ class WorkerPool:
     def pids(self) -> list[int]:
         """The process ids of the workers started and not stopped."""
         with self.lock:
-            return [w.pid for w in self.started]
+            return [] if self.current is None else [w.pid for w in self.current.workers]
 
     # -- running ---------------------------------------------------------------------------
 
@@ -302,62 +330,81 @@ class WorkerPool:
     ) -> list[R]:
         """``fn(*args, items)``, done as runs on the workers and joined in order when they
         run, else here. ``fn`` must be a module-level function whose arguments pickle, and
-        must give one answer per item whatever run it is given."""
+        must give one answer per item whatever run it is given. When it raises in a
+        worker, the batch is done again here, which raises the same error with its
+        traceback."""
         with self.lock:
             self.busy += 1  # before ready(): the idle stop leaves a pool in use alone
-            generation = self.generation
         try:
-            if not self.ready():
+            generation = self._ready(wait=False)
+            if generation is None:
                 return fn(*args, items)
-            with self.lock:
-                generation = self.generation
             try:
                 return self._on_workers(generation, fn, args, items)
             except WorkerGone as e:
                 self._broken(generation, e)
+                return fn(*args, items)
+            except RunRaised:
                 return fn(*args, items)
         finally:
             with self.lock:
                 self.busy -= 1
                 self._keep_alive()
 
-    def _runs(self, items: Sequence[T]) -> list[Sequence[T]]:
+    def _runs(self, generation: _Generation, items: Sequence[T]) -> list[Sequence[T]]:
         """One run per worker, or runs of at most ``run_size`` (handed over one after
         another: what is sent and answered at a time stays small)."""
-        runs = self.size
+        runs = len(generation.workers)
         if self.run_size is not None:
             runs = max(runs, -(-len(items) // self.run_size))
         return split(items, runs)
 
     def _on_workers(
-        self, generation: int, fn: Callable[..., list[R]], args: tuple[Any, ...], items: Sequence[T]
+        self,
+        generation: _Generation,
+        fn: Callable[..., list[R]],
+        args: tuple[Any, ...],
+        items: Sequence[T],
     ) -> list[R]:
-        runs = self._runs(items)
+        runs = self._runs(generation, items)
         answers: list[list[R]] = [[] for _ in runs]
         held: dict[_Worker, int] = {}  # worker: the run it has
         try:
             for index, run in enumerate(runs):
                 worker = self._take(generation, held, answers)
+                held[worker] = index  # before sending: a failed send leaves it held
                 worker.send((fn, args, run))
-                held[worker] = index
             while held:
                 answered = self._answered(held, answers, None)
                 assert answered is not None  # with no timeout, one has answered
                 self._give_back(answered)
-            with self.lock:
-                self.handed += len(runs)
-        finally:
-            for worker in held:  # what a failure left unanswered: not to be used again
-                worker.proc.kill()
+        except RunRaised:
+            while held:  # the other runs' answers, read so that nobody else gets them
+                try:
+                    answered = self._answered(held, answers, None)
+                except RunRaised:
+                    continue  # that worker is given back already
+                assert answered is not None
+                self._give_back(answered)
+            raise
+        except WorkerGone:
+            raise
+        except BaseException as e:  # pickling, memory, an interrupt: the workers' state is
+            self._broken(generation, e)  # unknown, so they are left
+            raise
+        with self.lock:
+            self.handed += len(runs)
         return [answer for run in answers for answer in run]
 
-    def _take(self, generation: int, held: dict[_Worker, int], answers: list[list[R]]) -> _Worker:
+    def _take(
+        self, generation: _Generation, held: dict[_Worker, int], answers: list[list[R]]
+    ) -> _Worker:
         """A worker for the next run: an idle one, or one of those this batch holds as soon
         as it has answered, whichever comes first. A batch waits for an idle one alone
         only when it holds none, so two batches never wait for each other."""
         while True:
             try:
-                return self.free.get_nowait()
+                return generation.free.get_nowait()
             except queue.Empty:
                 pass
             if held:
@@ -366,29 +413,36 @@ class WorkerPool:
                     return worker
                 continue
             try:
-                return self.free.get(timeout=1.0)
+                return generation.free.get(timeout=1.0)
             except queue.Empty:
-                with self.lock:
-                    if self.generation != generation:
-                        raise WorkerGone("the pool stopped") from None
+                if generation.left:
+                    raise WorkerGone("the pool stopped") from None
 
-    @staticmethod
     def _answered(
-        held: dict[_Worker, int], answers: list[list[R]], timeout: float | None
+        self, held: dict[_Worker, int], answers: list[list[R]], timeout: float | None
     ) -> _Worker | None:
         """The first held worker to answer within ``timeout`` (None: however long it
-        takes), its answer filed under its run; None when none has."""
-        ready = connection_wait([w.answers for w in held], timeout)
+        takes), its answer filed under its run; None when none has. A worker whose run
+        raised is given back before :class:`RunRaised` goes on."""
+        try:
+            ready = connection_wait([w.answers for w in held], timeout)
+        except (OSError, ValueError) as e:  # a pipe closed under us: the pool was left
+            raise WorkerGone(str(e)) from e
         if not ready:
             return None
         worker = next(w for w in held if w.answers is ready[0])
-        answers[held.pop(worker)] = worker.receive()
+        index = held.pop(worker)
+        try:
+            answers[index] = worker.receive()
+        except RunRaised:
+            self._give_back(worker)
+            raise
         return worker
 
     def _give_back(self, worker: _Worker) -> None:
         with self.lock:
-            if worker.generation == self.generation:
-                self.free.put(worker)
+            if not worker.generation.left:
+                worker.generation.free.put(worker)
                 return
         worker.stop()  # the pool it belonged to was left meanwhile
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import threading
 import time
@@ -104,9 +105,26 @@ def test_batches_sent_while_the_workers_start_are_answered_right() -> None:
         starting.stop()
 
 
-def test_an_error_in_the_function_is_raised_to_the_caller(pool: WorkerPool) -> None:
-    with pytest.raises(TypeError):
-        pool.map_runs(int, (), [[1], [2]])  # int() of a list: raises in the worker, then here
+def test_an_error_in_the_function_is_raised_to_the_caller_and_the_worker_stays(
+    pool: WorkerPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    (pid,) = pool.pids()
+    with caplog.at_level(logging.WARNING, logger=log.name), pytest.raises(TypeError):
+        pool.map_runs(int, (), [[1], [2], [3], [4]])  # int() of a list: raises there, then here
+    assert pool.pids() == [pid] and not caplog.records
+    handed = pool.handed
+    assert pool.map_runs(list, (), [1, 2, 3, 4]) == [1, 2, 3, 4]
+    assert pool.handed == handed + 2, "the next batch was not answered by the worker"
+
+
+def test_an_argument_that_does_not_pickle_leaves_the_pool_able_to_go_on(pool: WorkerPool) -> None:
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        pool.map_runs(list, (lambda: None,), [1, 2])  # type: ignore[arg-type]
+    assert pool.map_runs(list, (), [5, 6, 7]) == [5, 6, 7]  # here, then on new workers
+    assert pool.ready(wait=True)
+    handed = pool.handed
+    assert pool.map_runs(list, (), [8, 9]) == [8, 9]
+    assert pool.handed == handed + 1
 
 
 def test_a_killed_worker_costs_one_batch_done_here_and_is_logged_once(

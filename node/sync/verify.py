@@ -152,8 +152,9 @@ full pull at once, and the first run comes back while the worker checks the next
 
 
 def _pull_workers() -> int:
-    # One core stays with the writer; a single core checks everything on the pull thread.
-    return available_cores() - 1
+    # One worker beside the writer (more would not be fed faster than the writer stores,
+    # and each is ~37 MB); a single core checks everything on the pull thread.
+    return 1 if available_cores() >= 2 else 0
 
 
 PULL_POOL = WorkerPool(
