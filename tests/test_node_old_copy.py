@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -19,7 +20,7 @@ from hub.admin.reports import numbering_report
 from hub.numbering.reconcile import format_numbering_report
 from node.sync.rebase import recent_notices
 from node.sync.restore import restore_from_hub
-from scripts.invariants import check_federation
+from scripts.invariants import check_federation, hub_rows
 
 
 def copy_folder(node: Node, target: Path) -> None:
@@ -93,6 +94,20 @@ def test_old_copy_started_offline_renumbers_collisions_and_loses_no_letter(
     warnings = back.call("GET", "/api/status")["warnings"]  # the top of every clerk's page
     assert any("ชม 0017/2" in w and "ชม 0017/4" in w for w in warnings)
     assert contiguous_feed(back)
+    # What the clerk saw sent keeps a trail to the envelope the hub holds now.
+    history = moved["history"]
+    again = [h for h in history if h["action"] == "letter_signed_again"]
+    assert len(again) == 1 and again[0]["action_th"] == "ลงนามส่งหนังสือใหม่หลังกู้คืนข้อมูลเครื่อง"
+    trail = {
+        (d["old_env_id"], d["env_id"])
+        for (d,) in (
+            (json.loads(r["detail"]),)
+            for r in back.rows("SELECT detail FROM audit WHERE action = 'letter_signed_again'")
+        )
+    }
+    assert {old for old, _ in trail} == {m["env_id"] for m in made_offline}
+    at_hub = {r[0] for r in hub_rows(fed.hub_dir, "SELECT env_id FROM feed WHERE kind = 'letter'")}
+    assert {new for _, new in trail} <= at_hub and not {m["env_id"] for m in made_offline} & at_hub
 
     assert cr.sync().ok
     assert numbers_at(cr, "inbox") == [f"ชม 0017/{n}" for n in (1, 2, 3, 4, 5)]

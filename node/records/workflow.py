@@ -70,6 +70,8 @@ ACTION_TITLES: dict[str, str] = {
     "download_classified": "ดาวน์โหลดหนังสือลับ",
     "classified_refused": "พยายามเปิดหนังสือลับโดยไม่มีสิทธิ์",
     "number_finalised": "ได้รับเลขจริงแทนเลขชั่วคราว",
+    "number_replaced": "เปลี่ยนเลขหนังสือหลังกู้คืนข้อมูลเครื่อง",
+    "letter_signed_again": "ลงนามส่งหนังสือใหม่หลังกู้คืนข้อมูลเครื่อง",
 }
 """Audit actions of a letter's history, in Thai."""
 

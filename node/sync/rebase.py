@@ -359,6 +359,17 @@ def rebase(
         new_envs[old_env] = env.env_id
         report.republished += 1
     for old_env, new_env in new_envs.items():
+        letter_id = store.scalar("SELECT id FROM letters WHERE env_id = ?", (old_env,))
+        if letter_id is not None:
+            # What the clerk saw sent keeps a trail to what the hub holds of it.
+            audit.record(
+                store,
+                now,
+                "sync",
+                "letter_signed_again",
+                f"letter:{letter_id}",
+                {"old_env_id": old_env, "env_id": new_env},
+            )
         store.execute("UPDATE letters SET env_id = ? WHERE env_id = ?", (new_env, old_env))
         store.execute("UPDATE register_entries SET env_id = ? WHERE env_id = ?", (new_env, old_env))
         store.execute(
