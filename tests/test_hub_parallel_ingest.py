@@ -15,6 +15,7 @@ import pytest
 import requests
 from support import CHIANG_MAI, CHIANG_RAI, Clock
 from test_hub_support import Answer, Hub, Office
+from test_workers import await_exit
 
 from hub.admin.instance import init_hub
 from hub.admin.tokens import issue_enrollment_token
@@ -29,6 +30,7 @@ from hub.federation.verifier_pool import (
 )
 from protocol.envelope import Envelope, Signature
 from protocol.push_check import check_pushed
+from scripts.bench.federation import child_pids
 from scripts.fleet import start_hub_process
 
 pytestmark = pytest.mark.skipif(available_cores() < 2, reason="one core: no worker processes")
@@ -115,7 +117,7 @@ def test_push_is_checked_in_the_hub_when_a_worker_dies(
     cm = hub.office(CHIANG_MAI)
     victim = workers()[0]
     os.kill(victim, signal.SIGKILL)
-    _await_exit(victim)
+    await_exit(victim)
     with caplog.at_level(logging.WARNING, logger=verifier_pool.__name__):
         first = cm.push_ok(*_letters(cm, BATCH))
         second = cm.push_ok(*_letters(cm, BATCH))
@@ -152,10 +154,8 @@ def test_workers_end_when_the_hub_process_is_killed(tmp_path: Path) -> None:
         assert len(children) == available_cores()
     finally:
         service.kill()
-    deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in children):
-        assert time.monotonic() < deadline, "a worker outlived the hub"
-        time.sleep(0.05)  # polling real processes for their exit
+    for pid in children:
+        await_exit(pid)  # a worker that outlives the hub fails here
 
 
 def _letters(office: Office, count: int) -> list[Envelope]:
@@ -180,25 +180,8 @@ class _HubProcess:
 
 def _children(pid: int) -> list[int]:
     """The worker processes of process ``pid``."""
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split():
-            if b"protocol.workers" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(int(child))
-    return found
-
-
-def _await_exit(pid: int) -> None:
-    """Wait until process ``pid`` (a child of this one) has ended."""
-    deadline = time.monotonic() + 30
-    while _alive(pid):
-        assert time.monotonic() < deadline, f"process {pid} did not end"
-        time.sleep(0.05)  # polling a real process for its exit
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    return [
+        child
+        for child in child_pids(pid)
+        if b"protocol.workers" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]

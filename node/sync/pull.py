@@ -50,7 +50,6 @@ from node.sync.state import SyncResult, remember_watch, sync_state
 from node.sync.verify import (
     PULL_POOL,
     PULL_POOL_MIN_BATCH,
-    verify_any,
     verify_each,
     verify_hub_envelope,
     verify_pulled,
@@ -59,7 +58,7 @@ from protocol.api import MAX_PULL_BATCH
 from protocol.crashpoints import crash_point
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
-from protocol.errors import RemoteDataError, SarabanError
+from protocol.errors import RemoteDataError
 from protocol.hub_messages import Checkpoint, Lease
 from protocol.messages import Letter, Receipt, Withdraw
 
@@ -163,11 +162,7 @@ class _Pulled:
 
 
 def _verify(wire: Any, trusted: TrustedDirectory, hub_keys: dict[str, Any]) -> _Pulled:
-    try:
-        env, msg = verify_any(wire, trusted, hub_keys)
-    except SarabanError as e:
-        return _Pulled(wire, error=f"{e.code}: {e}")
-    return _Pulled(wire, env, msg)
+    return _Pulled(wire, *verify_each([wire], trusted, hub_keys)[0])
 
 
 def _waits_for(store: Store, msg: Any) -> str | None:
@@ -294,9 +289,7 @@ def _fetch(
     else:
         verdicts = verify_each(wires, trusted, keys_from_list(hub_keys))
     pulled = [
-        _Pulled(wire, env.decoded_from(wire), msg, None)
-        if env is not None
-        else _Pulled(wire, error=error)
+        _Pulled(wire, env if env is None else env.decoded_from(wire), msg, error)
         for wire, (env, msg, error) in zip(wires, verdicts, strict=True)
     ]
     return _Answer(answer, pulled, trusted, hub_keys)

@@ -134,6 +134,7 @@ def verify_pulled(
         trusted = TrustedDirectory(directory, directory_env_id)
         _trusted_here.clear()
         _trusted_here[directory_env_id] = trusted
+    # node.records.directory.keys_from_list, without importing the node's records here.
     hub_keys = {e["keyid"]: public_key_from_b64(e["public"]) for e in hub_entries}
     return verify_each(wires, trusted, hub_keys)
 
