@@ -24,6 +24,7 @@ Text (characters, after Thai normalisation)
 Counts
 
 * ``MAX_RECIPIENTS`` 5,000 offices per letter, ``MAX_ATTACHMENTS`` 100 per letter,
+  ``MAX_DELIVERIES`` 1,000 letters one ``deliveries`` envelope names,
   ``MAX_LIST`` 5,000 items in any other list, ``MAX_SIGNATURES`` 4 per envelope,
   ``MAX_EXTRA_FIELDS`` 100 fields a receiver does not know in one body,
   ``MAX_ACCOUNTS`` 3,000 accounts in one office's ``accounts`` envelope, each with at
@@ -79,6 +80,8 @@ MAX_RECIPIENTS = 5_000
 """Offices one letter is addressed to."""
 MAX_ATTACHMENTS = 100
 """Attachments one letter cites."""
+MAX_DELIVERIES = 1_000
+"""Letters one ``deliveries`` envelope names (a node signs one per pulled batch and sender)."""
 MAX_LIST = 5_000
 """Items of any other list in a message."""
 MAX_SIGNATURES = 4

@@ -6,6 +6,8 @@ Office-signed kinds belong to the origin office's feed and share the fields ``v`
 * ``letter``: an official letter sent to offices;
 * ``receipt``: a recipient's answer to a letter (delivered, registered with its receipt
   number, returned with a reason, invalid);
+* ``deliveries``: a recipient's ``delivered`` answer to many letters of one sender at once
+  (what one pulled batch stored), the same fact as a delivered receipt for each;
 * ``register``: an entry in one of the office's own registers (number issued, number
   voided, paper letter registered, status changed, provisional number);
 * ``withdraw``: the sender cancels a letter not yet received.
@@ -333,6 +335,64 @@ class Receipt(FeedMessage):
             raise BadMessage("a returned or invalid receipt carries a reason")
 
 
+@dataclass
+class Deliveries(FeedMessage):
+    """A recipient's ``delivered`` answer to many letters of one sender, stored here at one
+    time: for each letter named, the same fact as a :class:`Receipt` with status
+    ``delivered`` (ADR 0028). A letter's env_id pins its bytes and the hashes of its
+    attachments, which are all held here before it is named.
+
+    A node signs one per pulled batch, sender and time of receipt instead of one receipt
+    per letter; :meth:`receipts` gives the receipt each letter would have had, which is how
+    the hub routes and counts them and how the sender tracks its letters.
+    """
+
+    KIND: ClassVar[str] = "deliveries"
+    FIELDS: ClassVar[dict[str, str]] = {
+        **FEED_FIELDS,
+        "letter_origin": "str",
+        "letters": "sha256list",
+        "at": "str",
+    }
+    LIMITS: ClassVar[dict[str, tuple[int, ...]]] = {
+        **FEED_LIMITS,
+        "letter_origin": (limits.MAX_OFFICE_ID,),
+        "letters": (limits.MAX_DELIVERIES,),
+        "at": (limits.MAX_SHORT,),
+    }
+
+    letter_origin: str = ""
+    letters: list[str] = field(default_factory=list)
+    at: str = ""
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.letters:
+            raise BadMessage("deliveries name at least one letter")
+        if len(set(self.letters)) != len(self.letters):
+            raise BadMessage("deliveries name each letter once")
+        if not self.letter_origin:
+            raise BadMessage("deliveries name the letters' sender")
+
+    def receipts(self) -> list[Receipt]:
+        """The ``delivered`` receipt of each letter named, as this office would have
+        signed it alone (same origin, seq and times; no attachments list)."""
+        return [
+            Receipt(
+                v=self.v,
+                origin=self.origin,
+                seq=self.seq,
+                prev=self.prev,
+                created_at=self.created_at,
+                letter=letter,
+                letter_origin=self.letter_origin,
+                status="delivered",
+                at=self.at,
+            )
+            for letter in self.letters
+        ]
+
+
 REGISTER_ACTIONS = ("issued", "voided", "paper_registered", "status_changed", "reserved")
 
 
@@ -426,7 +486,7 @@ class Withdraw(FeedMessage):
 
 
 FEED_KINDS: dict[str, type[FeedMessage]] = {
-    cls.KIND: cls for cls in (Letter, Receipt, RegisterEntry, Withdraw)
+    cls.KIND: cls for cls in (Letter, Receipt, Deliveries, RegisterEntry, Withdraw)
 }
 
 

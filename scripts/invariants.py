@@ -232,6 +232,19 @@ def _deliveries(
     return counts
 
 
+def _answers(
+    entries: Iterable[tuple[Envelope, dict[str, Any]]],
+) -> Iterator[tuple[Envelope, dict[str, Any]]]:
+    """The receipts among ``entries``, a ``deliveries`` envelope giving one ``delivered``
+    receipt body for each letter it names."""
+    for e, b in entries:
+        if e.kind == "receipt":
+            yield e, b
+        elif e.kind == "deliveries":
+            for letter in b.get("letters") or []:
+                yield e, {**b, "letter": letter, "status": "delivered"}
+
+
 def _receipts(
     reader: _Reader, nodes: dict[str, Path], letters: dict[str, tuple[Envelope, dict[str, Any]]]
 ) -> Counter[str]:
@@ -239,14 +252,12 @@ def _receipts(
     counts: Counter[str] = Counter()
     own_receipts: dict[tuple[str, str], list[tuple[Envelope, dict[str, Any]]]] = defaultdict(list)
     for office, entries in reader.feeds.items():
-        for e, b in entries:
-            if e.kind == "receipt":
-                own_receipts[(office, b["letter"])].append((e, b))
+        for e, b in _answers(entries):
+            own_receipts[(office, b["letter"])].append((e, b))
     back: dict[tuple[str, str], list[tuple[Envelope, dict[str, Any]]]] = defaultdict(list)
     for office, entries in reader.mailboxes.items():
-        for e, b in entries:
-            if e.kind == "receipt":
-                back[(office, b["letter"])].append((e, b))
+        for e, b in _answers(entries):
+            back[(office, b["letter"])].append((e, b))
     for env_id, (env, body) in letters.items():
         sender = body["origin"]
         if sender not in nodes:

@@ -144,11 +144,9 @@ def hub_alerts(fed: Federation, kind: str, status: str | None = "open") -> list[
 
 
 def receipts(node: Node) -> list[dict[str, Any]]:
-    """The bodies of the node's own receipts, in feed order."""
-    return [
-        parse_canonical(Envelope.from_bytes(r["envelope"]).body)
-        for r in node.rows("SELECT envelope FROM feed WHERE kind = 'receipt' ORDER BY seq")
-    ]
+    """The bodies of the node's own receipts, in feed order (one per letter a
+    ``deliveries`` envelope names)."""
+    return node.answers()
 
 
 def tracking(node: Node, letter_id: int) -> dict[str, str]:
@@ -385,7 +383,7 @@ def test_a_letter_whose_bytes_the_hub_lost_is_refused_then_arrives_once_they_are
     assert [r["status"] for r in receipts(cr)] == ["delivered", "delivered"]
 
 
-def test_delivered_is_signed_only_once_every_attachment_is_held_and_names_their_hashes(
+def test_delivered_is_signed_only_once_every_attachment_is_held_and_names_the_letter(
     fed: Federation,
 ) -> None:
     cm, cr = fed.node(CHIANG_MAI), fed.node(CHIANG_RAI)
@@ -408,10 +406,10 @@ def test_delivered_is_signed_only_once_every_attachment_is_held_and_names_their_
     )
     assert cr.sync().downloaded == [sha(scan)]
     [delivered] = receipts(cr)
-    assert (delivered["status"], delivered["attachments"]) == (
-        "delivered",
-        [sha(report), sha(scan)],
-    )
+    # The answer names the letter's env_id: the hash of its bytes, which list both files'.
+    [held] = cr.rows("SELECT env_id, attachments FROM letters WHERE direction = 'in'")
+    assert (delivered["status"], delivered["letter"]) == ("delivered", held["env_id"])
+    assert [a["sha256"] for a in json.loads(held["attachments"])] == [sha(report), sha(scan)]
     assert cr.call("GET", "/api/status")["awaiting_attachments"] == 0
     cr.call("POST", f"/api/letters/{letter['id']}/register", {})
     assert [r["status"] for r in receipts(cr)] == ["delivered", "registered"]

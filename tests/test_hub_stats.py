@@ -25,7 +25,7 @@ import pytest
 from console_support import PASSWORD, text_of
 from flask.testing import FlaskClient
 from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
-from test_hub_support import Hub
+from test_hub_support import Hub, kinds
 from test_node_support import Federation, Node, federation
 
 from hub.app import create_app
@@ -837,5 +837,49 @@ def test_facts_follow_routing_and_a_restarted_hub_backfills_them(tmp_path: Path)
         s.conn.execute("DELETE FROM letter_facts")
         s.conn.execute("DELETE FROM receipt_facts")
         s.conn.execute("DELETE FROM meta WHERE key = 'stats_backfilled'")
+    create_app({"CLOCK": clock}, instance_path=hub.instance)
+    assert facts(hub) == recorded
+
+
+def test_a_deliveries_envelope_counts_each_letter_it_names_and_an_older_file_replays_it(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(moment(12, 4, 12))
+    hub = Hub(tmp_path, clock)
+    cm, cr = hub.office(CHIANG_MAI), hub.office(CHIANG_RAI)
+    hub.office(KHON_KAEN)  # enrolled: letters are routed to it
+    first, second = cm.letter([CHIANG_RAI]), cm.letter([CHIANG_RAI, KHON_KAEN])
+    elsewhere = cm.letter([KHON_KAEN])
+    cm.push_ok(first, second, elsewhere)
+    [result] = cr.push_ok(cr.deliveries(first, second, elsewhere, at="2026-12-04T02:10:00Z"))
+    assert result["status"] == "accepted"
+    assert "1 letter(s)" in result["detail"] and elsewhere.env_id[:12] in result["detail"]
+    recorded = facts(hub)
+    assert sorted((r[0], r[1], r[2], r[5]) for r in recorded["receipts"]) == sorted(
+        (letter.env_id, CHIANG_RAI, "delivered", moment(12, 4, 9, 10)) for letter in (first, second)
+    )
+    with hub.store() as s:
+        delivered = {
+            (letter.env_id, r["recipient"]): r["delivered_at"]
+            for letter in (first, second, elsewhere)
+            for r in s.delivery_times_of(letter.env_id)
+        }
+        assert [a["kind"] for a in s.alerts()] == ["misrouted_receipt"]
+    assert delivered == {
+        (first.env_id, CHIANG_RAI): moment(12, 4, 9, 10),
+        (second.env_id, CHIANG_RAI): moment(12, 4, 9, 10),
+        (second.env_id, KHON_KAEN): None,
+        (elsewhere.env_id, KHON_KAEN): None,
+    }
+    assert kinds(cm.pull_all()) == ["deliveries"]
+
+    with hub.store() as s, s.write():  # the file as a hub that knew only receipts left it
+        s.conn.execute("DROP TABLE receipt_facts")
+        s.conn.execute(
+            "CREATE TABLE receipt_facts (letter TEXT NOT NULL, office TEXT NOT NULL,"
+            " status TEXT NOT NULL, env_id TEXT NOT NULL UNIQUE, sender TEXT NOT NULL,"
+            " at REAL NOT NULL, day TEXT NOT NULL, PRIMARY KEY (letter, office, status))"
+        )
+        s.conn.execute("DELETE FROM meta WHERE key IN ('stats_backfilled', 'schema_version')")
     create_app({"CLOCK": clock}, instance_path=hub.instance)
     assert facts(hub) == recorded

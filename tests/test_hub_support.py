@@ -28,7 +28,7 @@ from protocol.api import API_PREFIX
 from protocol.auth import sign_request
 from protocol.envelope import Envelope, sign_envelope
 from protocol.keys import Signer
-from protocol.messages import Receipt, RegisterEntry, Withdraw
+from protocol.messages import Deliveries, Receipt, RegisterEntry, Withdraw
 
 
 @dataclass
@@ -233,6 +233,14 @@ class Office:
             **fields,
         )
         return self.seal("receipt", msg.to_dict())
+
+    def deliveries(self, *letters: Envelope, at: str = "2026-11-18T10:05:00+07:00") -> Envelope:
+        """One ``deliveries`` envelope answering ``letters`` (all of one sender)."""
+        origin = json.loads(letters[0].body)["origin"]
+        msg = Deliveries(
+            **self._next(), letter_origin=origin, letters=[x.env_id for x in letters], at=at
+        )
+        return self.seal("deliveries", msg.to_dict())
 
     def register_entry(
         self, register: str, number: int | None, action: str = "issued", **fields: Any

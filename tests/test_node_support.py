@@ -86,6 +86,21 @@ class Node:
         with self.store() as s:
             return s.query(sql, params)
 
+    def answers(self) -> list[dict[str, Any]]:
+        """The bodies of this office's own receipts in feed order, a ``deliveries``
+        envelope giving one ``delivered`` body for each letter it names."""
+        out = []
+        for r in self.rows(
+            "SELECT envelope FROM feed WHERE kind IN ('receipt', 'deliveries') ORDER BY seq"
+        ):
+            env = Envelope.from_bytes(r["envelope"])
+            body = json.loads(env.body)
+            if env.kind == "receipt":
+                out.append(body)
+            else:
+                out.extend({**body, "letter": x, "status": "delivered"} for x in body["letters"])
+        return out
+
     def inbox(self) -> list[dict[str, Any]]:
         return self.call("GET", "/api/letters?box=inbox")["letters"]  # type: ignore[no-any-return]
 

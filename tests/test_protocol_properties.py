@@ -39,6 +39,7 @@ from protocol.keys import Signer, b64encode
 from protocol.messages import (
     FEED_KINDS,
     Attachment,
+    Deliveries,
     Letter,
     Message,
     Receipt,
@@ -197,6 +198,9 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
         extra={"replaces": "ชม 0017/11"},
     ).to_dict(),
     "withdraw": Withdraw(**FEED, letter=SHA, reason="ส่งผิด", recipients=[OTHER]).to_dict(),
+    "deliveries": Deliveries(
+        **FEED, letter_origin=OTHER, letters=[SHA, "b" * 64], at="2026-11-24T10:00Z"
+    ).to_dict(),
     "directory": Directory(
         version=4,
         issued_at="2026-11-24T00:00Z",

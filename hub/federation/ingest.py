@@ -46,7 +46,7 @@ from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
 from hub.federation.letter_index import note_register_entry, record_letters
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
-from hub.federation.routing import route_letters, route_receipts, route_withdraw
+from hub.federation.routing import route_answers, route_letters, route_withdraw
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
 from hub.federation.verifier_pool import check_on_every_core
 from hub.numbering.authority import NumberingRejected, record_entry
@@ -56,7 +56,7 @@ from protocol.envelope import Envelope
 from protocol.feed import FeedHead, Verdict, decide_append
 from protocol.hub_messages import Ack
 from protocol.keys import b64decode, public_key_from_b64
-from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
+from protocol.messages import Deliveries, FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
 from protocol.push_check import Checked
 
 NUMBERING_ALERTS = ("duplicate_number", "number_not_leased", "not_your_register")
@@ -79,8 +79,10 @@ class PushOutcome:
 
 HeldLetter = tuple[Checked, Letter, dict[str, Any]]
 """An accepted letter not written yet: its checks, the letter, its result."""
-HeldReceipt = tuple[Checked, Receipt, dict[str, Any]]
-"""An accepted receipt not written yet: its checks, the receipt, its result."""
+Answer = Receipt | Deliveries
+HeldAnswer = tuple[Checked, Answer, dict[str, Any]]
+"""An accepted receipt or ``deliveries`` not written yet: its checks, the message, its
+result."""
 
 
 @dataclass
@@ -91,16 +93,16 @@ class PendingEnvelopes:
     office: str
     now: float
     letters: list[HeldLetter] = field(default_factory=list)
-    receipts: list[HeldReceipt] = field(default_factory=list)
+    answers: list[HeldAnswer] = field(default_factory=list)
     seqs: dict[int, str] = field(default_factory=dict)
     env_ids: set[str] = field(default_factory=set)
 
-    def add(self, item: Checked, msg: Letter | Receipt, result: dict[str, Any]) -> None:
+    def add(self, item: Checked, msg: Letter | Answer, result: dict[str, Any]) -> None:
         """Hold ``msg``, accepted at its seq; ``result`` gets its notes when written."""
         if isinstance(msg, Letter):
             self.letters.append((item, msg, result))
         else:
-            self.receipts.append((item, msg, result))
+            self.answers.append((item, msg, result))
         self.seqs[msg.seq] = item.env_id
         self.env_ids.add(item.env_id)
 
@@ -111,7 +113,7 @@ class PendingEnvelopes:
         written after the letters, so it reads their routes."""
         if not self.seqs:
             return False
-        if isinstance(msg, Receipt):
+        if isinstance(msg, Receipt | Deliveries):
             return False
         if isinstance(msg, Withdraw):
             return msg.letter in self.env_ids
@@ -130,21 +132,21 @@ class PendingEnvelopes:
             return
         store.append_feed(
             (self.office, msg.seq, item.env_id, item.kind, item.raw, self.now)
-            for item, msg, _ in (*self.letters, *self.receipts)
+            for item, msg, _ in (*self.letters, *self.answers)
         )
         letters = [(letter, item.env_id) for item, letter, _ in self.letters]
         _note(self.letters, route_letters(store, letters, self.now))
         # The portal's rows, indexed a moment later.
         record_letters(store, [(letter, env_id, self.now, None) for letter, env_id in letters])
-        receipts = [(receipt, item.env_id) for item, receipt, _ in self.receipts]
-        _note(self.receipts, route_receipts(store, receipts, self.now))
+        answers = [(msg, item.env_id) for item, msg, _ in self.answers]
+        _note(self.answers, route_answers(store, answers, self.now))
         self.letters.clear()
-        self.receipts.clear()
+        self.answers.clear()
         self.seqs.clear()
         self.env_ids.clear()
 
 
-def _note(held: list[HeldLetter] | list[HeldReceipt], notes_of: list[list[str]]) -> None:
+def _note(held: list[HeldLetter] | list[HeldAnswer], notes_of: list[list[str]]) -> None:
     for (_, _, result), notes in zip(held, notes_of, strict=True):
         result["detail"] = "; ".join(notes) or None
 
@@ -261,7 +263,7 @@ def ingest_push(
                 )
                 rejected_before = True
                 continue
-            if isinstance(msg, Letter | Receipt):
+            if isinstance(msg, Letter | Receipt | Deliveries):
                 held.add(item, msg, result)
                 head = FeedHead(msg.seq, item.env_id)
                 result.update(status="accepted", reason=None)

@@ -11,6 +11,10 @@
   table for all of them;
 * ``receipt``: the letter's sender, when the receipt's origin is a recipient of that letter
   (otherwise accepted, not routed, and an alert raised);
+* ``deliveries``: the letters' sender, once, recorded for each letter it names as that
+  letter's ``delivered`` receipt would be; a letter the hub lacks, not sent by the sender
+  it names or not addressed to the envelope's origin is not counted, with one alert for
+  the envelope (ADR 0028);
 * ``withdraw``: the letter's recipients, when the withdrawal comes from its sender;
 * ``register``: no routing (numbering only).
 
@@ -30,7 +34,7 @@ from hub.monitoring.timing_facts import record_answers, record_sent
 from hub.monitoring.usage_facts import record_letters, record_receipts
 from hub.numbering.authority import finalisations_to_deliver
 from hub.store import HubStore
-from protocol.messages import Letter, Receipt, Withdraw
+from protocol.messages import Deliveries, Letter, Receipt, Withdraw
 
 
 def _short(env_id: str) -> str:
@@ -82,33 +86,75 @@ def route_letters(
     return notes_of
 
 
-def route_receipts(
-    store: HubStore, receipts: Sequence[tuple[Receipt, str]], now: float
+def route_answers(
+    store: HubStore, answers: Sequence[tuple[Receipt | Deliveries, str]], now: float
 ) -> list[list[str]]:
-    """Put receipts (each already stored under its env_id) in the mailboxes of their
-    letters' senders, in order; return each receipt's notes."""
-    letters = store.letters_routed(receipt.letter for receipt, _ in receipts)
+    """Put receipts and ``deliveries`` (each already stored under its env_id) in the
+    mailboxes of their letters' senders, in order, and record each letter they answer;
+    return each envelope's notes."""
+    letters = store.letters_routed(x for msg, _ in answers for x in _letters_of(msg))
     notes_of: list[list[str]] = []
     routed: list[tuple[Receipt, str, str]] = []
-    for receipt, env_id in receipts:
-        sender, recipients = letters.get(receipt.letter, (None, []))
-        if sender is not None and receipt.origin in recipients:
-            routed.append((receipt, env_id, sender))
+    mailbox: list[tuple[str, str, str]] = []
+    for msg, env_id in answers:
+        if isinstance(msg, Deliveries):
+            answered, notes = _route_deliveries(store, msg, env_id, letters, now)
+            if answered:
+                routed.extend(answered)
+                mailbox.append((msg.letter_origin, env_id, Deliveries.KIND))
+            notes_of.append(notes)
+            continue
+        sender, recipients = letters.get(msg.letter, (None, []))
+        if sender is not None and msg.origin in recipients:
+            routed.append((msg, env_id, sender))
+            mailbox.append((sender, env_id, Receipt.KIND))
             notes_of.append([])
             continue
         if sender is None:
-            detail = f"receipt {_short(env_id)} names letter {_short(receipt.letter)} the hub lacks"
+            detail = f"receipt {_short(env_id)} names letter {_short(msg.letter)} the hub lacks"
         else:
             detail = (
-                f"receipt {_short(env_id)} from {receipt.origin} for letter"
-                f" {_short(receipt.letter)} which was not addressed to it"
+                f"receipt {_short(env_id)} from {msg.origin} for letter"
+                f" {_short(msg.letter)} which was not addressed to it"
             )
-        store.raise_alert("misrouted_receipt", receipt.origin, detail, now)
+        store.raise_alert("misrouted_receipt", msg.origin, detail, now)
         notes_of.append([f"not routed: {detail}"])
-    store.deliver_all((sender, env_id, Receipt.KIND) for _, env_id, sender in routed)
+    store.deliver_all(mailbox)
     record_receipts(store, routed, now)
     record_answers(store, (receipt for receipt, _, _ in routed), now)
     return notes_of
+
+
+def _letters_of(msg: Receipt | Deliveries) -> list[str]:
+    return msg.letters if isinstance(msg, Deliveries) else [msg.letter]
+
+
+def _route_deliveries(
+    store: HubStore,
+    msg: Deliveries,
+    env_id: str,
+    letters: dict[str, tuple[str, list[str]]],
+    now: float,
+) -> tuple[list[tuple[Receipt, str, str]], list[str]]:
+    """The ``delivered`` receipt of each letter ``msg`` names that its sender sent to the
+    envelope's origin, as routed, and the notes on the others."""
+    routed, lacking = [], []
+    for receipt in msg.receipts():
+        sender, recipients = letters.get(receipt.letter, (None, []))
+        if sender == msg.letter_origin and msg.origin in recipients:
+            routed.append((receipt, env_id, msg.letter_origin))
+        else:
+            lacking.append(receipt.letter)
+    if not lacking:
+        return routed, []
+    detail = (
+        f"deliveries {_short(env_id)} from {msg.origin} name {len(lacking)} letter(s) the"
+        f" hub lacks, not sent by {msg.letter_origin} or not addressed to {msg.origin}: "
+        + ", ".join(_short(x) for x in lacking[:5])
+        + (", ..." if len(lacking) > 5 else "")
+    )
+    store.raise_alert("misrouted_receipt", msg.origin, detail, now)
+    return routed, [f"not routed: {detail}"]
 
 
 def route_withdraw(store: HubStore, withdraw: Withdraw, env_id: str, now: float) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from hub.store import HubStore
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
-from protocol.messages import FeedMessage, parse_feed_message
+from protocol.messages import Deliveries, FeedMessage, Receipt, parse_feed_message
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +58,17 @@ def _replay_one(store: HubStore, row: Mapping[str, Any], record: Record, what: s
         log.warning("%s: stored envelope %s does not parse; skipped", what, row["env_id"])
         return
     record(store, msg, row, float(row["received_at"]))
+
+
+def routed_answers(store: HubStore, msg: Receipt | Deliveries) -> list[Receipt]:
+    """The receipts a routed envelope gave: itself, or the ``delivered`` receipt of each
+    letter a ``deliveries`` names that the hub routed as such."""
+    if isinstance(msg, Receipt):
+        return [msg]
+    letters = store.letters_routed(msg.letters)
+    return [
+        r
+        for r in msg.receipts()
+        if letters.get(r.letter, ("", []))[0] == msg.letter_origin
+        and msg.origin in letters[r.letter][1]
+    ]

@@ -29,10 +29,10 @@ from typing import Any
 
 from hub.clock import bangkok_day
 from hub.config import SETTINGS
-from hub.monitoring.replay import replay_stored
+from hub.monitoring.replay import replay_stored, routed_answers
 from hub.store import HubStore
 from hub.store.delivery_times import Answer
-from protocol.messages import FeedMessage, Letter, Receipt
+from protocol.messages import Deliveries, FeedMessage, Letter, Receipt
 from protocol.thai import as_bangkok
 
 log = logging.getLogger(__name__)
@@ -109,5 +109,5 @@ def _record_stored(
         record_sent(
             store, [(msg, row["env_id"], store.letter_recipients(row["env_id"]))], received_at
         )
-    elif isinstance(msg, Receipt) and row["routed_to"] is not None:
-        record_answers(store, [msg], received_at)
+    elif isinstance(msg, Receipt | Deliveries) and row["routed_to"] is not None:
+        record_answers(store, routed_answers(store, msg), received_at)

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from hub.clock import bangkok_day
-from hub.monitoring.replay import replay_stored
+from hub.monitoring.replay import replay_stored, routed_answers
 from hub.monitoring.timing_facts import backfill_timings
 from hub.store import HubStore
-from protocol.messages import FeedMessage, Letter, Receipt
+from protocol.messages import Deliveries, FeedMessage, Letter, Receipt
 from protocol.thai import as_bangkok
 
 log = logging.getLogger(__name__)
@@ -110,5 +110,8 @@ def _record_stored(
 ) -> None:
     if isinstance(msg, Letter):
         record_letters(store, [(msg, row["env_id"], int(row["routes"]))], received_at)
-    elif isinstance(msg, Receipt) and row["routed_to"] is not None:
-        record_receipts(store, [(msg, row["env_id"], str(row["routed_to"]))], received_at)
+    elif isinstance(msg, Receipt | Deliveries) and row["routed_to"] is not None:
+        routed = routed_answers(store, msg)
+        record_receipts(
+            store, [(r, row["env_id"], str(row["routed_to"])) for r in routed], received_at
+        )

@@ -26,7 +26,7 @@ from hub.store import HubStore
 from hub.store.portal_tracking import PortalTracking
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
-from protocol.messages import Letter, Receipt
+from protocol.messages import Deliveries, Letter, Receipt, parse_feed_message
 
 STATES = {
     "unrouted": "ศูนย์กลางส่งต่อไม่ได้ (ไม่รู้จักหน่วยงานผู้รับหรือถูกเพิกถอน)",
@@ -117,11 +117,16 @@ def held_letter(store: HubStore, env_id: str) -> HeldLetter | None:
     )
 
 
-def _receipt(row: dict[str, Any]) -> Receipt | None:
+def _receipt(row: dict[str, Any], letter: str) -> Receipt | None:
+    """The receipt a routed ``receipt`` or ``deliveries`` envelope gave ``letter``."""
     try:
-        return Receipt.from_dict(json.loads(Envelope.from_bytes(bytes(row["envelope"])).body))
+        env = Envelope.from_bytes(bytes(row["envelope"]))
+        msg = parse_feed_message(env.kind, json.loads(env.body))
     except (SarabanError, ValueError):
         return None
+    if isinstance(msg, Deliveries):
+        return next((r for r in msg.receipts() if r.letter == letter), None)
+    return msg if isinstance(msg, Receipt) else None
 
 
 def timeline(store: HubStore, held: HeldLetter) -> list[Track]:
@@ -130,7 +135,7 @@ def timeline(store: HubStore, held: HeldLetter) -> list[Track]:
     times = {r["recipient"]: r for r in store.delivery_times_of(held.env_id)}
     answers: dict[tuple[str, str], tuple[float, Receipt]] = {}
     for row in tracking.receipts_of(held.env_id):
-        receipt = _receipt(row)
+        receipt = _receipt(row, held.env_id)
         if receipt is not None:
             at, _ = believed_moment(receipt.at or receipt.created_at, float(row["at"]))
             answers.setdefault((row["office"], row["status"]), (at, receipt))

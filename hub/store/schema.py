@@ -24,6 +24,7 @@ from hub.store.portal_letters_schema import (
 )
 from hub.store.postgres import PgConnection, table_columns
 from hub.store.processes_schema import PROCESSES_SCHEMA
+from hub.store.schema_changes import per_letter_receipt_facts
 
 SCHEMA = (
     """
@@ -257,7 +258,7 @@ CREATE TABLE IF NOT EXISTS receipt_facts (
     letter TEXT NOT NULL,
     office TEXT NOT NULL,
     status TEXT NOT NULL,
-    env_id TEXT NOT NULL UNIQUE,
+    env_id TEXT NOT NULL,
     sender TEXT NOT NULL,
     at REAL NOT NULL,
     day TEXT NOT NULL,
@@ -395,4 +396,5 @@ def upgrade(conn: sqlite3.Connection | PgConnection) -> None:
         "UPDATE keys SET retired_seq = (SELECT COALESCE(MAX(seq), 0) FROM feed"
         " WHERE feed.origin = keys.office) WHERE status = 'retired' AND retired_seq IS NULL"
     )
+    per_letter_receipt_facts(conn, SCHEMA)
     mark_feed_for_indexing(conn)

@@ -56,15 +56,15 @@ class StatisticsRecords(Connection):
         """Stored letters and receipts after feed position ``after``, for the backfill.
 
         Each row: ``position, kind, env_id, envelope, received_at``, ``routes`` (how many
-        offices a letter was routed to) and ``routed_to`` (the office a receipt was routed
-        to, or None when it was not routed).
+        offices a letter was routed to) and ``routed_to`` (the office a receipt or
+        ``deliveries`` was routed to, or None when it was not routed).
         """
         return self._all(
             "SELECT f.rowid AS position, f.kind, f.env_id, f.envelope, f.received_at,"
             " (SELECT count(*) FROM letter_routes r WHERE r.letter = f.env_id) AS routes,"
-            " (SELECT m.office FROM mailbox m WHERE m.env_id = f.env_id AND m.kind = 'receipt'"
-            " LIMIT 1) AS routed_to"
-            " FROM feed f WHERE f.kind IN ('letter', 'receipt') AND f.rowid > ?"
+            " (SELECT m.office FROM mailbox m WHERE m.env_id = f.env_id"
+            " AND m.kind IN ('receipt', 'deliveries') LIMIT 1) AS routed_to"
+            " FROM feed f WHERE f.kind IN ('letter', 'receipt', 'deliveries') AND f.rowid > ?"
             " ORDER BY f.rowid LIMIT ?",
             (after, limit),
         )

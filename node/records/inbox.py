@@ -1,17 +1,12 @@
 """Receiving letters (รับหนังสือ): storing what the hub delivers, ลงรับ, ส่งคืน, paper letters.
 
-A letter pulled from the hub is stored and answered with a signed ``delivered`` receipt
-(exactly once per letter: the feed is checked for an earlier one), naming the letter's
-env_id and attachment hashes, as soon as this node holds every attachment: a blob is kept
-only after its SHA-256 checked out (:mod:`node.storage.blobs`), so "present" means held
-and checked. Until then the letter waits in ``awaiting_attachments`` and
-:func:`emit_due_deliveries` sends the receipt when the last one arrives; it cannot be
-registered meanwhile, so ``delivered`` always comes before ``registered``. The time of
-receipt is this node's clock when it stored the letter, or when its last attachment
-arrived. Registering it (ลงรับ) issues the next number of the office's รับ
-register and sends a ``registered`` receipt with that number and time; returning it sends
-``returned`` with the reason. Incoming receipts and withdrawals update the sender's
-tracking.
+A letter pulled from the hub is stored and answered ``delivered`` once every attachment
+it lists is held here (:mod:`node.records.deliveries`: the answers of one pulled batch go
+in one ``deliveries`` envelope per sender, ADR 0028); it cannot be registered before, so
+``delivered`` always comes before ``registered``. Registering it (ลงรับ) issues the next
+number of the office's รับ register and sends a ``registered`` receipt with that number
+and time; returning it sends ``returned`` with the reason. Incoming receipts, ``deliveries``
+and withdrawals update the sender's tracking.
 
 The caller (:mod:`node.sync.pull`) has verified every envelope before these functions see it.
 """
@@ -25,7 +20,7 @@ from typing import Any
 
 from node.context import NodeContext
 from node.errors import BadInput, Conflict, NotFound
-from node.records import registers
+from node.records import deliveries, registers
 from node.records.duplicates import refuse_duplicate
 from node.records.letters import (
     NewAttachment,
@@ -42,7 +37,7 @@ from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.errors import BadMessage, SarabanError
 from protocol.lettertypes import SECRECY_CLASSES, SPEED_CLASSES, check_type
-from protocol.messages import Letter, Receipt, Withdraw
+from protocol.messages import Deliveries, Letter, Receipt, Withdraw
 from protocol.numbers import Series, parse_letter_number, search_key
 from protocol.thai import (
     fold_spaces,
@@ -54,66 +49,6 @@ from protocol.thai import (
 )
 
 
-def _delivered_receipt_exists(store: Store, letter_env_id: str) -> bool:
-    return bool(
-        store.scalar(
-            "SELECT 1 FROM feed WHERE kind = 'receipt' AND ref = ? AND status = 'delivered'",
-            (letter_env_id,),
-        )
-    )
-
-
-def missing_attachments(ctx: NodeContext, store: Store, hashes: Iterable[str]) -> list[str]:
-    """The hashes of ``hashes`` this node does not hold (present, checked, on disk)."""
-    missing = []
-    for sha in hashes:
-        present = store.scalar("SELECT present FROM attachments WHERE sha256 = ?", (sha,))
-        if not present or not has_blob(ctx.blob_dir(), sha):
-            missing.append(sha)
-    return missing
-
-
-def emit_delivered(ctx: NodeContext, store: Store, letter_env_id: str, now: float) -> bool:
-    """Send the ``delivered`` receipt of a stored letter once every attachment it lists is
-    held here, unless one was already sent; until then the letter waits for them."""
-    if _delivered_receipt_exists(store, letter_env_id):
-        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
-        return False
-    row = store.one(
-        "SELECT origin, attachments, received_at FROM letters WHERE env_id = ?", (letter_env_id,)
-    )
-    if row is None:
-        return False
-    hashes = [a["sha256"] for a in json.loads(row["attachments"] or "[]")]
-    waited = bool(
-        store.scalar("SELECT 1 FROM awaiting_attachments WHERE letter_env = ?", (letter_env_id,))
-    )
-    at = feed.iso(now if waited else row["received_at"] or now)
-    receipt = Receipt(letter=letter_env_id, letter_origin=row["origin"], at=at, attachments=hashes)
-    return _deliver(ctx, store, receipt, now, waited)
-
-
-def _deliver(ctx: NodeContext, store: Store, receipt: Receipt, now: float, waited: bool) -> bool:
-    """Sign a letter's ``delivered`` receipt if every attachment it lists is held here (at
-    the time the last one arrived if it ``waited``), else let the letter wait for them."""
-    if receipt.attachments and missing_attachments(ctx, store, receipt.attachments):
-        store.execute(
-            "INSERT OR IGNORE INTO awaiting_attachments (letter_env, since) VALUES (?, ?)",
-            (receipt.letter, now),
-        )
-        return False
-    if waited:
-        store.execute("DELETE FROM awaiting_attachments WHERE letter_env = ?", (receipt.letter,))
-    feed.append(store, ctx.signer, receipt, now)
-    return True
-
-
-def emit_due_deliveries(ctx: NodeContext, store: Store, now: float) -> int:
-    """Send the ``delivered`` receipts of letters whose last attachment has arrived."""
-    due = store.query("SELECT letter_env FROM awaiting_attachments ORDER BY since, letter_env")
-    return sum(emit_delivered(ctx, store, r["letter_env"], now) for r in due)
-
-
 def apply_incoming_letter(
     ctx: NodeContext, store: Store, env_id: str, letter: Letter, now: float
 ) -> str:
@@ -123,7 +58,7 @@ def apply_incoming_letter(
     if letter.origin == ctx.office:
         return "ignored: own letter"
     if store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,)) is not None:
-        emit_delivered(ctx, store, env_id, now)
+        deliveries.emit_delivered(ctx, store, env_id, now)
         return "duplicate"
     letter_id = store.insert(
         "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
@@ -140,14 +75,11 @@ def apply_incoming_letter(
         {"env_id": env_id, "from": letter.origin, "number": letter.number},
     )
     # After a restore or catch-up our own receipts may already say what became of it.
-    receipts = _own_receipts(store, env_id)
-    _bring_to_own_receipts(store, letter_id, env_id, receipts)
-    if not any(r["status"] == "delivered" for r in receipts):
+    _bring_to_own_receipts(store, letter_id, env_id, _own_receipts(store, env_id))
+    if not deliveries.answered(store, env_id):
         hashes = [att.sha256 for att in attachments]
-        receipt = Receipt(
-            letter=env_id, letter_origin=letter.origin, at=feed.iso(now), attachments=hashes
-        )
-        _deliver(ctx, store, receipt, now, waited=False)
+        at = feed.iso(now)
+        deliveries.deliver(ctx, store, env_id, letter.origin, hashes, at, now, waited=False)
     return "stored"
 
 
@@ -185,6 +117,16 @@ def apply_receipt(ctx: NodeContext, store: Store, receipt: Receipt, now: float) 
             },
         )
     return "applied" if changed else "ignored: not newer"
+
+
+def apply_deliveries(ctx: NodeContext, store: Store, answer: Deliveries, now: float) -> str:
+    """Update the tracking of our letters a recipient's verified ``deliveries`` names, each
+    as its ``delivered`` receipt would."""
+    outcomes = [apply_receipt(ctx, store, r, now) for r in answer.receipts()]
+    applied = outcomes.count("applied")
+    if applied:
+        return f"applied: {applied} of {len(outcomes)}"
+    return outcomes[0] if len(set(outcomes)) == 1 else "ignored: not newer"
 
 
 def apply_withdraw(ctx: NodeContext, store: Store, withdraw: Withdraw, now: float) -> str:
@@ -233,9 +175,9 @@ def register_receipt(
                 f"letter {letter_id} is {row['state']}, not waiting to be registered",
                 message_th="หนังสือนี้ลงรับแล้วหรือไม่อยู่ในสถานะที่ลงรับได้",
             )
-        if not emit_delivered(ctx, store, row["env_id"], now) and not _delivered_receipt_exists(
-            store, row["env_id"]
-        ):
+        if not deliveries.emit_delivered(
+            ctx, store, row["env_id"], now
+        ) and not deliveries.answered(store, row["env_id"]):
             raise Conflict(
                 f"letter {letter_id} waits for its attachments; register it once they arrive",
                 code="attachments_missing",

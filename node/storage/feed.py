@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from node.storage.store import Store
 from protocol.envelope import Envelope, Signature, pae, sign_envelope
 from protocol.keys import Signer
-from protocol.messages import FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
+from protocol.messages import Deliveries, FeedMessage, Letter, Receipt, RegisterEntry, Withdraw
 
 M = TypeVar("M", bound=FeedMessage)
 
@@ -43,6 +43,8 @@ def _ref_and_status(message: FeedMessage) -> tuple[str | None, str | None]:
     """What the envelope is about, so the feed can be searched without parsing it."""
     if isinstance(message, Receipt):
         return message.letter, message.status
+    if isinstance(message, Deliveries):
+        return message.letter_origin, "delivered"
     if isinstance(message, RegisterEntry):
         return message.register, message.action
     if isinstance(message, Withdraw):
@@ -86,6 +88,7 @@ def append(
             "created_at": now,
         },
     )
+    _index_deliveries(store, env.env_id, signed)
     if store.on_feed_change is not None:
         store.after_commit(store.on_feed_change)
     return signed, env
@@ -113,7 +116,40 @@ def store_accepted(store: Store, env: Envelope, message: FeedMessage, now: float
             "acked_at": now,
         },
     )
+    _index_deliveries(store, env.env_id, message)
     return True
+
+
+def _index_deliveries(store: Store, env_id: str, message: FeedMessage) -> None:
+    """Name the letters a ``deliveries`` envelope answers in ``delivered_letters`` (the
+    first envelope to name a letter keeps it)."""
+    if isinstance(message, Deliveries):
+        store.conn.executemany(
+            "INSERT OR IGNORE INTO delivered_letters (letter_env, env_id) VALUES (?, ?)",
+            [(letter, env_id) for letter in message.letters],
+        )
+
+
+def drop_from(store: Store, seq: int) -> None:
+    """Delete the feed from ``seq`` on, with the letters its ``deliveries`` named (a rebase
+    signs what it keeps again after the hub's envelopes)."""
+    store.execute(
+        "DELETE FROM delivered_letters WHERE env_id IN (SELECT env_id FROM feed WHERE seq >= ?)",
+        (seq,),
+    )
+    store.execute("DELETE FROM feed WHERE seq >= ?", (seq,))
+
+
+def delivered(store: Store, letter_env_id: str) -> bool:
+    """Whether this office has signed the ``delivered`` answer to a letter: in a
+    ``deliveries`` envelope, or (an earlier version) a receipt of its own."""
+    return bool(
+        store.scalar("SELECT 1 FROM delivered_letters WHERE letter_env = ?", (letter_env_id,))
+        or store.scalar(
+            "SELECT 1 FROM feed WHERE kind = 'receipt' AND ref = ? AND status = 'delivered'",
+            (letter_env_id,),
+        )
+    )
 
 
 def outbox(store: Store, limit: int) -> list[dict[str, Any]]:

@@ -82,6 +82,11 @@ CREATE TABLE IF NOT EXISTS held_envelopes (
 -- Received letters whose delivered receipt waits for their attachments (node.records.inbox).
 CREATE TABLE IF NOT EXISTS awaiting_attachments (
     letter_env TEXT PRIMARY KEY, since REAL NOT NULL);
+-- The letters this office's own ``deliveries`` envelopes name (node.storage.feed keeps it
+-- with the feed): a letter's delivered answer is looked up here, or among the feed's
+-- receipts for what an earlier version signed one letter at a time.
+CREATE TABLE IF NOT EXISTS delivered_letters (
+    letter_env TEXT PRIMARY KEY, env_id TEXT NOT NULL) WITHOUT ROWID;
 
 -- correspondence: units (letter codes an administrator edits) ------------------------
 CREATE TABLE IF NOT EXISTS units (

@@ -71,6 +71,9 @@ class Store:
         self._after_commit: list[Callable[[], object]] = []
         self.on_feed_change: Callable[[], object] | None = None
         """Run after a commit that appended to the own feed (:func:`node.storage.feed.append`)."""
+        self.deliveries: Any = None
+        """The ``delivered`` answers of the open transaction, signed together at its end
+        (:func:`node.records.deliveries.answering_together`); None outside one."""
         self._timeout_ms = int(busy_timeout_ms)
         self.place = disk.database_place(self.path)
         self.refusal: CannotWrite | None = None

@@ -10,7 +10,7 @@ After the pull, :func:`download_attachments` fetches every attachment this node 
 whose letter the hub holds, received or its own (after ``saraban node restore``), into a
 partial file, resuming from its size, and keeps the file only when its SHA-256 matches; in
 the same transaction, received letters whose last attachment this was send their
-``delivered`` receipt (:func:`node.records.inbox.emit_due_deliveries`). The text of a
+``delivered`` receipt (:func:`node.records.deliveries.emit_due_deliveries`). The text of a
 received PDF is then indexed for search.
 
 Does not: store or hash blobs itself (:mod:`node.storage.blobs`), or push the letters that
@@ -23,7 +23,7 @@ from typing import Any
 
 from node.context import NodeContext
 from node.records import attachment_text
-from node.records.inbox import emit_due_deliveries
+from node.records.deliveries import emit_due_deliveries
 from node.storage import blobs, feed
 from node.storage.store import Store
 from node.sync.hubclient import HubClient, HubHTTPError

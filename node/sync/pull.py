@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.context import NodeContext
-from node.records import inbox
+from node.records import deliveries, inbox
 from node.records.directory import (
     accept_and_store,
     keys_from_list,
@@ -60,7 +60,7 @@ from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.errors import RemoteDataError
 from protocol.hub_messages import Checkpoint, Lease
-from protocol.messages import Letter, Receipt, Withdraw
+from protocol.messages import Deliveries, Letter, Receipt, Withdraw
 
 CLOCK_SKEW_SECONDS = 300
 PULL_CACHE_KIB = 8 * 1024
@@ -137,6 +137,8 @@ def _apply(ctx: NodeContext, store: Store, env: Envelope, env_id: str, msg: Any,
         return inbox.apply_incoming_letter(ctx, store, env_id, msg, now)
     if isinstance(msg, Receipt):
         return inbox.apply_receipt(ctx, store, msg, now)
+    if isinstance(msg, Deliveries):
+        return inbox.apply_deliveries(ctx, store, msg, now)
     if isinstance(msg, Withdraw):
         return inbox.apply_withdraw(ctx, store, msg, now)
     if isinstance(msg, Lease):
@@ -168,6 +170,8 @@ def _verify(wire: Any, trusted: TrustedDirectory, hub_keys: dict[str, Any]) -> _
 def _waits_for(store: Store, msg: Any) -> str | None:
     """The held letter a verified withdrawal, receipt or final-number notice is about, if
     it is held: applied after the letter, never before it."""
+    if isinstance(msg, Deliveries):
+        return next((letter for letter in msg.letters if held.is_held(store, letter)), None)
     letter = msg.letter if isinstance(msg, Withdraw | Receipt | Lease) else None
     return letter if held.is_held(store, letter) else None
 
@@ -236,7 +240,7 @@ def retry_held(ctx: NodeContext, store: Store, client: HubClient, result: SyncRe
     assert trusted is not None
     hub_keys = pinned_keys(store)
     now = ctx.now()
-    with store.transaction():
+    with store.transaction(), deliveries.answering_together(ctx, store, now):
         rows = held.held_rows(store)
         applied = _Applied(store, [row["env_id"] for row in rows])
         for row in rows:
@@ -417,7 +421,7 @@ def _apply_batch(
 ) -> None:
     """Apply one pulled batch and advance the cursor past it, in one transaction."""
     now = ctx.now()
-    with ctx.signer_pinned(), store.transaction():
+    with ctx.signer_pinned(), store.transaction(), deliveries.answering_together(ctx, store, now):
         applied = _Applied(store, [p.env.env_id for p in pulled if p.env is not None])
         for p in pulled:
             result.pulled += 1

@@ -47,6 +47,7 @@ from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.keys import public_key_from_b64
 from protocol.messages import (
+    Deliveries,
     FeedMessage,
     Letter,
     Receipt,
@@ -158,9 +159,10 @@ def _published_receipts(
 ) -> dict[tuple[str, str], Receipt]:
     receipts: dict[tuple[str, str], Receipt] = {}
     for _, msg in published:
-        if isinstance(msg, Receipt):
-            kind = "final" if msg.status in FINAL_RECEIPTS else msg.status
-            receipts.setdefault((msg.letter, kind), msg)
+        for receipt in msg.receipts() if isinstance(msg, Deliveries) else [msg]:
+            if isinstance(receipt, Receipt):
+                kind = "final" if receipt.status in FINAL_RECEIPTS else receipt.status
+                receipts.setdefault((receipt.letter, kind), receipt)
     return receipts
 
 
@@ -302,7 +304,16 @@ def rebase(
     # Second receipts: the hub's copy already answered for that letter.
     dropped: set[str] = set()
     dropped_registers: dict[str, str] = {}
+    trimmed: dict[str, list[str]] = {}
     for env_id, msg in ours:
+        if isinstance(msg, Deliveries):
+            # Letters the hub's copy answered already are named no more.
+            letters = [x for x in msg.letters if (x, "delivered") not in receipts]
+            if not letters:
+                dropped.add(env_id)
+            elif len(letters) < len(msg.letters):
+                trimmed[env_id] = letters
+            continue
         if not isinstance(msg, Receipt):
             continue
         kind = "final" if msg.status in FINAL_RECEIPTS else msg.status
@@ -344,7 +355,7 @@ def rebase(
             _renumber(ctx, store, row, taken.setdefault(msg.register, set()), now)
         )
 
-    store.execute("DELETE FROM feed WHERE seq >= ?", (fork_seq,))
+    feed.drop_from(store, fork_seq)
     for env, msg in theirs:
         if replay_own(ctx, store, env, msg, now):
             report.replayed += 1
@@ -355,6 +366,8 @@ def rebase(
         if old_env in dropped:
             continue
         kept = _kept_message(store, msg, old_env, new_envs, dropped_registers)
+        if isinstance(kept, Deliveries) and old_env in trimmed:
+            kept = dataclasses.replace(kept, letters=trimmed[old_env])
         _, env = feed.append(store, ctx.signer, kept, now)
         new_envs[old_env] = env.env_id
         report.republished += 1
@@ -384,7 +397,7 @@ def rebase(
         ]
         for r in report.renumbered:
             notices.append({"at": now, "text_th": RENUMBER_NOTICE.format(old=r.old, new=r.new)})
-        for _ in report.dropped_receipts:
+        for _ in dropped_registers:  # a second เลขรับ voided; a second delivered says nothing
             notices.append(
                 {
                     "at": now,

@@ -39,6 +39,7 @@ from protocol.canonical import parse_canonical
 from protocol.envelope import Envelope
 from protocol.errors import SarabanError
 from protocol.messages import (
+    Deliveries,
     FeedMessage,
     Letter,
     Receipt,
@@ -91,9 +92,16 @@ def carry_over(ctx: NodeContext, store: Store, old_db: Path) -> list[dict[str, A
         for old_env, msg in unpublished:
             if isinstance(msg, Receipt):
                 kind = "final" if msg.status in FINAL_RECEIPTS else msg.status
-                if (msg.letter, kind) in answered:
+                if (msg.letter, kind) in answered or (
+                    msg.status == "delivered" and feed.delivered(store, msg.letter)
+                ):
                     continue  # the hub's copy already answered for that letter
             changes: dict[str, Any] = {"seq": 0, "prev": None}
+            if isinstance(msg, Deliveries):
+                letters = [x for x in msg.letters if not feed.delivered(store, x)]
+                if not letters:
+                    continue  # the hub's copy answered for every one of them
+                changes["letters"] = letters
             if isinstance(msg, Letter) and old_env in renumber:
                 changes["number"] = renumber[old_env][1]
             if isinstance(msg, RegisterEntry):

@@ -373,6 +373,7 @@ def void() -> BaseResponse | tuple[str, int]:
 KIND_TH = {
     "letter": "หนังสือ",
     "receipt": "ใบตอบรับ",
+    "deliveries": "ใบตอบรับว่าได้รับหนังสือ",
     "withdraw": "การถอนหนังสือ",
     "register": "รายการทะเบียน",
     "lease": "การจัดสรรเลข",
