@@ -79,8 +79,14 @@ def answering_together(ctx: NodeContext, store: Store, now: float) -> Iterator[D
 
 def answered(store: Store, letter_env_id: str) -> bool:
     """Whether the ``delivered`` answer to a letter is signed or decided in this transaction."""
+    return pending(store, letter_env_id) or feed.delivered(store, letter_env_id)
+
+
+def pending(store: Store, letter_env_id: str) -> bool:
+    """Whether the ``delivered`` answer to a letter is decided in this transaction, to be
+    signed at its end."""
     batch = store.deliveries
-    return (batch is not None and letter_env_id in batch) or feed.delivered(store, letter_env_id)
+    return batch is not None and letter_env_id in batch
 
 
 def missing_attachments(ctx: NodeContext, store: Store, hashes: Iterable[str]) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,20 +50,65 @@ from protocol.thai import (
 )
 
 
+@dataclass
+class Known:
+    """What the database holds about the letters of a pulled batch when it begins: which
+    are stored, answered ``delivered``, named by this office's own receipts or by its
+    register entries (an office restored or back from an old copy). Read in a few queries
+    for the batch instead of five look-ups a letter, inside the batch's transaction; the
+    letters the batch stores are added as it goes. Nothing else a pull applies signs a
+    receipt or writes a register entry naming a received letter."""
+
+    stored: set[str]
+    answered: set[str]
+    receipts: set[str]
+    registered: set[str]
+
+    @classmethod
+    def of(cls, store: Store, env_ids: list[str]) -> Known:
+        """What ``store`` holds about ``env_ids``."""
+        own = store.rows_in("SELECT ref, status FROM feed WHERE kind = 'receipt' AND ref", env_ids)
+        answered = store.rows_in(
+            "SELECT letter_env FROM delivered_letters WHERE letter_env", env_ids
+        )
+        registered = store.rows_in(
+            "SELECT letter_env FROM register_entries WHERE letter IS NULL AND letter_env", env_ids
+        )
+        stored = store.rows_in("SELECT env_id FROM letters WHERE env_id", env_ids)
+        return cls(
+            stored={r[0] for r in stored},
+            answered={r[0] for r in answered} | {r[0] for r in own if r[1] == "delivered"},
+            receipts={r[0] for r in own},
+            registered={r[0] for r in registered},
+        )
+
+
 def apply_incoming_letter(
-    ctx: NodeContext, store: Store, env_id: str, letter: Letter, now: float
+    ctx: NodeContext,
+    store: Store,
+    env_id: str,
+    letter: Letter,
+    now: float,
+    known: Known | None = None,
 ) -> str:
-    """Store a verified letter addressed to this office and acknowledge its delivery."""
+    """Store a verified letter addressed to this office and acknowledge its delivery;
+    ``known`` is what the database held about the pulled batch it belongs to."""
     if ctx.office not in letter.recipients:
         return "ignored: not addressed to this office"
     if letter.origin == ctx.office:
         return "ignored: own letter"
-    if store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,)) is not None:
+    if (
+        env_id in known.stored
+        if known is not None
+        else store.scalar("SELECT id FROM letters WHERE env_id = ?", (env_id,)) is not None
+    ):
         deliveries.emit_delivered(ctx, store, env_id, now)
         return "duplicate"
     letter_id = store.insert(
         "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
     )
+    if known is not None:
+        known.stored.add(env_id)
     attachments = letter.attachment_list()
     for att in attachments:
         record_attachment(store, att, present=has_blob(ctx.blob_dir(), att.sha256), direction="in")
@@ -75,8 +121,13 @@ def apply_incoming_letter(
         {"env_id": env_id, "from": letter.origin, "number": letter.number},
     )
     # After a restore or catch-up our own receipts may already say what became of it.
-    _bring_to_own_receipts(store, letter_id, env_id, _own_receipts(store, env_id))
-    if not deliveries.answered(store, env_id):
+    if known is None or env_id in known.receipts or env_id in known.registered:
+        _bring_to_own_receipts(store, letter_id, env_id, _own_receipts(store, env_id))
+    if not (
+        deliveries.answered(store, env_id)
+        if known is None
+        else env_id in known.answered or deliveries.pending(store, env_id)
+    ):
         hashes = [att.sha256 for att in attachments]
         at = feed.iso(now)
         deliveries.deliver(ctx, store, env_id, letter.origin, hashes, at, now, waited=False)

@@ -246,6 +246,16 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def rows_in(self, select: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``select`` (ending in a column) ``IN (values)``, as tuples, asked 500
+        values at a time (SQLite's bound on the parameters of one statement)."""
+        rows: list[tuple[Any, ...]] = []
+        for i in range(0, len(values), 500):
+            part = values[i : i + 500]
+            marks = ", ".join("?" for _ in part)
+            rows.extend(self.conn.execute(f"{select} IN ({marks})", part))
+        return rows
+
     def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """The first column of the first row, or None."""
         row = self.conn.execute(sql, params).fetchone()

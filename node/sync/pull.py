@@ -132,9 +132,17 @@ def _check_checkpoint(ctx: NodeContext, store: Store, answer: dict[str, Any]) ->
     return cp
 
 
-def _apply(ctx: NodeContext, store: Store, env: Envelope, env_id: str, msg: Any, now: float) -> str:
+def _apply(
+    ctx: NodeContext,
+    store: Store,
+    env: Envelope,
+    env_id: str,
+    msg: Any,
+    now: float,
+    known: inbox.Known | None = None,
+) -> str:
     if isinstance(msg, Letter):
-        return inbox.apply_incoming_letter(ctx, store, env_id, msg, now)
+        return inbox.apply_incoming_letter(ctx, store, env_id, msg, now, known)
     if isinstance(msg, Receipt):
         return inbox.apply_receipt(ctx, store, msg, now)
     if isinstance(msg, Deliveries):
@@ -183,16 +191,11 @@ class _Applied:
     def __init__(self, store: Store, env_ids: list[str]) -> None:
         self.known = _in_mailbox(store, env_ids)
         self.any_held = held.any_held(store)
+        self.letters = inbox.Known.of(store, env_ids)
 
 
 def _in_mailbox(store: Store, env_ids: list[str]) -> set[str]:
-    known: set[str] = set()
-    for i in range(0, len(env_ids), 500):
-        part = env_ids[i : i + 500]
-        marks = ", ".join("?" for _ in part)
-        sql = f"SELECT env_id FROM mailbox WHERE env_id IN ({marks})"  # noqa: S608
-        known.update(r[0] for r in store.conn.execute(sql, part))
-    return known
+    return {r[0] for r in store.rows_in("SELECT env_id FROM mailbox WHERE env_id", env_ids)}
 
 
 def _store_verified(
@@ -214,7 +217,7 @@ def _store_verified(
     origin = getattr(msg, "origin", "hub") if env.kind != "lease" else "hub"
     if origin == ctx.office:
         return
-    outcome = _apply(ctx, store, env, env_id, msg, now)
+    outcome = _apply(ctx, store, env, env_id, msg, now, applied.letters)
     applied.known.add(env_id)
     store.insert(
         "mailbox",
