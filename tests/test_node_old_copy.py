@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from support import CHIANG_MAI, CHIANG_RAI
+from support import CHIANG_MAI, CHIANG_RAI, MINISTRY
 from test_node_support import Federation, Node, closed_port_url
 
 from hub.admin.reports import numbering_report
@@ -249,4 +249,28 @@ def test_letter_received_after_the_copy_is_received_once_with_its_first_receipt(
     assert cm.sync().ok
     tracking = cm.call("GET", f"/api/letters/{sent['id']}")["tracking"]
     assert [(t["state"], t["receipt_number"]) for t in tracking] == [("registered", "1")]
+    assert invariants(fed) == []
+
+
+def test_old_copy_from_before_a_lease_goes_on_after_the_numbers_it_gave(
+    fed: Federation, tmp_path: Path
+) -> None:
+    fed.share(MINISTRY, "ว", [CHIANG_MAI, CHIANG_RAI])
+    cm, cr = fed.node(CHIANG_MAI, LEASE_SIZE=5), fed.node(CHIANG_RAI)
+    copy_folder(cm, tmp_path / "before-the-lease")
+    assert cm.sync().ok  # the hub leases เชียงใหม่ มท 0200/ว 1-5
+    given = [cm.send(recipients=[CHIANG_RAI], series="ว")["number"] for _ in range(2)]
+    assert given == ["มท 0200/ว 1", "มท 0200/ว 2"]
+    assert cm.sync().ok
+
+    # The disk is replaced by the copy: its lease arrives again after the hub's copy of the
+    # feed has brought back the two numbers taken from it.
+    put_folder_back(cm, tmp_path / "before-the-lease")
+    back = Node(cm.instance, cm.clock)
+    assert back.sync().ok
+    third = back.send(recipients=[CHIANG_RAI], series="ว")
+    assert third["number"] == "มท 0200/ว 3"
+    assert back.sync().ok and cr.sync().ok
+    assert cr.sync().ok and back.sync().ok  # its receipts reach the hub, then เชียงใหม่
+    assert sorted(r["number"] for r in cr.inbox()) == [*given, "มท 0200/ว 3"]
     assert invariants(fed) == []

@@ -48,6 +48,14 @@ def apply_lease(ctx: NodeContext, store: Store, env: Envelope, lease: Lease, now
             return "duplicate"
         assert lease.start is not None and lease.end is not None
         ensure_register_by_id(ctx, store, lease.register)
+        # A database back from an old copy may already hold numbers of this lease, issued
+        # before the copy was lost and replayed from the hub's copy of the feed: the lease
+        # goes on after them.
+        used = store.scalar(
+            "SELECT MAX(number) FROM register_entries"
+            " WHERE register = ? AND number BETWEEN ? AND ?",
+            (lease.register, lease.start, lease.end),
+        )
         store.insert(
             "leases",
             {
@@ -55,7 +63,7 @@ def apply_lease(ctx: NodeContext, store: Store, env: Envelope, lease: Lease, now
                 "register": lease.register,
                 "start": lease.start,
                 "end": lease.end,
-                "next": lease.start,
+                "next": lease.start if used is None else int(used) + 1,
                 "granted_at": now,
             },
         )
