@@ -89,6 +89,8 @@ class Soak:
         self.gone_with_disk: set[str] = set()
         self.log_from: dict[str, int] = {}  # who: size of its log when last started
         self.killed: set[str] = set()
+        self.armed: set[str] = set()
+        """Processes running with a crash point armed (``hub`` or an office)."""
         self.unexpected_exits: list[str] = []
         self.log = (args.workdir / "soak-events.jsonl").open("a", encoding="utf-8")
 
@@ -195,6 +197,10 @@ class Soak:
         """Start the hub (``who`` is ``hub``) or a node again, its log read from here on."""
         log = self.fed.log(who)
         self.log_from[who] = log.stat().st_size if log.exists() else 0
+        if crash_at:
+            self.armed.add(who)
+        else:
+            self.armed.discard(who)
         if who == "hub":
             self.fed.start_hub(crash_at)
         else:
@@ -315,6 +321,11 @@ class Soak:
         """Bring everything back, finish the day, stop the processes and check the stores."""
         unsettled: list[str] = []
         self.revive()
+        for who in sorted(self.armed):  # the day is over: no crash point fires while settling
+            service = self.fed.hub if who == "hub" else self.fed.nodes[who]
+            assert service is not None
+            service.stop()
+            self.start(who)
         self.fed.heal()
         try:
             self.fed.sync_until_quiet()
