@@ -5,6 +5,7 @@ copied disk run on a second machine) still answers each letter exactly once."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,14 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN
+from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, Clock
 from test_node_old_copy import copy_folder, invariants, put_folder_back
-from test_node_support import Federation, Node
+from test_node_support import Federation, Node, PaperHub, offline_node
 
+from node.records.deliveries import answering_together
 from node.storage import feed
 from node.sync.rebase import rebase
 from node.sync.restore import restore_from_hub
 from protocol.envelope import Envelope, sign_envelope
+from protocol.limits import MAX_DELIVERIES
 from protocol.messages import Deliveries, FeedMessage, Receipt
 from scripts.invariants import check_federation, hub_rows
 
@@ -343,3 +346,20 @@ def test_rebase_names_only_the_letters_the_hubs_copy_did_not_answer(
     assert set(named.values()) <= {r["env_id"] for r in cr.rows("SELECT env_id FROM feed")}
     with cr.store() as store:
         assert all(feed.delivered(store, x) for x in letters.values())
+
+
+def test_a_batch_of_more_letters_than_one_envelope_names_is_answered_in_several(
+    tmp_path: Path, paper: PaperHub, clock: Clock
+) -> None:
+    node = offline_node(tmp_path, CHIANG_RAI, paper, clock)
+    letters = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(MAX_DELIVERIES * 2 + 500)]
+    with node.store() as store, store.transaction():
+        with answering_together(node.ctx, store, clock()) as batch:
+            for letter in letters:
+                batch.add(CHIANG_MAI, letter, "2026-11-18T03:00:00Z")
+            batch.add(CHIANG_MAI, letters[0], "2026-11-18T03:00:00Z")  # named once
+    named = [d["letters"] for d in deliveries_of(node)]
+    assert [len(n) for n in named] == [MAX_DELIVERIES, MAX_DELIVERIES, 500]
+    assert [x for n in named for x in n] == letters
+    with node.store() as store:
+        assert all(feed.delivered(store, letter) for letter in letters)
