@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -47,12 +48,22 @@ def payload_type(kind: str, version: int = 1) -> str:
     return f"application/vnd.saraban.{kind}+json; v={version}"
 
 
+_KINDS: dict[str, str] = {}
+"""The kind of each payload type met, read once."""
+
+
 def kind_of(ptype: str) -> str:
     """The message kind named by a payload type; raise :class:`MalformedEnvelope` if foreign."""
+    kind = _KINDS.get(ptype)
+    if kind is not None:
+        return kind
     m = _TYPE_RE.fullmatch(ptype)
     if not m:
         raise MalformedEnvelope(f"unknown payload type {ptype[:80]!r}")
-    return m.group(1)
+    kind = m.group(1)
+    if len(_KINDS) < 64:  # the kinds this project signs; a stranger's are not kept
+        _KINDS[ptype] = kind
+    return kind
 
 
 _PAE_HEADS: dict[str, bytes] = {}
@@ -104,9 +115,9 @@ class Envelope:
     body: bytes
     signatures: tuple[Signature, ...]
 
-    @property
+    @cached_property
     def env_id(self) -> str:
-        """hex SHA-256 of the body."""
+        """hex SHA-256 of the body, computed once (and sent along when pickled)."""
         return env_id_of(self.body)
 
     @property

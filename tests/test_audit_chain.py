@@ -77,6 +77,33 @@ def test_an_entry_says_who_what_when_which_letter_and_from_where(fed: Federation
         assert not verify_audit(s).ok
 
 
+def test_entries_written_together_or_after_a_rollback_chain_on(fed: Federation) -> None:
+    """Entries written in one transaction chain on each other without reading the last one
+    back, and a transaction rolled back leaves no link the next entry chains on."""
+    from node.storage.audit import record, verify_audit
+
+    cm = fed.node(CHIANG_MAI)
+    with cm.store() as s:
+        before = s.scalar("SELECT MAX(id) FROM audit") or 0
+        with s.transaction():
+            first = record(s, 1.0, "system", "letter_received", "letter:1", {"n": 1})
+            second = record(s, 2.0, "system", "letter_received", "letter:2", {"n": 2})
+        with pytest.raises(RuntimeError), s.transaction():
+            record(s, 3.0, "system", "letter_received", "letter:3", {"n": 3})
+            raise RuntimeError("the batch failed")
+        with s.transaction():
+            third = record(s, 4.0, "system", "letter_received", "letter:4", {"n": 4})
+        assert (first, second, third) == (before + 1, before + 2, before + 3)
+        assert [
+            r["subject"] for r in s.query("SELECT subject FROM audit WHERE id > ?", (before,))
+        ] == [
+            "letter:1",
+            "letter:2",
+            "letter:4",
+        ]
+        assert verify_audit(s).ok
+
+
 # -- at the node: `saraban node audit verify` names each broken entry --------------------
 
 

@@ -93,7 +93,9 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one audit row inside the caller's transaction; return its id."""
-    last = store.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    last = store.audit_head
+    if last is None:
+        last = store.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = last[1] if last else GENESIS
     row_id = (last[0] if last else 0) + 1
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
@@ -113,6 +115,8 @@ def record(
             "hash": digest,
         },
     )
+    if store.in_transaction:
+        store.audit_head = (row_id, digest)
     return row_id
 
 

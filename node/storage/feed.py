@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from node.storage.store import Store
@@ -28,6 +29,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 
 
+@lru_cache(maxsize=64)
 def iso(ts: float) -> str:
     """A Unix time as the ISO 8601 UTC text used in message bodies."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

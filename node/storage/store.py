@@ -74,6 +74,10 @@ class Store:
         self.deliveries: Any = None
         """The ``delivered`` answers of the open transaction, signed together at its end
         (:func:`node.records.deliveries.answering_together`); None outside one."""
+        self.audit_head: tuple[int, str] | None = None
+        """The id and hash of the last audit entry the open transaction wrote
+        (:func:`node.storage.audit.record`), so the next one does not read them back;
+        None outside one."""
         self._timeout_ms = int(busy_timeout_ms)
         self.place = disk.database_place(self.path)
         self.refusal: CannotWrite | None = None
@@ -190,12 +194,18 @@ class Store:
             raise
         finally:
             self._depth = 0
+            self.audit_head = None
             pending, self._after_commit = self._after_commit, []
         disk.clear(self.place)
         if marks is not None and self.sidecar is not None:
             self._write_sidecar(self.sidecar, marks)
         for work in pending:
             work()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open on this store."""
+        return self._depth > 0
 
     @contextmanager
     def page_cache(self, kib: int) -> Iterator[None]:

@@ -136,7 +136,11 @@ def verify_pulled(
         _trusted_here[directory_env_id] = trusted
     # node.records.directory.keys_from_list, without importing the node's records here.
     hub_keys = {e["keyid"]: public_key_from_b64(e["public"]) for e in hub_entries}
-    return verify_each(wires, trusted, hub_keys)
+    verdicts = verify_each(wires, trusted, hub_keys)
+    for env, _, _ in verdicts:
+        if env is not None:
+            env.env_id  # noqa: B018  computed here, it is pickled along: not in the writer
+    return verdicts
 
 
 PULL_POOL_IDLE_SECONDS = 60.0
