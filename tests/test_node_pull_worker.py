@@ -16,11 +16,13 @@ from test_node_support import Federation, PaperHub
 from test_workers import await_exit
 
 from node.records.directory import keys_from_list
+from node.records.letter_columns import letter_columns
 from node.sync import verify
 from node.sync.verify import PULL_POOL, PULL_POOL_MIN_BATCH, verify_each, verify_pulled
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, Signature, sign_envelope
 from protocol.keys import Signer
+from protocol.messages import Letter
 from protocol.workers import available_cores
 from scripts.bench.traffic import thai_letter
 
@@ -82,12 +84,16 @@ def test_the_worker_judges_every_envelope_as_the_node_process_does(pull_worker: 
         verify_pulled, (trusted.directory, trusted.env_id, paper.pins()), wires
     )
     assert PULL_POOL.handed > handed, "the batch was not handed to the worker"
-    assert there == here
-    codes = [error.split(":")[0] for _, _, error in there if error]
+    assert [(env, msg, error) for env, msg, error, _ in there] == here
+    codes = [error.split(":")[0] for _, _, error, _ in there if error]
     assert codes == ["bad_signature", "unknown_key", "bad_message", "malformed_envelope"]
-    assert sum(1 for env, msg, _ in there if env is not None and msg is not None) == 58 + 1
+    assert sum(1 for env, msg, _, _ in there if env is not None and msg is not None) == 58 + 1
+    # A letter comes with its row's columns, worked out as the node process would.
+    for _, msg, _, columns in there:
+        assert columns == (letter_columns(msg) if isinstance(msg, Letter) else None)
+    assert any(columns is not None for *_, columns in there)
     # Envelopes come back without the text they were decoded from; it is put back here.
-    env, _, _ = there[0]
+    env, _, _, _ = there[0]
     assert env is not None and env.decoded_from(wires[0]).to_wire() == wires[0]
 
 

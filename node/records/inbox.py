@@ -90,9 +90,11 @@ def apply_incoming_letter(
     letter: Letter,
     now: float,
     known: Known | None = None,
+    columns: dict[str, Any] | None = None,
 ) -> str:
     """Store a verified letter addressed to this office and acknowledge its delivery;
-    ``known`` is what the database held about the pulled batch it belongs to."""
+    ``known`` is what the database held about the pulled batch it belongs to, ``columns``
+    the letter's row columns if the pull's worker worked them out."""
     if ctx.office not in letter.recipients:
         return "ignored: not addressed to this office"
     if letter.origin == ctx.office:
@@ -105,7 +107,8 @@ def apply_incoming_letter(
         deliveries.emit_delivered(ctx, store, env_id, now)
         return "duplicate"
     letter_id = store.insert(
-        "letters", letter_row(letter, env_id, direction="in", state="delivered", now=now)
+        "letters",
+        letter_row(letter, env_id, direction="in", state="delivered", now=now, columns=columns),
     )
     if known is not None:
         known.stored.add(env_id)

@@ -140,9 +140,10 @@ def _apply(
     msg: Any,
     now: float,
     known: inbox.Known | None = None,
+    columns: dict[str, Any] | None = None,
 ) -> str:
     if isinstance(msg, Letter):
-        return inbox.apply_incoming_letter(ctx, store, env_id, msg, now, known)
+        return inbox.apply_incoming_letter(ctx, store, env_id, msg, now, known, columns)
     if isinstance(msg, Receipt):
         return inbox.apply_receipt(ctx, store, msg, now)
     if isinstance(msg, Deliveries):
@@ -169,6 +170,8 @@ class _Pulled:
     env: Envelope | None = None
     msg: Any = None
     error: str | None = None
+    columns: dict[str, Any] | None = None
+    """A letter's row columns, when the pull's worker worked them out."""
 
 
 def _verify(wire: Any, trusted: TrustedDirectory, hub_keys: dict[str, Any]) -> _Pulled:
@@ -206,9 +209,11 @@ def _store_verified(
     now: float,
     result: SyncResult,
     applied: _Applied,
+    columns: dict[str, Any] | None = None,
 ) -> None:
     """Apply a verified envelope once and keep it in the mailbox (inside a transaction);
-    a copy of it held earlier (bytes damaged on the way, say) is held no more."""
+    a copy of it held earlier (bytes damaged on the way, say) is held no more. ``columns``
+    are a letter's row columns when the pull's worker worked them out."""
     env_id = env.env_id
     if applied.any_held:
         held.release(store, env_id)
@@ -217,7 +222,7 @@ def _store_verified(
     origin = getattr(msg, "origin", "hub") if env.kind != "lease" else "hub"
     if origin == ctx.office:
         return
-    outcome = _apply(ctx, store, env, env_id, msg, now, applied.letters)
+    outcome = _apply(ctx, store, env, env_id, msg, now, applied.letters, columns)
     applied.known.add(env_id)
     store.insert(
         "mailbox",
@@ -294,10 +299,11 @@ def _fetch(
         args = (trusted.directory, trusted.env_id, hub_keys)
         verdicts = PULL_POOL.map_runs(verify_pulled, args, wires)
     else:
-        verdicts = verify_each(wires, trusted, keys_from_list(hub_keys))
+        verified = verify_each(wires, trusted, keys_from_list(hub_keys))
+        verdicts = [(env, msg, error, None) for env, msg, error in verified]
     pulled = [
-        _Pulled(wire, env if env is None else env.decoded_from(wire), msg, error)
-        for wire, (env, msg, error) in zip(wires, verdicts, strict=True)
+        _Pulled(wire, env if env is None else env.decoded_from(wire), msg, error, columns)
+        for wire, (env, msg, error, columns) in zip(wires, verdicts, strict=True)
     ]
     return _Answer(answer, pulled, trusted, hub_keys)
 
@@ -438,7 +444,7 @@ def _apply_batch(
                 item = held.Unverified.from_wire(p.wire)
                 held.hold(store, item, f"waits_for: {waits[:12]}", now, waits_for=waits)
                 continue
-            _store_verified(ctx, store, p.env, p.msg, now, result, applied)
+            _store_verified(ctx, store, p.env, p.msg, now, result, applied, p.columns)
             crash_point("node_pull_mid_batch")
         store.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (answer.get("cursor"),))
         remember_watch(store, answer)

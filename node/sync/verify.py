@@ -25,18 +25,21 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from node.records.letter_columns import letter_columns
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope, verify_envelope
 from protocol.errors import BadMessage, SarabanError, UnknownKey
 from protocol.hub_messages import HUB_KINDS, Directory, parse_hub_message
 from protocol.keys import HUB_OFFICE, public_key_from_b64, split_keyid
-from protocol.messages import FEED_KINDS, FeedMessage, Message, parse_feed_message
+from protocol.messages import FEED_KINDS, FeedMessage, Letter, Message, parse_feed_message
 from protocol.workers import WorkerPool, available_cores
 
 log = logging.getLogger(__name__)
 
 Verdict = tuple[Envelope | None, Message | None, str | None]
 """One pulled envelope judged: ``(envelope, message, None)``, or ``(None, None, why)``."""
+PulledVerdict = tuple[Envelope | None, Message | None, str | None, dict[str, Any] | None]
+"""A :data:`Verdict` with a letter's row columns worked out, None for anything else."""
 
 
 def verify_office_envelope(env: Envelope, trusted: TrustedDirectory) -> FeedMessage:
@@ -126,9 +129,11 @@ def verify_pulled(
     directory_env_id: str,
     hub_entries: list[dict[str, Any]],
     wires: Sequence[Any],
-) -> list[Verdict]:
+) -> list[PulledVerdict]:
     """:func:`verify_each` with the trust as plain data (it pickles): the verified
-    directory with its env_id, and the pinned hub keys ``[{"keyid", "public"}]``."""
+    directory with its env_id, and the pinned hub keys ``[{"keyid", "public"}]``. Each
+    verdict comes with what the writer would otherwise work out itself: the envelope's
+    id, and a letter's row columns (:func:`~node.records.letter_columns.letter_columns`)."""
     trusted = _trusted_here.get(directory_env_id)
     if trusted is None:
         trusted = TrustedDirectory(directory, directory_env_id)
@@ -136,11 +141,15 @@ def verify_pulled(
         _trusted_here[directory_env_id] = trusted
     # node.records.directory.keys_from_list, without importing the node's records here.
     hub_keys = {e["keyid"]: public_key_from_b64(e["public"]) for e in hub_entries}
-    verdicts = verify_each(wires, trusted, hub_keys)
-    for env, _, _ in verdicts:
+    prepared: list[PulledVerdict] = []
+    for env, msg, error in verify_each(wires, trusted, hub_keys):
+        columns = None
         if env is not None:
             env.env_id  # noqa: B018  computed here, it is pickled along: not in the writer
-    return verdicts
+            if isinstance(msg, Letter):
+                columns = letter_columns(msg)
+        prepared.append((env, msg, error, columns))
+    return prepared
 
 
 PULL_POOL_IDLE_SECONDS = 60.0
