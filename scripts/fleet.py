@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import selectors
 import signal
 import socket
@@ -23,16 +24,51 @@ import requests
 STARTUP_TIMEOUT = 60.0
 
 
+LISTEN_PORTS = (10000, 65535)
+"""Where :func:`free_ports` looks, less the kernel's range for outgoing connections."""
+
+
+def _outgoing_range() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux's default if unknown)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports that were free a moment ago on 127.0.0.1."""
-    socks, ports = [], []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+    """``count`` distinct ports that were free a moment ago on 127.0.0.1.
+
+    They are picked at random outside the range the kernel gives outgoing connections: a
+    port from that range (what binding port 0 gives) can be taken by any connection another
+    process opens before the server started on it binds it ("Address already in use")."""
+    low, high = _outgoing_range()
+    choices = [p for p in range(*LISTEN_PORTS) if not low <= p <= high]
+    rng = random.SystemRandom()
+    socks: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        for _ in range(count * 20):
+            if len(ports) == count:
+                break
+            s = socket.socket()
+            port = rng.choice(choices) if choices else 0
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+        while len(ports) < count:  # nothing free out there: the kernel's choice
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
     return ports
 
 
