@@ -13,6 +13,8 @@ Each property runs 1,000 examples under ``make test`` and the ``fuzz`` profile's
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -33,9 +35,9 @@ from protocol.auth import (
 from protocol.canonical import canonical_bytes, parse_canonical
 from protocol.directory import TrustedDirectory, accept_directory
 from protocol.envelope import Envelope, Signature, pae, sign_envelope, verify_envelope
-from protocol.errors import SarabanError
+from protocol.errors import BadMessage, SarabanError
 from protocol.hub_messages import HUB_KINDS, Ack, Checkpoint, Directory, Lease
-from protocol.keys import Signer, b64encode
+from protocol.keys import Signer, b64decode, b64encode
 from protocol.messages import (
     FEED_KINDS,
     Attachment,
@@ -645,3 +647,32 @@ def test_a_letter_number_built_from_any_fields_is_valid_or_refused_typed(
     except SarabanError:
         return
     assert parse_letter_number(number.format()) == number
+
+
+def _stdlib_b64decode(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+
+
+BASE64_TEXT = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n ก-_"
+)
+
+
+@given(st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode()) | BASE64_TEXT)
+def test_base64_is_read_as_the_standard_library_reads_it_strictly(text: str) -> None:
+    """The fast decoder (pybase64) answers exactly what the standard library's strict
+    decoder answers, bytes or refusal, for encodings and for near misses alike."""
+    expected = _stdlib_b64decode(text)
+    try:
+        got: bytes | None = b64decode(text)
+    except BadMessage:
+        got = None
+    assert got == expected
+
+
+@given(st.binary(max_size=3000))
+def test_base64_is_written_as_the_standard_library_writes_it(data: bytes) -> None:
+    assert b64encode(data) == base64.b64encode(data).decode("ascii")
