@@ -17,7 +17,8 @@ written to ``search.json`` beside the databases and printed as JSON. ``--only no
 ``--only portal`` runs one part; ``--quick`` runs both on 2,000 letters in
 ``bench-results/quick/`` (the figure then goes to ``bench-results/quick/bench-results.json``
 unless ``--out`` says otherwise), as a smoke test; ``--dir`` puts the databases elsewhere.
-Exits 1 when a target is missed or a number query misses its letter.
+Exits 1 when a number query misses its letter or, except with ``--quick`` (whose sizes time
+nothing worth a verdict), when a target is missed.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _node(args: argparse.Namespace, path: Path, letters: int, results: dict[str,
         target = "" if name == "filtered" else f"  target p95 ≤ {TARGET_P95_MS:.0f} ms"
         if name != "filtered" and fig["p95_ms"] > TARGET_P95_MS:
             target += " BELOW TARGET"
-            ok = False
+            ok = args.quick and ok  # a smoke test's tiny sizes time nothing worth a verdict
         ok &= not fig["missed"]
         _print_family(name, fig, target)
     print(f"database {results['db_bytes'] / 2**30:.2f} GiB at {path}")
@@ -138,7 +139,7 @@ def _portal(
         _print_family(f"portal {name}", fig, target)
     print(figure.line())
     print(f"hub database {results['portal_db_bytes'] / 2**30:.2f} GiB at {path}; figure in {out}")
-    return figure.met and not missed
+    return (figure.met or args.quick) and not missed
 
 
 def _print_family(name: str, fig: dict[str, Any], note: str) -> None:
