@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -43,42 +43,31 @@ _MAX_PAYLOAD_CHARS = 4 * ((MAX_ENVELOPE_BYTES + 2) // 3)
 KeyResolver = Callable[[str], Ed25519PublicKey | None]
 
 
+@lru_cache(maxsize=64)
 def payload_type(kind: str, version: int = 1) -> str:
     """The DSSE payload type of a message kind."""
     return f"application/vnd.saraban.{kind}+json; v={version}"
 
 
-_KINDS: dict[str, str] = {}
-"""The kind of each payload type met, read once."""
-
-
+@lru_cache(maxsize=64)  # read once per payload type; a refused one raises, and is not kept
 def kind_of(ptype: str) -> str:
     """The message kind named by a payload type; raise :class:`MalformedEnvelope` if foreign."""
-    kind = _KINDS.get(ptype)
-    if kind is not None:
-        return kind
     m = _TYPE_RE.fullmatch(ptype)
     if not m:
         raise MalformedEnvelope(f"unknown payload type {ptype[:80]!r}")
-    kind = m.group(1)
-    if len(_KINDS) < 64:  # the kinds this project signs; a stranger's are not kept
-        _KINDS[ptype] = kind
-    return kind
+    return m.group(1)
 
 
-_PAE_HEADS: dict[str, bytes] = {}
-"""``DSSEv1 <len(type)> <type> `` of each payload type met, built once."""
+@lru_cache(maxsize=64)
+def _pae_head(ptype: str) -> bytes:
+    """``DSSEv1 <len(type)> <type> ``, built once per payload type."""
+    t = ptype.encode("utf-8")
+    return b"DSSEv1 %d %s " % (len(t), t)
 
 
 def pae(ptype: str, body: bytes) -> bytes:
     """DSSE v1 pre-authentication encoding of ``(type, body)``."""
-    head = _PAE_HEADS.get(ptype)
-    if head is None:
-        t = ptype.encode("utf-8")
-        head = b"DSSEv1 %d %s " % (len(t), t)
-        if len(_PAE_HEADS) < 64:  # the kinds this project signs; a stranger's are not kept
-            _PAE_HEADS[ptype] = head
-    return b"%s%d %s" % (head, len(body), body)
+    return b"%s%d %s" % (_pae_head(ptype), len(body), body)
 
 
 def env_id_of(body: bytes) -> str:
@@ -209,10 +198,6 @@ class Envelope:
         return cls.from_wire(obj)
 
 
-_SIGNED_TYPES: dict[str, str] = {}
-"""The payload type of each kind signed so far: built once, not at every signature."""
-
-
 def _signed(ptype: str, data: bytes, keyid: str, sig: bytes) -> Envelope:
     """``Envelope(ptype, data, (Signature(keyid, sig),))``, built without the frozen
     dataclasses' ``__init__``, which sets each field through ``object.__setattr__``: half
@@ -226,9 +211,7 @@ def _signed(ptype: str, data: bytes, keyid: str, sig: bytes) -> Envelope:
 
 def sign_envelope(kind: str, body: Mapping[str, Any], signer: Signer) -> Envelope:
     """Canonicalise ``body`` and sign it as an envelope of ``kind``."""
-    ptype = _SIGNED_TYPES.get(kind)
-    if ptype is None:
-        ptype = _SIGNED_TYPES.setdefault(kind, payload_type(kind))
+    ptype = payload_type(kind)
     data = canonical_bytes(body if type(body) is dict else dict(body))
     if len(data) > MAX_ENVELOPE_BYTES:
         raise BoundsError(
