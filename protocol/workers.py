@@ -215,8 +215,18 @@ class WorkerPool:
 
     def ready(self, wait: bool = False) -> bool:
         """Whether the workers run, starting them when there are none; with ``wait``,
-        waiting for them to run."""
-        return self._ready(wait) is not None
+        waiting for them to run (the idle stop leaves them alone meanwhile: a worker may
+        take longer than ``idle_seconds`` to start on a loaded machine)."""
+        if not wait:
+            return self._ready(False) is not None
+        with self.lock:
+            self.busy += 1
+        try:
+            return self._ready(True) is not None
+        finally:
+            with self.lock:
+                self.busy -= 1
+                self._keep_alive()
 
     def _ready(self, wait: bool) -> _Generation | None:
         """The running generation, starting one when there is none; None while it starts."""

@@ -157,6 +157,16 @@ def test_an_idle_pool_ends_its_worker_and_starts_one_again_when_needed() -> None
         idle.stop()
 
 
+def test_waiting_for_workers_that_start_slower_than_the_idle_stop_still_gets_them() -> None:
+    # A worker takes far longer than a millisecond to start: the idle stop must not end
+    # the workers a caller is waiting for (a loaded machine took longer than 0.2 s).
+    idle = make_pool(idle_seconds=0.001)
+    try:
+        assert idle.ready(wait=True), "the idle stop ended the workers being waited for"
+    finally:
+        idle.stop()
+
+
 def test_a_pool_of_no_workers_does_everything_here() -> None:
     none = make_pool(workers=0)
     assert not none.ready(wait=True)
