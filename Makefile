@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 ARGS ?=
-WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
 SOAK_MINUTES ?= 30
 SOAK_SEED ?= 1
 
@@ -87,10 +87,12 @@ bench-search: $(TEST_STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m scripts.soak --minutes $(SOAK_MINUTES) --seed $(SOAK_SEED) $(ARGS)
 
-# The fault scenarios too long for make test (tests/faults, marked soak), and 2,000
-# concurrent sends at one node (tests/test_node_concurrency.py).
+# The fault scenarios too long for make test (marked soak: tests/faults, the kill points
+# of tests/test_crash_faults.py), and 2,000 concurrent sends at one node
+# (tests/test_node_concurrency.py).
 soak-scenarios: $(TEST_STAMP)
-	$(BIN)/pytest -n $(WORKERS) -m soak tests/faults tests/test_node_concurrency.py $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) -m soak tests/faults tests/test_crash_faults.py \
+		tests/test_node_concurrency.py $(ARGS)
 
 # One office (ROLE=node NAME=chiangmai) or the hub (ROLE=hub) as a systemd service on this
 # Debian machine, as root: /opt/saraban, /var/lib/saraban/NAME, /etc/saraban/NAME.env, the

@@ -47,7 +47,8 @@ def bangkok(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec
 def serve(app: Flask) -> Iterator[str]:
     """``app`` over real HTTP on 127.0.0.1 (a free port); yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to look again: every 50 ms, not its default 0.5 s
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -8,6 +8,9 @@ hub's feed, a node's received count), never by a bare sleep. The killed process 
 restarted on the same instance folder and port, everyone syncs until a round moves
 nothing, the recipients register every letter, and the stores are then read by
 :func:`scripts.invariants.check_federation`, which re-verifies every stored envelope.
+
+``make test`` kills the sender mid-push and a recipient mid-pull, and the hub late in a
+push; the other kill points (20–40 s each on two cores) run in ``make soak-scenarios``.
 """
 
 from __future__ import annotations
@@ -337,7 +340,12 @@ SENDER_KILL_POINTS: dict[str, tuple[str, Callable[[Federation], bool]]] = {
 
 @pytest.mark.parametrize(
     ("sender_kill_point", "recipient_after"),
-    [("mid-upload", 0), ("early-push", 0), ("mid-push", 10), ("late", 45)],
+    [
+        pytest.param("mid-upload", 0, marks=pytest.mark.soak),
+        pytest.param("early-push", 0, marks=pytest.mark.soak),
+        ("mid-push", 10),
+        pytest.param("late", 45, marks=pytest.mark.soak),
+    ],
 )
 def test_node_killed_mid_sync_loses_and_duplicates_nothing(
     federation: Federation, sender_kill_point: str, recipient_after: int
@@ -367,7 +375,9 @@ HUB_LETTERS = 150
 """Letters queued before the hub is killed: 15 pushes of 10, killed after the 2nd or the 11th."""
 
 
-@pytest.mark.parametrize("hub_after", [20, 110], ids=["early", "late"])
+@pytest.mark.parametrize(
+    "hub_after", [pytest.param(20, marks=pytest.mark.soak), 110], ids=["early", "late"]
+)
 def test_hub_killed_mid_push_loses_and_duplicates_nothing(
     federation: Federation, hub_after: int
 ) -> None:
