@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 from console_support import add_operators, console_login
+from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from jinja2.bccache import Bucket, BytecodeCache
 from support import Clock
 from test_hub_support import Hub
 from test_node_support import Federation, PaperHub, federation
@@ -78,6 +80,29 @@ def _share_url_builders() -> None:
 
 
 _share_url_builders()
+
+
+class _SharedTemplateCode(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app of the test process.
+
+    Each Flask app has a Jinja environment of its own, which compiles a page's template
+    the first time it renders it (tens of milliseconds for the larger pages); the tests
+    render the same templates in thousands of apps. A template is found by its file and
+    checked against its source, as Jinja's file cache does.
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
 
 
 @pytest.fixture(scope="session")
