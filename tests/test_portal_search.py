@@ -35,6 +35,7 @@ from hub.federation.letter_index import backfill_step, index_pending
 from hub.jobs import keep_portal_index
 from hub.portal.search import PortalQuery, PortalQueryError, PortalRow, Scope, search
 from hub.store import HubStore, open_store
+from hub.store.portal_letters_schema import PORTAL_INDEX_SETTINGS
 from protocol.envelope import Envelope
 from protocol.keys import b64encode
 from protocol.sealing import SEALED_SUBJECT, ContentKey, seal_letter
@@ -473,3 +474,23 @@ def test_query_typed_as_clerks_type_it_is_understood() -> None:
         "2026-12-01",
     )
     assert query.to_json()["from_th"] == "1 ธันวาคม 2569"
+
+
+@pytest.mark.sqlite_only("FTS5's settings of the SQLite index")
+def test_a_new_and_an_older_hub_file_gather_a_whole_batch_before_writing_the_index(
+    tmp_path: Path,
+) -> None:
+    database = Path(Hub(tmp_path, Clock()).app.config["DATABASE"])
+
+    def settings() -> dict[str, Any]:
+        with closing(sqlite3.connect(database)) as db:
+            return dict(db.execute("SELECT k, v FROM portal_fts_config").fetchall())
+
+    assert settings().items() >= dict(PORTAL_INDEX_SETTINGS).items()
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("DELETE FROM portal_fts_config WHERE k = 'hashsize'")
+        db.execute("DELETE FROM meta WHERE key = 'schema_version'")  # as an older hub left it
+    assert "hashsize" not in settings()
+    with closing(open_store(database)):
+        pass
+    assert settings().items() >= dict(PORTAL_INDEX_SETTINGS).items()

@@ -27,6 +27,7 @@ import psycopg
 
 from hub.errors import DatabaseUnavailable, StoreError
 from hub.store.pg_dialect import know_tables
+from hub.store.portal_letters_schema import PORTAL_INDEX_SETTINGS
 from hub.store.postgres import (
     PgConnection,
     is_postgres,
@@ -61,9 +62,12 @@ def _writer_of(path: str | Path) -> threading.RLock:
         return _WRITERS.setdefault(key, threading.RLock())
 
 
-SCHEMA_VERSION = hashlib.sha256((SCHEMA + repr(MIGRATIONS)).encode()).hexdigest()[:16]
-"""This version's schema (its tables and the columns added since), recorded in ``meta``
-when a database is brought up to date: one that records it already is left as it is."""
+SCHEMA_VERSION = hashlib.sha256(
+    (SCHEMA + repr(MIGRATIONS) + repr(PORTAL_INDEX_SETTINGS)).encode()
+).hexdigest()[:16]
+"""This version's schema (its tables, the columns added since and the portal index's
+settings), recorded in ``meta`` when a database is brought up to date: one that records it
+already is left as it is."""
 
 
 def _bring_up_to_date(conn: sqlite3.Connection | PgConnection) -> None:

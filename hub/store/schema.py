@@ -20,7 +20,7 @@ from hub.store.portal_accounts_schema import PORTAL_ACCOUNTS_SCHEMA, PORTAL_ACCO
 from hub.store.portal_letters_schema import (
     PORTAL_LETTERS_SCHEMA,
     PORTAL_LETTERS_TABLES,
-    mark_feed_for_indexing,
+    upgrade_portal_letters,
 )
 from hub.store.postgres import PgConnection, table_columns
 from hub.store.processes_schema import PROCESSES_SCHEMA
@@ -397,4 +397,4 @@ def upgrade(conn: sqlite3.Connection | PgConnection) -> None:
         " WHERE feed.origin = keys.office) WHERE status = 'retired' AND retired_seq IS NULL"
     )
     per_letter_receipt_facts(conn, SCHEMA)
-    mark_feed_for_indexing(conn)
+    upgrade_portal_letters(conn)
