@@ -389,16 +389,20 @@ class FaultFederation:
         return [(int(i), str(e), str(s)) for i, e, s in read_rows(self.node_db(office), sql)]
 
     def register_all(self, offices: Iterable[str] | None = None) -> int:
-        """ลงรับ every letter still waiting at each node; how many were registered."""
+        """ลงรับ every letter waiting at each node, as its clerk would: a letter whose
+        attachments have not all arrived yet waits for them (the node refuses it,
+        ``attachments_missing``); how many were registered."""
+        sql = (
+            "SELECT id FROM letters WHERE direction = 'in' AND state = 'delivered' AND env_id "
+            "NOT IN (SELECT letter_env FROM awaiting_attachments) ORDER BY id"
+        )
 
         def register(office: str) -> int:
             api = self.api(office)
-            done = 0
-            for letter_id, _, state in self.incoming(office):
-                if state == "delivered":
-                    api.call("POST", f"/api/letters/{letter_id}/register", {})
-                    done += 1
-            return done
+            ready = read_rows(self.node_db(office), sql)
+            for (letter_id,) in ready:
+                api.call("POST", f"/api/letters/{letter_id}/register", {})
+            return len(ready)
 
         chosen = tuple(offices or self.offices)
         with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:

@@ -70,3 +70,19 @@ def test_office_cut_off_by_a_partition_works_offline_and_catches_up(
         {SENDER: RECIPIENTS, RECIPIENTS[0]: (RECIPIENTS[1],)},
     )
     assert fed.status(SENDER)["online"]
+
+
+def test_a_letter_whose_attachment_has_not_arrived_waits_while_the_clerk_registers_the_rest(
+    start_federation: Start,
+) -> None:
+    receiver = RECIPIENTS[0]
+    fed = start_federation((SENDER, receiver))
+    sent = fed.send_letters(SENDER, (receiver,), 3, attach_every=2)  # the first and third
+    assert fed.sync(SENDER)["ok"]
+    fed.proxies[receiver].set_plan(FaultPlan({"drop": 1.0}, paths=("/blobs/",)))
+    fed.sync(receiver)  # the letters arrive, their attachments do not
+    assert [s for _, _, s in fed.incoming(receiver)] == ["delivered"] * 3
+
+    assert fed.register_all([receiver]) == 1  # the clerk registers the one without
+    assert [s for _, _, s in fed.incoming(receiver)] == ["delivered", "registered", "delivered"]
+    finish_and_check(fed, {SENDER: sent}, {SENDER: (receiver,)})
