@@ -39,7 +39,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
 from pathlib import Path
@@ -219,14 +220,8 @@ class WorkerPool:
         take longer than ``idle_seconds`` to start on a loaded machine)."""
         if not wait:
             return self._ready(False) is not None
-        with self.lock:
-            self.busy += 1
-        try:
+        with self._in_use():
             return self._ready(True) is not None
-        finally:
-            with self.lock:
-                self.busy -= 1
-                self._keep_alive()
 
     def _ready(self, wait: bool) -> _Generation | None:
         """The running generation, starting one when there is none; None while it starts."""
@@ -273,6 +268,19 @@ class WorkerPool:
             atexit.register(self.stop)
             self.exit_hooked = True
         return generation
+
+    @contextmanager
+    def _in_use(self) -> Iterator[None]:
+        """The pool counts as busy within (the idle stop leaves it alone), and its idle
+        time starts again at the end."""
+        with self.lock:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.busy -= 1
+                self._keep_alive()
 
     def _keep_alive(self) -> None:
         """(With the lock.) Put off the idle stop until ``idle_seconds`` after now."""
@@ -343,9 +351,7 @@ class WorkerPool:
         must give one answer per item whatever run it is given. When it raises in a
         worker, the batch is done again here, which raises the same error with its
         traceback."""
-        with self.lock:
-            self.busy += 1  # before ready(): the idle stop leaves a pool in use alone
-        try:
+        with self._in_use():  # before ready(): the idle stop leaves a pool in use alone
             generation = self._ready(wait=False)
             if generation is None:
                 return fn(*args, items)
@@ -356,10 +362,6 @@ class WorkerPool:
                 return fn(*args, items)
             except RunRaised:
                 return fn(*args, items)
-        finally:
-            with self.lock:
-                self.busy -= 1
-                self._keep_alive()
 
     def _runs(self, generation: _Generation, items: Sequence[T]) -> list[Sequence[T]]:
         """One run per worker, or runs of at most ``run_size`` (handed over one after
