@@ -108,6 +108,12 @@ class Store:
             uri=uri,
         )
         conn.execute(f"PRAGMA busy_timeout = {self._timeout_ms}")
+        # A statement that may have to be undone alone (an insert into letters, whose
+        # triggers write too) keeps the pages it changes in a statement journal; SQLite
+        # writes that journal to a file in /var/tmp once it passes 64 KB, which a letter's
+        # row and indexes do: 18 writes a letter while pulling. Held in memory instead
+        # (as are the small temporary tables of DISTINCT and GROUP BY).
+        conn.execute("PRAGMA temp_store = MEMORY")
         return conn
 
     def _open_writable(self) -> sqlite3.Connection:
