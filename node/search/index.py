@@ -3,7 +3,8 @@
 Triggers in :mod:`node.storage.schema` queue every letter that is written or changed (and
 every letter whose attachments' extracted text changed) in ``search_pending``, inside the
 transaction that writes it; that costs one small row, where indexing the letter's ~1,000
-trigrams costs ~300 µs in the one writer (ADR 0019). The queue is indexed here:
+trigrams costs 0.3–1.1 ms of the one writer, by machine (ADR 0019, docs/performance.md).
+The queue is indexed here:
 
 - :func:`index_pending` indexes the oldest queued letters, one batch per transaction;
 - :class:`node.search.indexer.SearchIndexer` runs it in the background between sync
