@@ -34,8 +34,9 @@ INDEX_VERSION = 1
 """Version of what the index holds; the schema marks an empty database with it."""
 
 INDEX_BATCH = 500
-"""Letters indexed per transaction: ~0.15 s of writing, short enough not to hold up a
-clerk's action or a sync round waiting for the writer."""
+"""Letters indexed per transaction: 0.15 s of writing on the faster machine of
+docs/performance.md, 0.55 s on the slower one; what a clerk's action or a sync round
+waits for the writer at most while the index catches up."""
 
 SEARCH_CATCH_UP_SECONDS = 1.0
 """How long a search may spend indexing the queue before it answers (about 3,000 letters);
