@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +173,8 @@ def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
     """Serve a node (API, status page) with its sync scheduler until interrupted."""
     from node.app import create_app
     from node.sync.enrolment import start_scheduler
+    from node.sync.pull import SWITCH_INTERVAL_SECONDS
 
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = create_app(instance_path=str(instance.resolve()))
     _serve(app, start_scheduler(app), "node", host, port, threads)

@@ -68,6 +68,12 @@ PULL_CACHE_KIB = 8 * 1024
 keyed by hash, whose pages a 2 MB cache keeps reading back (peak RSS +8 MB at most). Since
 the search index is written after the letters (ADR 0019), 8 MB does what 16 MB did:
 100,000 letters in 63.7 s at 144.9 MB peak, against 71.8 s at 150.5 MB."""
+SWITCH_INTERVAL_SECONDS = 0.001
+"""How long a thread of the serving node may keep the interpreter lock while another
+waits for it (``sys.setswitchinterval``; Python's default is 5 ms). The pull's writer gives
+the lock up for every SQLite statement and then waits for it while the pull's other
+thread reads the worker's answers: at 1 ms a catch-up of 20,000 letters took 13.1 s
+instead of 14.2 s (means of six pairs on the slower machine of docs/performance.md)."""
 
 
 def refresh_directory(ctx: NodeContext, store: Store, client: HubClient) -> int:
