@@ -219,7 +219,7 @@ def sign_envelope(kind: str, body: Mapping[str, Any], signer: Signer) -> Envelop
             f"at most {MAX_ENVELOPE_BYTES} bytes",
             f"the {kind} body is {len(data)} bytes, more than {MAX_ENVELOPE_BYTES}",
         )
-    return _signed(ptype, data, signer.keyid, signer.private_key.sign(pae(ptype, data)))
+    return _signed(ptype, data, signer.keyid, signer.sign(pae(ptype, data)))
 
 
 def _is_hub_key(keyid: str) -> bool:

@@ -1,5 +1,10 @@
 """Office and hub keys: Ed25519 for signing, X25519 for sealed (classified) letters.
 
+Keys are ``cryptography``'s objects: generated, stored and loaded by it. The signatures
+themselves are made and checked by libsodium (PyNaCl, ADR 0029), the same Ed25519 with the
+same signatures, 1.2 times as fast to sign and 1.6 times as fast to verify as
+``cryptography``'s OpenSSL for a letter of a few kilobytes.
+
 Key ids are ``"<office id>#<key number>"`` (``"ชม 0017#1"``, ``"hub#2"``). Public keys
 travel as standard base64 of their raw bytes. Private keys are stored as unencrypted PKCS#8
 PEM in files created with mode 0600 inside an instance folder; they are never logged,
@@ -16,10 +21,12 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import nacl.bindings
+import nacl.exceptions
 import pybase64
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -85,11 +92,20 @@ def fingerprint(public_b64: str) -> str:
     return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
+SIGNATURE_BYTES = 64
+"""An Ed25519 signature's length."""
+
+
 def verify_signature(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
-    """True when ``signature`` is a valid Ed25519 signature of ``message``."""
+    """True when ``signature`` is a valid Ed25519 signature of ``message``.
+
+    libsodium reads a signature and its message as one run of bytes, the signature first,
+    so a signature of any other length than 64 bytes is refused before they are joined."""
+    if len(signature) != SIGNATURE_BYTES:
+        return False
     try:
-        public.verify(signature, message)
-    except InvalidSignature:
+        nacl.bindings.crypto_sign_open(signature + message, public.public_bytes_raw())
+    except nacl.exceptions.BadSignatureError:
         return False
     return True
 
@@ -111,9 +127,15 @@ class Signer:
         """The office this key belongs to."""
         return split_keyid(self.keyid)[0]
 
+    @cached_property
+    def _secret(self) -> bytes:
+        """libsodium's form of the private key: its 32-byte seed, then the public key."""
+        public = self.private_key.public_key().public_bytes_raw()
+        return self.private_key.private_bytes_raw() + public
+
     def sign(self, message: bytes) -> bytes:
-        """Ed25519 signature of ``message``."""
-        return self.private_key.sign(message)
+        """Ed25519 signature of ``message`` (what ``private_key.sign`` gives, sooner)."""
+        return nacl.bindings.crypto_sign(message, self._secret)[:SIGNATURE_BYTES]
 
     def public_b64(self) -> str:
         """This key's public half, base64."""
