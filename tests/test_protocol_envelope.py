@@ -20,7 +20,7 @@ from protocol.errors import (
     RemoteDataError,
     UnknownKey,
 )
-from protocol.keys import Signer, load_signer, save_signer
+from protocol.keys import Signer, load_signer, save_signer, verify_signature
 from protocol.messages import Letter, Receipt, RegisterEntry, parse_feed_message
 
 
@@ -143,6 +143,28 @@ def test_flipped_signature_bit_is_refused(signer: Signer) -> None:
     bad = Envelope(env.payload_type, env.body, (Signature(signer.keyid, bytes(sig)),))
     with pytest.raises(BadSignature):
         verify_envelope(bad, {signer.keyid: signer.private_key.public_key()}.get)
+
+
+def test_signatures_are_what_cryptography_makes_and_checks(signer: Signer) -> None:
+    # libsodium signs and verifies (ADR 0029): the bytes are Ed25519's, so a signature
+    # made either way verifies the other way.
+    message = pae("t", canonical_bytes(letter_body()))
+    public = signer.private_key.public_key()
+    assert signer.sign(message) == signer.private_key.sign(message)
+    public.verify(signer.sign(message), message)  # raises if it did not verify
+    assert verify_signature(public, signer.private_key.sign(message), message)
+
+
+def test_a_signature_is_read_at_its_length_only(signer: Signer) -> None:
+    # libsodium takes the signature and the message as one run of bytes: a short
+    # signature would borrow the message's first byte, a long one lend it its last.
+    message = b"DSSEv1 1 t 4 body"
+    sig = signer.sign(message)
+    public = signer.private_key.public_key()
+    assert verify_signature(public, sig, message)
+    assert not verify_signature(public, sig[:63], sig[63:] + message)
+    assert not verify_signature(public, sig + message[:1], message[1:])
+    assert not verify_signature(public, b"", sig + message)
 
 
 def test_signature_relabelled_with_another_keyid_is_refused(signer: Signer) -> None:
