@@ -10,8 +10,8 @@ silent raises its alert although no operator has the console open, and every hou
 (a node warns of an older one as frozen); also every hour
 :func:`hub.federation.collection.collect_unused`, removing orphan blobs and stale partial
 uploads past their grace periods (``ORPHAN_BLOB_GRACE_DAYS``, ``PARTIAL_UPLOAD_GRACE_HOURS``);
-and every second :func:`keep_portal_index`, which records an older hub's feed letters for
-the portal and indexes the letters queued since
+and every second :func:`keep_portal_index`, which records for the portal an older hub's
+feed letters and the letters accepted since (ADR 0030), and indexes them
 (:func:`hub.federation.letter_index.keep_up`).
 Every process that serves the hub runs the scheduler, and each run of a job first claims
 its slot in the database (:func:`once_across_processes`), so that of several hub
@@ -123,8 +123,9 @@ def collect_unused_files(app: Flask) -> Collected:
 
 
 def keep_portal_index(app: Flask) -> tuple[int, int]:
-    """Index the portal's queued letters (an older feed's first) for about half a second;
-    while offices push or pull, one small batch (:mod:`hub.federation.exchanges`): while
+    """Record the letters accepted since for the portal (an older feed's first) and index
+    them, for about half a second; while offices push or pull, one small batch of each
+    (:mod:`hub.federation.exchanges`): while
     this process serves an exchange, or any process accepted a letter in the last
     :data:`QUIET_SECONDS`."""
     exchanges: Exchanges = app.extensions["saraban_exchanges"]

@@ -12,6 +12,7 @@ from support import CHIANG_MAI, CHIANG_RAI, KHON_KAEN, MINISTRY, Clock
 from test_hub_support import Hub, Office, body_of, kinds
 
 from hub.admin.offices import revoke_office
+from hub.federation.letter_index import catch_up
 from protocol.directory import accept_directory
 from protocol.envelope import Envelope, sign_envelope, verify_envelope
 from protocol.hub_messages import Ack, Checkpoint
@@ -346,6 +347,8 @@ def test_the_same_letter_twice_in_one_push_is_stored_and_delivered_once(
     results = cm.push_ok(letter, letter)
     assert [r["status"] for r in results] == ["accepted", "duplicate"]
     assert [e.env_id for e in cr.pull_all()] == [letter.env_id]
+    with hub.store() as s:
+        assert catch_up(s) == 1  # the portal records the letter from the feed, once
     assert hub.counts("feed", "mailbox", "portal_letters") == {
         "feed": 1,
         "mailbox": 1,
@@ -374,6 +377,7 @@ def test_letters_of_one_push_are_each_routed_counted_and_noted(
             [KHON_KAEN],
         ]
         assert [a["kind"] for a in s.alerts()] == ["unroutable"]
+        assert catch_up(s) == 3  # as a portal page does before it reads
     assert hub.counts("letter_facts", "delivery_times", "portal_letters", "portal_pending") == {
         "letter_facts": 3,
         "delivery_times": 4,

@@ -31,7 +31,7 @@ from hub.admin.instance import init_hub
 from hub.admin.offices import add_shared_register
 from hub.admin.tokens import issue_enrollment_token
 from hub.federation.exchanges import BUSY_BATCH, QUIET_SECONDS, Exchanges
-from hub.federation.letter_index import backfill_step, index_pending
+from hub.federation.letter_index import backfill_step, catch_up, follow_step, index_pending
 from hub.jobs import keep_portal_index
 from hub.portal.search import PortalQuery, PortalQueryError, PortalRow, Scope, search
 from hub.store import HubStore, open_store
@@ -172,6 +172,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def find(store: HubStore, scope: Scope, **params: str) -> list[PortalRow]:
+    """The rows of a search, as a portal page finds them: after recording the letters the
+    hub accepted since its last step."""
+    catch_up(store)
     return search(store, scope, PortalQuery.from_params(params)).rows
 
 
@@ -315,11 +318,51 @@ def test_letters_accepted_a_moment_ago_are_found_as_when_indexed(tmp_path: Path)
     kk.push_ok(kk.letter([MINISTRY], subject=BUDGET, body="ฝนตกหนักทำให้การเบิกจ่ายล่าช้า"))
     mt.push_ok(mt.letter([CHIANG_MAI], subject=RULES, body="ให้ถือปฏิบัติ", library=True))
     with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
-        assert store.portal_pending_count() == 3
+        assert store.portal_unrecorded() == 3  # the pushes stored the letters only
         queued = [[subjects(store, s, **q) for q in QUERIES] for s in SCOPES]
         assert queued[1][0] == [MEETING] and queued[2][2] == [BUDGET]
+        assert store.portal_unrecorded() == 0 and store.portal_pending_count() == 3
         assert index_pending(store) == 3 and store.portal_pending_count() == 0
         assert [[subjects(store, s, **q) for q in QUERIES] for s in SCOPES] == queued
+
+
+def test_a_burst_not_recorded_yet_is_counted_on_the_page_and_found_once_recorded(
+    tmp_path: Path,
+) -> None:
+    hub = Hub(tmp_path, Clock())
+    cm = hub.office(CHIANG_MAI)
+    hub.office(CHIANG_RAI)
+    cm.push_ok(*(cm.letter([CHIANG_RAI], subject=f"{MEETING} ครั้งที่ {n}") for n in (1, 2, 3)))
+
+    def found(store: HubStore) -> tuple[list[str], int]:
+        page = search(store, Scope(CHIANG_RAI), PortalQuery(text="อุทกภัย"))
+        return [r.subject for r in page.rows], page.unindexed
+
+    with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
+        assert found(store) == ([], 3)  # the page says what it cannot reach yet
+        assert follow_step(store, batch=2) == 2
+        assert found(store) == ([f"{MEETING} ครั้งที่ {n}" for n in (2, 1)], 1)
+        assert follow_step(store) == 1 and follow_step(store) == 0
+        assert found(store) == ([f"{MEETING} ครั้งที่ {n}" for n in (3, 2, 1)], 0)
+
+
+@pytest.mark.sqlite_only("a SQLite file an older hub wrote")
+def test_a_hub_that_recorded_letters_as_it_accepted_them_records_none_twice(
+    tmp_path: Path,
+) -> None:
+    hub = Hub(tmp_path, Clock())
+    cm = hub.office(CHIANG_MAI)
+    hub.office(CHIANG_RAI)
+    cm.push_ok(*(cm.letter([CHIANG_RAI], subject=f"{MEETING} ครั้งที่ {n}") for n in (1, 2)))
+    database = Path(hub.app.config["DATABASE"])
+    with closing(open_store(database, create=False)) as store:
+        assert catch_up(store) == 2  # as the hub of before recorded them, at ingest
+    with sqlite3.connect(database) as db:  # which kept no place in the feed
+        db.execute("DELETE FROM meta WHERE key = 'portal_followed'")
+        db.execute("UPDATE meta SET value = 'of before' WHERE key = 'schema_version'")
+    with closing(open_store(database)) as store:  # the new code opens it
+        assert store.portal_unrecorded() == 0 and catch_up(store) == 0
+        assert store.count("portal_letters") == 2
 
 
 def test_while_offices_push_the_index_job_takes_a_small_batch_and_catches_up_after(
@@ -334,19 +377,21 @@ def test_while_offices_push_the_index_job_takes_a_small_batch_and_catches_up_aft
     letters = [cm.letter([CHIANG_RAI], body=f"รายงานน้ำท่วม ฉบับที่ {i}") for i in range(130)]
     cm.push_ok(*letters)  # through the push route: the activity saw it end at 1,000 s
 
-    def pending() -> int:
+    def waiting() -> tuple[int, int]:
+        """Letters not recorded for the portal yet, and recorded but not indexed."""
         with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
-            return store.portal_pending_count()
+            return store.portal_unrecorded(), store.portal_pending_count()
 
-    assert pending() == 130
-    assert keep_portal_index(hub.app) == (0, BUSY_BATCH)  # the push ended a moment ago
+    assert waiting() == (130, 0)
+    # the push ended a moment ago: one small batch recorded and one indexed
+    assert keep_portal_index(hub.app) == (BUSY_BATCH, BUSY_BATCH)
     with activity.serving():  # another office's push or pull is being served
         now[0] += QUIET_SECONDS
-        assert keep_portal_index(hub.app) == (0, BUSY_BATCH)
-    assert pending() == 130 - 2 * BUSY_BATCH
+        assert keep_portal_index(hub.app) == (BUSY_BATCH, BUSY_BATCH)
+    assert waiting() == (130 - 2 * BUSY_BATCH, 0)
     now[0] += QUIET_SECONDS  # the offices are quiet: the rest at once
-    assert keep_portal_index(hub.app) == (0, 130 - 2 * BUSY_BATCH)
-    assert pending() == 0
+    assert keep_portal_index(hub.app) == (130 - 2 * BUSY_BATCH, 130 - 2 * BUSY_BATCH)
+    assert waiting() == (0, 0)
 
 
 def test_indexed_letter_whose_number_becomes_final_is_found_by_both(tmp_path: Path) -> None:
@@ -358,7 +403,7 @@ def test_indexed_letter_whose_number_becomes_final_is_found_by_both(tmp_path: Pa
     letter = cm.letter([CHIANG_RAI], subject=CIRCULAR, number=PROVISIONAL, register=SHARED)
     cm.push_ok(letter)
     with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
-        assert index_pending(store) == 1
+        assert catch_up(store) == 1 and index_pending(store) == 1
     entry = cm.register_entry(
         SHARED, None, provisional=True, provisional_id="cm-1", display=PROVISIONAL,
         letter=letter.env_id,
@@ -380,7 +425,7 @@ def make_older(database: Path) -> None:
     with sqlite3.connect(database) as db:
         for table in ("portal_fts", "portal_letters", "portal_recipients", "portal_pending"):
             db.execute(f"DROP TABLE {table}")
-        db.execute("DELETE FROM meta WHERE key LIKE 'portal_backfill%'")
+        db.execute("DELETE FROM meta WHERE key LIKE 'portal_backfill%' OR key = 'portal_followed'")
         db.execute("DELETE FROM meta WHERE key = 'schema_version'")  # older hubs had none
 
 

@@ -5,9 +5,9 @@ The portal's letter index (:func:`hub.federation.letter_index.keep_up`) takes th
 writer and the interpreter for up to half a second each second; during a burst of pushes
 that halved the ingest rate (3,400 → 1,900 envelopes/s in ``make bench``), and while a node
 pulls it slowed the pull. While a push or a pull is being served, and for
-:data:`QUIET_SECONDS` after the last, the index job does one small batch a second instead
-(:data:`BUSY_BATCH` letters), so it never stops, and catches up in full once the offices
-are quiet.
+:data:`QUIET_SECONDS` after the last, the index job records and indexes one small batch
+a second instead (:data:`BUSY_BATCH` letters of each), so it never stops, and catches up in
+full once the offices are quiet.
 
 Does not: count the cheap wake-up checks (``/watch``), limit or delay any request, or share
 anything between hub processes (each knows its own requests).
@@ -24,7 +24,8 @@ QUIET_SECONDS = 2.0
 """Seconds without a push or pull before the index job works in full again."""
 
 BUSY_BATCH = 50
-"""Letters the index job takes a second while offices exchange (~15 ms of writing)."""
+"""Letters the index job records, and letters it indexes, a second while offices exchange
+(~5 and ~15 ms of writing)."""
 
 
 class Exchanges:

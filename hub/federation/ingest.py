@@ -18,9 +18,11 @@ For each envelope, in request order:
    refused ``blobs_incomplete`` with the ``missing`` hashes: not quarantined, not alerted,
    the node uploads them and pushes again, so recipients never get a letter whose bytes
    they cannot fetch, and citing a blob grants nothing to an office that cannot read it;
-6. for an accepted envelope, routing (:mod:`hub.federation.routing`), numbering
-   (:mod:`hub.numbering.authority`) and the portal's row of a letter, queued for its index
-   (:mod:`hub.federation.letter_index`), in the same transaction as storing it. Accepted
+6. for an accepted envelope, routing (:mod:`hub.federation.routing`) and numbering
+   (:mod:`hub.numbering.authority`), in the same transaction as storing it; the portal
+   records the letter from the feed a moment later (:mod:`hub.federation.letter_index`,
+   ADR 0030), and a register entry that makes a number final renames a letter it
+   recorded already. Accepted
    letters and receipts are written together, the letters first, one statement per table
    for each kind (:class:`PendingEnvelopes`), before anything else of the push is written
    that could read them, and at its end.
@@ -44,7 +46,7 @@ from hub.directory import HubKeyring
 from hub.errors import Conflict
 from hub.federation.auth import remember_nonce
 from hub.federation.blobs import BlobStore, missing_for
-from hub.federation.letter_index import note_register_entry, record_letters
+from hub.federation.letter_index import note_register_entry
 from hub.federation.refusals import DEFAULT_QUOTA, keep_refused
 from hub.federation.routing import route_answers, route_letters, route_withdraw
 from hub.federation.secrecy import UNSEALED_CLASSIFIED, unsealed_detail
@@ -108,7 +110,7 @@ class PendingEnvelopes:
 
     def read_by(self, msg: FeedMessage) -> bool:
         """Whether accepting ``msg`` may read what the held envelopes write: a withdrawal
-        of a held letter (its routes), a register entry (the numbering and the portal's
+        of a held letter (its routes), a register entry (the numbering and the feed
         rows), a letter citing attachments (who may read them). A receipt is held too, and
         written after the letters, so it reads their routes."""
         if not self.seqs:
@@ -136,8 +138,6 @@ class PendingEnvelopes:
         )
         letters = [(letter, item.env_id) for item, letter, _ in self.letters]
         _note(self.letters, route_letters(store, letters, self.now))
-        # The portal's rows, indexed a moment later.
-        record_letters(store, [(letter, env_id, self.now, None) for letter, env_id in letters])
         answers = [(msg, item.env_id) for item, msg, _ in self.answers]
         _note(self.answers, route_answers(store, answers, self.now))
         self.letters.clear()

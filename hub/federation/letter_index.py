@@ -1,15 +1,19 @@
-"""The portal's letter index: a row per accepted letter at ingest, the index a moment later
-(ADR 0024).
+"""The portal's letter index: a row per accepted letter a moment after ingest, read from
+the feed, and the index a moment after that (ADR 0024, ADR 0030).
 
 Does:
 
-* :func:`record_letters`: the rows of the letters the hub accepted, in the same transaction
-  (called by :mod:`hub.federation.ingest`): its number and search key, dates, kind,
-  speed, secrecy, the subject and body of a letter that is not sealed (a sealed one keeps
-  the neutral subject only and no body), the names of its parties, its recipients, and
-  the ``library`` flag its sender may set on circulars, orders and regulations meant for
-  every office (an optional body field, ``"library": true``); a letter whose provisional
-  number the hub made final already gets the final number at once;
+* :func:`follow_step`: the rows of the letters the hub accepted since the last step, read
+  from the feed in the order it accepted them (a push only stores the letter): its number
+  and search key, dates, kind, speed, secrecy, the subject and body of a letter that is
+  not sealed (a sealed one keeps the neutral subject only and no body), the names of its
+  parties, its recipients, and the ``library`` flag its sender may set on circulars,
+  orders and regulations meant for every office (an optional body field,
+  ``"library": true``); a letter whose provisional number the hub made final already gets
+  the final number at once (:func:`record_letters`);
+* :func:`catch_up`: the same for at most a given time, as a portal request does before it
+  reads, so that a letter accepted a moment ago is found unless a long burst is still
+  being recorded (the page then says how many letters it cannot reach yet);
 * :func:`note_register_entry`: when the hub makes a provisional number final, the letter
   that carried it shows the final number and keeps the provisional one as an earlier
   number, so a search finds it by either;
@@ -17,7 +21,8 @@ Does:
   one batch per transaction, as the node's index does (ADR 0019);
 * :func:`backfill_step`: the letters of a hub database from before the index, read from
   its feed a batch at a time and resumable (``meta``), placed before every newer letter;
-* :func:`keep_up`: both, for at most a given time, as the hub's job runs them every second.
+* :func:`keep_up`: all three, for at most a given time, as the hub's job runs them every
+  second.
 
 Each index document ends every column in a space (so a two-character word is any
 trigram it begins, :mod:`protocol.search_terms`) and has a ``scope`` column: the
@@ -39,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hub.clock import bangkok_day
+from hub.errors import StoreError
 from hub.store import HubStore
 from hub.store.portal_letters import IndexDoc
 from protocol.envelope import Envelope
@@ -59,6 +65,13 @@ INDEX_BATCH = 500
 
 BACKFILL_BATCH = 500
 """Feed letters recorded per transaction when indexing an older hub's feed."""
+
+FOLLOW_BATCH = 500
+"""Accepted letters recorded per transaction as the portal follows the feed (~50 ms)."""
+
+CATCH_UP_SECONDS = 1.0
+"""How long a portal request may spend recording the letters accepted since the last
+step before it reads (about 10,000 letters)."""
 
 _SCOPE_BASE = 0xE000
 _SCOPE_SPAN = 6400  # U+E000..U+F8FF, the private use area
@@ -161,7 +174,7 @@ place it at (None: the next one; :func:`backfill_step` places an older hub's let
 def record_letters(store: HubStore, letters: Sequence[AcceptedLetter]) -> list[int | None]:
     """Record accepted letters for the portal and queue them for the index, in order
     (inside the caller's transaction); each one's row id, or None when it was recorded
-    already."""
+    already (so a letter a hub of before recorded as it accepted it is not doubled)."""
     names = store.office_names(
         office for letter, *_ in letters for office in (letter.origin, *letter.recipients)
     )
@@ -280,6 +293,47 @@ def backfill_step(store: HubStore, batch: int = BACKFILL_BATCH) -> int:
     return len(rows)
 
 
+def follow_step(store: HubStore, batch: int = FOLLOW_BATCH) -> int:
+    """Record the next ``batch`` letters the hub accepted after the last step, from its
+    feed, in one transaction; how many (0 when the portal holds every one).
+
+    Each takes the next id, so the ids keep the order the hub accepted the letters in.
+    Several hub processes write one at a time (``store.write``), so no feed row can be
+    committed below the end this step has read.
+    """
+    with store.write():
+        after, end = store.portal_followed(), store.feed_end()
+        if after >= end:
+            return 0
+        rows = store.feed_letters_between(after, end, batch)
+        letters = [
+            (letter, row["env_id"], float(row["received_at"]), None)
+            for row in rows
+            if (letter := _stored_letter(row)) is not None
+        ]
+        record_letters(store, letters)
+        store.set_portal_followed(int(rows[-1]["position"]) if len(rows) == batch else end)
+    return len(rows)
+
+
+def catch_up(
+    store: HubStore, seconds: float = CATCH_UP_SECONDS, clock: Callable[[], float] = time.monotonic
+) -> int:
+    """Record the letters accepted since the last step for about ``seconds`` (one batch
+    at least), as a portal request does before it reads; how many. A database that cannot
+    be written now (busy, full) leaves the portal reading what it recorded."""
+    deadline = clock() + seconds
+    recorded = 0
+    try:
+        while step := follow_step(store):
+            recorded += step
+            if clock() >= deadline:
+                break
+    except StoreError as e:
+        log.warning("portal: the letters accepted since are not recorded now: %s", e)
+    return recorded
+
+
 def _stored_letter(row: Mapping[str, Any]) -> Letter | None:
     try:
         msg = parse_feed_message(
@@ -297,17 +351,16 @@ def keep_up(
     clock: Callable[[], float] = time.monotonic,
     batch: int = INDEX_BATCH,
 ) -> tuple[int, int]:
-    """Record an older feed's letters, then index the queue, for about ``seconds`` (one
-    batch of ``batch`` letters at least); ``(letters recorded, letters indexed)``."""
+    """Record an older feed's letters, then the letters accepted since, then index the
+    queue, for about ``seconds`` (one batch of ``batch`` letters of each at least);
+    ``(letters recorded, letters indexed)``."""
     deadline = clock() + seconds
     recorded = indexed = 0
-    while True:
-        step = backfill_step(store, batch)
-        recorded += step
-        if not step:
-            break
-        if clock() >= deadline:
-            return recorded, indexed
+    for step_of in (backfill_step, follow_step):
+        while step := step_of(store, batch):
+            recorded += step
+            if clock() >= deadline:
+                break
     while clock() < deadline or not indexed:
         done = index_pending(store, batch)
         indexed += done

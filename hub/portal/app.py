@@ -35,8 +35,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.config import load_settings
 from hub.errors import HubError, StoreError, TooLarge
+from hub.federation.letter_index import catch_up
 from hub.portal import entry, ministry, pages
-from hub.portal.kit import AddressLimits, close_store, configure_pages, log_refusal
+from hub.portal.kit import AddressLimits, close_store, configure_pages, get_store, log_refusal
 from hub.portal.session import csrf_token, load_session, set_cookies
 from hub.processes import HubProcesses
 from hub.store import HubStore, database_exists
@@ -100,6 +101,7 @@ def create_portal_app(
     _render_errors(app)
     app.before_request(_bound_request)
     app.before_request(load_session)
+    app.before_request(_letters_recorded)
     app.after_request(set_cookies)
     configure_pages(app)
     app.context_processor(_page_globals)
@@ -109,6 +111,17 @@ def create_portal_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
+
+
+def _letters_recorded() -> None:
+    """Before a page reads, record the letters the hub accepted since the portal's last
+    step, for up to :data:`~hub.federation.letter_index.CATCH_UP_SECONDS` (ADR 0030): a
+    letter pushed a moment ago is found and tracked."""
+    if request.endpoint == "static":
+        return
+    store = get_store()
+    if store.portal_followed() < store.feed_end():
+        catch_up(store)
 
 
 def _too_large(limit: int) -> TooLarge:

@@ -16,9 +16,11 @@ Does:
   ministry office (สป.มท., found by name in the directory) is party to; a sealed letter
   only to a registrar (of a party office, or the ministry's), its tracking only.
 
-A letter accepted a moment ago and not indexed yet is still found: the queue is read row
-by row (up to :data:`UNINDEXED_SCAN_LIMIT` letters; beyond, the page says how many its
-words could not reach, ``unindexed``). After an upgrade, while the letters of the feed
+A letter accepted a moment ago and not indexed yet is still found: the portal records it
+before the page reads (:func:`hub.federation.letter_index.catch_up`), and the queue is
+read row by row (up to :data:`UNINDEXED_SCAN_LIMIT` letters; beyond, and for letters of a
+long burst not recorded yet, the page says how many its words could not reach,
+``unindexed``). After an upgrade, while the letters of the feed
 from before the index are being recorded, the page says so (``backfilling``).
 
 Does not: render pages or know Flask (the portal's pages do), authenticate anyone or
@@ -262,6 +264,7 @@ def search(store: HubStore, scope: Scope, query: PortalQuery) -> PortalPage:
         queued, waiting = store.portal_queued_ids(words, view, filters, UNINDEXED_SCAN_LIMIT)
         lead += [i for i in queued if i not in exact]
         unindexed = waiting if waiting > UNINDEXED_SCAN_LIMIT else 0
+    unindexed += store.portal_unrecorded()
     first = lead[query.offset : query.offset + query.per_page]
     offset = max(0, query.offset - len(lead))
     limit = query.per_page - len(first)

@@ -27,7 +27,7 @@ import psycopg
 
 from hub.errors import DatabaseUnavailable, StoreError
 from hub.store.pg_dialect import know_tables
-from hub.store.portal_letters_schema import PORTAL_INDEX_SETTINGS
+from hub.store.portal_letters_schema import FEED_PLACES, PORTAL_INDEX_SETTINGS
 from hub.store.postgres import (
     PgConnection,
     is_postgres,
@@ -63,11 +63,11 @@ def _writer_of(path: str | Path) -> threading.RLock:
 
 
 SCHEMA_VERSION = hashlib.sha256(
-    (SCHEMA + repr(MIGRATIONS) + repr(PORTAL_INDEX_SETTINGS)).encode()
+    (SCHEMA + repr(MIGRATIONS) + repr(PORTAL_INDEX_SETTINGS) + repr(FEED_PLACES)).encode()
 ).hexdigest()[:16]
-"""This version's schema (its tables, the columns added since and the portal index's
-settings), recorded in ``meta`` when a database is brought up to date: one that records it
-already is left as it is."""
+"""This version's schema (its tables, the columns added since, the portal index's settings
+and the places in the feed the portal keeps), recorded in ``meta`` when a database is
+brought up to date: one that records it already is left as it is."""
 
 
 def _bring_up_to_date(conn: sqlite3.Connection | PgConnection) -> None:

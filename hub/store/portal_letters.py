@@ -1,9 +1,12 @@
 """The portal's letters and their index: writing rows, keeping the index a moment behind.
 
 A letter's row, its recipients and its place in the queue (``portal_pending``) are written
-in the transaction that accepts it (:meth:`PortalLetterRecords.add_portal_letters`); the
-trigram index (``portal_fts``, contentless) is filled from the queue a batch at a time
-(:meth:`PortalLetterRecords.portal_pending_batch`, :meth:`PortalLetterRecords.index_portal_docs`).
+a moment after the hub accepted it, read from the feed in order
+(:meth:`PortalLetterRecords.add_portal_letters`, from the feed row
+:meth:`PortalLetterRecords.portal_followed` on); the trigram index (``portal_fts``,
+contentless) is filled from the queue a batch at a time
+(:meth:`PortalLetterRecords.portal_pending_batch`,
+:meth:`PortalLetterRecords.index_portal_docs`).
 A row is in the index exactly when it is not queued, so a letter whose number changes
 leaves the index first with the text it was indexed with
 (:meth:`PortalLetterRecords.unindex_portal_doc`). The tables are in
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hub.store.connection import Connection, DatabaseError, Row, store_failure
-from hub.store.portal_letters_schema import BACKFILL_DONE, BACKFILL_UPTO
+from hub.store.portal_letters_schema import BACKFILL_DONE, BACKFILL_UPTO, FOLLOWED
 
 LETTER_COLUMNS = (
     "env_id",
@@ -235,6 +238,30 @@ class PortalLetterRecords(Connection):
     def set_portal_backfill_done(self, position: int) -> None:
         """Record that the letters up to feed row ``position`` are recorded."""
         self.set_meta(BACKFILL_DONE, str(position))
+
+    # -- letters accepted since: the portal follows the feed ---------------------------------
+
+    def portal_followed(self) -> int:
+        """The feed row up to which every accepted letter is recorded for the portal."""
+        return int(self.meta(FOLLOWED) or 0)
+
+    def set_portal_followed(self, position: int) -> None:
+        """Record that every letter up to feed row ``position`` is recorded."""
+        self.set_meta(FOLLOWED, str(position))
+
+    def feed_end(self) -> int:
+        """The last feed row stored (0 for an empty feed)."""
+        return int(self._scalar("SELECT COALESCE(MAX(rowid), 0) FROM feed") or 0)
+
+    def portal_unrecorded(self) -> int:
+        """Letters the hub accepted that the portal has not recorded yet."""
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM feed WHERE rowid > ? AND kind = 'letter'",
+                (self.portal_followed(),),
+            )
+            or 0
+        )
 
     def feed_letters_between(self, after: int, upto: int, limit: int) -> list[Row]:
         """Stored letters at feed rows ``after`` < row ≤ ``upto``, in order: ``position``,

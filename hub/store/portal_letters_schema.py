@@ -3,8 +3,9 @@ marked for indexing from its feed.
 
 :data:`PORTAL_LETTERS_SCHEMA` runs with :data:`hub.store.schema.SCHEMA` (``IF NOT EXISTS``):
 
-* ``portal_letters``: one row per letter the hub accepted, written in the transaction that
-  accepts it (:mod:`hub.federation.letter_index`): its number and that number's search
+* ``portal_letters``: one row per letter the hub accepted, recorded from the feed a moment
+  after (:mod:`hub.federation.letter_index`, the feed row reached in ``meta``
+  ``portal_followed``): its number and that number's search
   key, the provisional number it carried and its key once the hub made it final, the
   dates, kind, speed and secrecy, the subject and body of a letter that is not sealed (a
   sealed one has the neutral subject only), the names of its parties as indexed, and
@@ -38,6 +39,12 @@ BACKFILL_UPTO = "portal_backfill_upto"
 """Meta key: the last feed row accepted before the portal's letter index existed."""
 BACKFILL_DONE = "portal_backfill_done"
 """Meta key: the last feed row whose letter the backfill has recorded."""
+FOLLOWED = "portal_followed"
+"""Meta key: the feed row up to which every letter the hub accepted is recorded for the
+portal (:func:`hub.federation.letter_index.follow_step`)."""
+FEED_PLACES = (BACKFILL_UPTO, FOLLOWED)
+"""The meta keys :func:`upgrade_portal_letters` sets, once, to the feed's last row (part of
+the schema's version, so that a database of before gets the one it lacks)."""
 
 PORTAL_LETTERS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS portal_letters (
@@ -97,13 +104,16 @@ What the index holds, and how it is searched, is the same."""
 def upgrade_portal_letters(conn: sqlite3.Connection | PgConnection) -> None:
     """Remember, once, the last feed row stored before the portal's letter index existed
     (0 for a new hub): the letters up to it are indexed from the feed in the background.
+    Remember, once, the last feed row stored before the portal followed the feed
+    (:data:`FOLLOWED`): a hub of before recorded its letters as it accepted them.
     Give the SQLite index :data:`PORTAL_INDEX_SETTINGS` (PostgreSQL's index is a table
     with a trigram index, which has none of them)."""
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value)"
-        " SELECT ?, CAST(COALESCE(MAX(rowid), 0) AS TEXT) FROM feed",
-        (BACKFILL_UPTO,),
-    )
+    for key in FEED_PLACES:
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value)"
+            " SELECT ?, CAST(COALESCE(MAX(rowid), 0) AS TEXT) FROM feed",
+            (key,),
+        )
     if isinstance(conn, PgConnection):
         return
     for name, value in PORTAL_INDEX_SETTINGS:
