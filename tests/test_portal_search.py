@@ -303,6 +303,22 @@ QUERIES: list[dict[str, str]] = [
 SCOPES = [Scope(CHIANG_MAI), Scope(CHIANG_RAI), Scope(KHON_KAEN), Scope(MINISTRY, ministry=True)]
 
 
+def meetings(*numbers: int) -> list[str]:
+    """The subjects of the numbered meeting letters of :func:`hub_with_meetings`."""
+    return [f"{MEETING} ครั้งที่ {n}" for n in numbers]
+
+
+def hub_with_meetings(tmp_path: Path, count: int) -> Hub:
+    """A hub to which Chiang Mai pushed ``count`` meeting letters to Chiang Rai, in one push."""
+    hub = Hub(tmp_path, Clock())
+    cm = hub.office(CHIANG_MAI)
+    hub.office(CHIANG_RAI)
+    cm.push_ok(
+        *(cm.letter([CHIANG_RAI], subject=subject) for subject in meetings(*range(1, count + 1)))
+    )
+    return hub
+
+
 def test_letters_accepted_a_moment_ago_are_found_as_when_indexed(tmp_path: Path) -> None:
     hub = Hub(tmp_path, Clock())
     cm, kk, mt = (hub.office(o) for o in (CHIANG_MAI, KHON_KAEN, MINISTRY))
@@ -329,10 +345,7 @@ def test_letters_accepted_a_moment_ago_are_found_as_when_indexed(tmp_path: Path)
 def test_a_burst_not_recorded_yet_is_counted_on_the_page_and_found_once_recorded(
     tmp_path: Path,
 ) -> None:
-    hub = Hub(tmp_path, Clock())
-    cm = hub.office(CHIANG_MAI)
-    hub.office(CHIANG_RAI)
-    cm.push_ok(*(cm.letter([CHIANG_RAI], subject=f"{MEETING} ครั้งที่ {n}") for n in (1, 2, 3)))
+    hub = hub_with_meetings(tmp_path, 3)
 
     def found(store: HubStore) -> tuple[list[str], int]:
         page = search(store, Scope(CHIANG_RAI), PortalQuery(text="อุทกภัย"))
@@ -341,19 +354,16 @@ def test_a_burst_not_recorded_yet_is_counted_on_the_page_and_found_once_recorded
     with closing(open_store(hub.app.config["DATABASE"], create=False)) as store:
         assert found(store) == ([], 3)  # the page says what it cannot reach yet
         assert follow_step(store, batch=2) == 2
-        assert found(store) == ([f"{MEETING} ครั้งที่ {n}" for n in (2, 1)], 1)
+        assert found(store) == (meetings(2, 1), 1)
         assert follow_step(store) == 1 and follow_step(store) == 0
-        assert found(store) == ([f"{MEETING} ครั้งที่ {n}" for n in (3, 2, 1)], 0)
+        assert found(store) == (meetings(3, 2, 1), 0)
 
 
 @pytest.mark.sqlite_only("a SQLite file an older hub wrote")
 def test_a_hub_that_recorded_letters_as_it_accepted_them_records_none_twice(
     tmp_path: Path,
 ) -> None:
-    hub = Hub(tmp_path, Clock())
-    cm = hub.office(CHIANG_MAI)
-    hub.office(CHIANG_RAI)
-    cm.push_ok(*(cm.letter([CHIANG_RAI], subject=f"{MEETING} ครั้งที่ {n}") for n in (1, 2)))
+    hub = hub_with_meetings(tmp_path, 2)
     database = Path(hub.app.config["DATABASE"])
     with closing(open_store(database, create=False)) as store:
         assert catch_up(store) == 2  # as the hub of before recorded them, at ingest
@@ -431,25 +441,18 @@ def make_older(database: Path) -> None:
 
 @pytest.mark.sqlite_only("a SQLite file an older hub wrote")
 def test_older_hub_database_is_indexed_from_its_feed_where_it_stopped(tmp_path: Path) -> None:
-    hub = Hub(tmp_path, Clock())
-    cm = hub.office(CHIANG_MAI)
-    hub.office(CHIANG_RAI)
-    cm.push_ok(*(cm.letter([CHIANG_RAI], subject=f"{MEETING} ครั้งที่ {n}") for n in (1, 2, 3)))
+    hub = hub_with_meetings(tmp_path, 3)
     database = Path(hub.app.config["DATABASE"])
     make_older(database)
     with closing(open_store(database)) as store:  # the new code opens it: the tables come
         assert store.count("portal_letters") == 0
         assert backfill_step(store, batch=2) == 2
         page = search(store, Scope(CHIANG_MAI), PortalQuery(text="อุทกภัย"))
-        assert page.backfilling and [r.subject for r in page.rows] == [
-            f"{MEETING} ครั้งที่ {n}" for n in (2, 1)
-        ]
+        assert page.backfilling and [r.subject for r in page.rows] == meetings(2, 1)
     with closing(open_store(database)) as store:  # the backfill goes on where it stopped
         assert backfill_step(store, batch=2) == 1 and backfill_step(store) == 0
         page = search(store, Scope(CHIANG_MAI), PortalQuery(text="อุทกภัย"))
-        assert not page.backfilling and [r.subject for r in page.rows] == [
-            f"{MEETING} ครั้งที่ {n}" for n in (3, 2, 1)
-        ]
+        assert not page.backfilling and [r.subject for r in page.rows] == meetings(3, 2, 1)
 
 
 @pytest.mark.sqlite_only("a SQLite file an older hub wrote")
