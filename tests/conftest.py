@@ -28,6 +28,7 @@ from web_support import CHROMIUM
 from werkzeug.routing import Rule
 
 from hub.store.postgres import close_pools
+from hub.store.sqlite_pool import close_idle
 from scripts.pgcluster import (
     ServerNotInstalled,
     drop_database,
@@ -188,6 +189,8 @@ def hub_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     skipped there."""
     engine = getattr(request, "param", None) or os.environ.get(BACKEND_ENV, "sqlite")
     if engine != "postgresql":
+        # The connections an in-process hub kept open end with the test, not the worker.
+        request.addfinalizer(close_idle)
         return "sqlite"
     marker = request.node.get_closest_marker("sqlite_only")
     if marker is not None:

@@ -15,6 +15,7 @@ It holds no SQL about offices, envelopes or numbers: each mixin holds that of it
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from typing import Any, Self
 import psycopg
 
 from hub.errors import DatabaseUnavailable, StoreError
+from hub.store import sqlite_pool
 from hub.store.pg_dialect import know_tables
 from hub.store.portal_letters_schema import FEED_PLACES, PORTAL_INDEX_SETTINGS
 from hub.store.postgres import (
@@ -57,9 +59,30 @@ _WRITERS_GUARD = threading.Lock()
 
 def _writer_of(path: str | Path) -> threading.RLock:
     """The lock this process's writers of the file at ``path`` take turns on."""
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(str(path))
+    if lock is not None:
+        return lock
     key = str(path) if is_postgres(path) else str(Path(path).resolve())
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(key, threading.RLock())
+        lock = _WRITERS.setdefault(key, threading.RLock())
+        if os.path.isabs(path):  # found next time without resolving the path again
+            _WRITERS[str(path)] = lock
+        return lock
+
+
+def _connect_sqlite(path: str) -> sqlite3.Connection:
+    """A new connection to the SQLite file at ``path``, with the hub's settings."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 SCHEMA_VERSION = hashlib.sha256(
@@ -135,6 +158,8 @@ class Connection:
     ):
         self.conn = conn
         self.writer = writer or threading.RLock()
+        self._kept_as: tuple[str, sqlite_pool.FileIdentity] | None = None
+        self._given_back = False
 
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> Self:
@@ -143,24 +168,37 @@ class Connection:
         made 0700) and brings the schema up to date."""
         if is_postgres(path):
             return cls._open_postgres(str(path), create)
+        if not create:
+            return cls._open_existing(str(path))
         try:
-            if create:
-                # 0600 before SQLite opens it: the -wal and -shm files take its mode.
-                create_private_file(Path(path))
-            elif not Path(path).exists():
-                raise StoreError(f"no hub database at {path}: run `saraban hub init`")
-            conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=10
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            if create:
-                _bring_up_to_date(conn)
+            # 0600 before SQLite opens it: the -wal and -shm files take its mode.
+            create_private_file(Path(path))
+            conn = _connect_sqlite(str(path))
+            _bring_up_to_date(conn)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the hub database: {e}") from e
         return cls(conn, _writer_of(path))
+
+    @classmethod
+    def _open_existing(cls, path: str) -> Self:
+        """A connection to the database at ``path``, one this process kept open if it has
+        one (:mod:`hub.store.sqlite_pool`); given back when closed."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise StoreError(f"no hub database at {path}: run `saraban hub init`") from None
+        except OSError as e:
+            raise StoreError(f"cannot open the hub database: {e}") from e
+        identity = (st.st_dev, st.st_ino)
+        conn = sqlite_pool.take(path, identity)
+        if conn is None:
+            try:
+                conn = _connect_sqlite(path)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot open the hub database: {e}") from e
+        store = cls(conn, _writer_of(path))
+        store._kept_as = (path, identity)
+        return store
 
     @classmethod
     def _open_postgres(cls, url: str, create: bool) -> Self:
@@ -186,8 +224,16 @@ class Connection:
         return isinstance(self.conn, PgConnection)
 
     def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
+        """Close the connection: one to an existing SQLite file is kept for the next
+        request of this process (:mod:`hub.store.sqlite_pool`)."""
+        conn = self.conn
+        if self._kept_as is not None and isinstance(conn, sqlite3.Connection):
+            kept_as, self._kept_as = self._kept_as, None
+            self._given_back = True
+            sqlite_pool.give_back(*kept_as, conn)
+            return
+        if not self._given_back:  # closed twice: the connection is another request's now
+            conn.close()
 
     @contextmanager
     def write(self) -> Iterator[Self]:
