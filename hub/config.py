@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HOST", "127.0.0.1", "Address `saraban hub serve` listens on."),
     Setting("PORT", 8700, "Port `saraban hub serve` listens on."),
-    Setting("THREADS", 8, "Worker threads of the waitress server."),
+    Setting("THREADS", 8, "Request threads of the server, for each address it listens on."),
     Setting(
         "CONNECTIONS",
         4000,

@@ -1,18 +1,28 @@
-"""Serving the hub and node apps with waitress, the way `saraban ... serve` does.
+"""Serving the hub, the portal and the node apps, the way `saraban ... serve` does.
+
+The hub and the portal are served by cheroot (:func:`_serve_many`): every office keeps a
+connection open to the hub for its wake-up check, and cheroot watches its idle
+connections with the kernel's selector, so a request costs the same with 1,000 offices
+connected as with ten (ADR 0032). A node, with its clerks' few connections, is served by
+waitress (:func:`_serve`).
 
 `saraban hub serve --portal-bind HOST:PORT` (or the ``PORTAL_BIND`` setting) also serves
-the portal (:mod:`hub.portal`) from the same process on its own address: one waitress
-server listens on both, and each request goes to the app of the port it came in on
-(:class:`ByPort`). `saraban hub portal --bind HOST:PORT` serves the portal alone."""
+the portal (:mod:`hub.portal`) from the same process on its own address, and
+``METRICS_LISTEN`` /metrics on another: each request goes to the app of the port it came
+in on (:class:`ByPort`). `saraban hub portal --bind HOST:PORT` serves the portal alone."""
 
 from __future__ import annotations
 
+import io
 import logging
 import resource
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cheroot import wsgi as cheroot_wsgi
+from cheroot.errors import MaxSizeExceeded
 from waitress import serve
 
 from protocol.settings import BadSetting
@@ -26,8 +36,17 @@ INBUF_OVERFLOW = 2 * 1024 * 1024
 """A request body up to this size stays in memory; a larger one goes to a temporary file."""
 
 
+IDLE_SECONDS = 60
+"""How long the hub keeps a connection on which nothing arrives (an office's wake-up check
+comes every few seconds; waitress, before, kept one 120 s)."""
+MAX_HEADER_BYTES = 256 * 1024
+"""The largest request line and headers the hub reads (waitress's limit, kept)."""
+
+log = logging.getLogger("saraban.http")
+
+
 class ByPort:
-    """WSGI: each request to the app of the port it came in on (waitress's
+    """WSGI: each request to the app of the port it came in on (the server's
     ``SERVER_PORT``), any other port's to ``default``."""
 
     def __init__(self, default: Any, by_port: dict[int, Any]):
@@ -52,51 +71,136 @@ def bind_address(text: str, what: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def _serve(
-    app: Flask,
-    scheduler: Any,
-    kind: str,
-    host: str,
-    port: int,
-    threads: int,
-    connections: int = 100,
-    also: str = "",
-    wsgi: Any = None,
-    portal: str = "",
-) -> None:
-    """Serve ``app`` with waitress until interrupted, then stop its ``scheduler``.
-
-    ``connections`` is waitress's ``connection_limit``: beyond it new connections wait,
-    so the hub sets it above the number of offices (each keeps one open). ``also`` is
-    another ``host:port`` to listen on (the hub's metrics address)."""
-    # waitress warns on every queue backlog; the hub answers overload itself with 429.
+def _serve(app: Flask, scheduler: Any, kind: str, host: str, port: int, threads: int) -> None:
+    """Serve ``app`` with waitress until interrupted, then stop its ``scheduler``."""
+    # waitress warns on every queue backlog; the app answers overload itself.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    print(f"{kind} serving on http://{host}:{port}/", flush=True)
-    if also:
-        print(f"{kind} serving /metrics on http://{also}/metrics", flush=True)
-    if portal:
-        print(f"portal serving on http://{portal}/", flush=True)
-    listen = f"{_bracketed(host)}:{port} {also} {portal}".strip()
+    print(f"{kind} serving on http://{_bracketed(host)}:{port}/", flush=True)
     try:
         serve(
-            wsgi or app,
-            listen=listen,
+            app,
+            listen=f"{_bracketed(host)}:{port}",
             threads=threads,
-            connection_limit=connections,
-            # A push of 200 letters is about 1 MB: read it in large pieces and keep it in
-            # memory: waitress's defaults (8 KB reads, a temporary file past 512 KB) cost
-            # the hub process about a sixth of its time per pushed envelope.
+            # A clerk's scan is read in large pieces and kept in memory up to 2 MB
+            # (waitress's defaults: 8 KB reads, a temporary file past 512 KB).
             recv_bytes=RECV_BYTES,
             inbuf_overflow=INBUF_OVERFLOW,
             # The app answers a body over its limit with a reason (JSON, a Thai page);
             # waitress reads no body beyond twice that limit (its default is 1 GB).
-            max_request_body_size=2 * int(app.config["MAX_CONTENT_LENGTH"]),
-            # poll(), not select(): select cannot watch a socket numbered above 1,024, and
-            # every office keeps a connection open for its wake-up check.
-            asyncore_use_poll=True,
+            max_request_body_size=_max_body(app),
             ident=f"saraban-{kind}",
         )
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+class _WholeBody:
+    """WSGI: request bodies as waitress gave them to the app, read whole.
+
+    - A chunked body is read into memory first (at most ``limit`` bytes, the server's)
+      and given to the app with its length, so the app's limits refuse it by its length
+      (413 with the reason) like any other; one over ``limit`` is given as that length
+      with no bytes, and refused the same way.
+    - What the app left unread of a body (it refused it before reading: 413, a 401 before
+      reading a push) is read and dropped before the answer is sent: cheroot would close
+      the connection with the body unread, and a client still sending it would see a
+      broken connection instead of the answer.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            self._read_chunked(environ)
+        answer = self.app(environ, start_response)
+        body = environ.get("wsgi.input")
+        if body is not None:
+            try:
+                while body.read(RECV_BYTES):
+                    pass
+            except (OSError, ValueError, MaxSizeExceeded):
+                pass  # past the server's limit, or the client went: the connection closes
+        return answer
+
+    def _read_chunked(self, environ: dict[str, Any]) -> None:
+        parts, size = [], 0
+        try:
+            while chunk := environ["wsgi.input"].read(RECV_BYTES):
+                parts.append(chunk)
+                size += len(chunk)
+        except MaxSizeExceeded:
+            parts, size = [], self.limit + 1
+        environ["wsgi.input"] = io.BytesIO(b"".join(parts))
+        environ["wsgi.input_terminated"] = False
+        environ["CONTENT_LENGTH"] = str(size)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+class _Server(cheroot_wsgi.Server):
+    """cheroot's WSGI server, with a request thread only for a connection that has sent
+    something, and its own errors said through logging, one line each."""
+
+    def process_conn(self, conn: Any) -> None:
+        # cheroot hands a new connection to a request thread at once, which then waits
+        # for its first bytes: eight connections that send nothing (an office's link
+        # stalling, a hostile client) would hold every thread. A new connection waits
+        # with the idle ones instead, and is handed over when it has something to read.
+        if not getattr(conn, "saraban_waited", False):
+            conn.saraban_waited = True
+            self.put_conn(conn)
+            return
+        super().process_conn(conn)
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        # A client that went away or sent no valid HTTP is the client's matter: no traceback.
+        log.log(level, "%s", msg.strip() or "connection error", exc_info=False)
+
+
+def _serve_many(
+    app: Any,
+    scheduler: Any,
+    kind: str,
+    addresses: list[tuple[str, int]],
+    threads: int,
+    connections: int,
+    max_body: int,
+) -> None:
+    """Serve ``app`` on every address of ``addresses`` with cheroot until interrupted,
+    then stop its ``scheduler``: one server with ``threads`` request threads an address,
+    keeping up to ``connections`` connections open between requests."""
+    servers = []
+    for host, port in addresses:
+        server = _Server(
+            (host, port),
+            _WholeBody(app, max_body),
+            numthreads=threads,
+            server_name=f"saraban-{kind}",
+            # Offices reconnecting at once wait in the kernel's queue, not refused.
+            request_queue_size=min(connections, 4096),
+            timeout=IDLE_SECONDS,
+            accepted_queue_size=-1,
+        )
+        server.keep_alive_conn_limit = connections
+        # The app answers a body over its limit with a reason (JSON, a Thai page); the
+        # server reads no body beyond twice that limit.
+        server.max_request_body_size = max_body
+        server.max_request_header_size = MAX_HEADER_BYTES
+        servers.append(server)
+    try:
+        for server in servers:
+            server.prepare()  # binds: a port in use fails here, before anything is served
+        for server in servers[1:]:
+            listen = threading.Thread(target=server.serve, name=f"saraban-{kind}", daemon=True)
+            listen.start()
+        servers[0].serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
 
@@ -139,19 +243,28 @@ def serve_hub(
     metrics = metrics_listen(app.config["METRICS_LISTEN"])
     if metrics is not None and metrics[1] == port:
         raise BadSetting(f"METRICS_LISTEN needs a port of its own, not the hub's {port}")
-    also = "" if metrics is None else f"{_bracketed(metrics[0])}:{metrics[1]}"
+    addresses = [(host, port)]
+    if metrics is not None:
+        addresses.append(metrics)
     bind = bind_address(portal or str(app.config["PORTAL_BIND"] or ""), "--portal-bind")
-    wsgi, shown = None, ""
+    wsgi: Any = app
     if bind is not None:
         if bind[1] == port or (metrics is not None and bind[1] == metrics[1]):
             raise BadSetting(f"the portal needs a port of its own, not {bind[1]}")
         portal_app = create_portal_app(instance_path=str(instance.resolve()))
-        wsgi, shown = ByPort(app, {bind[1]: portal_app}), f"{_bracketed(bind[0])}:{bind[1]}"
+        wsgi = ByPort(app, {bind[1]: portal_app})
+        addresses.append(bind)
     _allow_open_files(connections + 256)
     start_pool(wait=False)  # the workers start beside the first requests
     scheduler = start_scheduler(app)
+    print(f"hub serving on http://{_bracketed(host)}:{port}/", flush=True)
+    if metrics is not None:
+        shown = f"{_bracketed(metrics[0])}:{metrics[1]}"
+        print(f"hub serving /metrics on http://{shown}/metrics", flush=True)
+    if bind is not None:
+        print(f"portal serving on http://{_bracketed(bind[0])}:{bind[1]}/", flush=True)
     try:
-        _serve(app, scheduler, "hub", host, port, threads, connections, also, wsgi, shown)
+        _serve_many(wsgi, scheduler, "hub", addresses, threads, connections, _max_body(app))
     finally:
         leave(app)
 
@@ -166,7 +279,16 @@ def serve_portal(instance: Path, bind: str, threads: int | None = None) -> None:
     if address is None:
         raise BadSetting("the portal needs an address: --bind HOST:PORT or PORTAL_BIND")
     threads = threads or int(app.config["THREADS"])
-    _serve(app, None, "portal", address[0], address[1], threads)
+    connections = int(app.config["CONNECTIONS"])
+    _allow_open_files(connections + 256)
+    print(f"portal serving on http://{_bracketed(address[0])}:{address[1]}/", flush=True)
+    _serve_many(app, None, "portal", [address], threads, connections, _max_body(app))
+
+
+def _max_body(app: Flask) -> int:
+    """The largest request body the server reads: twice the app's own limit, which the
+    app answers with a reason."""
+    return 2 * int(app.config["MAX_CONTENT_LENGTH"])
 
 
 def serve_node(instance: Path, host: str, port: int, threads: int = 4) -> None:
