@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True, parser_class=Parser
     )
     cmd(hub, "init", hub_init, "create the hub instance, keys and directory", "hub")
-    c = cmd(hub, "serve", hub_serve, "serve the hub API (waitress)", "hub")
+    c = cmd(hub, "serve", hub_serve, "serve the hub API (cheroot)", "hub")
     c.add_argument("--host", help="default: setting HOST (127.0.0.1)")
     c.add_argument("--port", type=int, help="default: setting PORT (8700)")
     c.add_argument("--threads", type=int, help="default: setting THREADS (8)")
