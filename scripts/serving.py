@@ -14,6 +14,7 @@ in on (:class:`ByPort`). `saraban hub portal --bind HOST:PORT` serves the portal
 from __future__ import annotations
 
 import io
+import json
 import logging
 import resource
 import sys
@@ -25,13 +26,14 @@ from cheroot import wsgi as cheroot_wsgi
 from cheroot.errors import MaxSizeExceeded
 from waitress import serve
 
+from protocol.refusal import log_refusal
 from protocol.settings import BadSetting
 
 if TYPE_CHECKING:
     from flask import Flask
 
 RECV_BYTES = 64 * 1024
-"""Bytes waitress reads from a socket at once."""
+"""Bytes read at once: from a socket by waitress, from a request body by cheroot's."""
 INBUF_OVERFLOW = 2 * 1024 * 1024
 """A request body up to this size stays in memory; a larger one goes to a temporary file."""
 
@@ -113,8 +115,10 @@ class _WholeBody:
         self.limit = limit
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
-            self._read_chunked(environ)
+        if environ.get("wsgi.input_terminated"):
+            refusal = self._read_chunked(environ)
+            if refusal is not None:
+                return _refuse(environ, start_response, refusal)
         answer = self.app(environ, start_response)
         body = environ.get("wsgi.input")
         if body is not None:
@@ -125,7 +129,11 @@ class _WholeBody:
                 pass  # past the server's limit, or the client went: the connection closes
         return answer
 
-    def _read_chunked(self, environ: dict[str, Any]) -> None:
+    def _read_chunked(self, environ: dict[str, Any]) -> str | None:
+        """Read a chunked body whole; the reason to refuse the request, if any."""
+        if environ.get("CONTENT_LENGTH"):
+            # Two lengths for one body: a proxy on the way may have read the other one.
+            return "a body with both Transfer-Encoding and Content-Length"
         parts, size = [], 0
         try:
             while chunk := environ["wsgi.input"].read(RECV_BYTES):
@@ -133,10 +141,36 @@ class _WholeBody:
                 size += len(chunk)
         except MaxSizeExceeded:
             parts, size = [], self.limit + 1
+        except (OSError, ValueError) as e:
+            return f"the chunked body cannot be read: {e}"
         environ["wsgi.input"] = io.BytesIO(b"".join(parts))
         environ["wsgi.input_terminated"] = False
         environ["CONTENT_LENGTH"] = str(size)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return None
+
+
+def _refuse(environ: dict[str, Any], start_response: Any, reason: str) -> list[bytes]:
+    """Answer 400 with the reason as the app's own refusals do (JSON, one log line), and
+    close the connection: what follows on it cannot be told from the body."""
+    log_refusal(
+        log,
+        environ.get("REQUEST_METHOD", ""),
+        environ.get("PATH_INFO", ""),
+        400,
+        "bad_request",
+        reason,
+    )
+    body = json.dumps({"error": "bad_request", "reason": reason}).encode()
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ],
+    )
+    return [body]
 
 
 class _Server(cheroot_wsgi.Server):
