@@ -97,3 +97,28 @@ def test_a_store_closed_twice_leaves_the_next_request_a_working_connection(
     after = HubStore.open(path, create=False)
     assert after.meta("note") == "first"
     after.close()
+
+
+def test_the_log_a_burst_grew_is_cut_back_once_it_starts_again(tmp_path: Path) -> None:
+    from hub.store.connection import JOURNAL_LIMIT_BYTES
+
+    path = tmp_path / "hub.sqlite"
+    _hub_with(path, "first")
+    store = HubStore.open(path, create=False)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM meta").fetchone()  # a request reading all along
+    for i in range(JOURNAL_LIMIT_BYTES // 6_000):
+        with store.write():
+            store.set_meta(f"burst-{i}", "x" * 8_000)
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > JOURNAL_LIMIT_BYTES
+
+    reader.execute("COMMIT")
+    reader.close()
+    store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    with store.write():
+        store.set_meta("after", "the burst")
+    store.close()
+
+    assert wal.stat().st_size <= JOURNAL_LIMIT_BYTES

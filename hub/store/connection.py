@@ -42,6 +42,10 @@ from hub.store.schema import MIGRATIONS, SCHEMA, TABLES, upgrade
 from protocol.filemodes import create_private_file
 
 BUSY_TIMEOUT_MS = 10_000
+JOURNAL_LIMIT_BYTES = 32 * 1024 * 1024
+"""The size the write-ahead log file is cut back to when it starts again from its beginning.
+Under a steady load it grows past that (readers follow each other, and it is copied into
+the database but not restarted); without a limit SQLite keeps the file at its largest."""
 KEYS_PER_QUERY = 500
 """Keys asked for in one ``IN (...)`` list (a push's or a batch's env_ids)."""
 SCHEMA_KEY = "schema_version"
@@ -79,6 +83,7 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT_BYTES}")
     except sqlite3.Error:
         conn.close()
         raise
