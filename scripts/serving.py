@@ -19,9 +19,11 @@ import logging
 import resource
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi as cheroot_wsgi
 from cheroot.errors import MaxSizeExceeded
 from waitress import serve
@@ -118,7 +120,7 @@ class _WholeBody:
         if environ.get("wsgi.input_terminated"):
             refusal = self._read_chunked(environ)
             if refusal is not None:
-                return _refuse(environ, start_response, refusal)
+                return _refuse(environ, start_response, *refusal)
         answer = self.app(environ, start_response)
         body = environ.get("wsgi.input")
         if body is not None:
@@ -129,41 +131,46 @@ class _WholeBody:
                 pass  # past the server's limit, or the client went: the connection closes
         return answer
 
-    def _read_chunked(self, environ: dict[str, Any]) -> str | None:
-        """Read a chunked body whole; the reason to refuse the request, if any."""
+    def _read_chunked(self, environ: dict[str, Any]) -> tuple[str, str, str] | None:
+        """Read a chunked body whole; the refusal (status, code, reason), if any."""
         if environ.get("CONTENT_LENGTH"):
             # Two lengths for one body: a proxy on the way may have read the other one.
-            return "a body with both Transfer-Encoding and Content-Length"
-        parts, size = [], 0
+            return "400 Bad Request", "bad_request", _TWO_LENGTHS
+        body = environ["wsgi.input"]
+        parts = []
         try:
-            while chunk := environ["wsgi.input"].read(RECV_BYTES):
+            while chunk := body.read(RECV_BYTES):
                 parts.append(chunk)
-                size += len(chunk)
+            for _ in getattr(body, "read_trailer_lines", list)():
+                pass  # the trailer's lines, so that the next request starts where it should
         except MaxSizeExceeded:
-            parts, size = [], self.limit + 1
+            return _TOO_LARGE, "too_large", f"the body is larger than {self.limit} bytes"
         except (OSError, ValueError) as e:
-            return f"the chunked body cannot be read: {e}"
-        environ["wsgi.input"] = io.BytesIO(b"".join(parts))
+            if "Too Large" in str(e):  # cheroot's word for one chunk past the limit
+                return _TOO_LARGE, "too_large", f"the body is larger than {self.limit} bytes"
+            return "400 Bad Request", "bad_request", f"the chunked body cannot be read: {e}"
+        data = b"".join(parts)
+        environ["wsgi.input"] = io.BytesIO(data)
         environ["wsgi.input_terminated"] = False
-        environ["CONTENT_LENGTH"] = str(size)
+        environ["CONTENT_LENGTH"] = str(len(data))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return None
 
 
-def _refuse(environ: dict[str, Any], start_response: Any, reason: str) -> list[bytes]:
-    """Answer 400 with the reason as the app's own refusals do (JSON, one log line), and
-    close the connection: what follows on it cannot be told from the body."""
-    log_refusal(
-        log,
-        environ.get("REQUEST_METHOD", ""),
-        environ.get("PATH_INFO", ""),
-        400,
-        "bad_request",
-        reason,
-    )
-    body = json.dumps({"error": "bad_request", "reason": reason}).encode()
+_TWO_LENGTHS = "a body with both Transfer-Encoding and Content-Length"
+_TOO_LARGE = "413 Request Entity Too Large"
+
+
+def _refuse(
+    environ: dict[str, Any], start_response: Any, status: str, code: str, reason: str
+) -> list[bytes]:
+    """Answer ``status`` with the reason as the app's own refusals do (JSON, one log line),
+    and close the connection: where the next request would start cannot be told."""
+    method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+    log_refusal(log, method, path, int(status[:3]), code, reason)
+    body = json.dumps({"error": code, "reason": reason}).encode()
     start_response(
-        "400 Bad Request",
+        status,
         [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
@@ -173,9 +180,38 @@ def _refuse(environ: dict[str, Any], start_response: Any, reason: str) -> list[b
     return [body]
 
 
+class _Request(cheroot_server.HTTPRequest):
+    """A request whose connection closes when the answer says ``Connection: close``
+    (cheroot decides that from the request and a 413 only)."""
+
+    def send_headers(self) -> None:
+        if any(
+            name.lower() == b"connection" and value.lower() == b"close"
+            for name, value in self.outheaders
+        ):
+            self.close_connection = True
+        super().send_headers()
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
+
 class _Server(cheroot_wsgi.Server):
     """cheroot's WSGI server, with a request thread only for a connection that has sent
-    something, and its own errors said through logging, one line each."""
+    something, at most ``open_limit`` connections open, and its own errors said through
+    logging, one line each."""
+
+    ConnectionClass = _Connection
+    open_limit = 4000
+    """Connections open at once: a new one beyond is closed at once (waitress left it
+    waiting in the kernel's queue); the process's open files stay within its limit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open = 0
+        self._open_guard = threading.Lock()
+        self._said: dict[str, float] = {}
 
     def process_conn(self, conn: Any) -> None:
         # cheroot hands a new connection to a request thread at once, which then waits
@@ -184,13 +220,58 @@ class _Server(cheroot_wsgi.Server):
         # with the idle ones instead, and is handed over when it has something to read.
         if not getattr(conn, "saraban_waited", False):
             conn.saraban_waited = True
+            with self._open_guard:
+                full = self._open >= self.open_limit
+                if not full:
+                    self._open += 1
+            if full:
+                conn.close()
+                self._say_once("connections", logging.WARNING, "too many connections open")
+                return
+            _count_close(conn, self)
             self.put_conn(conn)
             return
         super().process_conn(conn)
 
+    def closed_one(self) -> None:
+        with self._open_guard:
+            self._open -= 1
+
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         # A client that went away or sent no valid HTTP is the client's matter: no traceback.
-        log.log(level, "%s", msg.strip() or "connection error", exc_info=False)
+        text = msg.strip() or "connection error"
+        if text.startswith("Error in HTTPServer.serve"):
+            # The accept loop failed (no file left to open, say): said once a minute, and
+            # the loop waits a moment instead of turning at full speed.
+            self._say_once("serve", logging.ERROR, f"{text}: {sys.exc_info()[1]!r}")
+            time.sleep(SERVE_ERROR_PAUSE)
+            return
+        log.log(level, "%s", text, exc_info=False)
+
+    def _say_once(self, key: str, level: int, text: str) -> None:
+        now = time.monotonic()
+        if now - self._said.get(key, -SAY_EVERY) >= SAY_EVERY:
+            self._said[key] = now
+            log.log(level, "%s", text)
+
+
+def _count_close(conn: Any, server: _Server) -> None:
+    """Have ``server`` count ``conn`` as closed when it is."""
+    close = conn.close
+
+    def closing() -> None:
+        if not getattr(conn, "saraban_closed", False):
+            conn.saraban_closed = True
+            server.closed_one()
+        close()
+
+    conn.close = closing
+
+
+SERVE_ERROR_PAUSE = 0.1
+"""Seconds the accept loop waits after it failed."""
+SAY_EVERY = 60.0
+"""Seconds between two log lines of the same server trouble."""
 
 
 def _serve_many(
@@ -218,6 +299,7 @@ def _serve_many(
             accepted_queue_size=-1,
         )
         server.keep_alive_conn_limit = connections
+        server.open_limit = _open_limit(connections, len(addresses))
         # The app answers a body over its limit with a reason (JSON, a Thai page); the
         # server reads no body beyond twice that limit.
         server.max_request_body_size = max_body
@@ -237,6 +319,15 @@ def _serve_many(
             server.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def _open_limit(connections: int, servers: int) -> int:
+    """Connections each of ``servers`` keeps open at most: ``connections``, or its share of
+    the open files this process may have, less some for its databases, logs and workers."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(16, min(connections, (soft - 256) // servers))
 
 
 def _bracketed(host: str) -> str:
@@ -288,7 +379,7 @@ def serve_hub(
         portal_app = create_portal_app(instance_path=str(instance.resolve()))
         wsgi = ByPort(app, {bind[1]: portal_app})
         addresses.append(bind)
-    _allow_open_files(connections + 256)
+    _allow_open_files(connections * len(addresses) + 256)
     start_pool(wait=False)  # the workers start beside the first requests
     scheduler = start_scheduler(app)
     print(f"hub serving on http://{_bracketed(host)}:{port}/", flush=True)

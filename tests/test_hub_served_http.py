@@ -4,6 +4,7 @@ read is refused 400 with a JSON reason and one log line, and the next request is
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -84,3 +85,35 @@ def test_a_chunked_body_is_read_whole_and_judged_by_the_app(served_hub: Service)
     status, answer = _first_answer(served_hub, raw)
     assert status in (400, 401, 403), answer
     assert answer["error"] != "bad_json", answer  # the app read the whole JSON body
+
+
+def _answers_on_one_connection(service: Service, raw: bytes) -> list[bytes]:
+    """The status lines the hub sent on one connection for ``raw``, until it closed it."""
+    port = int(service.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw)
+        data = b""
+        while more := conn.recv(65536):
+            data += more
+    return re.findall(rb"HTTP/1\.1 [0-9]{3}[^\r\n]*", data)
+
+
+def test_one_chunk_past_the_servers_limit_is_refused_as_too_large(served_hub: Service) -> None:
+    raw = HEAD + b"\r\n4000000\r\n{}"  # 64 MiB announced; only the size is sent
+    status, answer = _first_answer(served_hub, raw)
+    assert status == 413, answer
+    assert answer["error"] == "too_large", answer
+
+
+def test_nothing_after_a_refused_body_is_taken_for_a_request(served_hub: Service) -> None:
+    smuggled = b"GET /api/v1/health HTTP/1.1\r\nHost: hub\r\n\r\n"
+    statuses = _answers_on_one_connection(served_hub, HEAD + b"\r\nzz\r\n" + smuggled)
+    assert statuses == [b"HTTP/1.1 400 Bad Request"], statuses
+
+
+def test_a_chunked_body_with_a_trailer_leaves_the_next_request_whole(served_hub: Service) -> None:
+    body = b'{"token": "not-a-token"}'
+    first = HEAD + b"\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\nX-Sum: 1\r\n\r\n"
+    second = b"GET /api/v1/health HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n"
+    statuses = _answers_on_one_connection(served_hub, first + second)
+    assert len(statuses) == 2 and statuses[1] == b"HTTP/1.1 200 OK", statuses

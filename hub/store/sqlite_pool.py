@@ -10,8 +10,9 @@ closed, and the next one opened to the same file takes it (ADR 0031).
 
 Kept: at most :data:`IDLE_PER_FILE` idle connections a file, with no transaction open;
 any more are closed. A connection is handed out again only while the path still names
-the file it was opened on (device and inode): a database moved aside and replaced by
-another at the same path gets new connections, and the old ones are closed.
+the file it was opened on (device and inode), so an idle one to a database moved aside
+is not used for another at the same path; a database is still put back only with the
+hub stopped (docs/operations.md): SQLite removes a ``-wal`` file by its name.
 
 Does not: open connections (:meth:`hub.store.connection.Connection.open` does, with its
 settings), or pool PostgreSQL connections (:mod:`hub.store.postgres` has its own pool).
