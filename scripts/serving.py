@@ -143,10 +143,9 @@ class _WholeBody:
                 parts.append(chunk)
             for _ in getattr(body, "read_trailer_lines", list)():
                 pass  # the trailer's lines, so that the next request starts where it should
-        except MaxSizeExceeded:
-            return _TOO_LARGE, "too_large", f"the body is larger than {self.limit} bytes"
-        except (OSError, ValueError) as e:
-            if "Too Large" in str(e):  # cheroot's word for one chunk past the limit
+        except (MaxSizeExceeded, OSError, ValueError) as e:
+            # cheroot says "Too Large" of one chunk past the limit, as an OSError.
+            if isinstance(e, MaxSizeExceeded) or "Too Large" in str(e):
                 return _TOO_LARGE, "too_large", f"the body is larger than {self.limit} bytes"
             return "400 Bad Request", "bad_request", f"the chunked body cannot be read: {e}"
         data = b"".join(parts)

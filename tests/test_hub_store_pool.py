@@ -21,6 +21,13 @@ def _hub_with(path: Path, note: str) -> None:
     store.close()
 
 
+def _hub_at(tmp_path: Path) -> Path:
+    """A hub database in ``tmp_path`` whose note is ``first``."""
+    path = tmp_path / "hub.sqlite"
+    _hub_with(path, "first")
+    return path
+
+
 def _committed_note(path: Path) -> str | None:
     with sqlite3.connect(path) as raw:
         row = raw.execute("SELECT value FROM meta WHERE key = 'note'").fetchone()
@@ -49,8 +56,7 @@ def test_a_database_put_back_at_its_path_is_read_afresh(tmp_path: Path) -> None:
 def test_a_connection_closed_inside_a_transaction_is_not_handed_out_again(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "hub.sqlite"
-    _hub_with(path, "first")
+    path = _hub_at(tmp_path)
     broken = HubStore.open(path, create=False)
     broken.conn.execute("BEGIN")
     broken.set_meta("note", "never committed")
@@ -65,8 +71,7 @@ def test_a_connection_closed_inside_a_transaction_is_not_handed_out_again(
 
 
 def test_the_next_request_takes_the_connection_the_last_one_gave_back(tmp_path: Path) -> None:
-    path = tmp_path / "hub.sqlite"
-    _hub_with(path, "first")
+    path = _hub_at(tmp_path)
     first = HubStore.open(path, create=False)
     conn = first.conn
     first.close()
@@ -88,8 +93,7 @@ def test_a_missing_database_is_said_without_opening_one(tmp_path: Path) -> None:
 def test_a_store_closed_twice_leaves_the_next_request_a_working_connection(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "hub.sqlite"
-    _hub_with(path, "first")
+    path = _hub_at(tmp_path)
     store = HubStore.open(path, create=False)
     store.close()
     store.close()
@@ -102,8 +106,7 @@ def test_a_store_closed_twice_leaves_the_next_request_a_working_connection(
 def test_the_log_a_burst_grew_is_cut_back_once_it_starts_again(tmp_path: Path) -> None:
     from hub.store.connection import JOURNAL_LIMIT_BYTES
 
-    path = tmp_path / "hub.sqlite"
-    _hub_with(path, "first")
+    path = _hub_at(tmp_path)
     store = HubStore.open(path, create=False)
     reader = sqlite3.connect(path, isolation_level=None)
     reader.execute("BEGIN")
