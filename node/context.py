@@ -90,8 +90,9 @@ class NodeContext:
     @contextmanager
     def signer_pinned(self) -> Iterator[Signer]:
         """Within the block, this thread signs with the key of its start without looking
-        at the key file again: a pulled batch signs hundreds of receipts. A key replaced
-        meanwhile signs the next batch; what the old one signed is signed again at push
+        at the key file again: a write transaction of the pull signs receipts for hundreds
+        of letters. A key replaced meanwhile signs the next one; what the old one signed is
+        signed again at push
         (:func:`node.storage.feed.outgoing_wire`)."""
         signer = self.signer
         self._pinned.signer = signer

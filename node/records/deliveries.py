@@ -6,11 +6,12 @@ it lists (a blob is kept only after its SHA-256 checked out, :mod:`node.storage.
 :func:`emit_due_deliveries` answers it when the last one arrives. The time of receipt is
 this node's clock when it stored the letter, or when its last attachment arrived.
 
-The answers decided within :func:`answering_together` (a pulled batch, the letters whose
-last attachment arrived) are signed together at its end: one ``deliveries`` envelope per
-sender and time of receipt, naming the letters' env_ids (ADR 0028). Each letter is
-answered once: :func:`node.storage.feed.delivered` finds an earlier answer, and the batch
-of the open transaction knows its own.
+The answers decided within :func:`answering_together` (one write transaction of the pull,
+which holds one or several pulled batches; the letters whose last attachment arrived) are
+signed together at its end: one ``deliveries`` envelope per sender and time of receipt,
+naming the letters' env_ids (ADR 0028). Each letter is answered once:
+:func:`node.storage.feed.delivered` finds an earlier answer, and the batch of the open
+transaction knows its own.
 
 Does not: store letters or apply what recipients answer (:mod:`node.records.inbox`).
 """
@@ -63,8 +64,8 @@ class DeliveryBatch:
 @contextmanager
 def answering_together(ctx: NodeContext, store: Store, now: float) -> Iterator[DeliveryBatch]:
     """Inside ``store.transaction()``: collect the ``delivered`` answers decided within and
-    sign them together when the block ends without an error (a pulled batch, the letters
-    whose last attachment arrived). Nested, the outer block signs."""
+    sign them together when the block ends without an error (a write transaction of the
+    pull, the letters whose last attachment arrived). Nested, the outer block signs."""
     if store.deliveries is not None:
         yield store.deliveries
         return

@@ -9,14 +9,15 @@ advancing the cursor past it happen in one SQLite transaction, so a crash leaves
 or neither (the batches of a catch-up share transactions, :class:`_Group`). An envelope
 that fails verification is never skipped: the directory is refreshed once and it is
 verified again, and what still fails is held (:mod:`node.sync.held`) in the transaction
-that advances the cursor, then tried again at every sync after a directory
-refresh (:func:`retry_held`, before the pull). A withdrawal or receipt about a held letter
-is held until the letter is applied. A cursor the hub no longer knows restarts the pull
-from the beginning, once. While one batch is written, the next is asked for on a second thread
-and verified with the directory of that moment (verified again here if it changed), in a
-worker process when the machine has a core to spare (ADR 0027), else on that thread;
-the hub thus sees a batch's cursor before it commits here, which only its backlog figures
-read, and a batch that does not commit is pulled again from the cursor kept here.
+that advances the cursor, then tried again at every sync after a directory refresh
+(:func:`retry_held`, before the pull). A withdrawal or receipt about a held letter is held
+until the letter is applied. A cursor the hub no longer knows restarts the pull from the
+beginning, once. While one batch is written, the next is asked for on a second thread
+(:mod:`node.sync.ahead`) and verified with the directory of that moment (verified again
+here if it changed), in a worker process when the machine has a core to spare (ADR 0027),
+else on that thread; the hub thus sees a batch's cursor before it commits here, which only
+its backlog figures read, and a batch that does not commit is pulled again from the
+cursor kept here.
 
 Does not: push (:mod:`node.sync.push`), move attachment bytes
 (:mod:`node.sync.attachments`), or decide what a letter, receipt or lease changes
@@ -25,9 +26,8 @@ Does not: push (:mod:`node.sync.push`), move attachment bytes
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 from node.context import NodeContext
@@ -45,20 +45,14 @@ from node.storage import highwater
 from node.storage.feed import parse_iso
 from node.storage.store import Store
 from node.sync import held
+from node.sync.ahead import Ahead, Pulled, verify_wire
 from node.sync.clock import skew_against
 from node.sync.hubclient import HubClient, HubHTTPError
 from node.sync.rebase import reconcile_with_hub, settle_lost_tail
 from node.sync.state import SyncResult, remember_watch, sync_state
-from node.sync.verify import (
-    PULL_POOL,
-    PULL_POOL_MIN_BATCH,
-    verify_each,
-    verify_hub_envelope,
-    verify_pulled,
-)
+from node.sync.verify import verify_hub_envelope
 from protocol.api import MAX_PULL_BATCH
 from protocol.crashpoints import crash_point
-from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
 from protocol.errors import RemoteDataError
 from protocol.hub_messages import Checkpoint, Lease
@@ -71,13 +65,16 @@ keyed by hash, whose pages a 2 MB cache keeps reading back (peak RSS +8 MB at mo
 the search index is written after the letters (ADR 0019), 8 MB does what 16 MB did:
 100,000 letters in 63.7 s at 144.9 MB peak, against 71.8 s at 150.5 MB."""
 PULL_GROUP_LETTERS = 2000
-"""Envelopes one write transaction of the pull holds at most (:class:`_Group`): four full
-pulls. A clerk's own write waits for it at most as long as it takes to store them (about
-half a second on the slower machine of docs/performance.md), well within the busy timeout."""
+"""Envelopes one write transaction of the pull holds at most (:class:`_Group`)."""
+PULL_GROUP_SECONDS = 1.0
+"""How long one write transaction of the pull stays open at most (:class:`_Group`), its
+last batch's writing aside: a clerk's own write waits no longer than this and one batch
+(half a second for 500 letters on the slower machine of docs/performance.md), well
+within the busy timeout, however small the batches the hub answers."""
 PULL_GROUP_WAIT_SECONDS = 0.5
-"""How long the group's transaction stays open for the next answer asked for ahead
-(:class:`_Group`); when it has not come by then, what the group holds is committed before
-the wait goes on."""
+"""How long the group's transaction stays open for the next answer asked for ahead, within
+:data:`PULL_GROUP_SECONDS`; when it has not come by then, what the group holds is
+committed before the wait goes on."""
 SWITCH_INTERVAL_SECONDS = 0.001
 """How long a thread of the serving node may keep the interpreter lock while another
 waits for it (``sys.setswitchinterval``; Python's default is 5 ms). The pull's writer gives
@@ -178,22 +175,6 @@ def _apply(
     return "stored"
 
 
-@dataclass
-class _Pulled:
-    """One envelope of a pull answer: verified (``env``, ``msg``) or not (``error``)."""
-
-    wire: Any
-    env: Envelope | None = None
-    msg: Any = None
-    error: str | None = None
-    columns: dict[str, Any] | None = None
-    """A letter's row columns, when the pull's worker worked them out."""
-
-
-def _verify(wire: Any, trusted: TrustedDirectory, hub_keys: dict[str, Any]) -> _Pulled:
-    return _Pulled(wire, *verify_each([wire], trusted, hub_keys)[0])
-
-
 def _waits_for(store: Store, msg: Any) -> str | None:
     """The held letter a verified withdrawal, receipt or final-number notice is about, if
     it is held: applied after the letter, never before it."""
@@ -204,8 +185,8 @@ def _waits_for(store: Store, msg: Any) -> str | None:
 
 
 class _Applied:
-    """What one transaction of the pull has put in the mailbox so far, and whether
-    anything is held here."""
+    """What the database holds about one pulled batch's envelopes, what applying it has
+    put in the mailbox so far, and whether anything is held here."""
 
     def __init__(self, store: Store, env_ids: list[str]) -> None:
         self.known = _in_mailbox(store, env_ids)
@@ -271,7 +252,7 @@ def retry_held(ctx: NodeContext, store: Store, client: HubClient, result: SyncRe
             if held.is_held(store, row["waits_for"]):
                 held.tried_again(store, row["env_id"], row["reason"], now)
                 continue
-            item = _verify(held.wire_of(row), trusted, hub_keys)
+            item = verify_wire(held.wire_of(row), trusted, hub_keys)
             if item.env is None:
                 held.tried_again(store, row["env_id"], str(item.error), now)
                 continue
@@ -286,100 +267,12 @@ def _count_held(store: Store, result: SyncResult) -> None:
     result.held_from = [s["origin"] or "?" for s in status["senders"]]
 
 
-@dataclass
-class _Answer:
-    """One pull answer and its envelopes verified against ``trusted`` and ``hub_keys``."""
-
-    answer: dict[str, Any]
-    pulled: list[_Pulled]
-    trusted: TrustedDirectory | None
-    hub_keys: list[dict[str, Any]]
-
-    def verified(self, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]) -> bool:
-        """Whether the envelopes were verified against this same trust."""
-        return self.trusted is trusted and self.hub_keys == hub_keys
-
-
-def _fetch(
-    client: HubClient,
-    cursor: str | None,
-    limit: int,
-    trusted: TrustedDirectory | None = None,
-    hub_keys: list[dict[str, Any]] | None = None,
-) -> _Answer:
-    answer = client.pull(cursor, limit)
-    if trusted is None or hub_keys is None:
-        return _Answer(answer, [], None, [])
-    wires = answer.get("envelopes") or []
-    if len(wires) >= PULL_POOL_MIN_BATCH:
-        args = (trusted.directory, trusted.env_id, hub_keys)
-        verdicts = PULL_POOL.map_runs(verify_pulled, args, wires)
-    else:
-        verified = verify_each(wires, trusted, keys_from_list(hub_keys))
-        verdicts = [(env, msg, error, None) for env, msg, error in verified]
-    pulled = [
-        _Pulled(wire, env if env is None else env.decoded_from(wire), msg, error, columns)
-        for wire, (env, msg, error, columns) in zip(wires, verdicts, strict=True)
-    ]
-    return _Answer(answer, pulled, trusted, hub_keys)
-
-
-class _Ahead:
-    """The next pull, asked for and verified on a second thread while this batch is
-    written, so that the hub's answer and the signatures do not wait for SQLite. The
-    thread starts with the first batch that says ``more`` and touches no database; the
-    client is never used by both threads at once."""
-
-    def __init__(self, client: HubClient, limit: int) -> None:
-        self.client = client
-        self.limit = limit
-        self.pool: ThreadPoolExecutor | None = None
-        self.job: tuple[str | None, Future[_Answer]] | None = None
-
-    def start(
-        self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
-    ) -> None:
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="saraban-pull")
-        future = self.pool.submit(_fetch, self.client, cursor, self.limit, trusted, hub_keys)
-        self.job = (cursor, future)
-
-    def take(self, cursor: str | None) -> _Answer:
-        """The answer after ``cursor``: the one fetched ahead if it was for that cursor
-        (raising what its request raised), else asked for now."""
-        job, self.job = self.job, None
-        if job is not None:
-            wanted, future = job
-            wait([future])
-            if wanted == cursor:
-                return future.result()
-        return _fetch(self.client, cursor, self.limit)
-
-    def ready(self, cursor: str | None, within: float) -> bool:
-        """Whether the answer after ``cursor`` was asked for ahead and is in, or comes
-        within ``within`` seconds; False when it was not asked for (:meth:`take` asks
-        for it on this thread)."""
-        if self.job is None or self.job[0] != cursor:
-            return False
-        return not wait([self.job[1]], timeout=within).not_done
-
-    def settle(self) -> None:
-        """Wait until the request ahead is done, before the client is used for another."""
-        if self.job is not None:
-            wait([self.job[1]])
-
-    def close(self) -> None:
-        self.settle()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-
-
 def pull_mailbox(ctx: NodeContext, store: Store, client: HubClient, result: SyncResult) -> None:
     """Pull and apply the mailbox until the hub says there is no more; what does not
     verify is held, never skipped."""
     limit = max(1, min(int(ctx.settings["PULL_BATCH"]), MAX_PULL_BATCH))
     refreshed = retry_held(ctx, store, client, result)
-    ahead = _Ahead(client, limit)
+    ahead = Ahead(client, limit)
     try:
         with store.page_cache(PULL_CACHE_KIB):
             _pull_batches(ctx, store, client, result, ahead, refreshed)
@@ -392,16 +285,17 @@ def _pull_batches(
     store: Store,
     client: HubClient,
     result: SyncResult,
-    ahead: _Ahead,
+    ahead: Ahead,
     refreshed: bool,
 ) -> None:
-    group = _Group(ctx, store)
+    group = _Group(ctx, store, result)
     try:
         _pull_into(ctx, store, client, result, ahead, refreshed, group)
-    except BaseException as e:
-        group.abandon(e)
-        raise
-    group.commit()
+    finally:
+        # Whole batches only: a batch whose writing failed rolled its group back itself,
+        # and what failed between batches (the hub's next answer, its checkpoint) costs
+        # none of those before it.
+        group.commit()
 
 
 def _pull_into(
@@ -409,14 +303,14 @@ def _pull_into(
     store: Store,
     client: HubClient,
     result: SyncResult,
-    ahead: _Ahead,
+    ahead: Ahead,
     refreshed: bool,
     group: _Group,
 ) -> None:
     restarted = False
     while True:
         cursor = sync_state(store)["cursor"]
-        if not ahead.ready(cursor, within=PULL_GROUP_WAIT_SECONDS):
+        if not ahead.ready(cursor, within=group.wait_left()):
             group.commit()  # the write lock is not held while the hub is waited for
         try:
             fetched = ahead.take(cursor)
@@ -443,7 +337,9 @@ def _pull_into(
         if fetched.verified(trusted, entries):
             pulled = fetched.pulled
         else:
-            pulled = [_verify(wire, trusted, hub_keys) for wire in answer.get("envelopes") or []]
+            pulled = [
+                verify_wire(wire, trusted, hub_keys) for wire in answer.get("envelopes") or []
+            ]
         if not refreshed and any(p.error for p in pulled):
             # A sender that re-enrolled since our copy of the directory, most likely.
             refreshed = True
@@ -451,7 +347,7 @@ def _pull_into(
             result.directory_version = refresh_directory(ctx, store, client)
             trusted = load_trusted(store)
             assert trusted is not None
-            pulled = [_verify(p.wire, trusted, hub_keys) if p.error else p for p in pulled]
+            pulled = [verify_wire(p.wire, trusted, hub_keys) if p.error else p for p in pulled]
         if answer.get("more"):
             ahead.start(answer.get("cursor"), trusted, entries)
         _apply_batch(ctx, store, answer, pulled, result, group)
@@ -473,19 +369,24 @@ def _pull_into(
 
 class _Group:
     """The write transaction the pulled batches are applied in. It is committed once it
-    holds :data:`PULL_GROUP_LETTERS` envelopes, when the next answer asked for ahead is not
-    in within :data:`PULL_GROUP_WAIT_SECONDS`, and before a directory refresh, a
-    reconciliation with the hub or the last answer's end. A catch-up thus commits about a
-    quarter as often as it pulls, and each commit rewrites fewer of the index pages keyed
-    by hash that its letters touch: the writer alone stored 100,000 letters at 221–224 µs
-    of CPU a letter against 243–253 with a commit every batch. A failure rolls back the
-    whole group; its batches are pulled again from the cursor kept here."""
+    holds :data:`PULL_GROUP_LETTERS` envelopes or has been open :data:`PULL_GROUP_SECONDS`,
+    when the next answer asked for ahead is not in within :data:`PULL_GROUP_WAIT_SECONDS`,
+    before a directory refresh or a reconciliation with the hub, and when the pull ends or
+    stops between batches. A catch-up with answers of 500 commits about a quarter as often
+    as it pulls, and each commit rewrites fewer of the index pages keyed by hash that its
+    letters touch: the writer alone stored 100,000 letters at 221–224 µs of CPU a letter
+    against 243–253 with a commit every batch. A batch whose writing fails rolls back the
+    whole group, and the round's counts with it; those batches are pulled again from the
+    cursor kept here."""
 
-    def __init__(self, ctx: NodeContext, store: Store) -> None:
+    def __init__(self, ctx: NodeContext, store: Store, result: SyncResult) -> None:
         self.ctx = ctx
         self.store = store
+        self.result = result
         self.held = 0
         self._open: ExitStack | None = None
+        self._opened = 0.0
+        self._counts: tuple[int, int, int, list[str]] = (0, 0, 0, [])
 
     def join(self, now: float) -> None:
         """Open the transaction if none is open."""
@@ -496,9 +397,20 @@ class _Group:
                 stack.enter_context(self.store.transaction())
                 stack.enter_context(deliveries.answering_together(self.ctx, self.store, now))
                 self._open = stack.pop_all()
+            self._opened = time.monotonic()
+            r = self.result
+            self._counts = (r.pulled, r.applied, r.held, list(r.held_from))
 
     def full(self) -> bool:
-        return self.held >= PULL_GROUP_LETTERS
+        """Whether the group holds as many envelopes, or has been open as long, as it may."""
+        return self.held >= PULL_GROUP_LETTERS or self.wait_left() <= 0
+
+    def wait_left(self) -> float:
+        """How long the open group may wait for the next answer (0 with none open)."""
+        if self._open is None:
+            return 0.0
+        left = PULL_GROUP_SECONDS - (time.monotonic() - self._opened)
+        return max(0.0, min(PULL_GROUP_WAIT_SECONDS, left))
 
     def commit(self) -> None:
         """Commit what the group holds (nothing when none is open)."""
@@ -507,9 +419,12 @@ class _Group:
             stack.close()
 
     def abandon(self, error: BaseException) -> None:
-        """Roll back what the group holds: ``error`` stopped the pull."""
+        """Roll back what the group holds, and the round's counts of it: ``error`` stopped
+        the writing of a batch."""
         stack, self._open, self.held = self._open, None, 0
         if stack is not None:
+            r = self.result
+            r.pulled, r.applied, r.held, r.held_from = self._counts
             stack.__exit__(type(error), error, error.__traceback__)
 
 
@@ -517,28 +432,32 @@ def _apply_batch(
     ctx: NodeContext,
     store: Store,
     answer: dict[str, Any],
-    pulled: list[_Pulled],
+    pulled: list[Pulled],
     result: SyncResult,
     group: _Group,
 ) -> None:
     """Apply one pulled batch and advance the cursor past it, in the group's transaction."""
     now = ctx.now()
     group.join(now)
-    applied = _Applied(store, [p.env.env_id for p in pulled if p.env is not None])
-    for p in pulled:
-        result.pulled += 1
-        if p.env is None:
-            held.hold(store, held.Unverified.from_wire(p.wire), str(p.error), now)
-            store.log(now, "held", {"reason": p.error})
-            applied.any_held = True
-            continue
-        waits = _waits_for(store, p.msg) if applied.any_held else None
-        if waits is not None:
-            item = held.Unverified.from_wire(p.wire)
-            held.hold(store, item, f"waits_for: {waits[:12]}", now, waits_for=waits)
-            continue
-        _store_verified(ctx, store, p.env, p.msg, now, result, applied, p.columns)
-        crash_point("node_pull_mid_batch")
-    store.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (answer.get("cursor"),))
-    remember_watch(store, answer)
+    try:
+        applied = _Applied(store, [p.env.env_id for p in pulled if p.env is not None])
+        for p in pulled:
+            result.pulled += 1
+            if p.env is None:
+                held.hold(store, held.Unverified.from_wire(p.wire), str(p.error), now)
+                store.log(now, "held", {"reason": p.error})
+                applied.any_held = True
+                continue
+            waits = _waits_for(store, p.msg) if applied.any_held else None
+            if waits is not None:
+                item = held.Unverified.from_wire(p.wire)
+                held.hold(store, item, f"waits_for: {waits[:12]}", now, waits_for=waits)
+                continue
+            _store_verified(ctx, store, p.env, p.msg, now, result, applied, p.columns)
+            crash_point("node_pull_mid_batch")
+        store.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (answer.get("cursor"),))
+        remember_watch(store, answer)
+    except BaseException as e:
+        group.abandon(e)
+        raise
     group.held += len(pulled)

@@ -10,6 +10,7 @@ from typing import Any
 from node.context import NodeContext
 from node.sync.hubclient import HubClient
 from scripts.faults.federation import FaultFederation, read_rows
+from scripts.nodeapi import NodeAPIError
 
 SENDER = "มท 0200"
 RECIPIENTS = ("ชม 0017", "ขก 0017")
@@ -53,6 +54,14 @@ def assert_tracking_registered(fed: FaultFederation, sender: str, sent: dict[int
         tracking = api.call("GET", f"/api/letters/{letter_id}")["tracking"]
         states = {t["office"]: t["state"] for t in tracking}
         assert set(states.values()) == {"registered"}, (letter_id, states)
+
+
+def sync_answer(fed: FaultFederation, office: str) -> dict[str, Any]:
+    """What the clerk sees after pressing sync: the result, or the node's error answer."""
+    try:
+        return fed.sync(office)
+    except NodeAPIError as e:
+        return {"ok": False, "error": str(e), "status": e.status}
 
 
 def finish_and_check(

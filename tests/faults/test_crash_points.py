@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from faults.harness import RECIPIENTS, SENDER, finish_and_check
+from faults.harness import RECIPIENTS, SENDER, finish_and_check, sync_answer
 from protocol.crashpoints import CRASH_ENV, CRASH_LINE, CRASH_POINTS, parse_crash_spec
 from scripts.faults.federation import FaultFederation, read_rows
 from scripts.nodeapi import NodeAPIError
@@ -161,6 +161,25 @@ def test_node_killed_in_the_second_batch_of_a_transaction_loses_nothing(
     fed.start_node(victim)
     finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
     assert len(fed.incoming(victim)) == 25
+
+
+def test_a_pull_the_hub_stops_keeps_every_whole_batch_before_it(
+    start_federation: Start,
+) -> None:
+    victim = RECIPIENTS[0]
+    fed = start_federation()
+    sent = fed.send_letters(SENDER, RECIPIENTS, 35)
+    assert fed.sync(SENDER)["ok"]
+
+    # Three answers of ten pass; the fourth meets a 5xx on the link.
+    fed.proxies[victim].fail_next("delay", "/pull", count=3)
+    fed.proxies[victim].fail_next("http_5xx", "/pull")
+    assert not sync_answer(fed, victim)["ok"]
+    assert len(fed.incoming(victim)) == 30
+    assert fed.node_count(victim, "SELECT COUNT(*) FROM mailbox") == 30
+
+    finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
+    assert len(fed.incoming(victim)) == 35
 
 
 def test_node_killed_mid_blob_upload_resumes_without_sending_a_chunk_twice(
