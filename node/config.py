@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("NIGHTLY_AT", "02:30", "Bangkok time (HH:MM) of the nightly catch-up and backup."),
     Setting("PUSH_BATCH", 200, "Envelopes per push request."),
-    Setting("PULL_BATCH", 500, "Envelopes asked for per pull request."),
+    Setting("PULL_BATCH", 250, "Envelopes asked for per pull request."),
     Setting("BACKOFF_BASE_SECONDS", 2.0, "First retry delay after a failed sync."),
     Setting("BACKOFF_CAP_SECONDS", 600.0, "Longest retry delay after repeated failures."),
     Setting("HTTP_TIMEOUT_SECONDS", 20.0, "Timeout of one request to the hub."),

@@ -2,15 +2,16 @@
 
 :func:`fetch` asks the hub for the answer after a cursor and verifies its envelopes: in
 the pull's worker process when the batch is large enough and the machine has a core to
-spare (ADR 0027), else on the calling thread. :class:`Ahead` asks for the next answer on
-a second thread while the current batch is written, so that the hub's answer and the
-signatures do not wait for SQLite; the writer takes it with :meth:`Ahead.take`.
+spare (ADR 0027), else on the calling thread. :class:`Ahead` asks for the next answers on
+a second thread while the current batch is written, so that the hub's answers and the
+signatures do not wait for SQLite; the writer takes them with :meth:`Ahead.take`.
 
 Does not: read or write the database, or decide what a verified envelope changes.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,15 @@ from node.sync.hubclient import HubClient
 from node.sync.verify import PULL_POOL, PULL_POOL_MIN_BATCH, verify_each, verify_pulled
 from protocol.directory import TrustedDirectory
 from protocol.envelope import Envelope
+
+PULL_AHEAD = 3
+"""Answers asked for and verified ahead of the one being written (:class:`Ahead`). With
+one, the pull's worker waited for the writer to take each answer before it checked the
+next, and the writer waited for the worker: a catch-up of 100,000 letters spent 6.7 s of
+41.2 s waiting for the next answer. Three answers of 250 (``PULL_BATCH``) hold less than
+one of 500 did: 100,000 letters in 39.5 s at 134 MB peak against 41.8 s at 140 MB right
+after (two of 250: 37.8 and 40.9 s at 130 MB, against 40.7 and 41.8; on the slower
+machine of docs/performance.md)."""
 
 
 @dataclass
@@ -78,48 +88,102 @@ def fetch(
 
 
 class Ahead:
-    """The next pull, asked for and verified on a second thread while this batch is
-    written, so that the hub's answer and the signatures do not wait for SQLite. The
+    """The next pulls, asked for and verified on a second thread while a batch is
+    written, so that the hub's answers and the signatures do not wait for SQLite: up to
+    ``depth`` answers not taken yet, each asked for as soon as the one before it says
+    ``more``, so that the worker checking them does not wait for the writer either. The
     thread starts with the first batch that says ``more`` and touches no database; the
-    client is never used by both threads at once."""
+    client is never used by both threads at once (:meth:`settle`)."""
 
-    def __init__(self, client: HubClient, limit: int) -> None:
+    def __init__(self, client: HubClient, limit: int, depth: int = PULL_AHEAD) -> None:
         self.client = client
         self.limit = limit
+        self.depth = depth
         self.pool: ThreadPoolExecutor | None = None
-        self.job: tuple[str | None, Future[Answer]] | None = None
+        self.lock = threading.Lock()
+        self.jobs: dict[str | None, Future[Answer]] = {}
+        """The answers asked for and not taken yet, by the cursor they follow, in order."""
+        self.held_back = False
+        """Set while :meth:`settle` or :meth:`take` waits for the requests ahead: none is
+        asked for then."""
 
     def start(
         self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
     ) -> None:
+        """Ask for the answer after ``cursor`` unless it is asked for already, and for
+        the one after it when that is in and there is room."""
+        with self.lock:
+            if cursor not in self.jobs:
+                self._ask(cursor, trusted, hub_keys)
+            self._top_up(trusted, hub_keys)
+
+    def _ask(
+        self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
+    ) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="saraban-pull")
-        future = self.pool.submit(fetch, self.client, cursor, self.limit, trusted, hub_keys)
-        self.job = (cursor, future)
+        self.jobs[cursor] = self.pool.submit(self._fetch_ahead, cursor, trusted, hub_keys)
+
+    def _top_up(self, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]) -> None:
+        """(Holding the lock) ask for the answer after the last one asked for, when that
+        one is in, says ``more``, and fewer than ``depth`` wait."""
+        if self.held_back or not self.jobs or len(self.jobs) >= self.depth:
+            return
+        last = self.jobs[next(reversed(self.jobs))]
+        if not last.done() or last.exception() is not None:
+            return
+        answer = last.result().answer
+        after = answer.get("cursor")
+        if answer.get("more") and after not in self.jobs:
+            self._ask(after, trusted, hub_keys)
+
+    def _fetch_ahead(
+        self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
+    ) -> Answer:
+        fetched = fetch(self.client, cursor, self.limit, trusted, hub_keys)
+        answer = fetched.answer
+        with self.lock:
+            after = answer.get("cursor")
+            room = not self.held_back and cursor in self.jobs and len(self.jobs) < self.depth
+            if room and answer.get("more") and after not in self.jobs:
+                self._ask(after, trusted, hub_keys)
+        return fetched
 
     def take(self, cursor: str | None) -> Answer:
-        """The answer after ``cursor``: the one fetched ahead if it was for that cursor
-        (raising what its request raised), else asked for now."""
-        job, self.job = self.job, None
-        if job is not None:
-            wanted, future = job
-            wait([future])
-            if wanted == cursor:
-                return future.result()
+        """The answer after ``cursor``: the one fetched ahead if there is one (raising what
+        its request raised), else asked for now, once the answers asked for after other
+        cursors are in and dropped."""
+        dropped: list[Future[Answer]] = []
+        with self.lock:
+            future = self.jobs.pop(cursor, None)
+            if future is None:
+                self.held_back = True
+                dropped = list(self.jobs.values())
+                self.jobs.clear()
+        if future is not None:
+            return future.result()
+        wait(dropped)
+        with self.lock:
+            self.held_back = False
         return fetch(self.client, cursor, self.limit)
 
     def ready(self, cursor: str | None, within: float) -> bool:
         """Whether the answer after ``cursor`` was asked for ahead and is in, or comes
         within ``within`` seconds; False when it was not asked for (:meth:`take` asks
         for it on this thread)."""
-        if self.job is None or self.job[0] != cursor:
-            return False
-        return not wait([self.job[1]], timeout=within).not_done
+        with self.lock:
+            future = self.jobs.get(cursor)
+        return future is not None and not wait([future], timeout=within).not_done
 
     def settle(self) -> None:
-        """Wait until the request ahead is done, before the client is used for another."""
-        if self.job is not None:
-            wait([self.job[1]])
+        """Wait until the requests ahead are done, asking for no more meanwhile, before
+        the client is used for another on this thread."""
+        with self.lock:
+            self.held_back = True
+            pending = list(self.jobs.values())
+        wait(pending)
+        with self.lock:
+            self.held_back = False
 
     def close(self) -> None:
         self.settle()

@@ -12,12 +12,12 @@ verified again, and what still fails is held (:mod:`node.sync.held`) in the tran
 that advances the cursor, then tried again at every sync after a directory refresh
 (:func:`retry_held`, before the pull). A withdrawal or receipt about a held letter is held
 until the letter is applied. A cursor the hub no longer knows restarts the pull from the
-beginning, once. While one batch is written, the next is asked for on a second thread
-(:mod:`node.sync.ahead`) and verified with the directory of that moment (verified again
-here if it changed), in a worker process when the machine has a core to spare (ADR 0027),
-else on that thread; the hub thus sees a batch's cursor before it commits here, which only
-its backlog figures read, and a batch that does not commit is pulled again from the
-cursor kept here.
+beginning, once. While one batch is written, the next ones are asked for on a second
+thread (:mod:`node.sync.ahead`) and verified with the directory of that moment (verified
+again here if it changed), in a worker process when the machine has a core to spare (ADR
+0027), else on that thread; the hub thus sees a batch's cursor before it commits here,
+which only its backlog figures read, and a batch that does not commit is pulled again from
+the cursor kept here.
 
 Does not: push (:mod:`node.sync.push`), move attachment bytes
 (:mod:`node.sync.attachments`), or decide what a letter, receipt or lease changes
@@ -329,6 +329,7 @@ def _pull_into(
         trusted = load_trusted(store)
         if trusted is None or cp.directory_version > trusted.version:
             group.commit()
+            ahead.settle()
             result.directory_version = refresh_directory(ctx, store, client)
             trusted = load_trusted(store)
         assert trusted is not None
@@ -344,6 +345,7 @@ def _pull_into(
             # A sender that re-enrolled since our copy of the directory, most likely.
             refreshed = True
             group.commit()
+            ahead.settle()
             result.directory_version = refresh_directory(ctx, store, client)
             trusted = load_trusted(store)
             assert trusted is not None
@@ -372,12 +374,11 @@ class _Group:
     holds :data:`PULL_GROUP_LETTERS` envelopes or has been open :data:`PULL_GROUP_SECONDS`,
     when the next answer asked for ahead is not in within :data:`PULL_GROUP_WAIT_SECONDS`,
     before a directory refresh or a reconciliation with the hub, and when the pull ends or
-    stops between batches. A catch-up with answers of 500 commits about a quarter as often
-    as it pulls, and each commit rewrites fewer of the index pages keyed by hash that its
-    letters touch: the writer alone stored 100,000 letters at 221–224 µs of CPU a letter
-    against 243–253 with a commit every batch. A batch whose writing fails rolls back the
-    whole group, and the round's counts with it; those batches are pulled again from the
-    cursor kept here."""
+    stops between batches. A catch-up commits several answers at a time, and each commit
+    rewrites fewer of the index pages keyed by hash that its letters touch: the writer
+    alone stored 100,000 letters at 221–224 µs of CPU a letter against 243–253 with a
+    commit every batch of 500. A batch whose writing fails rolls back the whole group, and
+    the round's counts with it; those batches are pulled again from the cursor kept here."""
 
     def __init__(self, ctx: NodeContext, store: Store, result: SyncResult) -> None:
         self.ctx = ctx
