@@ -26,10 +26,11 @@ PULL_AHEAD = 3
 """Answers asked for and verified ahead of the one being written (:class:`Ahead`). With
 one, the pull's worker waited for the writer to take each answer before it checked the
 next, and the writer waited for the worker: a catch-up of 100,000 letters spent 6.7 s of
-41.2 s waiting for the next answer. Three answers of 250 (``PULL_BATCH``) hold less than
-one of 500 did: 100,000 letters in 39.5 s at 134 MB peak against 41.8 s at 140 MB right
-after (two of 250: 37.8 and 40.9 s at 130 MB, against 40.7 and 41.8; on the slower
-machine of docs/performance.md)."""
+41.2 s waiting for the next answer. Three answers of 250 (``PULL_BATCH``) waiting and one
+being written are as many envelopes (1,000) as one of 500 ahead and one written were:
+100,000 letters in 39.5 s at 134 MB peak against 41.8 s at 140 MB right after (two of
+250: 37.8 and 40.9 s at 130 MB, against 40.7 and 41.8; on the slower machine of
+docs/performance.md)."""
 
 
 @dataclass
@@ -104,25 +105,51 @@ class Ahead:
         self.jobs: dict[str | None, Future[Answer]] = {}
         """The answers asked for and not taken yet, by the cursor they follow, in order."""
         self.held_back = False
-        """Set while :meth:`settle` or :meth:`take` waits for the requests ahead: none is
-        asked for then."""
+        """Set while :meth:`settle`, :meth:`take` or :meth:`start` waits for the requests
+        ahead: none is asked for then."""
+        self.epoch = 0
+        """Moved on when the answers ahead are dropped: a request of an earlier epoch asks
+        for none after it."""
 
     def start(
         self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
     ) -> None:
         """Ask for the answer after ``cursor`` unless it is asked for already, and for
-        the one after it when that is in and there is room."""
+        the one after it when that is in and there is room. Answers asked for after other
+        cursors (another process moved the cursor) are waited for and dropped first."""
+        with self.lock:
+            stale = [] if cursor in self.jobs else list(self.jobs.values())
+            if stale:
+                self._drop()
+        if stale:
+            self._wait_dropped(stale)
         with self.lock:
             if cursor not in self.jobs:
                 self._ask(cursor, trusted, hub_keys)
             self._top_up(trusted, hub_keys)
+
+    def _drop(self) -> None:
+        """(Holding the lock) forget the answers asked for, and ask for none until they
+        are waited for (:meth:`_wait_dropped`)."""
+        self.epoch += 1
+        self.jobs.clear()
+        self.held_back = True
+
+    def _wait_dropped(self, dropped: list[Future[Answer]]) -> None:
+        try:
+            wait(dropped)
+        finally:
+            with self.lock:
+                self.held_back = False
 
     def _ask(
         self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
     ) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="saraban-pull")
-        self.jobs[cursor] = self.pool.submit(self._fetch_ahead, cursor, trusted, hub_keys)
+        self.jobs[cursor] = self.pool.submit(
+            self._fetch_ahead, cursor, trusted, hub_keys, self.epoch
+        )
 
     def _top_up(self, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]) -> None:
         """(Holding the lock) ask for the answer after the last one asked for, when that
@@ -138,13 +165,18 @@ class Ahead:
             self._ask(after, trusted, hub_keys)
 
     def _fetch_ahead(
-        self, cursor: str | None, trusted: TrustedDirectory, hub_keys: list[dict[str, Any]]
+        self,
+        cursor: str | None,
+        trusted: TrustedDirectory,
+        hub_keys: list[dict[str, Any]],
+        epoch: int,
     ) -> Answer:
         fetched = fetch(self.client, cursor, self.limit, trusted, hub_keys)
         answer = fetched.answer
         with self.lock:
             after = answer.get("cursor")
-            room = not self.held_back and cursor in self.jobs and len(self.jobs) < self.depth
+            # Taken already or not, the answer after it is wanted unless they were dropped.
+            room = not self.held_back and epoch == self.epoch and len(self.jobs) < self.depth
             if room and answer.get("more") and after not in self.jobs:
                 self._ask(after, trusted, hub_keys)
         return fetched
@@ -153,18 +185,22 @@ class Ahead:
         """The answer after ``cursor``: the one fetched ahead if there is one (raising what
         its request raised), else asked for now, once the answers asked for after other
         cursors are in and dropped."""
-        dropped: list[Future[Answer]] = []
         with self.lock:
-            future = self.jobs.pop(cursor, None)
+            future = self.jobs.get(cursor)
             if future is None:
-                self.held_back = True
                 dropped = list(self.jobs.values())
-                self.jobs.clear()
+                self._drop()
+            else:
+                # Answers after earlier cursors (another process moved the cursor) run
+                # before this one on the same thread, so they are done when it is: dropped.
+                earlier = list(self.jobs)[: list(self.jobs).index(cursor)]
+                if earlier:
+                    self.epoch += 1
+                for key in [*earlier, cursor]:
+                    del self.jobs[key]
         if future is not None:
             return future.result()
-        wait(dropped)
-        with self.lock:
-            self.held_back = False
+        self._wait_dropped(dropped)
         return fetch(self.client, cursor, self.limit)
 
     def ready(self, cursor: str | None, within: float) -> bool:
@@ -181,9 +217,11 @@ class Ahead:
         with self.lock:
             self.held_back = True
             pending = list(self.jobs.values())
-        wait(pending)
-        with self.lock:
-            self.held_back = False
+        try:
+            wait(pending)
+        finally:
+            with self.lock:
+                self.held_back = False
 
     def close(self) -> None:
         self.settle()

@@ -69,7 +69,7 @@ PULL_GROUP_LETTERS = 2000
 PULL_GROUP_SECONDS = 1.0
 """How long one write transaction of the pull stays open at most (:class:`_Group`), its
 last batch's writing aside: a clerk's own write waits no longer than this and one batch
-(half a second for 500 letters on the slower machine of docs/performance.md), well
+(a quarter of a second for 250 letters on the slower machine of docs/performance.md), well
 within the busy timeout, however small the batches the hub answers."""
 PULL_GROUP_WAIT_SECONDS = 0.5
 """How long the group's transaction stays open for the next answer asked for ahead, within

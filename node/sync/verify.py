@@ -9,8 +9,8 @@ seq when that key was retired: a rotation does not lose what was signed before i
 envelope must be signed by a pinned hub key. Anything else raises a
 :class:`~protocol.errors.RemoteDataError`.
 
-:func:`verify_pulled` gives the verdict on each envelope of a pulled batch. The batch a
-pull fetches ahead while the one before is stored is judged in a worker process
+:func:`verify_pulled` gives the verdict on each envelope of a pulled batch. The batches a
+pull fetches ahead while the one before is stored are judged in a worker process
 (:data:`PULL_POOL`, ADR 0027), whose checks then hold no interpreter lock the writer
 needs: the same function, with the trust handed over as plain data.
 
@@ -161,8 +161,8 @@ PULL_POOL_MIN_BATCH = 64
 """A batch fetched ahead with fewer envelopes is verified on the pull's thread: handing it
 over would cost more than it saves."""
 PULL_POOL_RUN = 100
-"""Envelopes handed to the worker at a time: the node and the worker hold a fifth of a
-full pull at once, and the first run comes back while the worker checks the next."""
+"""Envelopes handed to the worker at a time: the node and the worker hold two fifths of
+a pull of 250 at once, and the first run comes back while the worker checks the next."""
 
 
 def _pull_workers() -> int:
