@@ -6,7 +6,7 @@ transactions than batches; the answers are asked for ahead of the writer, in ord
 from __future__ import annotations
 
 from support import CHIANG_MAI, CHIANG_RAI
-from test_node_support import Federation
+from test_node_support import Federation, Node
 
 from node.records.directory import load_trusted, pinned_entries
 from node.sync.ahead import Ahead
@@ -17,12 +17,19 @@ BATCH = 10
 LETTERS = 4 * BATCH
 
 
-def test_a_catch_up_writes_several_batches_in_one_transaction(fed: Federation) -> None:
+def letters_waiting(fed: Federation) -> Node:
+    """Chiang Rai's node, pulling batches of ten, with forty letters from Chiang Mai
+    waiting for it at the hub."""
     cm = fed.node(CHIANG_MAI)
     cr = fed.node(CHIANG_RAI, PULL_BATCH=BATCH)
     for i in range(LETTERS):
         cm.send(recipients=[CHIANG_RAI], subject=f"รายงานประจำวัน ฉบับที่ {i + 1}")
     assert cm.sync().ok
+    return cr
+
+
+def test_a_catch_up_writes_several_batches_in_one_transaction(fed: Federation) -> None:
+    cr = letters_waiting(fed)
 
     result = cr.sync()
     assert result.ok and result.pulled == LETTERS and result.applied == LETTERS
@@ -39,11 +46,7 @@ def test_a_catch_up_writes_several_batches_in_one_transaction(fed: Federation) -
 
 
 def test_answers_are_asked_for_ahead_in_order_and_settled(fed: Federation) -> None:
-    cm = fed.node(CHIANG_MAI)
-    cr = fed.node(CHIANG_RAI, PULL_BATCH=BATCH)
-    for i in range(LETTERS):
-        cm.send(recipients=[CHIANG_RAI], subject=f"รายงานประจำวัน ฉบับที่ {i + 1}")
-    assert cm.sync().ok
+    cr = letters_waiting(fed)
     assert cr.sync().ok  # the directory and keys; the letters are pulled again below
     with cr.store() as store:
         trusted = load_trusted(store)

@@ -273,32 +273,21 @@ def pull_mailbox(ctx: NodeContext, store: Store, client: HubClient, result: Sync
     limit = max(1, min(int(ctx.settings["PULL_BATCH"]), MAX_PULL_BATCH))
     refreshed = retry_held(ctx, store, client, result)
     ahead = Ahead(client, limit)
+    group = _Group(ctx, store, result)
     try:
         with store.page_cache(PULL_CACHE_KIB):
-            _pull_batches(ctx, store, client, result, ahead, refreshed)
+            try:
+                _pull_batches(ctx, store, client, result, ahead, refreshed, group)
+            finally:
+                # Whole batches only: a batch whose writing failed rolled its group back
+                # itself, and what failed between batches (the hub's next answer, its
+                # checkpoint) costs none of those before it.
+                group.commit()
     finally:
         ahead.close()
 
 
 def _pull_batches(
-    ctx: NodeContext,
-    store: Store,
-    client: HubClient,
-    result: SyncResult,
-    ahead: Ahead,
-    refreshed: bool,
-) -> None:
-    group = _Group(ctx, store, result)
-    try:
-        _pull_into(ctx, store, client, result, ahead, refreshed, group)
-    finally:
-        # Whole batches only: a batch whose writing failed rolled its group back itself,
-        # and what failed between batches (the hub's next answer, its checkpoint) costs
-        # none of those before it.
-        group.commit()
-
-
-def _pull_into(
     ctx: NodeContext,
     store: Store,
     client: HubClient,

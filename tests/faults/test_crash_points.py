@@ -123,15 +123,23 @@ def test_hub_killed_after_commit_before_answer_loses_nothing(start_federation: S
     finish_and_check(fed, {SENDER: sent}, {SENDER: RECIPIENTS})
 
 
-def test_node_killed_mid_pull_batch_applies_it_once(start_federation: Start) -> None:
-    victim = RECIPIENTS[0]
-    fed = start_federation(node_crash_at={victim: "node_pull_mid_batch:3"})
-    sent = fed.send_letters(SENDER, RECIPIENTS, 12)
+def killed_mid_pull(
+    start_federation: Start, victim: str, letters: int, passes: int
+) -> tuple[FaultFederation, dict[int, str]]:
+    """``letters`` sent to ``victim``, whose node is killed as it applies the envelope of
+    pass ``passes`` of its pull; the federation and what was sent."""
+    fed = start_federation(node_crash_at={victim: f"node_pull_mid_batch:{passes}"})
+    sent = fed.send_letters(SENDER, RECIPIENTS, letters)
     assert fed.sync(SENDER)["ok"]
-
     with pytest.raises(NodeAPIError):
         fed.sync(victim)
     fed.wait_for_crash(fed.nodes[victim], "node_pull_mid_batch")
+    return fed, sent
+
+
+def test_node_killed_mid_pull_batch_applies_it_once(start_federation: Start) -> None:
+    victim = RECIPIENTS[0]
+    fed, sent = killed_mid_pull(start_federation, victim, letters=12, passes=3)
     # Three envelopes were applied inside the transaction: none of them is there.
     assert fed.incoming(victim) == []
     assert fed.node_count(victim, "SELECT COUNT(*) FROM mailbox") == 0
@@ -145,13 +153,7 @@ def test_node_killed_in_the_second_batch_of_a_transaction_loses_nothing(
     start_federation: Start,
 ) -> None:
     victim = RECIPIENTS[0]
-    fed = start_federation(node_crash_at={victim: "node_pull_mid_batch:15"})
-    sent = fed.send_letters(SENDER, RECIPIENTS, 25)
-    assert fed.sync(SENDER)["ok"]
-
-    with pytest.raises(NodeAPIError):
-        fed.sync(victim)
-    fed.wait_for_crash(fed.nodes[victim], "node_pull_mid_batch")
+    fed, sent = killed_mid_pull(start_federation, victim, letters=25, passes=15)
     # The first batch of ten shares the second's transaction, unless the second was slow
     # to come and the first was committed alone: never part of a batch.
     kept = len(fed.incoming(victim))
